@@ -1,0 +1,105 @@
+// Command kinfra is the offline companion of the kinfra Pulumi program.
+//
+//	kinfra plan --stack us-east-1           plan a committed stack
+//	kinfra plan --stack-file path.yaml      plan any stack file
+//	kinfra plan --stack us-east-1 --json    one JSON object: stack, config, resources, findings
+//	kinfra plan --stack us-east-1 --config  print the effective config (defaults applied)
+//
+// Exit status: 0 the plan is valid, 1 invalid config or error findings, 2 usage.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/plan"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+const usage = `usage:
+  kinfra plan (--stack NAME | --stack-file PATH) [--json] [--config]
+
+Runs the kinfra Pulumi program offline, under mocks, and prints what it would
+create. No AWS credentials and no Pulumi CLI are needed.
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "plan" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("kinfra plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	stack := fs.String("stack", "", "stack `name`: plans <project>/stacks/Pulumi.<name>.yaml")
+	stackFile := fs.String("stack-file", "", "`path` of any Pulumi stack file to plan")
+	asJSON := fs.Bool("json", false, "print the plan as one JSON object")
+	showConfig := fs.Bool("config", false, "print only the effective config, defaults applied")
+	dir := fs.String("dir", ".", "`directory` inside the kinfra project (for --stack)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 || (*stack == "") == (*stackFile == "") {
+		fmt.Fprintln(stderr, "kinfra plan: give exactly one of --stack or --stack-file")
+		fs.Usage()
+		return 2
+	}
+	path := *stackFile
+	if *stack != "" {
+		_, stackDir, err := plan.FindProject(*dir)
+		if err != nil {
+			fmt.Fprintln(stderr, "kinfra plan:", err)
+			return 2
+		}
+		path = filepath.Join(stackDir, "Pulumi."+*stack+".yaml")
+		if _, err := os.Stat(path); err != nil {
+			names, _ := plan.StackFiles(stackDir)
+			fmt.Fprintf(stderr, "kinfra plan: no stack %q (%s does not exist); stacks: %v\n", *stack, path, names)
+			return 2
+		}
+	}
+	sf, err := plan.LoadStackFile(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "kinfra plan:", err)
+		if errors.Is(err, plan.ErrUsage) {
+			return 2
+		}
+		return 1
+	}
+	p, err := plan.Run(sf)
+	if err != nil {
+		fmt.Fprintf(stderr, "kinfra plan: stack %s is invalid; nothing would be created (%d resources registered):\n%v\n", sf.Name, len(p.Resources), err)
+		return 1
+	}
+	switch {
+	case *showConfig:
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p.Config); err != nil {
+			fmt.Fprintln(stderr, "kinfra plan:", err)
+			return 1
+		}
+	case *asJSON:
+		if err := p.JSON(stdout); err != nil {
+			fmt.Fprintln(stderr, "kinfra plan:", err)
+			return 1
+		}
+	default:
+		p.Text(stdout)
+	}
+	if errs := findings.Errors(p.Findings); len(errs) > 0 {
+		fmt.Fprintf(stderr, "kinfra plan: %d error findings:\n", len(errs))
+		for _, f := range errs {
+			fmt.Fprintf(stderr, "  %s %s: %s\n", f.Rule, f.Resource, f.Message)
+		}
+		return 1
+	}
+	return 0
+}

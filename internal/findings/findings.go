@@ -1,0 +1,184 @@
+// Package findings is the safety rule set run over a planned stack. Each rule
+// reads the recorded resources (what would really be registered), not the
+// config, so it catches mistakes in kinfra's own code as well as in stacks.
+package findings
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
+)
+
+// Severity of a finding: an error fails the plan.
+type Severity string
+
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	Info    Severity = "info"
+)
+
+// Finding is one rule's verdict on one resource.
+type Finding struct {
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
+	// Resource is the URN the finding is about ("" for the whole stack).
+	Resource string `json:"resource"`
+	// Message says what is wrong and how to fix it.
+	Message string `json:"message"`
+}
+
+// Rule checks a planned stack.
+type Rule struct {
+	ID       string
+	Severity Severity
+	// Doc says what the rule protects against.
+	Doc   string
+	Check func(rs []mockaws.Resource) []Finding
+}
+
+// Rules is kinfra's rule set, in report order.
+var Rules = []Rule{
+	{ID: "network/flow-logs", Severity: Warning, Doc: "every VPC kinfra creates records its traffic", Check: flowLogs},
+	{ID: "network/single-nat", Severity: Warning, Doc: "a single NAT gateway makes every zone's egress depend on one zone", Check: singleNAT},
+	{ID: "network/public-ip-on-launch", Severity: Warning, Doc: "no subnet hands out public IPv4 addresses to instances", Check: publicIPOnLaunch},
+	{ID: "security-group/world-open", Severity: Error, Doc: "no security group admits the whole internet to a cluster port", Check: worldOpen},
+}
+
+// Run applies every rule and returns the findings ordered by severity, rule
+// and resource.
+func Run(rs []mockaws.Resource) []Finding {
+	out := []Finding{}
+	for _, r := range Rules {
+		for _, f := range r.Check(rs) {
+			f.Rule, f.Severity = r.ID, r.Severity
+			out = append(out, f)
+		}
+	}
+	rank := map[Severity]int{Error: 0, Warning: 1, Info: 2}
+	sort.SliceStable(out, func(i, j int) bool {
+		if rank[out[i].Severity] != rank[out[j].Severity] {
+			return rank[out[i].Severity] < rank[out[j].Severity]
+		}
+		if out[i].Rule != out[j].Rule {
+			return out[i].Rule < out[j].Rule
+		}
+		return out[i].Resource < out[j].Resource
+	})
+	return out
+}
+
+// Errors returns the error findings.
+func Errors(fs []Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Severity == Error {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func ofType(rs []mockaws.Resource, typ string) []mockaws.Resource {
+	var out []mockaws.Resource
+	for _, r := range rs {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+func flowLogs(rs []mockaws.Resource) []Finding {
+	logged := map[string]bool{}
+	for _, fl := range ofType(rs, "aws:ec2/flowLog:FlowLog") {
+		logged[str(fl.Inputs, "vpcId")] = true
+	}
+	var out []Finding
+	for _, vpc := range ofType(rs, "aws:ec2/vpc:Vpc") {
+		if !logged[vpc.ID] {
+			out = append(out, Finding{Resource: vpc.URN, Message: "this VPC has no flow log, so its traffic cannot be audited or debugged; set cluster.network.flowLogs.enabled: true"})
+		}
+	}
+	return out
+}
+
+func singleNAT(rs []mockaws.Resource) []Finding {
+	users := map[string]int{}
+	for _, r := range ofType(rs, "aws:ec2/route:Route") {
+		if nat := str(r.Inputs, "natGatewayId"); nat != "" {
+			users[nat]++
+		}
+	}
+	var out []Finding
+	for _, nat := range ofType(rs, "aws:ec2/natGateway:NatGateway") {
+		if n := users[nat.ID]; n > 1 {
+			out = append(out, Finding{Resource: nat.URN, Message: fmt.Sprintf("%d zones send their IPv4 egress through this one NAT gateway; if its zone fails, they all lose egress. Use cluster.network.natGateways: perAz for production", n)})
+		}
+	}
+	return out
+}
+
+func publicIPOnLaunch(rs []mockaws.Resource) []Finding {
+	var out []Finding
+	for _, s := range ofType(rs, "aws:ec2/subnet:Subnet") {
+		if on, _ := s.Inputs["mapPublicIpOnLaunch"].(bool); on {
+			out = append(out, Finding{Resource: s.URN, Message: "instances launched here get public IPv4 addresses; set mapPublicIpOnLaunch false and reach them through load balancers"})
+		}
+	}
+	return out
+}
+
+// sensitivePorts are cluster ports that must never face the internet.
+var sensitivePorts = []struct {
+	from, to int
+	what     string
+}{
+	{22, 22, "SSH"}, {443, 443, "HTTPS (AWS API endpoints)"}, {2379, 2380, "etcd"}, {6443, 6443, "the Kubernetes API"},
+	{10250, 10250, "the kubelet"}, {10257, 10257, "kube-controller-manager"}, {10259, 10259, "kube-scheduler"},
+}
+
+func worldOpen(rs []mockaws.Resource) []Finding {
+	var out []Finding
+	for _, sg := range ofType(rs, "aws:ec2/securityGroup:SecurityGroup") {
+		rules, _ := sg.Inputs["ingress"].([]any)
+		for _, raw := range rules {
+			rule, _ := raw.(map[string]any)
+			if !opensToWorld(rule) {
+				continue
+			}
+			from, to := port(rule["fromPort"]), port(rule["toPort"])
+			if str(rule, "protocol") == "-1" || str(rule, "protocol") == "all" {
+				from, to = 0, 65535
+			}
+			for _, p := range sensitivePorts {
+				if from <= p.to && p.from <= to {
+					out = append(out, Finding{Resource: sg.URN, Message: fmt.Sprintf("ingress %d-%d admits the whole internet to %s; restrict it to the networks that need it", from, to, p.what)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func opensToWorld(rule map[string]any) bool {
+	for _, key := range []string{"cidrBlocks", "ipv6CidrBlocks"} {
+		blocks, _ := rule[key].([]any)
+		if slices.ContainsFunc(blocks, func(b any) bool { return b == "0.0.0.0/0" || b == "::/0" }) {
+			return true
+		}
+	}
+	return false
+}
+
+func port(v any) int {
+	f, _ := v.(float64)
+	return int(f)
+}

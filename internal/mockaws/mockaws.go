@@ -1,0 +1,333 @@
+// Package mockaws is the recording mock monitor every kinfra test and the
+// offline plan run the program under. It records each registered resource
+// (type, name, parent, inputs and the options of its RegisterResource call:
+// protect, retainOnDelete, ignoreChanges, deleteBeforeReplace, dependsOn,
+// import) and answers the AWS invokes kinfra makes from an offline model of
+// the account, so a whole stack plans with no credentials and no engine.
+package mockaws
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Options are the resource options that matter for review and safety.
+type Options struct {
+	Protect             bool     `json:"protect"`
+	RetainOnDelete      bool     `json:"retainOnDelete"`
+	IgnoreChanges       []string `json:"ignoreChanges"`
+	DeleteBeforeReplace bool     `json:"deleteBeforeReplace"`
+	// DependsOn are the explicit dependencies (URNs), not those implied by inputs.
+	DependsOn []string `json:"dependsOn"`
+	// Import is the ID of an existing resource adopted by `pulumi import`.
+	Import string `json:"import,omitempty"`
+}
+
+// Resource is one registered resource.
+type Resource struct {
+	URN    string         `json:"urn"`
+	Type   string         `json:"type"`
+	Name   string         `json:"name"`
+	Parent string         `json:"parent"`
+	Custom bool           `json:"custom"`
+	ID     string         `json:"-"`
+	Inputs map[string]any `json:"inputs"`
+	// Options of the registration.
+	Options Options `json:"options"`
+}
+
+// Subnet is what the mocked account knows of an existing subnet.
+type Subnet struct {
+	VpcID, AvailabilityZone, Cidr string
+}
+
+// Account is the offline model of the AWS account and region the invokes
+// are answered from.
+type Account struct {
+	Region    string
+	AccountID string
+	Partition string
+	// Zones the region offers; default <region>a … <region>f.
+	Zones []string
+	// Vpcs maps an existing VPC's ID to its primary CIDR block.
+	Vpcs map[string]string
+	// Subnets maps an existing subnet's ID to its facts.
+	Subnets map[string]Subnet
+}
+
+// Invoke is one recorded provider function call.
+type Invoke struct {
+	Token string
+	Args  map[string]any
+}
+
+// Mocks implements pulumi.MockResourceMonitor and records what it sees. It is
+// safe for the concurrent registrations a Pulumi program makes.
+type Mocks struct {
+	Account Account
+
+	mu        sync.Mutex
+	resources []*Resource
+	invokes   []Invoke
+}
+
+// New returns mocks for an account in region with kinfra's fixed offline
+// identity (account 123456789012, partition aws).
+func New(region string) *Mocks {
+	return &Mocks{Account: Account{Region: region, AccountID: "123456789012", Partition: "aws"}}
+}
+
+// Run runs a Pulumi program under these mocks, with config as the stack's
+// configuration ("namespace:key" to value, objects as JSON).
+func (m *Mocks) Run(project, stack string, config map[string]string, body pulumi.RunFunc) error {
+	return pulumi.RunErr(body, pulumi.WithMocks(project, stack, m), func(info *pulumi.RunInfo) {
+		info.Config = config
+	})
+}
+
+// NewResource records a registration and returns a deterministic ID and state.
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := &Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: Plain(args.Inputs)}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.Options = Options{
+			Protect:             rpc.GetProtect(),
+			RetainOnDelete:      rpc.GetRetainOnDelete(),
+			IgnoreChanges:       nonNil(rpc.GetIgnoreChanges()),
+			DeleteBeforeReplace: rpc.GetDeleteBeforeReplace(),
+			DependsOn:           explicitDeps(rpc.GetDependencies(), rpc.GetPropertyDependencies()),
+			Import:              rpc.GetImportId(),
+		}
+	}
+	state := args.Inputs.Copy()
+	id := ""
+	if args.Custom {
+		id = args.ID
+		if id == "" {
+			id = m.idFor(args.TypeToken, args.Name)
+		}
+		m.computed(args.TypeToken, args.Name, id, state)
+	}
+	r.ID = id
+	r.URN = urn(args, r.Parent)
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+	return id, state, nil
+}
+
+// urn mirrors the mock monitor's URN scheme so parents can be matched.
+func urn(args pulumi.MockResourceArgs, parent string) string {
+	typ := args.TypeToken
+	if parent != "" {
+		if i := strings.LastIndex(parent, "::"); i > 0 {
+			head := parent[:i]
+			parentType := head[strings.LastIndex(head, "::")+2:]
+			if parentType != "pulumi:pulumi:Stack" && !strings.HasSuffix(parentType, "$pulumi:pulumi:Stack") {
+				typ = parentType + "$" + typ
+			}
+		}
+	}
+	if parent == "" {
+		return typ + "::" + args.Name
+	}
+	// urn:pulumi:<stack>::<project>::<qualified type>::<name>
+	parts := strings.SplitN(parent, "::", 3)
+	if len(parts) < 3 {
+		return typ + "::" + args.Name
+	}
+	return parts[0] + "::" + parts[1] + "::" + typ + "::" + args.Name
+}
+
+// explicitDeps are the dependencies not implied by any input.
+func explicitDeps(all []string, byProp map[string]*pulumirpcPropertyDeps) []string {
+	implied := map[string]bool{}
+	for _, d := range byProp {
+		for _, u := range d.GetUrns() {
+			implied[u] = true
+		}
+	}
+	out := []string{}
+	for _, u := range all {
+		if !implied[u] {
+			out = append(out, u)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+var idPrefixes = map[string]string{
+	"aws:ec2/vpc:Vpc":                                             "vpc-",
+	"aws:ec2/subnet:Subnet":                                       "subnet-",
+	"aws:ec2/internetGateway:InternetGateway":                     "igw-",
+	"aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway": "eigw-",
+	"aws:ec2/natGateway:NatGateway":                               "nat-",
+	"aws:ec2/eip:Eip":                                             "eipalloc-",
+	"aws:ec2/routeTable:RouteTable":                               "rtb-",
+	"aws:ec2/routeTableAssociation:RouteTableAssociation":         "rtbassoc-",
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                             "vpce-",
+	"aws:ec2/securityGroup:SecurityGroup":                         "sg-",
+	"aws:ec2/flowLog:FlowLog":                                     "fl-",
+	"aws:ec2/launchTemplate:LaunchTemplate":                       "lt-",
+	"aws:ec2/volume:Volume":                                       "vol-",
+	"aws:ec2/instance:Instance":                                   "i-",
+}
+
+// idFor is a stable, AWS-shaped ID derived from the resource's type and name,
+// so that plans are byte-for-byte reproducible.
+func (m *Mocks) idFor(typ, name string) string {
+	sum := sha256.Sum256([]byte(typ + "\x00" + name))
+	if p, ok := idPrefixes[typ]; ok {
+		return p + hex.EncodeToString(sum[:])[:17]
+	}
+	return name + "-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// computed adds the outputs AWS would compute that kinfra reads.
+func (m *Mocks) computed(typ, name, id string, state resource.PropertyMap) {
+	a := m.Account
+	set := func(k, v string) { state[resource.PropertyKey(k)] = resource.NewProperty(v) }
+	switch typ {
+	case "aws:ec2/vpc:Vpc":
+		if v, ok := state["assignGeneratedIpv6CidrBlock"]; ok && v.IsBool() && v.BoolValue() {
+			sum := sha256.Sum256([]byte(name))
+			set("ipv6CidrBlock", fmt.Sprintf("2600:1f18:%02x%02x:%02x00::/56", sum[0], sum[1], sum[2]))
+		}
+		set("arn", fmt.Sprintf("arn:%s:ec2:%s:%s:vpc/%s", a.Partition, a.Region, a.AccountID, id))
+	case "aws:cloudwatch/logGroup:LogGroup":
+		group := name
+		if v, ok := state["name"]; ok && v.IsString() {
+			group = v.StringValue()
+		}
+		set("arn", fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", a.Partition, a.Region, a.AccountID, group))
+	case "aws:iam/role:Role":
+		set("arn", fmt.Sprintf("arn:%s:iam::%s:role/%s", a.Partition, a.AccountID, id))
+		set("name", id)
+	default:
+		if _, ok := state["arn"]; !ok {
+			service := strings.TrimPrefix(strings.SplitN(typ, "/", 2)[0], "aws:")
+			set("arn", fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.AccountID, id))
+		}
+	}
+}
+
+// Call answers an invoke from the offline account model.
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	m.mu.Lock()
+	m.invokes = append(m.invokes, Invoke{Token: args.Token, Args: Plain(args.Args)})
+	m.mu.Unlock()
+	a := m.Account
+	str := func(k string) string {
+		if v, ok := args.Args[resource.PropertyKey(k)]; ok && v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
+	switch args.Token {
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		zones := a.Zones
+		if zones == nil {
+			for _, s := range "abcdef" {
+				zones = append(zones, a.Region+string(s))
+			}
+		}
+		ids := make([]string, len(zones))
+		for i := range zones {
+			ids[i] = fmt.Sprintf("%s-az%d", regionCode(a.Region), i+1)
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": a.Region, "names": zones, "zoneIds": ids}), nil
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"id": a.AccountID, "accountId": a.AccountID, "userId": "AIDAOFFLINEPLAN",
+			"arn": fmt.Sprintf("arn:%s:iam::%s:user/kinfra-offline", a.Partition, a.AccountID),
+		}), nil
+	case "aws:index/getPartition:getPartition":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": a.Partition, "partition": a.Partition, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}), nil
+	case "aws:index/getRegion:getRegion":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": a.Region, "name": a.Region, "region": a.Region, "endpoint": "ec2." + a.Region + ".amazonaws.com"}), nil
+	case "aws:ec2/getVpc:getVpc":
+		block, ok := a.Vpcs[str("id")]
+		if !ok {
+			return nil, fmt.Errorf("no VPC %q in %s", str("id"), a.Region)
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": str("id"), "cidrBlock": block}), nil
+	case "aws:ec2/getSubnet:getSubnet":
+		s, ok := a.Subnets[str("id")]
+		if !ok {
+			return nil, fmt.Errorf("no subnet %q in %s", str("id"), a.Region)
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": str("id"), "vpcId": s.VpcID, "availabilityZone": s.AvailabilityZone, "cidrBlock": s.Cidr}), nil
+	case "aws:ec2/getAmi:getAmi":
+		sum := sha256.Sum256([]byte(fmt.Sprint(Plain(args.Args))))
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"id": "ami-" + hex.EncodeToString(sum[:])[:17], "imageId": "ami-" + hex.EncodeToString(sum[:])[:17],
+			"name": "kinfra-offline-placeholder", "architecture": "x86_64",
+		}), nil
+	}
+	return nil, fmt.Errorf("the offline AWS model has no answer for invoke %s", args.Token)
+}
+
+// regionCode abbreviates a region for zone IDs (us-east-1 → use1).
+func regionCode(region string) string {
+	parts := strings.Split(region, "-")
+	if len(parts) != 3 {
+		return region
+	}
+	return parts[0] + string(parts[1][0]) + parts[2]
+}
+
+// Resources returns every recorded resource, ordered by URN.
+func (m *Mocks) Resources() []Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Resource, len(m.resources))
+	for i, r := range m.resources {
+		out[i] = *r
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].URN < out[j].URN })
+	return out
+}
+
+// Invokes returns every recorded invoke, in call order.
+func (m *Mocks) Invokes() []Invoke {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.invokes)
+}
+
+// ByType returns the recorded resources of one type token, ordered by URN.
+func (m *Mocks) ByType(typ string) []Resource {
+	var out []Resource
+	for _, r := range m.Resources() {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Named returns the resource of a type and name, if recorded.
+func (m *Mocks) Named(typ, name string) (Resource, bool) {
+	for _, r := range m.Resources() {
+		if r.Type == typ && r.Name == name {
+			return r, true
+		}
+	}
+	return Resource{}, false
+}

@@ -1,0 +1,60 @@
+// Package plan runs the kinfra program offline: the same program as
+// `pulumi up`, under the recording mock monitor with offline answers for AWS
+// invokes, and reports every resource it would register and the findings of
+// the safety rules. It needs no credentials, no engine and no Pulumi CLI.
+package plan
+
+import (
+	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+// Project is the Pulumi project name the program runs as.
+const Project = "kinfra"
+
+// Plan is the outcome of one offline run.
+type Plan struct {
+	Stack     string             `json:"stack"`
+	Config    *spec.Cluster      `json:"config"`
+	Resources []mockaws.Resource `json:"resources"`
+	Findings  []findings.Finding `json:"findings"`
+	// Notes are what the offline run assumed instead of asking AWS.
+	Notes []string `json:"notes"`
+}
+
+// Run plans a stack. The returned plan is never nil; err is the program's
+// error (an invalid config, above all), in which case the plan records what
+// was registered before it failed: nothing, for config errors.
+func Run(sf StackFile) (*Plan, error) {
+	p := &Plan{Stack: sf.Name, Resources: []mockaws.Resource{}, Findings: []findings.Finding{}, Notes: []string{}}
+	region := sf.Config[program.RegionKey]
+	m := mockaws.New(region)
+	if eff, err := spec.Load([]byte(sf.Config[program.ClusterKey]), region); err == nil {
+		p.Config = &eff
+		if ex := eff.Network.Existing; ex != nil {
+			// Offline, the adopted network is taken to be as declared.
+			m.Account.Vpcs = map[string]string{ex.VpcId: eff.Network.VpcCidr}
+			m.Account.Subnets = map[string]mockaws.Subnet{}
+			for _, s := range append(append([]spec.ExistingSubnet{}, ex.PrivateSubnets...), ex.PublicSubnets...) {
+				m.Account.Subnets[s.ID] = mockaws.Subnet{VpcID: ex.VpcId, AvailabilityZone: s.AvailabilityZone, Cidr: s.Cidr}
+			}
+			p.Notes = append(p.Notes, "the adopted VPC and subnets are assumed to match their declaration; `pulumi preview` checks them against AWS before creating anything")
+		}
+		if len(eff.Network.AvailabilityZones) == 0 {
+			p.Notes = append(p.Notes, "availability zones are not pinned; the offline plan assumes "+region+"a, b, c…, AWS may report others")
+		}
+	}
+	for _, k := range sf.Secure {
+		p.Notes = append(p.Notes, k+" is encrypted and was not read offline")
+	}
+	p.Notes = append(p.Notes, "account 123456789012 and partition aws are placeholders for the caller's identity")
+
+	err := m.Run(Project, sf.Name, sf.Config, program.Run)
+	p.Resources = m.Resources()
+	if err == nil {
+		p.Findings = findings.Run(p.Resources)
+	}
+	return p, err
+}

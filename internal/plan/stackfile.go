@@ -1,0 +1,110 @@
+package plan
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// StackFile is a Pulumi.<stack>.yaml read the way the Pulumi CLI hands it to
+// the program: every value a string, objects and lists as JSON.
+type StackFile struct {
+	Name   string
+	Path   string
+	Config map[string]string
+	// Secure are keys holding encrypted values, which an offline plan cannot
+	// read.
+	Secure []string
+}
+
+// ErrUsage marks errors in how kinfra was called (exit code 2).
+var ErrUsage = errors.New("usage")
+
+// knownKeys are the kinfra config keys; any other kinfra:* key is a typo.
+var knownKeys = map[string]bool{"kinfra:cluster": true, "kinfra:pki": true}
+
+// LoadStackFile reads a stack file. Its stack name comes from the file name
+// (Pulumi.<stack>.yaml), or the whole base name for other files.
+func LoadStackFile(path string) (StackFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return StackFile{}, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	base := filepath.Base(path)
+	name := strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
+	name = strings.TrimPrefix(name, "Pulumi.")
+	var doc struct {
+		Config map[string]any `json:"config"`
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err == nil {
+		err = json.Unmarshal(js, &doc)
+	}
+	if err != nil {
+		return StackFile{}, fmt.Errorf("%s: not a Pulumi stack file: %v", path, err)
+	}
+	sf := StackFile{Name: name, Path: path, Config: map[string]string{}}
+	var unknown []string
+	for k, v := range doc.Config {
+		if strings.HasPrefix(k, "kinfra:") && !knownKeys[k] {
+			unknown = append(unknown, k)
+		}
+		switch v := v.(type) {
+		case string:
+			sf.Config[k] = v
+		case map[string]any:
+			if _, ok := v["secure"]; ok && len(v) == 1 {
+				sf.Secure = append(sf.Secure, k)
+				continue
+			}
+			b, _ := json.Marshal(v)
+			sf.Config[k] = string(b)
+		default:
+			b, _ := json.Marshal(v)
+			sf.Config[k] = string(b)
+		}
+	}
+	sort.Strings(sf.Secure)
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return StackFile{}, fmt.Errorf("%s: unknown config keys %s; kinfra reads kinfra:cluster (and kinfra:pki)", path, strings.Join(unknown, ", "))
+	}
+	return sf, nil
+}
+
+// FindProject locates the Pulumi project containing dir (walking up to the
+// Pulumi.yaml) and returns its directory and stack config directory.
+func FindProject(dir string) (projectDir, stackDir string, err error) {
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return "", "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "Pulumi.yaml"))
+		if err == nil {
+			var p struct {
+				StackConfigDir string `json:"stackConfigDir"`
+			}
+			if err := yaml.Unmarshal(data, &p); err != nil {
+				return "", "", fmt.Errorf("%s: %v", filepath.Join(dir, "Pulumi.yaml"), err)
+			}
+			return dir, filepath.Join(dir, p.StackConfigDir), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", "", fmt.Errorf("%w: no Pulumi.yaml in this directory or above; run from the kinfra project or use --stack-file", ErrUsage)
+		}
+		dir = parent
+	}
+}
+
+// StackFiles lists the stack files of a stack config directory.
+func StackFiles(stackDir string) ([]string, error) {
+	return filepath.Glob(filepath.Join(stackDir, "Pulumi.*.yaml"))
+}

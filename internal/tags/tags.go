@@ -1,0 +1,45 @@
+// Package tags gives every AWS resource kinfra creates the same identifying
+// tags, so that a cluster's resources can be found, costed and cleaned up.
+package tags
+
+import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+// Keys kinfra sets on every resource. Users may not override them.
+const (
+	Cluster   = "kinfra.dev/cluster"
+	Region    = "kinfra.dev/region"
+	Component = "kinfra.dev/component"
+	ManagedBy = "managed-by"
+)
+
+// ClusterKey is the tag Kubernetes' AWS integrations use to find a cluster's
+// resources; its value is "owned" or "shared".
+func ClusterKey(cluster string) string { return "kubernetes.io/cluster/" + cluster }
+
+// Set is the common tags of one component.
+type Set struct {
+	ClusterName string
+	Region      string
+	Component   string
+	// Extra are the user's tags (spec.Cluster.Tags).
+	Extra map[string]string
+}
+
+// For returns the tags of the resource called name, with more on top.
+func (s Set) For(name string, more ...map[string]string) pulumi.StringMap {
+	out := pulumi.StringMap{}
+	for k, v := range s.Extra {
+		out[k] = pulumi.String(v)
+	}
+	for _, m := range more {
+		for k, v := range m {
+			out[k] = pulumi.String(v)
+		}
+	}
+	out["Name"] = pulumi.String(name)
+	out[Cluster] = pulumi.String(s.ClusterName)
+	out[Region] = pulumi.String(s.Region)
+	out[Component] = pulumi.String(s.Component)
+	out[ManagedBy] = pulumi.String("kinfra")
+	return out
+}

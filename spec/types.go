@@ -1,0 +1,175 @@
+// Package spec is the typed model of a kinfra cluster: the value of the
+// kinfra:cluster stack config key. It is plain Go with no Pulumi dependency, so
+// it can be decoded, defaulted and validated before any resource exists.
+//
+// Every field documents its default and its constraints; docs/config.md is the
+// reference generated from the same words. Defaults live in defaults.go,
+// checks in validate.go.
+package spec
+
+// Cluster is one Kubernetes cluster in one region.
+type Cluster struct {
+	// Name identifies the cluster in resource names, tags and DNS. Required.
+	// A DNS label of at most 24 characters (load balancer names derived from
+	// it are limited to 32).
+	Name string `json:"name"`
+	// Region is the AWS region. Taken from the stack's aws:region; set it here
+	// only to assert the same value.
+	Region string `json:"region,omitempty"`
+	// Tags are added to every AWS resource kinfra creates. Keys must not start
+	// with "aws:" and at most 40 may be set (AWS allows 50 per resource, kinfra
+	// uses the rest).
+	Tags map[string]string `json:"tags,omitempty"`
+	// Network is the VPC topology.
+	Network Network `json:"network"`
+	// Kubernetes holds the cluster-wide address plan.
+	Kubernetes Kubernetes `json:"kubernetes"`
+	// Masters is the control plane size (the masters component builds it).
+	Masters Masters `json:"masters"`
+	// NodePools are the worker groups; here only their sizes, which the
+	// network capacity checks need (the workers component builds them).
+	NodePools []NodePool `json:"nodePools,omitempty"`
+}
+
+// NAT gateway modes.
+const (
+	NATPerAZ  = "perAz"
+	NATSingle = "single"
+	NATNone   = "none"
+)
+
+// Network is the VPC topology of one cluster.
+type Network struct {
+	// VpcCidr is the IPv4 block of the VPC, /16 to /24. Default 10.0.0.0/16.
+	// When adopting an existing VPC it must be that VPC's primary block.
+	VpcCidr string `json:"vpcCidr,omitempty"`
+	// AvailabilityZones names the zones to use, in order. Subnet blocks are
+	// assigned by position, so only ever append. Default: the first azCount
+	// zones the region reports. Pin them in production stacks.
+	AvailabilityZones []string `json:"availabilityZones,omitempty"`
+	// AzCount is the number of zones, 1 to 6. Default: the length of
+	// availabilityZones, else 3.
+	AzCount int `json:"azCount,omitempty"`
+	// PrivateSubnetPrefixLength is the size of each zone's private (node)
+	// subnet. Default: VPC prefix + 3 (a /19 in a /16).
+	PrivateSubnetPrefixLength int `json:"privateSubnetPrefixLength,omitempty"`
+	// PublicSubnetPrefixLength is the size of each zone's public subnet (NAT
+	// gateways, internet-facing load balancers). Default: VPC prefix + 6 (a /22
+	// in a /16).
+	PublicSubnetPrefixLength int `json:"publicSubnetPrefixLength,omitempty"`
+	// NatGateways is perAz (one per zone: a zone failure only affects that
+	// zone), single (one in the first zone: cheaper, but every zone's egress
+	// depends on it) or none (no IPv4 egress; nodes reach AWS through VPC
+	// endpoints). Default perAz.
+	NatGateways string `json:"natGateways,omitempty"`
+	// IPv6 adds an Amazon-provided /56 to the VPC, a /64 to every subnet and an
+	// egress-only internet gateway for the private subnets. Default false.
+	IPv6 bool `json:"ipv6,omitempty"`
+	// GatewayEndpoints are the gateway VPC endpoints (s3, dynamodb), attached
+	// to every route table. Default [s3] when kinfra creates the VPC, [] when
+	// adopting one.
+	GatewayEndpoints []string `json:"gatewayEndpoints"`
+	// InterfaceEndpoints are interface VPC endpoints by service short name
+	// (e.g. ecr.api, ecr.dkr, sts, ssm), in the private subnets, with private
+	// DNS and a security group admitting HTTPS from the VPC. Default [].
+	InterfaceEndpoints []string `json:"interfaceEndpoints"`
+	// FlowLogs records the VPC's traffic.
+	FlowLogs FlowLogs `json:"flowLogs"`
+	// Existing adopts a VPC and subnets made elsewhere: kinfra creates none of
+	// them, only tags them for Kubernetes and adds endpoints and flow logs.
+	Existing *ExistingNetwork `json:"existing,omitempty"`
+	// Import takes resources made by hand or by CloudFormation under kinfra's
+	// management without recreating them (pulumi import). Their settings must
+	// match what kinfra would create, or the import fails at `pulumi up`.
+	Import *NetworkImport `json:"import,omitempty"`
+}
+
+// FlowLogs configures VPC flow logs.
+type FlowLogs struct {
+	// Enabled turns flow logs on. Default true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Destination is cloudwatch (a log group kinfra creates) or s3 (an existing
+	// bucket, e.g. a central logging account's). Default cloudwatch.
+	Destination string `json:"destination,omitempty"`
+	// TrafficType is ALL, ACCEPT or REJECT. Default ALL.
+	TrafficType string `json:"trafficType,omitempty"`
+	// RetentionDays of the CloudWatch log group: a value CloudWatch accepts
+	// (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+	// 1827, 2192, 2557, 2922, 3288, 3653). Default 365.
+	RetentionDays int `json:"retentionDays,omitempty"`
+	// MaxAggregationIntervalSeconds is 60 or 600. Default 600.
+	MaxAggregationIntervalSeconds int `json:"maxAggregationIntervalSeconds,omitempty"`
+	// S3BucketArn receives the logs when destination is s3. Required then.
+	S3BucketArn string `json:"s3BucketArn,omitempty"`
+	// KmsKeyArn encrypts the CloudWatch log group. Optional.
+	KmsKeyArn string `json:"kmsKeyArn,omitempty"`
+}
+
+// ExistingNetwork is a VPC kinfra adopts instead of creating.
+type ExistingNetwork struct {
+	// VpcId of the VPC, vpc-… Required.
+	VpcId string `json:"vpcId"`
+	// PrivateSubnets are the node subnets, exactly one per zone. Required.
+	PrivateSubnets []ExistingSubnet `json:"privateSubnets"`
+	// PublicSubnets are the load balancer subnets, at most one per zone.
+	PublicSubnets []ExistingSubnet `json:"publicSubnets,omitempty"`
+	// RouteTableIds receive the gateway endpoints. Required when
+	// gatewayEndpoints is not empty.
+	RouteTableIds []string `json:"routeTableIds,omitempty"`
+}
+
+// ExistingSubnet declares an adopted subnet. kinfra checks the declaration
+// against AWS before creating anything, and sizes the cluster from it.
+type ExistingSubnet struct {
+	ID               string `json:"id"`
+	AvailabilityZone string `json:"availabilityZone"`
+	Cidr             string `json:"cidr"`
+}
+
+// NetworkImport names existing resources to import, by AWS ID. Zone-keyed maps
+// use zone names from availabilityZones.
+type NetworkImport struct {
+	Vpc                       string            `json:"vpc,omitempty"`
+	InternetGateway           string            `json:"internetGateway,omitempty"`
+	EgressOnlyInternetGateway string            `json:"egressOnlyInternetGateway,omitempty"`
+	PublicSubnets             map[string]string `json:"publicSubnets,omitempty"`
+	PrivateSubnets            map[string]string `json:"privateSubnets,omitempty"`
+	// PublicRouteTable is the shared public route table. When a route table is
+	// imported, its default routes and subnet associations are imported too.
+	PublicRouteTable   string            `json:"publicRouteTable,omitempty"`
+	PrivateRouteTables map[string]string `json:"privateRouteTables,omitempty"`
+	NatGateways        map[string]string `json:"natGateways,omitempty"`
+	// ElasticIps are the NAT gateways' allocation IDs (eipalloc-…).
+	ElasticIps map[string]string `json:"elasticIps,omitempty"`
+}
+
+// Kubernetes is the cluster's address plan.
+type Kubernetes struct {
+	// PodCidr is the cluster pod block. Default 10.128.0.0/12 (4096 nodes of
+	// /24). Must not overlap the VPC or the service block.
+	PodCidr string `json:"podCidr,omitempty"`
+	// ServiceCidr is the Service ClusterIP block, /12 to /24. Default
+	// 172.20.0.0/16 (65534 Services).
+	ServiceCidr string `json:"serviceCidr,omitempty"`
+	// NodeCidrMaskSize is the pod block each node gets. Default 24.
+	NodeCidrMaskSize int `json:"nodeCidrMaskSize,omitempty"`
+	// MaxServices is the number of Services the cluster must be able to hold;
+	// the service block is checked against it. Default 0 (not checked).
+	MaxServices int `json:"maxServices,omitempty"`
+}
+
+// Masters sizes the control plane.
+type Masters struct {
+	// Count of masters (etcd members): 1, 3, 5 or 7. Default 3.
+	Count int `json:"count,omitempty"`
+}
+
+// NodePool sizes one worker group.
+type NodePool struct {
+	// Name is a DNS label, unique in the cluster. Required.
+	Name string `json:"name"`
+	// MinSize of the group. Default 0.
+	MinSize int `json:"minSize,omitempty"`
+	// MaxSize of the group, at least 1 and at least minSize. Required.
+	MaxSize int `json:"maxSize"`
+}
