@@ -90,7 +90,7 @@ func (b *builder) subnet(vpc *ec2.Vpc, tier, zone string, block netip.Prefix, v6
 		// balancers live there, and they get their own addresses.
 		MapPublicIpOnLaunch: pulumi.Bool(false),
 		Tags: b.tags.For(name, map[string]string{
-			role: "1",
+			role:                                "1",
 			tags.ClusterKey(b.args.ClusterName): "owned",
 			"kinfra.dev/tier":                   tier,
 		}),
