@@ -180,6 +180,7 @@ func (n Network) checkCreated(path, region string, facts *networkFacts) validate
 		}
 		if len(n.AvailabilityZones) != n.AzCount {
 			errs.Addf(path+".azCount", "%d does not match the %d zones listed in availabilityZones; set one or make them agree", n.AzCount, len(n.AvailabilityZones))
+			facts.count = 0 // unknown: checks that depend on it would only echo this error
 		} else {
 			facts.zones = n.AvailabilityZones
 		}

@@ -82,6 +82,13 @@ type ZoneSubnets struct {
 // only meet when the VPC is full, which Carve reports as an error.
 func Carve(vpc netip.Prefix, zones, privateBits, publicBits int) (ZoneSubnets, error) {
 	var out ZoneSubnets
+	if privateBits < vpc.Bits() || publicBits < vpc.Bits() || privateBits > 32 || publicBits > 32 {
+		return ZoneSubnets{}, fmt.Errorf("/%d and /%d subnets cannot be carved from %s", privateBits, publicBits, vpc)
+	}
+	if need := zones * (Size(netip.PrefixFrom(vpc.Addr(), privateBits)) + Size(netip.PrefixFrom(vpc.Addr(), publicBits))); need > Size(vpc) {
+		return ZoneSubnets{}, fmt.Errorf("%d private /%d and %d public /%d subnets need %d addresses, more than the %d of %s",
+			zones, privateBits, zones, publicBits, need, Size(vpc), vpc)
+	}
 	for i := range zones {
 		priv, err := Subnet(vpc, privateBits, i)
 		if err != nil {

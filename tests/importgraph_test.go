@@ -1,0 +1,109 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The network component promises that a stack needing only a VPC does not
+// compile the Kubernetes SDK. These tests hold it to that, both from inside
+// this module and from a separate consumer module (examples/vpc-only).
+
+const (
+	networkPkg    = "github.com/kinfra-dev/kinfra/components/network"
+	kubernetesSDK = "pulumi-kubernetes"
+	ec2Pkg        = "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+)
+
+// goBinary is the go command of the toolchain running the tests.
+func goBinary(t *testing.T) string {
+	t.Helper()
+	name := "go"
+	if runtime.GOOS == "windows" {
+		name = "go.exe"
+	}
+	if p := filepath.Join(runtime.GOROOT(), "bin", name); fileExists(p) {
+		return p
+	}
+	p, err := exec.LookPath("go")
+	require.NoError(t, err, "no go binary in GOROOT/bin or on PATH")
+	return p
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// repoRoot is the module root, the parent of this package's directory.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(root, "go.mod"))
+	return root
+}
+
+// runGo runs the go command in dir and returns its combined output, failing
+// the test (with the output) if it does not succeed.
+func runGo(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(goBinary(t), args...)
+	cmd.Dir = dir
+	// The consumer module stands alone: no workspace file may pull it into
+	// another build list.
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go %s (in %s) failed:\n%s", strings.Join(args, " "), dir, out)
+	return string(out)
+}
+
+// linesContaining returns the lines of out that contain s.
+func linesContaining(out, s string) []string {
+	var hits []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, s) {
+			hits = append(hits, line)
+		}
+	}
+	return hits
+}
+
+func TestNetworkDoesNotCompileKubernetesSDK(t *testing.T) {
+	deps := runGo(t, repoRoot(t), "list", "-deps", networkPkg)
+
+	require.Empty(t, linesContaining(deps, kubernetesSDK),
+		"%s depends on the Kubernetes SDK", networkPkg)
+	require.Contains(t, strings.Split(deps, "\n"), ec2Pkg,
+		"go list -deps %s no longer lists %s; the test is not looking at the right graph", networkPkg, ec2Pkg)
+}
+
+func TestExternalModuleBuildsAVPC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the examples/vpc-only module and its pulumi-aws dependencies")
+	}
+	dir := filepath.Join(repoRoot(t), "examples", "vpc-only")
+	require.FileExists(t, filepath.Join(dir, "go.mod"))
+	require.FileExists(t, filepath.Join(dir, "go.sum"))
+
+	deps := runGo(t, dir, "list", "-deps", ".")
+	require.Empty(t, linesContaining(deps, kubernetesSDK),
+		"examples/vpc-only depends on the Kubernetes SDK")
+	require.Contains(t, strings.Split(deps, "\n"), networkPkg,
+		"examples/vpc-only does not import %s", networkPkg)
+
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		require.NoError(t, err)
+		require.NotContains(t, string(b), kubernetesSDK, "examples/vpc-only/%s lists the Kubernetes SDK", f)
+	}
+
+	runGo(t, dir, "build", "-o", filepath.Join(t.TempDir(), "vpc-only"), ".")
+	runGo(t, dir, "vet", ".")
+}
