@@ -48,9 +48,9 @@ func TestValidClusterResolves(t *testing.T) {
 
 func TestEachBadInputHasItsExactMessage(t *testing.T) {
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(c *spec.Cluster)
-		want  string
+		want   string
 	}{
 		{"missing name", func(c *spec.Cluster) { c.Name = "" },
 			"cluster.name: required; a DNS label such as prod-use1 that names the cluster's resources"},
