@@ -89,9 +89,9 @@ func (c Cluster) Validate() validate.Errors {
 	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc))
 	errs.Append(c.validateMasters(net))
 	errs.Append(c.validateNodePools())
-	if len(errs) == 0 {
-		errs.Append(c.validateCapacity(net))
-	}
+	// Capacity checks run whenever their own inputs are valid, so they are
+	// reported together with unrelated mistakes.
+	errs.Append(c.validateCapacity(net))
 	return errs
 }
 
@@ -561,9 +561,16 @@ func (c Cluster) ZoneDemand(zones int) (nodes, enis int) {
 
 func (c Cluster) validateCapacity(net networkFacts) validate.Errors {
 	var errs validate.Errors
-	pod := netip.MustParsePrefix(c.Kubernetes.PodCidr)
-	nodeBlocks := 1 << (c.Kubernetes.NodeCidrMaskSize - pod.Bits())
-	if total := c.MaxNodes(); total > nodeBlocks {
+	for _, p := range c.NodePools {
+		if p.MaxSize < 1 {
+			return nil // sizes are wrong; demand cannot be computed
+		}
+	}
+	pod, err := cidr.ParseNetwork(c.Kubernetes.PodCidr)
+	mask := c.Kubernetes.NodeCidrMaskSize
+	podOK := err == nil && pod.Addr().Is4() && mask > pod.Bits() && mask-pod.Bits() <= 16 && mask <= 28
+	if total := c.MaxNodes(); podOK && total > 1<<(mask-pod.Bits()) {
+		nodeBlocks := 1 << (mask - pod.Bits())
 		errs.Addf("cluster.kubernetes.podCidr", "%s holds %d node blocks of /%d, but the cluster can run %d nodes (%d masters + node pool maxSize); use a /%d or larger pod block, or a smaller nodeCidrMaskSize",
 			c.Kubernetes.PodCidr, nodeBlocks, c.Kubernetes.NodeCidrMaskSize, total, c.Masters.Count,
 			c.Kubernetes.NodeCidrMaskSize-bitsFor(total))

@@ -5,9 +5,12 @@
 package plan
 
 import (
+	"errors"
+
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -52,6 +55,11 @@ func Run(sf StackFile) (*Plan, error) {
 	p.Notes = append(p.Notes, "account 123456789012 and partition aws are placeholders for the caller's identity")
 
 	err := m.Run(Project, sf.Name, sf.Config, program.Run)
+	// The SDK wraps program errors; configuration errors read best bare.
+	var cfgErrs validate.Errors
+	if errors.As(err, &cfgErrs) {
+		err = cfgErrs
+	}
 	p.Resources = m.Resources()
 	if err == nil {
 		p.Findings = findings.Run(p.Resources)

@@ -1,0 +1,72 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+// largeStack is the biggest topology kinfra supports: six zones, every
+// endpoint, IPv6, seven masters and forty node pools.
+func largeStack(tb testing.TB) StackFile {
+	tb.Helper()
+	c := spec.Cluster{
+		Name: "huge",
+		Network: spec.Network{
+			VpcCidr:            "10.0.0.0/16",
+			AvailabilityZones:  []string{"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"},
+			IPv6:               true,
+			GatewayEndpoints:   spec.GatewayEndpointServices,
+			InterfaceEndpoints: spec.InterfaceEndpointServices,
+		},
+		Kubernetes: spec.Kubernetes{PodCidr: "100.64.0.0/10", ServiceCidr: "172.20.0.0/16", MaxServices: 50000},
+		Masters:    spec.Masters{Count: 7},
+	}
+	for i := range 40 {
+		c.NodePools = append(c.NodePools, spec.NodePool{Name: fmt.Sprintf("pool-%02d", i), MinSize: 1, MaxSize: 100})
+	}
+	js, err := json.Marshal(c)
+	require.NoError(tb, err)
+	return StackFile{Name: "us-east-1", Config: map[string]string{"aws:region": "us-east-1", "kinfra:cluster": string(js)}}
+}
+
+func TestLargeStackPlansEveryZoneAndEndpoint(t *testing.T) {
+	p, err := Run(largeStack(t))
+	require.NoError(t, err)
+	counts := p.Counts()
+	require.Equal(t, 12, counts["aws:ec2/subnet:Subnet"])
+	require.Equal(t, 6, counts["aws:ec2/natGateway:NatGateway"])
+	require.Equal(t, 20, counts["aws:ec2/vpcEndpoint:VpcEndpoint"])
+	require.Equal(t, 1, counts["aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway"])
+}
+
+// BenchmarkPlanLargeStack measures a whole offline plan of the largest
+// supported topology: config decoding and validation, the program under the
+// mock monitor, and the safety rules.
+func BenchmarkPlanLargeStack(b *testing.B) {
+	sf := largeStack(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := Run(sf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(p.Resources)), "resources/op")
+	}
+}
+
+// BenchmarkValidateLargeStack isolates kinfra's own config work from the
+// registrations the SDK makes.
+func BenchmarkValidateLargeStack(b *testing.B) {
+	sf := largeStack(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := spec.Load([]byte(sf.Config["kinfra:cluster"]), "us-east-1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+// Package tests holds stack-level tests: every committed stack plans cleanly
+// and keeps its invariants, and the library can be consumed on its own.
+package tests
+
+import (
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+func committedStacks(t *testing.T) []string {
+	t.Helper()
+	files, err := plan.StackFiles("../stacks")
+	require.NoError(t, err)
+	sort.Strings(files)
+	return files
+}
+
+func TestTheThreeProductionRegionsAreCommitted(t *testing.T) {
+	var names []string
+	for _, f := range committedStacks(t) {
+		names = append(names, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
+	}
+	require.Subset(t, names, []string{"us-east-1", "eu-west-1", "ap-southeast-2"})
+}
+
+func TestEveryCommittedStackPlansCleanlyAndKeepsItsInvariants(t *testing.T) {
+	for _, file := range committedStacks(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			sf, err := plan.LoadStackFile(file)
+			require.NoError(t, err)
+			p, err := plan.Run(sf)
+			require.NoError(t, err)
+			require.Empty(t, findings.Errors(p.Findings), "no error findings")
+			require.NotNil(t, p.Config)
+			require.Equal(t, sf.Config["aws:region"], p.Config.Region)
+			require.Equal(t, strings.TrimPrefix(strings.TrimSuffix(filepath.Base(file), ".yaml"), "Pulumi."), p.Config.Region,
+				"stacks are named after their region")
+			checkInvariants(t, p)
+		})
+	}
+}
+
+func ofType(p *plan.Plan, typ string) []mockaws.Resource {
+	var out []mockaws.Resource
+	for _, r := range p.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// checkInvariants asserts what must hold for any stack kinfra plans.
+func checkInvariants(t *testing.T, p *plan.Plan) {
+	c := p.Config
+	zones := c.Network.AvailabilityZones
+	byURN := map[string]mockaws.Resource{}
+	for _, r := range p.Resources {
+		require.NotContains(t, byURN, r.URN, "URNs are unique")
+		byURN[r.URN] = r
+	}
+	// One tree under the cluster component, every name prefixed by the cluster's.
+	roots := 0
+	for _, r := range p.Resources {
+		if _, ok := byURN[r.Parent]; !ok {
+			roots++
+			require.Equal(t, "kinfra:cluster:Cluster", r.Type)
+		}
+		require.True(t, strings.HasPrefix(r.Name, c.Name), "%s is prefixed by the cluster name", r.Name)
+	}
+	require.Equal(t, 1, roots)
+
+	if c.Network.Existing != nil {
+		require.Empty(t, ofType(p, "aws:ec2/vpc:Vpc"))
+		return
+	}
+	vpcs := ofType(p, "aws:ec2/vpc:Vpc")
+	require.Len(t, vpcs, 1)
+	vpc := netip.MustParsePrefix(vpcs[0].Inputs["cidrBlock"].(string))
+	subnets := ofType(p, "aws:ec2/subnet:Subnet")
+	require.Len(t, subnets, 2*len(zones), "a private and a public subnet per zone")
+	var blocks []netip.Prefix
+	for _, s := range subnets {
+		b := netip.MustParsePrefix(s.Inputs["cidrBlock"].(string))
+		require.True(t, vpc.Contains(b.Addr()) && b.Bits() > vpc.Bits(), "%s inside %s", b, vpc)
+		for _, o := range blocks {
+			require.False(t, o.Overlaps(b), "%s overlaps %s", o, b)
+		}
+		blocks = append(blocks, b)
+		require.Contains(t, zones, s.Inputs["availabilityZone"])
+	}
+	// Pods and Services never overlap the VPC.
+	for _, k := range []string{c.Kubernetes.PodCidr, c.Kubernetes.ServiceCidr} {
+		require.False(t, netip.MustParsePrefix(k).Overlaps(vpc))
+	}
+
+	nats := ofType(p, "aws:ec2/natGateway:NatGateway")
+	want := map[string]int{spec.NATPerAZ: len(zones), spec.NATSingle: 1, spec.NATNone: 0}[c.Network.NatGateways]
+	require.Len(t, nats, want, "NAT gateways for mode %s", c.Network.NatGateways)
+	natZone := map[string]string{}
+	for _, n := range nats {
+		natZone[n.ID] = n.Name[strings.LastIndex(n.Name, "-nat-")+5:]
+	}
+	for _, r := range ofType(p, "aws:ec2/route:Route") {
+		nat, _ := r.Inputs["natGatewayId"].(string)
+		if nat == "" || c.Network.NatGateways != spec.NATPerAZ {
+			continue
+		}
+		require.True(t, strings.Contains(r.Name, "-private-"+natZone[nat]+"-"), "route %s uses the NAT of its own zone", r.Name)
+	}
+	if c.Network.FlowLogs.On() {
+		logs := ofType(p, "aws:ec2/flowLog:FlowLog")
+		require.Len(t, logs, 1)
+		require.Equal(t, vpcs[0].ID, logs[0].Inputs["vpcId"])
+	}
+}
+
+func TestAStackWithOverlappingOrUndersizedNetworksRegistersNothing(t *testing.T) {
+	file := writeStack(t, `
+config:
+  aws:region: us-east-1
+  kinfra:cluster:
+    name: broken
+    network:
+      vpcCidr: 10.0.0.0/16
+      availabilityZones: [us-east-1a, us-east-1b, us-east-1c]
+      privateSubnetPrefixLength: 24
+    kubernetes:
+      podCidr: 10.0.128.0/17
+      nodeCidrMaskSize: 24
+    nodePools:
+      - name: general
+        maxSize: 600
+`)
+	sf, err := plan.LoadStackFile(file)
+	require.NoError(t, err)
+	p, err := plan.Run(sf)
+	require.Error(t, err)
+	// Both problems in one run.
+	require.ErrorContains(t, err, "cluster.kubernetes.podCidr: 10.0.128.0/17 overlaps cluster.network.vpcCidr 10.0.0.0/16; pods, Services and the VPC need disjoint blocks or traffic is misrouted")
+	require.ErrorContains(t, err, "cluster.network.privateSubnetPrefixLength: private subnet 10.0.0.0/24 holds 251 addresses, but its zone needs 302: 301 nodes (its masters, and each pool's maxSize spread over the zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /23 or larger")
+	require.ErrorContains(t, err, "cluster.kubernetes.podCidr: 10.0.128.0/17 holds 128 node blocks of /24, but the cluster can run 603 nodes (3 masters + node pool maxSize); use a /14 or larger pod block, or a smaller nodeCidrMaskSize")
+	require.Empty(t, p.Resources, "an invalid stack registers nothing")
+
+	// With the network fixed, the same stack plans.
+	fixed := strings.NewReplacer("10.0.128.0/17", "10.128.0.0/14", "privateSubnetPrefixLength: 24", "privateSubnetPrefixLength: 22").Replace(mustRead(t, file))
+	sf, err = plan.LoadStackFile(writeStack(t, fixed))
+	require.NoError(t, err)
+	p, err = plan.Run(sf)
+	require.NoError(t, err)
+	require.NotEmpty(t, p.Resources)
+}
