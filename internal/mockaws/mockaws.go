@@ -25,8 +25,12 @@ type Options struct {
 	RetainOnDelete      bool     `json:"retainOnDelete"`
 	IgnoreChanges       []string `json:"ignoreChanges"`
 	DeleteBeforeReplace bool     `json:"deleteBeforeReplace"`
-	// DependsOn are the explicit dependencies (URNs), not those implied by inputs.
+	// DependsOn are the dependencies (URNs) no input implies: explicit
+	// dependsOn. The RPC does not mark which dependencies were explicit, so an
+	// explicit one that an input also implies appears only in Dependencies.
 	DependsOn []string `json:"dependsOn"`
+	// Dependencies are all resources this one waits for, implied or explicit.
+	Dependencies []string `json:"dependencies"`
 	// Import is the ID of an existing resource adopted by `pulumi import`.
 	Import string `json:"import,omitempty"`
 }
@@ -104,6 +108,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			IgnoreChanges:       nonNil(rpc.GetIgnoreChanges()),
 			DeleteBeforeReplace: rpc.GetDeleteBeforeReplace(),
 			DependsOn:           explicitDeps(rpc.GetDependencies(), rpc.GetPropertyDependencies()),
+			Dependencies:        sortedUnique(rpc.GetDependencies()),
 			Import:              rpc.GetImportId(),
 		}
 	}
@@ -161,6 +166,12 @@ func explicitDeps(all []string, byProp map[string]*pulumirpcPropertyDeps) []stri
 			out = append(out, u)
 		}
 	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+func sortedUnique(s []string) []string {
+	out := append([]string{}, s...)
 	sort.Strings(out)
 	return slices.Compact(out)
 }
