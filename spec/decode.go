@@ -43,9 +43,8 @@ func Load(clusterJSON []byte, region string) (Cluster, error) {
 	if c.Region != "" && region != "" && c.Region != region {
 		return Cluster{}, validate.Errors{{Path: "cluster.region", Message: fmt.Sprintf("%q differs from aws:region %q; remove it (the stack's aws:region is the region)", c.Region, region)}}
 	}
-	if c.Region == "" {
-		c.Region = region
-	}
+	// aws:region is the only source: it is what the AWS provider deploys to.
+	c.Region = region
 	return Resolve(c)
 }
 

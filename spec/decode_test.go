@@ -50,6 +50,20 @@ func TestLoadTakesRegionFromStackAndRejectsAConflict(t *testing.T) {
 
 	_, err = spec.Load([]byte(`{"name":"prod","region":"us-east-1"}`), "eu-west-1")
 	require.EqualError(t, err, `cluster.region: "us-east-1" differs from aws:region "eu-west-1"; remove it (the stack's aws:region is the region)`)
+
+	// cluster.region never stands in for aws:region: the provider deploys to aws:region.
+	_, err = spec.Load([]byte(`{"name":"prod","region":"us-east-1"}`), "")
+	require.EqualError(t, err, "aws:region: required; set it with `pulumi config set aws:region us-east-1` (every stack is one region)")
+}
+
+func TestSmallVPCsGetSubnetDefaultsAWSAccepts(t *testing.T) {
+	c := valid()
+	c.Network.VpcCidr = "10.0.0.0/24"
+	c.NodePools[0].MaxSize = 10
+	eff, err := spec.Resolve(c)
+	require.NoError(t, err)
+	require.Equal(t, 27, eff.Network.PrivateSubnetPrefixLength)
+	require.Equal(t, 28, eff.Network.PublicSubnetPrefixLength, "never smaller than AWS's /28")
 }
 
 func TestEveryProblemIsReportedInOneRun(t *testing.T) {

@@ -72,11 +72,12 @@ func (n Network) WithDefaults() Network {
 		n.NatGateways = NATPerAZ
 	}
 	if vpc, err := netip.ParsePrefix(n.VpcCidr); err == nil {
+		// Never smaller than AWS's minimum subnet, /28.
 		if n.PrivateSubnetPrefixLength == 0 {
-			n.PrivateSubnetPrefixLength = vpc.Bits() + privateSubnetExtraBits
+			n.PrivateSubnetPrefixLength = min(vpc.Bits()+privateSubnetExtraBits, 28)
 		}
 		if n.PublicSubnetPrefixLength == 0 {
-			n.PublicSubnetPrefixLength = vpc.Bits() + publicSubnetExtraBits
+			n.PublicSubnetPrefixLength = min(vpc.Bits()+publicSubnetExtraBits, 28)
 		}
 	}
 	return n

@@ -16,9 +16,10 @@ type Cluster struct {
 	// Region is the AWS region. Taken from the stack's aws:region; set it here
 	// only to assert the same value.
 	Region string `json:"region,omitempty"`
-	// Tags are added to every AWS resource kinfra creates. Keys must not start
-	// with "aws:" and at most 40 may be set (AWS allows 50 per resource, kinfra
-	// uses the rest).
+	// Tags are added to every AWS resource kinfra creates. At most 40 (AWS
+	// allows 50 per resource, kinfra uses the rest); keys must not start with
+	// "aws:" nor be one kinfra sets (Name, managed-by, kinfra.dev/*,
+	// kubernetes.io/*); keys up to 128 and values up to 256 characters.
 	Tags map[string]string `json:"tags,omitempty"`
 	// Network is the VPC topology.
 	Network Network `json:"network"`
@@ -51,11 +52,11 @@ type Network struct {
 	// availabilityZones, else 3.
 	AzCount int `json:"azCount,omitempty"`
 	// PrivateSubnetPrefixLength is the size of each zone's private (node)
-	// subnet. Default: VPC prefix + 3 (a /19 in a /16).
+	// subnet. Default: VPC prefix + 3 (a /19 in a /16), at most /28.
 	PrivateSubnetPrefixLength int `json:"privateSubnetPrefixLength,omitempty"`
 	// PublicSubnetPrefixLength is the size of each zone's public subnet (NAT
 	// gateways, internet-facing load balancers). Default: VPC prefix + 6 (a /22
-	// in a /16).
+	// in a /16), at most /28.
 	PublicSubnetPrefixLength int `json:"publicSubnetPrefixLength,omitempty"`
 	// NatGateways is perAz (one per zone: a zone failure only affects that
 	// zone), single (one in the first zone: cheaper, but every zone's egress
@@ -135,7 +136,10 @@ type NetworkImport struct {
 	PublicSubnets             map[string]string `json:"publicSubnets,omitempty"`
 	PrivateSubnets            map[string]string `json:"privateSubnets,omitempty"`
 	// PublicRouteTable is the shared public route table. When a route table is
-	// imported, its default routes and subnet associations are imported too.
+	// imported, its default routes are imported too, and so is each subnet
+	// association whose subnet is also imported. A subnet imported without its
+	// route table gets a new association, which AWS refuses if the subnet is
+	// already explicitly associated: import both.
 	PublicRouteTable   string            `json:"publicRouteTable,omitempty"`
 	PrivateRouteTables map[string]string `json:"privateRouteTables,omitempty"`
 	NatGateways        map[string]string `json:"natGateways,omitempty"`

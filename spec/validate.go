@@ -17,21 +17,26 @@ const MaxZones = 6
 var (
 	dnsLabel     = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
 	regionName   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	vpcID        = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
-	subnetID     = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
-	routeTableID = regexp.MustCompile(`^rtb-[0-9a-f]{8,17}$`)
+	vpcID        = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	subnetID     = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	routeTableID = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	s3BucketArn  = regexp.MustCompile(`^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$`)
-	kmsKeyArn    = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$`)
-	importIDs    = map[string]*regexp.Regexp{
+	kmsKeyArn    = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$`)
+	importKinds  = map[string]string{
+		"vpc": "VPC", "internetGateway": "internet gateway", "egressOnlyInternetGateway": "egress-only internet gateway",
+		"publicSubnets": "subnet", "privateSubnets": "subnet", "publicRouteTable": "route table",
+		"privateRouteTables": "route table", "natGateways": "NAT gateway", "elasticIps": "Elastic IP allocation",
+	}
+	importIDs = map[string]*regexp.Regexp{
 		"vpc":                       vpcID,
-		"internetGateway":           regexp.MustCompile(`^igw-[0-9a-f]{8,17}$`),
-		"egressOnlyInternetGateway": regexp.MustCompile(`^eigw-[0-9a-f]{8,17}$`),
+		"internetGateway":           regexp.MustCompile(`^igw-([0-9a-f]{8}|[0-9a-f]{17})$`),
+		"egressOnlyInternetGateway": regexp.MustCompile(`^eigw-([0-9a-f]{8}|[0-9a-f]{17})$`),
 		"publicSubnets":             subnetID,
 		"privateSubnets":            subnetID,
 		"publicRouteTable":          routeTableID,
 		"privateRouteTables":        routeTableID,
-		"natGateways":               regexp.MustCompile(`^nat-[0-9a-f]{8,17}$`),
-		"elasticIps":                regexp.MustCompile(`^eipalloc-[0-9a-f]{8,17}$`),
+		"natGateways":               regexp.MustCompile(`^nat-([0-9a-f]{8}|[0-9a-f]{17})$`),
+		"elasticIps":                regexp.MustCompile(`^eipalloc-([0-9a-f]{8}|[0-9a-f]{17})$`),
 	}
 )
 
@@ -82,7 +87,7 @@ func (c Cluster) Validate() validate.Errors {
 	} else if !regionName.MatchString(c.Region) {
 		errs.Addf("aws:region", "%q is not an AWS region name (e.g. us-east-1)", c.Region)
 	}
-	errs.Append(validateTags("cluster.tags", c.Tags))
+	errs.Append(ValidateTags("cluster.tags", c.Tags))
 
 	net, netErrs := c.Network.check("cluster.network", c.Region)
 	errs.Append(netErrs)
@@ -95,7 +100,9 @@ func (c Cluster) Validate() validate.Errors {
 	return errs
 }
 
-func validateTags(path string, tags map[string]string) validate.Errors {
+// ValidateTags checks user tags: not AWS's, not the ones kinfra sets, within
+// AWS's limits.
+func ValidateTags(path string, tags map[string]string) validate.Errors {
 	var errs validate.Errors
 	if len(tags) > 40 {
 		errs.Addf(path, "%d tags set; at most 40 are allowed (AWS allows 50 per resource and kinfra sets up to 10)", len(tags))
@@ -196,7 +203,7 @@ func (n Network) checkCreated(path, region string, facts *networkFacts) validate
 			}
 		}
 		if len(missing) > 0 {
-			errs.Addf(path+".natGateways", "none leaves nodes without a route to AWS APIs; add the endpoints %s (image pulls, bootstrap and the cloud integration need them) or use a NAT gateway", validate.Join(missing))
+			errs.Addf(path+".natGateways", "none leaves nodes without a route to AWS APIs; add the endpoints %s (image pulls, bootstrap and the cloud integration need them) or use a NAT gateway", validate.JoinAll(missing))
 		}
 	}
 	privOK := checkPrefixLength(&errs, path+".privateSubnetPrefixLength", n.PrivateSubnetPrefixLength, facts.vpc)
@@ -234,7 +241,8 @@ func (n Network) checkImport(path string, zones []string) validate.Errors {
 	im := n.Import
 	one := func(key, id string) {
 		if id != "" && !importIDs[key].MatchString(id) {
-			errs.Addf(path+"."+key, "%q is not an AWS ID of the right kind (want %s)", id, importIDs[key].String())
+			prefix := strings.SplitN(strings.TrimPrefix(importIDs[key].String(), "^"), "-", 2)[0]
+			errs.Addf(path+"."+key, "%q is not a %s ID (%s- and 8 or 17 hex digits)", id, importKinds[key], prefix)
 		}
 	}
 	perZone := func(key string, m map[string]string, allowed []string, why string) {
@@ -390,7 +398,7 @@ func (f FlowLogs) check(path string) validate.Errors {
 			errs.Addf(path+".retentionDays", "%d is not a retention CloudWatch Logs accepts; use one of %v", f.RetentionDays, flowLogRetentions)
 		}
 		if f.KmsKeyArn != "" && !kmsKeyArn.MatchString(f.KmsKeyArn) {
-			errs.Addf(path+".kmsKeyArn", "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", f.KmsKeyArn)
+			errs.Addf(path+".kmsKeyArn", "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; CloudWatch Logs takes no alias)", f.KmsKeyArn)
 		}
 		if f.S3BucketArn != "" {
 			errs.Addf(path+".s3BucketArn", "set, but destination is cloudwatch; remove it or set destination: s3")
@@ -470,6 +478,13 @@ func (k Kubernetes) check(path string, vpc netip.Prefix) validate.Errors {
 	return errs
 }
 
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
 // prefixFor is the longest IPv4 prefix that holds n addresses.
 func prefixFor(n int) int {
 	bits := 32
@@ -503,7 +518,7 @@ func (c Cluster) validateMasters(zones networkFacts) validate.Errors {
 			if len(zones.zones) > z {
 				name = zones.zones[z]
 			}
-			errs.Addf("cluster.masters.count", "%d masters over %d zones puts %d in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", count, zones.count, n, name)
+			errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", count, zones.count, plural(zones.count, "zone"), n, name)
 		}
 	}
 	return errs
@@ -543,7 +558,9 @@ func (c Cluster) MaxNodes() int {
 	return n
 }
 
-// ZoneDemand is the number of private addresses one zone must have free: the
+// ZoneDemand is the number of private addresses one zone's subnet must hold
+// for the cluster (addresses other workloads use in an adopted subnet are not
+// visible here): the
 // masters placed there, each pool's share when one zone is lost and its
 // capacity moves to the others, an interface endpoint ENI per service and the
 // API load balancer's ENI.

@@ -81,7 +81,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"no NAT without endpoints", func(c *spec.Cluster) {
 			c.Network.NatGateways = spec.NATNone
 			c.Network.InterfaceEndpoints = []string{"ecr.api", "ecr.dkr", "sts", "ssm", "kms"}
-		}, "cluster.network.natGateways: none leaves nodes without a route to AWS APIs; add the endpoints autoscaling, ec2 or elasticloadbalancing (image pulls, bootstrap and the cloud integration need them) or use a NAT gateway"},
+		}, "cluster.network.natGateways: none leaves nodes without a route to AWS APIs; add the endpoints autoscaling, ec2 and elasticloadbalancing (image pulls, bootstrap and the cloud integration need them) or use a NAT gateway"},
 		{"subnet bigger than VPC", func(c *spec.Cluster) { c.Network.PrivateSubnetPrefixLength = 16 },
 			"cluster.network.privateSubnetPrefixLength: /16 is not allowed; a subnet must be smaller than the /16 VPC and no smaller than /28 (AWS's minimum)"},
 		{"subnets do not fit", func(c *spec.Cluster) { c.Network.PrivateSubnetPrefixLength = 17 },
@@ -127,7 +127,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 			c.Network.Import = &spec.NetworkImport{PrivateSubnets: map[string]string{"us-east-1a": "subnet-0123456789abcdef0"}}
 		}, `cluster.network.import.privateSubnets["us-east-1a"]: zone-keyed imports need the zones pinned; set cluster.network.availabilityZones`},
 		{"import id of the wrong kind", func(c *spec.Cluster) { c.Network.Import = &spec.NetworkImport{Vpc: "subnet-0123456789abcdef0"} },
-			`cluster.network.import.vpc: "subnet-0123456789abcdef0" is not an AWS ID of the right kind (want ^vpc-[0-9a-f]{8,17}$)`},
+			`cluster.network.import.vpc: "subnet-0123456789abcdef0" is not a VPC ID (vpc- and 8 or 17 hex digits)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

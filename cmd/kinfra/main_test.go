@@ -139,3 +139,22 @@ config:
 	require.Contains(t, out, "warning network/flow-logs")
 	require.Contains(t, out, "warning network/single-nat")
 }
+
+// Pulumi reads stack files as YAML 1.2, where yes is a string; the plan reads
+// them with Pulumi's own loader, so it rejects what `pulumi up` would.
+func TestPlanReadsYAMLAsPulumiDoes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "Pulumi.yes.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`
+config:
+  aws:region: us-east-1
+  kinfra:pki:
+    secure: v1:c2VjcmV0:ZW5jcnlwdGVk
+  kinfra:cluster:
+    name: yes-cluster
+    network:
+      ipv6: yes
+`), 0o644))
+	code, _, errOut := kinfra("plan", "--stack-file", path)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `cluster.network.ipv6: "yes" is not true or false`)
+}

@@ -103,6 +103,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		errs = append(errs, "network.Region: required")
 	}
 	errs = append(errs, net.Validate("network", args.Region).Messages()...)
+	errs = append(errs, spec.ValidateTags("network.Tags", args.Tags).Messages()...)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("network %s: invalid arguments:\n  %s", name, joinLines(errs))
 	}

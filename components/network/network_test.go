@@ -442,14 +442,16 @@ func TestImportAdoptsExistingResourcesByID(t *testing.T) {
 func TestInvalidArgsFailWithEveryProblemAndRegisterNothing(t *testing.T) {
 	m := mockaws.New("us-east-1")
 	err := m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
-		_, err := network.New(ctx, "bad", network.Args{Region: "us-east-1", Network: spec.Network{VpcCidr: "10.0.0.0/8", NatGateways: "many", InterfaceEndpoints: []string{"s4"}}})
+		_, err := network.New(ctx, "bad", network.Args{Region: "us-east-1", Tags: map[string]string{"aws:owner": "me"},
+			Network: spec.Network{VpcCidr: "10.0.0.0/8", NatGateways: "many", InterfaceEndpoints: []string{"s4"}}})
 		return err
 	})
 	require.ErrorContains(t, err, `network bad: invalid arguments:
   network.ClusterName: required
   network.vpcCidr: 10.0.0.0/8 is not allowed; use an IPv4 block from /16 to /24 (AWS allows no larger VPC block, and a smaller one leaves no room for per-zone subnets)
   network.interfaceEndpoints[0]: "s4" is not a known service; use one of autoscaling, ebs, ec2, ec2messages, ecr.api, ecr.dkr, elasticfilesystem, elasticloadbalancing, events, kms, logs, monitoring, secretsmanager, sqs, ssm, ssmmessages, sts or xray
-  network.natGateways: "many" is not allowed; use perAz (a NAT gateway per zone), single (one, cheaper, a single-zone dependency) or none (egress through VPC endpoints only)`)
+  network.natGateways: "many" is not allowed; use perAz (a NAT gateway per zone), single (one, cheaper, a single-zone dependency) or none (egress through VPC endpoints only)
+  network.Tags["aws:owner"]: tag keys starting with "aws:" are reserved by AWS`)
 	require.Empty(t, m.Resources())
 }
 

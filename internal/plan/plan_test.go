@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,4 +70,17 @@ func BenchmarkValidateLargeStack(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestEncryptedValuesAreNotedNotRead(t *testing.T) {
+	path := t.TempDir() + "/Pulumi.sec.yaml"
+	require.NoError(t, os.WriteFile(path, []byte("config:\n  aws:region: eu-west-1\n  kinfra:pki:\n    secure: v1:c2VjcmV0:ZW5jcnlwdGVk\n  kinfra:cluster:\n    name: sec\n"), 0o644))
+	sf, err := LoadStackFile(path)
+	require.NoError(t, err)
+	require.Equal(t, []string{"kinfra:pki"}, sf.Secure)
+	require.NotContains(t, sf.Config, "kinfra:pki")
+	p, err := Run(sf)
+	require.NoError(t, err)
+	require.Contains(t, p.Notes, "kinfra:pki is encrypted and was not read offline")
+	require.Contains(t, p.Notes, "availability zones are not pinned; the offline plan assumes eu-west-1a, b, c…, AWS may report others")
 }

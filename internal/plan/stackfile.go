@@ -1,14 +1,19 @@
 package plan
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"sigs.k8s.io/yaml"
 )
 
@@ -29,46 +34,40 @@ var ErrUsage = errors.New("usage")
 // knownKeys are the kinfra config keys; any other kinfra:* key is a typo.
 var knownKeys = map[string]bool{"kinfra:cluster": true, "kinfra:pki": true}
 
-// LoadStackFile reads a stack file. Its stack name comes from the file name
-// (Pulumi.<stack>.yaml), or the whole base name for other files.
+// LoadStackFile reads a stack file with the Pulumi SDK's own loader (the code
+// the Pulumi CLI runs), so that the plan sees every value exactly as `pulumi
+// up` hands it to the program: YAML 1.2 scalars ("yes" is a string, not
+// true), objects as JSON, keys namespaced. Its stack name comes from the file
+// name (Pulumi.<stack>.yaml), or the whole base name for other files.
 func LoadStackFile(path string) (StackFile, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return StackFile{}, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	base := filepath.Base(path)
 	name := strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
 	name = strings.TrimPrefix(name, "Pulumi.")
-	var doc struct {
-		Config map[string]any `json:"config"`
-	}
-	js, err := yaml.YAMLToJSON(data)
-	if err == nil {
-		err = json.Unmarshal(js, &doc)
-	}
+	project := &workspace.Project{Name: tokens.PackageName(Project), Runtime: workspace.NewProjectRuntimeInfo("go", nil)}
+	sink := diag.DefaultSink(io.Discard, io.Discard, diag.FormatOptions{Color: colors.Never})
+	ps, err := workspace.LoadProjectStack(sink, project, path)
 	if err != nil {
 		return StackFile{}, fmt.Errorf("%s: not a Pulumi stack file: %v", path, err)
 	}
 	sf := StackFile{Name: name, Path: path, Config: map[string]string{}}
 	var unknown []string
-	for k, v := range doc.Config {
-		if strings.HasPrefix(k, "kinfra:") && !knownKeys[k] {
+	for key, v := range ps.Config {
+		k := key.String()
+		if key.Namespace() == Project && !knownKeys[k] {
 			unknown = append(unknown, k)
 		}
-		switch v := v.(type) {
-		case string:
-			sf.Config[k] = v
-		case map[string]any:
-			if _, ok := v["secure"]; ok && len(v) == 1 {
-				sf.Secure = append(sf.Secure, k)
-				continue
-			}
-			b, _ := json.Marshal(v)
-			sf.Config[k] = string(b)
-		default:
-			b, _ := json.Marshal(v)
-			sf.Config[k] = string(b)
+		if v.Secure() {
+			sf.Secure = append(sf.Secure, k)
+			continue
 		}
+		value, err := v.Value(config.NopDecrypter)
+		if err != nil {
+			return StackFile{}, fmt.Errorf("%s: %s: %v", path, k, err)
+		}
+		sf.Config[k] = value
 	}
 	sort.Strings(sf.Secure)
 	if len(unknown) > 0 {

@@ -70,6 +70,14 @@ func Join(values []string) string {
 	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }
 
+// JoinAll lists values that are all needed: "a, b and c".
+func JoinAll(values []string) string {
+	if len(values) < 2 {
+		return Join(values)
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " and " + values[len(values)-1]
+}
+
 // SortedKeys returns the keys of m in order, so messages and plans are stable.
 func SortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
