@@ -72,8 +72,7 @@ func TestConfigFlagPrintsTheEffectiveConfig(t *testing.T) {
 }
 
 func TestInvalidStackFileExitsOneWithEveryMessageOnStderr(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "Pulumi.bad.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(`
+	path := writeStack(t, "Pulumi.bad.yaml", `
 config:
   aws:region: eu-west-1
   kinfra:cluster:
@@ -85,7 +84,7 @@ config:
       serviceCidr: 10.0.0.0/20
     nodePools:
       - {name: general, maxSize: 100}
-`), 0o644))
+`)
 	code, out, errOut := kinfra("plan", "--stack-file", path)
 	require.Equal(t, 1, code)
 	require.Empty(t, out)
@@ -115,8 +114,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 }
 
 func TestUnknownKinfraConfigKeyIsRejected(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "Pulumi.typo.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("config:\n  aws:region: us-east-1\n  kinfra:clustr:\n    name: x\n"), 0o644))
+	path := writeStack(t, "Pulumi.typo.yaml", "config:\n  aws:region: us-east-1\n  kinfra:clustr:\n    name: x\n")
 	code, _, errOut := kinfra("plan", "--stack-file", path)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "unknown config keys kinfra:clustr")
@@ -124,8 +122,7 @@ func TestUnknownKinfraConfigKeyIsRejected(t *testing.T) {
 
 func TestErrorFindingsExitOne(t *testing.T) {
 	// A flow-log-free VPC is only a warning: the plan still passes.
-	path := filepath.Join(t.TempDir(), "Pulumi.nolog.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(`
+	path := writeStack(t, "Pulumi.nolog.yaml", `
 config:
   aws:region: us-east-1
   kinfra:cluster:
@@ -133,7 +130,7 @@ config:
     network:
       natGateways: single
       flowLogs: {enabled: false}
-`), 0o644))
+`)
 	code, out, errOut := kinfra("plan", "--stack-file", path)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "warning network/flow-logs")
@@ -143,8 +140,7 @@ config:
 // Pulumi reads stack files as YAML 1.2, where yes is a string; the plan reads
 // them with Pulumi's own loader, so it rejects what `pulumi up` would.
 func TestPlanReadsYAMLAsPulumiDoes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "Pulumi.yes.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(`
+	path := writeStack(t, "Pulumi.yes.yaml", `
 config:
   aws:region: us-east-1
   kinfra:pki:
@@ -153,8 +149,16 @@ config:
     name: yes-cluster
     network:
       ipv6: yes
-`), 0o644))
+`)
 	code, _, errOut := kinfra("plan", "--stack-file", path)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, `cluster.network.ipv6: "yes" is not true or false`)
+}
+
+// writeStack writes a stack file for one test and returns its path.
+func writeStack(t *testing.T, name, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
+	return path
 }

@@ -25,6 +25,21 @@ func (b *builder) adopt() error {
 	if vpc.CidrBlock != b.net.VpcCidr {
 		problems = append(problems, fmt.Sprintf("cluster.network.vpcCidr: %s, but VPC %s has primary block %s", b.net.VpcCidr, ex.VpcId, vpc.CidrBlock))
 	}
+	if len(b.net.InterfaceEndpoints) > 0 {
+		// AWS refuses private DNS for interface endpoints without both.
+		for _, dns := range []struct {
+			what, field string
+			on          bool
+		}{
+			{"DNS support", "enableDnsSupport", vpc.EnableDnsSupport},
+			{"DNS hostnames", "enableDnsHostnames", vpc.EnableDnsHostnames},
+		} {
+			if !dns.on {
+				problems = append(problems, fmt.Sprintf("cluster.network.interfaceEndpoints: private DNS for interface endpoints needs %s turned on in VPC %s; turn it on (%s) or remove the interface endpoints",
+					dns.what, ex.VpcId, dns.field))
+			}
+		}
+	}
 	check := func(tier string, subnets []spec.ExistingSubnet) {
 		for i, s := range subnets {
 			path := fmt.Sprintf("cluster.network.existing.%s[%d]", tier, i)

@@ -341,7 +341,7 @@ func existing() spec.Network {
 
 func accountWith(n spec.Network) *mockaws.Mocks {
 	m := mockaws.New("us-east-1")
-	m.Account.Vpcs = map[string]string{n.Existing.VpcId: n.VpcCidr}
+	m.Account.Vpcs = map[string]mockaws.Vpc{n.Existing.VpcId: {Cidr: n.VpcCidr, DNSSupport: true, DNSHostnames: true}}
 	m.Account.Subnets = map[string]mockaws.Subnet{}
 	for _, s := range append(append([]spec.ExistingSubnet{}, n.Existing.PrivateSubnets...), n.Existing.PublicSubnets...) {
 		m.Account.Subnets[s.ID] = mockaws.Subnet{VpcID: n.Existing.VpcId, AvailabilityZone: s.AvailabilityZone, Cidr: s.Cidr}
@@ -385,12 +385,13 @@ func TestAdoptingAVPCCreatesNoNetworkOnlyTagsEndpointsAndFlowLogs(t *testing.T) 
 func TestAdoptedNetworkThatDiffersFromAWSFailsBeforeCreatingAnything(t *testing.T) {
 	n := existing()
 	m := accountWith(n)
-	m.Account.Vpcs[n.Existing.VpcId] = "10.8.0.0/16"
+	m.Account.Vpcs[n.Existing.VpcId] = mockaws.Vpc{Cidr: "10.8.0.0/16", DNSSupport: true}
 	m.Account.Subnets["subnet-00000000000000002"] = mockaws.Subnet{VpcID: "vpc-0ffffffffffffffff", AvailabilityZone: "us-east-1c", Cidr: "10.9.16.0/21"}
 	_, err := run(t, m, n)
 	require.Error(t, err)
 	for _, want := range []string{
 		"cluster.network.vpcCidr: 10.9.0.0/16, but VPC vpc-0a1b2c3d4e5f67890 has primary block 10.8.0.0/16",
+		"cluster.network.interfaceEndpoints: private DNS for interface endpoints needs DNS hostnames turned on in VPC vpc-0a1b2c3d4e5f67890; turn it on (enableDnsHostnames) or remove the interface endpoints",
 		"cluster.network.existing.privateSubnets[1].id: subnet-00000000000000002 is in vpc-0ffffffffffffffff, not in the adopted VPC vpc-0a1b2c3d4e5f67890",
 		"cluster.network.existing.privateSubnets[1].availabilityZone: us-east-1b is declared, but subnet-00000000000000002 is in us-east-1c",
 		"cluster.network.existing.privateSubnets[1].cidr: 10.9.16.0/20 is declared, but subnet-00000000000000002 is 10.9.16.0/21",

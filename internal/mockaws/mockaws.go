@@ -48,6 +48,12 @@ type Resource struct {
 	Options Options `json:"options"`
 }
 
+// Vpc is what the mocked account knows of an existing VPC.
+type Vpc struct {
+	Cidr                     string
+	DNSSupport, DNSHostnames bool
+}
+
 // Subnet is what the mocked account knows of an existing subnet.
 type Subnet struct {
 	VpcID, AvailabilityZone, Cidr string
@@ -61,8 +67,8 @@ type Account struct {
 	Partition string
 	// Zones the region offers; default <region>a … <region>f.
 	Zones []string
-	// Vpcs maps an existing VPC's ID to its primary CIDR block.
-	Vpcs map[string]string
+	// Vpcs maps an existing VPC's ID to its facts.
+	Vpcs map[string]Vpc
 	// Subnets maps an existing subnet's ID to its facts.
 	Subnets map[string]Subnet
 }
@@ -273,11 +279,12 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "aws:index/getRegion:getRegion":
 		return resource.NewPropertyMapFromMap(map[string]any{"id": a.Region, "name": a.Region, "region": a.Region, "endpoint": "ec2." + a.Region + ".amazonaws.com"}), nil
 	case "aws:ec2/getVpc:getVpc":
-		block, ok := a.Vpcs[str("id")]
+		vpc, ok := a.Vpcs[str("id")]
 		if !ok {
 			return nil, fmt.Errorf("no VPC %q in %s", str("id"), a.Region)
 		}
-		return resource.NewPropertyMapFromMap(map[string]any{"id": str("id"), "cidrBlock": block}), nil
+		return resource.NewPropertyMapFromMap(map[string]any{"id": str("id"), "cidrBlock": vpc.Cidr,
+			"enableDnsSupport": vpc.DNSSupport, "enableDnsHostnames": vpc.DNSHostnames}), nil
 	case "aws:ec2/getSubnet:getSubnet":
 		s, ok := a.Subnets[str("id")]
 		if !ok {

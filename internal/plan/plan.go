@@ -38,7 +38,7 @@ func Run(sf StackFile) (*Plan, error) {
 		p.Config = &eff
 		if ex := eff.Network.Existing; ex != nil {
 			// Offline, the adopted network is taken to be as declared.
-			m.Account.Vpcs = map[string]string{ex.VpcId: eff.Network.VpcCidr}
+			m.Account.Vpcs = map[string]mockaws.Vpc{ex.VpcId: {Cidr: eff.Network.VpcCidr, DNSSupport: true, DNSHostnames: true}}
 			m.Account.Subnets = map[string]mockaws.Subnet{}
 			for _, s := range append(append([]spec.ExistingSubnet{}, ex.PrivateSubnets...), ex.PublicSubnets...) {
 				m.Account.Subnets[s.ID] = mockaws.Subnet{VpcID: ex.VpcId, AvailabilityZone: s.AvailabilityZone, Cidr: s.Cidr}
