@@ -242,7 +242,7 @@ func (n Network) checkImport(path string, zones []string) validate.Errors {
 	one := func(key, id string) {
 		if id != "" && !importIDs[key].MatchString(id) {
 			prefix := strings.SplitN(strings.TrimPrefix(importIDs[key].String(), "^"), "-", 2)[0]
-			errs.Addf(path+"."+key, "%q is not a %s ID (%s- and 8 or 17 hex digits)", id, importKinds[key], prefix)
+			errs.Addf(path+"."+key, "%q is not %s ID (%s- and 8 or 17 hex digits)", id, article(importKinds[key]), prefix)
 		}
 	}
 	perZone := func(key string, m map[string]string, allowed []string, why string) {
@@ -476,6 +476,14 @@ func (k Kubernetes) check(path string, vpc netip.Prefix) validate.Errors {
 		}
 	}
 	return errs
+}
+
+// article prefixes a noun with "a" or "an".
+func article(noun string) string {
+	if strings.ContainsRune("AEIOUaeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
 }
 
 func plural(n int, word string) string {

@@ -128,6 +128,8 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		}, `cluster.network.import.privateSubnets["us-east-1a"]: zone-keyed imports need the zones pinned; set cluster.network.availabilityZones`},
 		{"import id of the wrong kind", func(c *spec.Cluster) { c.Network.Import = &spec.NetworkImport{Vpc: "subnet-0123456789abcdef0"} },
 			`cluster.network.import.vpc: "subnet-0123456789abcdef0" is not a VPC ID (vpc- and 8 or 17 hex digits)`},
+		{"import id with a nine-digit suffix", func(c *spec.Cluster) { c.Network.Import = &spec.NetworkImport{InternetGateway: "igw-0123456789"} },
+			`cluster.network.import.internetGateway: "igw-0123456789" is not an internet gateway ID (igw- and 8 or 17 hex digits)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
