@@ -50,16 +50,6 @@ func TestEveryCommittedStackPlansCleanlyAndKeepsItsInvariants(t *testing.T) {
 	}
 }
 
-func ofType(p *plan.Plan, typ string) []mockaws.Resource {
-	var out []mockaws.Resource
-	for _, r := range p.Resources {
-		if r.Type == typ {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // checkInvariants asserts what must hold for any stack kinfra plans.
 func checkInvariants(t *testing.T, p *plan.Plan) {
 	c := p.Config
@@ -81,13 +71,13 @@ func checkInvariants(t *testing.T, p *plan.Plan) {
 	require.Equal(t, 1, roots)
 
 	if c.Network.Existing != nil {
-		require.Empty(t, ofType(p, "aws:ec2/vpc:Vpc"))
+		require.Empty(t, mockaws.OfType(p.Resources, "aws:ec2/vpc:Vpc"))
 		return
 	}
-	vpcs := ofType(p, "aws:ec2/vpc:Vpc")
+	vpcs := mockaws.OfType(p.Resources, "aws:ec2/vpc:Vpc")
 	require.Len(t, vpcs, 1)
 	vpc := netip.MustParsePrefix(vpcs[0].Inputs["cidrBlock"].(string))
-	subnets := ofType(p, "aws:ec2/subnet:Subnet")
+	subnets := mockaws.OfType(p.Resources, "aws:ec2/subnet:Subnet")
 	require.Len(t, subnets, 2*len(zones), "a private and a public subnet per zone")
 	var blocks []netip.Prefix
 	for _, s := range subnets {
@@ -104,14 +94,14 @@ func checkInvariants(t *testing.T, p *plan.Plan) {
 		require.False(t, netip.MustParsePrefix(k).Overlaps(vpc))
 	}
 
-	nats := ofType(p, "aws:ec2/natGateway:NatGateway")
+	nats := mockaws.OfType(p.Resources, "aws:ec2/natGateway:NatGateway")
 	want := map[string]int{spec.NATPerAZ: len(zones), spec.NATSingle: 1, spec.NATNone: 0}[c.Network.NatGateways]
 	require.Len(t, nats, want, "NAT gateways for mode %s", c.Network.NatGateways)
 	natZone := map[string]string{}
 	for _, n := range nats {
 		natZone[n.ID] = n.Name[strings.LastIndex(n.Name, "-nat-")+5:]
 	}
-	for _, r := range ofType(p, "aws:ec2/route:Route") {
+	for _, r := range mockaws.OfType(p.Resources, "aws:ec2/route:Route") {
 		nat, _ := r.Inputs["natGatewayId"].(string)
 		if nat == "" || c.Network.NatGateways != spec.NATPerAZ {
 			continue
@@ -119,7 +109,7 @@ func checkInvariants(t *testing.T, p *plan.Plan) {
 		require.True(t, strings.Contains(r.Name, "-private-"+natZone[nat]+"-"), "route %s uses the NAT of its own zone", r.Name)
 	}
 	if c.Network.FlowLogs.On() {
-		logs := ofType(p, "aws:ec2/flowLog:FlowLog")
+		logs := mockaws.OfType(p.Resources, "aws:ec2/flowLog:FlowLog")
 		require.Len(t, logs, 1)
 		require.Equal(t, vpcs[0].ID, logs[0].Inputs["vpcId"])
 	}

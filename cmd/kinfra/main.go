@@ -94,12 +94,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		p.Text(stdout)
 	}
-	if errs := findings.Errors(p.Findings); len(errs) > 0 {
-		fmt.Fprintf(stderr, "kinfra plan: %d error findings:\n", len(errs))
-		for _, f := range errs {
-			fmt.Fprintf(stderr, "  %s %s: %s\n", f.Rule, f.Resource, f.Message)
-		}
-		return 1
+	return findingsExit(p.Findings, stderr)
+}
+
+// findingsExit fails the plan on error findings, listing them on stderr;
+// warnings and notes never fail it.
+func findingsExit(fs []findings.Finding, stderr io.Writer) int {
+	errs := findings.Errors(fs)
+	if len(errs) == 0 {
+		return 0
 	}
-	return 0
+	fmt.Fprintf(stderr, "kinfra plan: %d error findings:\n", len(errs))
+	for _, f := range errs {
+		fmt.Fprintf(stderr, "  %s %s: %s\n", f.Rule, f.Resource, f.Message)
+	}
+	return 1
 }

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/internal/findings"
 )
 
 func kinfra(args ...string) (code int, stdout, stderr string) {
@@ -41,8 +42,6 @@ func TestPlanJSONHasTheDocumentedShape(t *testing.T) {
 		} `json:"resources"`
 		Findings []map[string]any `json:"findings"`
 	}
-	dec := json.NewDecoder(strings.NewReader(out))
-	dec.DisallowUnknownFields()
 	var raw map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal([]byte(out), &raw))
 	for _, k := range []string{"stack", "config", "resources", "findings"} {
@@ -120,7 +119,21 @@ func TestUnknownKinfraConfigKeyIsRejected(t *testing.T) {
 	require.Contains(t, errOut, "unknown config keys kinfra:clustr")
 }
 
-func TestErrorFindingsExitOne(t *testing.T) {
+func TestErrorFindingsExitOneAndAreListed(t *testing.T) {
+	var stderr bytes.Buffer
+	code := findingsExit([]findings.Finding{
+		{Rule: "network/flow-logs", Severity: findings.Warning, Resource: "urn:vpc", Message: "no flow log"},
+		{Rule: "security-group/world-open", Severity: findings.Error, Resource: "urn:sg", Message: "ingress 22-22 admits the whole internet to SSH"},
+	}, &stderr)
+	require.Equal(t, 1, code)
+	require.Equal(t, "kinfra plan: 1 error findings:\n  security-group/world-open urn:sg: ingress 22-22 admits the whole internet to SSH\n", stderr.String())
+
+	stderr.Reset()
+	require.Equal(t, 0, findingsExit([]findings.Finding{{Rule: "network/single-nat", Severity: findings.Warning}}, &stderr))
+	require.Empty(t, stderr.String())
+}
+
+func TestWarningFindingsAreShownButDoNotFailThePlan(t *testing.T) {
 	// A flow-log-free VPC is only a warning: the plan still passes.
 	path := writeStack(t, "Pulumi.nolog.yaml", `
 config:

@@ -77,14 +77,16 @@ type Network struct {
 
 // builder carries what every part of one network needs.
 type builder struct {
-	ctx     *pulumi.Context
-	name    string
-	args    Args
-	net     spec.Network
-	zones   []string
-	tags    tags.Set
-	parent  pulumi.ResourceOption
-	out     *Network
+	ctx    *pulumi.Context
+	name   string
+	args   Args
+	net    spec.Network
+	zones  []string
+	tags   tags.Set
+	parent pulumi.ResourceOption
+	out    *Network
+	// im holds the IDs to import; empty when nothing is imported.
+	im      *spec.NetworkImport
 	vpcID   pulumi.StringInput
 	v6Block pulumi.StringOutput
 	// routeTables are all route tables kinfra manages, for gateway endpoints.
@@ -105,7 +107,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	errs = append(errs, net.Validate("network", args.Region).Messages()...)
 	errs = append(errs, spec.ValidateTags("network.Tags", args.Tags).Messages()...)
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("network %s: invalid arguments:\n  %s", name, joinLines(errs))
+		return nil, fmt.Errorf("network %s: invalid arguments:\n  %s", name, strings.Join(errs, "\n  "))
 	}
 
 	out := &Network{Spec: net, VpcCidr: net.VpcCidr}
@@ -113,7 +115,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	b := &builder{
-		ctx: ctx, name: name, args: args, net: net, out: out,
+		ctx: ctx, name: name, args: args, net: net, out: out, im: &spec.NetworkImport{},
 		parent: pulumi.Parent(out),
 		tags:   tags.Set{ClusterName: args.ClusterName, Region: args.Region, Component: "network", Extra: args.Tags},
 	}
@@ -123,6 +125,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	b.zones = zones
 	out.AvailabilityZones = zones
+	if net.Import != nil {
+		b.im = net.Import
+	}
 	// Outputs a mode does not produce stay empty rather than unset.
 	empty := pulumi.String("").ToStringOutput()
 	out.Ipv6CidrBlock, out.PublicRouteTableID, out.EndpointSecurityGroupID = empty, empty, empty
@@ -210,8 +215,6 @@ func (b *builder) collectOutputs() {
 	out.VpcID = b.vpcID.ToStringOutput()
 }
 
-func joinLines(lines []string) string { return strings.Join(lines, "\n  ") }
-
 // opts returns the child options: parented to the network, and importing id
 // when it is set.
 func (b *builder) opts(importID string, more ...pulumi.ResourceOption) []pulumi.ResourceOption {
@@ -220,12 +223,4 @@ func (b *builder) opts(importID string, more ...pulumi.ResourceOption) []pulumi.
 		o = append(o, pulumi.Import(pulumi.ID(importID)))
 	}
 	return o
-}
-
-// importOf reads one imported ID; the import section is optional.
-func (b *builder) importOf(get func(*spec.NetworkImport) string) string {
-	if b.net.Import == nil {
-		return ""
-	}
-	return get(b.net.Import)
 }

@@ -14,10 +14,7 @@ import (
 // route tables exist per zone in every NAT mode, so switching modes changes
 // routes only, never tables or associations.
 func (b *builder) routes(vpc *ec2.Vpc, igw *ec2.InternetGateway, eigw *ec2.EgressOnlyInternetGateway) error {
-	name, im := b.name, b.net.Import
-	if im == nil {
-		im = &spec.NetworkImport{}
-	}
+	name, im := b.name, b.im
 	public, err := ec2.NewRouteTable(b.ctx, name+"-public", &ec2.RouteTableArgs{
 		VpcId: vpc.ID(),
 		Tags:  b.tags.For(name+"-public", map[string]string{"kinfra.dev/tier": "public"}),

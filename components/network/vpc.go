@@ -9,7 +9,6 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/cidr"
 	"github.com/kinfra-dev/kinfra/internal/tags"
-	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // IPv6 /64 numbers inside the VPC's /56: public subnets take 0–15 and private
@@ -30,7 +29,7 @@ func (b *builder) create() error {
 		EnableDnsHostnames:           pulumi.Bool(true),
 		AssignGeneratedIpv6CidrBlock: pulumi.Bool(n.IPv6),
 		Tags:                         b.tags.For(name+"-vpc", map[string]string{tags.ClusterKey(b.args.ClusterName): "owned"}),
-	}, b.opts(b.importOf(func(i *spec.NetworkImport) string { return i.Vpc }))...)
+	}, b.opts(b.im.Vpc)...)
 	if err != nil {
 		return err
 	}
@@ -43,7 +42,7 @@ func (b *builder) create() error {
 	igw, err := ec2.NewInternetGateway(b.ctx, name+"-igw", &ec2.InternetGatewayArgs{
 		VpcId: vpc.ID(),
 		Tags:  b.tags.For(name + "-igw"),
-	}, b.opts(b.importOf(func(i *spec.NetworkImport) string { return i.InternetGateway }))...)
+	}, b.opts(b.im.InternetGateway)...)
 	if err != nil {
 		return err
 	}
@@ -52,7 +51,7 @@ func (b *builder) create() error {
 		eigw, err = ec2.NewEgressOnlyInternetGateway(b.ctx, name+"-eigw", &ec2.EgressOnlyInternetGatewayArgs{
 			VpcId: vpc.ID(),
 			Tags:  b.tags.For(name + "-eigw"),
-		}, b.opts(b.importOf(func(i *spec.NetworkImport) string { return i.EgressOnlyInternetGateway }))...)
+		}, b.opts(b.im.EgressOnlyInternetGateway)...)
 		if err != nil {
 			return err
 		}
@@ -101,12 +100,10 @@ func (b *builder) subnet(vpc *ec2.Vpc, tier, zone string, block netip.Prefix, v6
 		}).(pulumi.StringOutput)
 		args.AssignIpv6AddressOnCreation = pulumi.Bool(true)
 	}
-	importID := b.importOf(func(i *spec.NetworkImport) string {
-		if tier == "public" {
-			return i.PublicSubnets[zone]
-		}
-		return i.PrivateSubnets[zone]
-	})
+	importID := b.im.PrivateSubnets[zone]
+	if tier == "public" {
+		importID = b.im.PublicSubnets[zone]
+	}
 	s, err := ec2.NewSubnet(b.ctx, name, args, b.opts(importID)...)
 	if err != nil {
 		return Subnet{}, err

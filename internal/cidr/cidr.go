@@ -62,11 +62,10 @@ func Subnet(p netip.Prefix, bits, netnum int) (netip.Prefix, error) {
 // SubnetFromTop returns the netnum-th block of prefix length bits inside p,
 // counting down from the top of p.
 func SubnetFromTop(p netip.Prefix, bits, netnum int) (netip.Prefix, error) {
-	blocks := 1 << (bits - p.Bits())
-	if bits-p.Bits() >= 31 {
-		return netip.Prefix{}, fmt.Errorf("/%d is too small a block to count from the top of %s", bits, p)
+	if bits < p.Bits() || bits-p.Bits() >= 31 {
+		return netip.Prefix{}, fmt.Errorf("/%d cannot be counted from the top of %s", bits, p)
 	}
-	return Subnet(p, bits, blocks-1-netnum)
+	return Subnet(p, bits, 1<<(bits-p.Bits())-1-netnum)
 }
 
 // ZoneSubnets is the deterministic per-zone layout of one VPC.
@@ -79,7 +78,8 @@ type ZoneSubnets struct {
 // taken from the bottom of the VPC upwards (zone i gets block i) and public
 // subnets from the top downwards (zone i gets the i-th block from the top).
 // Adding a zone therefore never moves an existing subnet, and the two tiers
-// only meet when the VPC is full, which Carve reports as an error.
+// can only meet when they need more addresses than the VPC has, which Carve
+// reports as an error.
 func Carve(vpc netip.Prefix, zones, privateBits, publicBits int) (ZoneSubnets, error) {
 	var out ZoneSubnets
 	if privateBits < vpc.Bits() || publicBits < vpc.Bits() || privateBits > 32 || publicBits > 32 {
@@ -100,15 +100,6 @@ func Carve(vpc netip.Prefix, zones, privateBits, publicBits int) (ZoneSubnets, e
 		}
 		out.Private = append(out.Private, priv)
 		out.Public = append(out.Public, pub)
-	}
-	all := append(append([]netip.Prefix{}, out.Private...), out.Public...)
-	for i := range all {
-		for j := i + 1; j < len(all); j++ {
-			if all[i].Overlaps(all[j]) {
-				return ZoneSubnets{}, fmt.Errorf("%d private /%d and %d public /%d subnets do not fit in %s (%s overlaps %s)",
-					zones, privateBits, zones, publicBits, vpc, all[i], all[j])
-			}
-		}
 	}
 	return out, nil
 }

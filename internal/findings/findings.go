@@ -81,16 +81,6 @@ func Errors(fs []Finding) []Finding {
 	return out
 }
 
-func ofType(rs []mockaws.Resource, typ string) []mockaws.Resource {
-	var out []mockaws.Resource
-	for _, r := range rs {
-		if r.Type == typ {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)
 	return s
@@ -98,11 +88,11 @@ func str(m map[string]any, k string) string {
 
 func flowLogs(rs []mockaws.Resource) []Finding {
 	logged := map[string]bool{}
-	for _, fl := range ofType(rs, "aws:ec2/flowLog:FlowLog") {
+	for _, fl := range mockaws.OfType(rs, "aws:ec2/flowLog:FlowLog") {
 		logged[str(fl.Inputs, "vpcId")] = true
 	}
 	var out []Finding
-	for _, vpc := range ofType(rs, "aws:ec2/vpc:Vpc") {
+	for _, vpc := range mockaws.OfType(rs, "aws:ec2/vpc:Vpc") {
 		if !logged[vpc.ID] {
 			out = append(out, Finding{Resource: vpc.URN, Message: "this VPC has no flow log, so its traffic cannot be audited or debugged; set cluster.network.flowLogs.enabled: true"})
 		}
@@ -112,13 +102,13 @@ func flowLogs(rs []mockaws.Resource) []Finding {
 
 func singleNAT(rs []mockaws.Resource) []Finding {
 	users := map[string]int{}
-	for _, r := range ofType(rs, "aws:ec2/route:Route") {
+	for _, r := range mockaws.OfType(rs, "aws:ec2/route:Route") {
 		if nat := str(r.Inputs, "natGatewayId"); nat != "" {
 			users[nat]++
 		}
 	}
 	var out []Finding
-	for _, nat := range ofType(rs, "aws:ec2/natGateway:NatGateway") {
+	for _, nat := range mockaws.OfType(rs, "aws:ec2/natGateway:NatGateway") {
 		if n := users[nat.ID]; n > 1 {
 			out = append(out, Finding{Resource: nat.URN, Message: fmt.Sprintf("%d zones send their IPv4 egress through this one NAT gateway; if its zone fails, they all lose egress. Use cluster.network.natGateways: perAz for production", n)})
 		}
@@ -128,7 +118,7 @@ func singleNAT(rs []mockaws.Resource) []Finding {
 
 func publicIPOnLaunch(rs []mockaws.Resource) []Finding {
 	var out []Finding
-	for _, s := range ofType(rs, "aws:ec2/subnet:Subnet") {
+	for _, s := range mockaws.OfType(rs, "aws:ec2/subnet:Subnet") {
 		if on, _ := s.Inputs["mapPublicIpOnLaunch"].(bool); on {
 			out = append(out, Finding{Resource: s.URN, Message: "instances launched here get public IPv4 addresses; set mapPublicIpOnLaunch false and reach them through load balancers"})
 		}
@@ -147,7 +137,7 @@ var sensitivePorts = []struct {
 
 func worldOpen(rs []mockaws.Resource) []Finding {
 	var out []Finding
-	for _, sg := range ofType(rs, "aws:ec2/securityGroup:SecurityGroup") {
+	for _, sg := range mockaws.OfType(rs, "aws:ec2/securityGroup:SecurityGroup") {
 		rules, _ := sg.Inputs["ingress"].([]any)
 		for _, raw := range rules {
 			rule, _ := raw.(map[string]any)

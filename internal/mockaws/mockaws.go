@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -135,27 +136,18 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return id, state, nil
 }
 
-// urn mirrors the mock monitor's URN scheme so parents can be matched.
+// urn is the URN the SDK's mock monitor gives the resource: the parent's
+// stack, project and qualified type (none under the root stack).
 func urn(args pulumi.MockResourceArgs, parent string) string {
-	typ := args.TypeToken
-	if parent != "" {
-		if i := strings.LastIndex(parent, "::"); i > 0 {
-			head := parent[:i]
-			parentType := head[strings.LastIndex(head, "::")+2:]
-			if parentType != "pulumi:pulumi:Stack" && !strings.HasSuffix(parentType, "$pulumi:pulumi:Stack") {
-				typ = parentType + "$" + typ
-			}
-		}
+	p := resource.URN(parent)
+	if !p.IsValid() {
+		return args.TypeToken + "::" + args.Name // unparented: only outside a program
 	}
-	if parent == "" {
-		return typ + "::" + args.Name
+	parentType := tokens.Type("")
+	if p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
 	}
-	// urn:pulumi:<stack>::<project>::<qualified type>::<name>
-	parts := strings.SplitN(parent, "::", 3)
-	if len(parts) < 3 {
-		return typ + "::" + args.Name
-	}
-	return parts[0] + "::" + parts[1] + "::" + typ + "::" + args.Name
+	return string(resource.NewURN(p.Stack(), p.Project(), parentType, tokens.Type(args.TypeToken), args.Name))
 }
 
 // explicitDeps are the dependencies not implied by any input.
@@ -330,9 +322,12 @@ func (m *Mocks) Invokes() []Invoke {
 }
 
 // ByType returns the recorded resources of one type token, ordered by URN.
-func (m *Mocks) ByType(typ string) []Resource {
+func (m *Mocks) ByType(typ string) []Resource { return OfType(m.Resources(), typ) }
+
+// OfType returns the resources of one type token, in their order.
+func OfType(rs []Resource, typ string) []Resource {
 	var out []Resource
-	for _, r := range m.Resources() {
+	for _, r := range rs {
 		if r.Type == typ {
 			out = append(out, r)
 		}

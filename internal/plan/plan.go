@@ -7,6 +7,8 @@ package plan
 import (
 	"errors"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/program"
@@ -34,27 +36,22 @@ func Run(sf StackFile) (*Plan, error) {
 	p := &Plan{Stack: sf.Name, Resources: []mockaws.Resource{}, Findings: []findings.Finding{}, Notes: []string{}}
 	region := sf.Config[program.RegionKey]
 	m := mockaws.New(region)
-	if eff, err := spec.Load([]byte(sf.Config[program.ClusterKey]), region); err == nil {
-		p.Config = &eff
-		if ex := eff.Network.Existing; ex != nil {
-			// Offline, the adopted network is taken to be as declared.
-			m.Account.Vpcs = map[string]mockaws.Vpc{ex.VpcId: {Cidr: eff.Network.VpcCidr, DNSSupport: true, DNSHostnames: true}}
-			m.Account.Subnets = map[string]mockaws.Subnet{}
-			for _, s := range append(append([]spec.ExistingSubnet{}, ex.PrivateSubnets...), ex.PublicSubnets...) {
-				m.Account.Subnets[s.ID] = mockaws.Subnet{VpcID: ex.VpcId, AvailabilityZone: s.AvailabilityZone, Cidr: s.Cidr}
-			}
-			p.Notes = append(p.Notes, "the adopted VPC and subnets are assumed to match their declaration; `pulumi preview` checks them against AWS before creating anything")
-		}
-		if len(eff.Network.AvailabilityZones) == 0 {
-			p.Notes = append(p.Notes, "availability zones are not pinned; the offline plan assumes "+region+"a, b, c…, AWS may report others")
-		}
-	}
 	for _, k := range sf.Secure {
 		p.Notes = append(p.Notes, k+" is encrypted and was not read offline")
 	}
 	p.Notes = append(p.Notes, "account 123456789012 and partition aws are placeholders for the caller's identity")
 
-	err := m.Run(Project, sf.Name, sf.Config, program.Run)
+	// program.Run, with the loaded spec kept and the offline account set up
+	// from it before any AWS lookup is made.
+	err := m.Run(Project, sf.Name, sf.Config, func(ctx *pulumi.Context) error {
+		eff, err := program.LoadSpec(ctx)
+		if err != nil {
+			return err
+		}
+		p.Config = &eff
+		p.Notes = append(p.Notes, offlineAccount(m, eff)...)
+		return program.Deploy(ctx, eff)
+	})
 	// The SDK wraps program errors; configuration errors read best bare.
 	var cfgErrs validate.Errors
 	if errors.As(err, &cfgErrs) {
@@ -65,4 +62,23 @@ func Run(sf StackFile) (*Plan, error) {
 		p.Findings = findings.Run(p.Resources)
 	}
 	return p, err
+}
+
+// offlineAccount makes the offline account answer for what the spec assumes
+// exists, and returns the notes that say so.
+func offlineAccount(m *mockaws.Mocks, eff spec.Cluster) []string {
+	var notes []string
+	if ex := eff.Network.Existing; ex != nil {
+		// Offline, the adopted network is taken to be as declared.
+		m.Account.Vpcs = map[string]mockaws.Vpc{ex.VpcId: {Cidr: eff.Network.VpcCidr, DNSSupport: true, DNSHostnames: true}}
+		m.Account.Subnets = map[string]mockaws.Subnet{}
+		for _, s := range append(append([]spec.ExistingSubnet{}, ex.PrivateSubnets...), ex.PublicSubnets...) {
+			m.Account.Subnets[s.ID] = mockaws.Subnet{VpcID: ex.VpcId, AvailabilityZone: s.AvailabilityZone, Cidr: s.Cidr}
+		}
+		notes = append(notes, "the adopted VPC and subnets are assumed to match their declaration; `pulumi preview` checks them against AWS before creating anything")
+	}
+	if len(eff.Network.AvailabilityZones) == 0 {
+		notes = append(notes, "availability zones are not pinned; the offline plan assumes "+eff.Region+"a, b, c…, AWS may report others")
+	}
+	return notes
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
-	"sigs.k8s.io/yaml"
 )
 
 // StackFile is a Pulumi.<stack>.yaml read the way the Pulumi CLI hands it to
@@ -85,13 +84,11 @@ func FindProject(dir string) (projectDir, stackDir string, err error) {
 		return "", "", err
 	}
 	for {
-		data, err := os.ReadFile(filepath.Join(dir, "Pulumi.yaml"))
-		if err == nil {
-			var p struct {
-				StackConfigDir string `json:"stackConfigDir"`
-			}
-			if err := yaml.Unmarshal(data, &p); err != nil {
-				return "", "", fmt.Errorf("%s: %v", filepath.Join(dir, "Pulumi.yaml"), err)
+		path := filepath.Join(dir, "Pulumi.yaml")
+		if _, err := os.Stat(path); err == nil {
+			p, err := workspace.LoadProject(path)
+			if err != nil {
+				return "", "", fmt.Errorf("%s: %v", path, err)
 			}
 			return dir, filepath.Join(dir, p.StackConfigDir), nil
 		}

@@ -17,12 +17,19 @@ const (
 	RegionKey  = "aws:region"
 )
 
-// Run is the program body.
+// Run is the program body: load the spec, then deploy it.
 func Run(ctx *pulumi.Context) error {
 	s, err := LoadSpec(ctx)
 	if err != nil {
 		return err
 	}
+	return Deploy(ctx, s)
+}
+
+// Deploy builds the cluster of an effective spec and exports what other
+// stacks need. The offline plan calls LoadSpec and Deploy itself, so that it
+// runs this very code while seeing the spec it loaded.
+func Deploy(ctx *pulumi.Context, s spec.Cluster) error {
 	c, err := cluster.New(ctx, s.Name, s)
 	if err != nil {
 		return err
