@@ -24,7 +24,7 @@ func TestDecodeReportsEveryUnknownKeyAndBadTypeWithPaths(t *testing.T) {
 		`cluster.network.azCount: "3" is not a whole number`,
 		`cluster.network.ipv6: "yes" is not true or false`,
 		`cluster.network.natGateway: unknown field (did you mean "natGateways"?); cluster.network takes availabilityZones, azCount, existing, flowLogs, gatewayEndpoints, import, interfaceEndpoints, ipv6, natGateways, privateSubnetPrefixLength, publicSubnetPrefixLength or vpcCidr`,
-		`cluster.netwrk: unknown field (did you mean "network"?); cluster takes kubernetes, masters, name, network, nodePools, region or tags`,
+		`cluster.netwrk: unknown field (did you mean "network"?); cluster takes api, cni, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
 		`cluster.nodePools[0].size: unknown field; cluster.nodePools[0] takes maxSize, minSize or name`,
 	}, sortedMessages(err))
 }

@@ -13,6 +13,12 @@ const (
 	DefaultServiceCidr      = "172.20.0.0/16"
 	DefaultNodeCidrMaskSize = 24
 	DefaultMasterCount      = 3
+	DefaultKubernetes       = "v1.37.2"
+	DefaultMasterType       = "m7i.2xlarge"
+	DefaultRootVolumeGiB    = 100
+	DefaultEtcdVolumeGiB    = 64
+	DefaultGp3Iops          = 3000
+	DefaultGp3Throughput    = 125
 	DefaultFlowLogRetention = 365
 	DefaultFlowLogInterval  = 600
 	privateSubnetExtraBits  = 3 // a /19 in a /16: 8187 node addresses per zone
@@ -25,9 +31,12 @@ const (
 func (c Cluster) WithDefaults() Cluster {
 	c.Network = c.Network.WithDefaults()
 	c.Kubernetes = c.Kubernetes.WithDefaults()
-	if c.Masters.Count == 0 {
-		c.Masters.Count = DefaultMasterCount
+	if c.PrivateDomain == "" && dnsLabel.MatchString(c.Name) {
+		c.PrivateDomain = c.Name + ".k8s.internal"
 	}
+	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version)
+	c.API = c.API.WithDefaults(c.Network.VpcCidr)
+	c.CNI = c.CNI.WithDefaults()
 	c.Tags = cloneMap(c.Tags)
 	c.NodePools = slices.Clone(c.NodePools)
 	return c
@@ -109,6 +118,9 @@ func (f FlowLogs) On() bool { return f.Enabled == nil || *f.Enabled }
 
 // WithDefaults returns k with its defaults applied.
 func (k Kubernetes) WithDefaults() Kubernetes {
+	if k.Version == "" {
+		k.Version = DefaultKubernetes
+	}
 	if k.PodCidr == "" {
 		k.PodCidr = DefaultPodCidr
 	}
@@ -119,6 +131,85 @@ func (k Kubernetes) WithDefaults() Kubernetes {
 		k.NodeCidrMaskSize = DefaultNodeCidrMaskSize
 	}
 	return k
+}
+
+// WithDefaults returns m with its defaults applied; version is the
+// effective Kubernetes version, which names the default AMI.
+func (m Masters) WithDefaults(version string) Masters {
+	if m.Count == 0 {
+		m.Count = DefaultMasterCount
+	}
+	if m.InstanceType == "" {
+		m.InstanceType = DefaultMasterType
+	}
+	m.Image = m.Image.WithDefaults("master", version)
+	m.RootVolume = m.RootVolume.WithDefaults(DefaultRootVolumeGiB)
+	m.EtcdVolume = m.EtcdVolume.WithDefaults(DefaultEtcdVolumeGiB)
+	if m.Roll != nil {
+		r := *m.Roll
+		m.Roll = &r
+	}
+	return m
+}
+
+// WithDefaults returns i with its lookup defaults applied, unless it names an
+// explicit AMI.
+func (i Image) WithDefaults(role, version string) Image {
+	i.Owners = slices.Clone(i.Owners)
+	i.Tags = cloneMap(i.Tags)
+	if i.ID != "" {
+		return i
+	}
+	if len(i.Owners) == 0 {
+		i.Owners = []string{"self"}
+	}
+	if i.Name == "" {
+		i.Name = "kinfra-" + role + "-k8s-" + version + "-*"
+	}
+	return i
+}
+
+// WithDefaults returns v with its defaults applied.
+func (v Volume) WithDefaults(sizeGiB int) Volume {
+	if v.SizeGiB == 0 {
+		v.SizeGiB = sizeGiB
+	}
+	if v.Type == "" {
+		v.Type = "gp3"
+	}
+	if v.Type == "gp3" {
+		if v.Iops == 0 {
+			v.Iops = DefaultGp3Iops
+		}
+		if v.ThroughputMiBps == 0 {
+			v.ThroughputMiBps = DefaultGp3Throughput
+		}
+	}
+	return v
+}
+
+// WithDefaults returns a with its defaults applied; vpcCidr is the
+// effective VPC block, the default access range.
+func (a API) WithDefaults(vpcCidr string) API {
+	if a.Scheme == "" {
+		a.Scheme = SchemeInternal
+	}
+	a.AccessCidrs = slices.Clone(a.AccessCidrs)
+	if vpc, err := netip.ParsePrefix(vpcCidr); err == nil && vpc == vpc.Masked() && len(a.AccessCidrs) == 0 {
+		a.AccessCidrs = []string{vpcCidr}
+	}
+	return a
+}
+
+// WithDefaults returns c with its defaults applied.
+func (c CNI) WithDefaults() CNI {
+	if c.Provider == "" {
+		c.Provider = CNICilium
+	}
+	if c.Tunnel == "" {
+		c.Tunnel = TunnelVXLAN
+	}
+	return c
 }
 
 func cloneMap(m map[string]string) map[string]string {

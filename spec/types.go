@@ -25,8 +25,16 @@ type Cluster struct {
 	Network Network `json:"network"`
 	// Kubernetes holds the cluster-wide address plan.
 	Kubernetes Kubernetes `json:"kubernetes"`
-	// Masters is the control plane size (the masters component builds it).
+	// PrivateDomain is the cluster's private Route53 zone, visible only in
+	// its VPC: it holds api.<domain> and the etcd-<i>.<domain> slot records.
+	// Default <name>.k8s.internal.
+	PrivateDomain string `json:"privateDomain,omitempty"`
+	// Masters is the control plane: etcd members and API servers.
 	Masters Masters `json:"masters"`
+	// API is how clients reach the Kubernetes API.
+	API API `json:"api"`
+	// CNI is the pod network; the node security groups open what it needs.
+	CNI CNI `json:"cni"`
 	// NodePools are the worker groups; here only their sizes, which the
 	// network capacity checks need (the workers component builds them).
 	NodePools []NodePool `json:"nodePools,omitempty"`
@@ -147,8 +155,11 @@ type NetworkImport struct {
 	ElasticIps map[string]string `json:"elasticIps,omitempty"`
 }
 
-// Kubernetes is the cluster's address plan.
+// Kubernetes is the cluster's version and address plan.
 type Kubernetes struct {
+	// Version of Kubernetes the masters run, vMAJOR.MINOR.PATCH; kubeadm
+	// must support it. Default v1.37.2.
+	Version string `json:"version,omitempty"`
 	// PodCidr is the cluster pod block. Default 10.128.0.0/12 (4096 nodes of
 	// /24). Must not overlap the VPC or the service block.
 	PodCidr string `json:"podCidr,omitempty"`
@@ -162,10 +173,100 @@ type Kubernetes struct {
 	MaxServices int `json:"maxServices,omitempty"`
 }
 
-// Masters sizes the control plane.
+// Masters is the control plane: one master group (an Auto Scaling Group of
+// exactly one instance) per etcd member, each with its own etcd volume and
+// DNS record.
 type Masters struct {
-	// Count of masters (etcd members): 1, 3, 5 or 7. Default 3.
+	// Count of masters (etcd members): 1, 3, 5 or 7. Slot i runs in zone
+	// i mod zones; no zone may hold a majority. Default 3.
 	Count int `json:"count,omitempty"`
+	// InstanceType of every master. Default m7i.2xlarge.
+	InstanceType string `json:"instanceType,omitempty"`
+	// Image selects the masters' baked AMI.
+	Image Image `json:"image"`
+	// RootVolume is each master's encrypted root volume. Default 100 GiB gp3.
+	RootVolume Volume `json:"rootVolume"`
+	// EtcdVolume is each slot's encrypted etcd data volume, which outlives
+	// its instances. Default 64 GiB gp3, 3000 IOPS, 125 MiB/s.
+	EtcdVolume Volume `json:"etcdVolume"`
+	// Roll names the one slot whose launch template follows AMI, user data
+	// and instance type changes, and replaces its instance when they change.
+	// Every other slot keeps what it was launched with. Unset: no slot
+	// rolls. See README "Rolling the masters".
+	Roll *int `json:"roll,omitempty"`
+}
+
+// Image selects an AMI: an explicit ID, or the most recent image matching a
+// lookup.
+type Image struct {
+	// ID is an AMI in the stack's region, ami-… Overrides the lookup.
+	ID string `json:"id,omitempty"`
+	// Owners of the images the lookup considers. Default [self].
+	Owners []string `json:"owners,omitempty"`
+	// Name is the lookup's name pattern (* wildcards). Default
+	// kinfra-<role>-k8s-<version>-* (what the images pipeline names them).
+	Name string `json:"name,omitempty"`
+	// Tags the image must carry. Optional.
+	Tags map[string]string `json:"tags,omitempty"`
+}
+
+// Volume is an EBS volume's size and performance.
+type Volume struct {
+	// SizeGiB of the volume.
+	SizeGiB int `json:"sizeGiB,omitempty"`
+	// Type is gp3, io1 or io2. Default gp3.
+	Type string `json:"type,omitempty"`
+	// Iops: gp3 3000-16000 (default 3000), io1/io2 100-64000 (required).
+	Iops int `json:"iops,omitempty"`
+	// ThroughputMiBps: gp3 only, 125-1000. Default 125.
+	ThroughputMiBps int `json:"throughputMiBps,omitempty"`
+}
+
+// API load balancer schemes.
+const (
+	SchemeInternal       = "internal"
+	SchemeInternetFacing = "internet-facing"
+)
+
+// API is the Kubernetes API endpoint: a Network Load Balancer in front of the
+// masters, named api.<privateDomain> inside the VPC.
+type API struct {
+	// Scheme is internal (private subnets) or internet-facing (public
+	// subnets). Default internal.
+	Scheme string `json:"scheme,omitempty"`
+	// AccessCidrs may reach the API through the load balancer, besides the
+	// cluster's own nodes. Default: the VPC block.
+	AccessCidrs []string `json:"accessCidrs,omitempty"`
+	// PublicZoneId is a public Route53 zone to publish publicName in.
+	// Optional; needs an internet-facing scheme.
+	PublicZoneId string `json:"publicZoneId,omitempty"`
+	// PublicName is the API's name in the public zone (e.g.
+	// api.prod-use1.example.com). Required with publicZoneId.
+	PublicName string `json:"publicName,omitempty"`
+}
+
+// CNI providers and tunnel modes.
+const (
+	CNICilium    = "cilium"
+	CNICalico    = "calico"
+	TunnelVXLAN  = "vxlan"
+	TunnelGeneve = "geneve"
+	TunnelNone   = "none"
+)
+
+// CNI is the pod network, as far as the node security groups need to know.
+type CNI struct {
+	// Provider is cilium or calico. Default cilium.
+	Provider string `json:"provider,omitempty"`
+	// Tunnel is the overlay between nodes: vxlan, geneve (cilium only) or
+	// none (native routing: pod traffic crosses the VPC unencapsulated, so
+	// nodes admit all traffic from each other). Default vxlan.
+	Tunnel string `json:"tunnel,omitempty"`
+	// WireGuard encrypts pod traffic between nodes. Default false.
+	WireGuard bool `json:"wireGuard,omitempty"`
+	// Hubble (cilium only) opens the Hubble peer port between nodes.
+	// Default false.
+	Hubble bool `json:"hubble,omitempty"`
 }
 
 // NodePool sizes one worker group.

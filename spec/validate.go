@@ -93,6 +93,7 @@ func (c Cluster) Validate() validate.Errors {
 	errs.Append(netErrs)
 	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc))
 	errs.Append(c.validateMasters(net))
+	errs.Append(c.checkControlPlane())
 	errs.Append(c.validateNodePools())
 	// Capacity checks run whenever their own inputs are valid, so they are
 	// reported together with unrelated mistakes.

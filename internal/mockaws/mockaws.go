@@ -195,6 +195,8 @@ var idPrefixes = map[string]string{
 	"aws:ec2/flowLog:FlowLog":                                     "fl-",
 	"aws:ec2/launchTemplate:LaunchTemplate":                       "lt-",
 	"aws:ec2/volume:Volume":                                       "vol-",
+	"aws:ebs/volume:Volume":                                       "vol-",
+	"aws:route53/zone:Zone":                                       "Z",
 	"aws:ec2/instance:Instance":                                   "i-",
 }
 
@@ -228,6 +230,30 @@ func (m *Mocks) computed(typ, name, id string, state resource.PropertyMap) {
 	case "aws:iam/role:Role":
 		set("arn", fmt.Sprintf("arn:%s:iam::%s:role/%s", a.Partition, a.AccountID, id))
 		set("name", id)
+	case "aws:iam/policy:Policy":
+		set("arn", fmt.Sprintf("arn:%s:iam::%s:policy/%s", a.Partition, a.AccountID, id))
+	case "aws:iam/instanceProfile:InstanceProfile":
+		set("arn", fmt.Sprintf("arn:%s:iam::%s:instance-profile/%s", a.Partition, a.AccountID, id))
+	case "aws:route53/zone:Zone":
+		set("zoneId", id)
+		set("arn", fmt.Sprintf("arn:%s:route53:::hostedzone/%s", a.Partition, id))
+	case "aws:kms/key:Key":
+		set("keyId", id)
+		set("arn", fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", a.Partition, a.Region, a.AccountID, id))
+	case "aws:lb/loadBalancer:LoadBalancer":
+		set("arn", fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:loadbalancer/net/%s", a.Partition, a.Region, a.AccountID, id))
+		set("dnsName", id+".elb."+a.Region+".amazonaws.com")
+		set("zoneId", "ZOFFLINENLBZONE")
+	case "aws:lb/targetGroup:TargetGroup":
+		set("arn", fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:targetgroup/%s", a.Partition, a.Region, a.AccountID, id))
+	case "aws:ec2/launchTemplate:LaunchTemplate":
+		state["latestVersion"] = resource.NewProperty(1.0)
+		set("arn", fmt.Sprintf("arn:%s:ec2:%s:%s:launch-template/%s", a.Partition, a.Region, a.AccountID, id))
+	case "aws:autoscaling/group:Group":
+		if _, ok := state["name"]; !ok {
+			set("name", id)
+		}
+		set("arn", fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:%s", a.Partition, a.Region, a.AccountID, id))
 	default:
 		if _, ok := state["arn"]; !ok {
 			service := strings.TrimPrefix(strings.SplitN(typ, "/", 2)[0], "aws:")
@@ -287,7 +313,7 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		sum := sha256.Sum256([]byte(fmt.Sprint(Plain(args.Args))))
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"id": "ami-" + hex.EncodeToString(sum[:])[:17], "imageId": "ami-" + hex.EncodeToString(sum[:])[:17],
-			"name": "kinfra-offline-placeholder", "architecture": "x86_64",
+			"name": "kinfra-offline-placeholder", "architecture": "x86_64", "rootDeviceName": "/dev/sda1",
 		}), nil
 	}
 	return nil, fmt.Errorf("the offline AWS model has no answer for invoke %s", args.Token)

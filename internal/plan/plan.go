@@ -13,6 +13,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/program"
 	"github.com/kinfra-dev/kinfra/internal/validate"
+	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -50,7 +51,14 @@ func Run(sf StackFile) (*Plan, error) {
 		}
 		p.Config = &eff
 		p.Notes = append(p.Notes, offlineAccount(m, eff)...)
-		return program.Deploy(ctx, eff)
+		bundle, note, err := offlinePKI(ctx, eff.Name)
+		if err != nil {
+			return err
+		}
+		if note != "" {
+			p.Notes = append(p.Notes, note)
+		}
+		return program.Deploy(ctx, eff, bundle)
 	})
 	// The SDK wraps program errors; configuration errors read best bare.
 	var cfgErrs validate.Errors
@@ -62,6 +70,21 @@ func Run(sf StackFile) (*Plan, error) {
 		p.Findings = findings.Run(p.Resources)
 	}
 	return p, err
+}
+
+// offlinePKI is the stack's PKI when the plan can read it (a plain
+// kinfra:pki, as in tests), else a throwaway one: kinfra:pki is a Pulumi
+// secret, which only the stack's secrets provider can decrypt.
+func offlinePKI(ctx *pulumi.Context, cluster string) (*pki.Bundle, string, error) {
+	if _, ok := ctx.GetConfig(program.PKIKey); ok {
+		b, err := program.LoadPKI(ctx)
+		return b, "", err
+	}
+	b, err := pki.Offline(cluster)
+	if err != nil {
+		return nil, "", err
+	}
+	return b, "kinfra:pki is not readable offline; the plan uses a throwaway PKI (certificates and keys differ from the stack's, nothing else does)", nil
 }
 
 // offlineAccount makes the offline account answer for what the spec assumes

@@ -4,36 +4,56 @@
 package program
 
 import (
+	"errors"
+	"fmt"
+	"time"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/components/cluster"
 	"github.com/kinfra-dev/kinfra/internal/validate"
+	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // Config keys the program reads.
 const (
 	ClusterKey = "kinfra:cluster"
+	PKIKey     = "kinfra:pki"
 	RegionKey  = "aws:region"
 )
 
-// Run is the program body: load the spec, then deploy it.
+// Run is the program body: load the spec and the PKI, then deploy them.
 func Run(ctx *pulumi.Context) error {
-	s, err := LoadSpec(ctx)
-	if err != nil {
-		return err
+	s, specErr := LoadSpec(ctx)
+	bundle, pkiErr := LoadPKI(ctx)
+	// Report every configuration problem of both keys at once.
+	var errs validate.Errors
+	for _, err := range []error{specErr, pkiErr} {
+		var ve validate.Errors
+		switch {
+		case err == nil:
+		case errors.As(err, &ve):
+			errs.Append(ve)
+		default:
+			return err
+		}
 	}
-	return Deploy(ctx, s)
+	if len(errs) > 0 {
+		return errs
+	}
+	return Deploy(ctx, s, bundle)
 }
 
 // Deploy builds the cluster of an effective spec and exports what other
 // stacks need. The offline plan calls LoadSpec and Deploy itself, so that it
 // runs this very code while seeing the spec it loaded.
-func Deploy(ctx *pulumi.Context, s spec.Cluster) error {
-	c, err := cluster.New(ctx, s.Name, s)
+func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
+	c, err := cluster.New(ctx, s.Name, s, bundle)
 	if err != nil {
 		return err
 	}
+	m := c.Masters
 	ctx.Export("clusterName", pulumi.String(c.Spec.Name))
 	ctx.Export("region", pulumi.String(c.Spec.Region))
 	ctx.Export("vpcId", c.Network.VpcID)
@@ -44,6 +64,13 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster) error {
 	ctx.Export("subnetIdsByZone", c.Network.SubnetIDsByZone)
 	ctx.Export("privateRouteTableIds", c.Network.PrivateRouteTableIDs)
 	ctx.Export("publicRouteTableId", c.Network.PublicRouteTableID)
+	ctx.Export("apiEndpoint", pulumi.String(m.APIEndpoint))
+	ctx.Export("privateZoneId", m.PrivateZoneID)
+	ctx.Export("nodeSecurityGroupId", m.NodeSecurityGroupID)
+	ctx.Export("masterSecurityGroupId", m.MasterSecurityGroupID)
+	ctx.Export("joinPolicyArn", m.JoinPolicyArn)
+	ctx.Export("parameterPrefix", pulumi.String(m.ParameterPrefix))
+	ctx.Export("caCertHash", pulumi.String(m.CACertHash))
 	return nil
 }
 
@@ -56,4 +83,20 @@ func LoadSpec(ctx *pulumi.Context) (spec.Cluster, error) {
 	}
 	region, _ := ctx.GetConfig(RegionKey)
 	return spec.Load([]byte(raw), region)
+}
+
+// LoadPKI reads the secret kinfra:pki that `kinfra pki init` wrote.
+func LoadPKI(ctx *pulumi.Context) (*pki.Bundle, error) {
+	raw, ok := ctx.GetConfig(PKIKey)
+	if !ok || raw == "" {
+		return nil, validate.Errors{{Path: PKIKey, Message: fmt.Sprintf("not set; create the cluster's PKI with `kinfra pki init --stack %s` (it stores it as this secret config value)", ctx.Stack())}}
+	}
+	b, err := pki.Parse([]byte(raw), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if b.IsOffline() {
+		return nil, validate.Errors{{Path: PKIKey, Message: "holds the offline plan's throwaway PKI, which must never be deployed; run `kinfra pki init --stack " + ctx.Stack() + " --force` to replace it"}}
+	}
+	return b, nil
 }

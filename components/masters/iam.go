@@ -1,0 +1,191 @@
+package masters
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kinfra-dev/kinfra/internal/iampolicy"
+	"github.com/kinfra-dev/kinfra/internal/tags"
+)
+
+// Policies are typed documents, scoped as narrowly as each AWS action allows:
+// Describe* actions accept only "*" as their resource; every other action
+// is limited to this cluster's resources by ARN, path or tag.
+
+// readParameters lets a role read one parameter group and decrypt it with
+// the cluster key, only through SSM and only for that group's parameters.
+func (b *builder) readParameters(groups []string, keyArn string) []iampolicy.Statement {
+	var params, contexts []string
+	for _, g := range groups {
+		arn := b.arn("ssm", "parameter"+b.out.ParameterPrefix+"/"+g+"/*")
+		params = append(params, arn)
+		contexts = append(contexts, arn)
+	}
+	return []iampolicy.Statement{
+		iampolicy.Allow("ReadClusterParameters", []string{"ssm:GetParameter", "ssm:GetParameters"}, params),
+		{
+			Sid: "DecryptClusterParameters", Effect: "Allow",
+			Action: []string{"kms:Decrypt"}, Resource: []string{keyArn},
+			Condition: map[string]map[string]any{
+				"StringEquals": {"kms:ViaService": "ssm." + b.c.Region + ".amazonaws.com"},
+				"StringLike":   {"kms:EncryptionContext:PARAMETER_ARN": contexts},
+			},
+		},
+	}
+}
+
+// sharedIAM creates the policy every master role attaches (its boot needs
+// and the AWS cloud-controller-manager's) and the join policy node roles
+// attach.
+func (b *builder) sharedIAM() error {
+	masters := pulumi.All(b.kmsKey.arn, b.net.VpcID).ApplyT(func(v []any) (string, error) {
+		return b.masterPolicy(v[0].(string), v[1].(string)).JSON()
+	}).(pulumi.StringOutput)
+	name := b.name + "-masters"
+	p, err := iam.NewPolicy(b.ctx, name, &iam.PolicyArgs{
+		Description: pulumi.String("kinfra " + b.c.Name + ": master boot and AWS cloud-controller-manager"),
+		Path:        pulumi.String("/kinfra/" + b.c.Name + "/"),
+		Policy:      masters,
+		Tags:        b.tags.For(name),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	b.sharedPolicy = p.Arn
+
+	join := b.kmsKey.arn.ApplyT(func(key string) (string, error) {
+		return iampolicy.New(b.readParameters([]string{JoinParameters}, key)...).JSON()
+	}).(pulumi.StringOutput)
+	name = b.name + "-node-join"
+	jp, err := iam.NewPolicy(b.ctx, name, &iam.PolicyArgs{
+		Description: pulumi.String("kinfra " + b.c.Name + ": read the node join parameters (CA and bootstrap token)"),
+		Path:        pulumi.String("/kinfra/" + b.c.Name + "/"),
+		Policy:      join,
+		Tags:        b.tags.For(name),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	b.out.JoinPolicyArn = jp.Arn
+	return nil
+}
+
+// masterPolicy is what every master needs.
+func (b *builder) masterPolicy(keyArn, vpcID string) iampolicy.Document {
+	owned := map[string]map[string]any{"StringEquals": {"aws:ResourceTag/" + tags.ClusterKey(b.c.Name): "owned"}}
+	requestOwned := map[string]map[string]any{"StringEquals": {"aws:RequestTag/" + tags.ClusterKey(b.c.Name): "owned"}}
+	elb := b.arn("elasticloadbalancing", "*")
+	statements := b.readParameters([]string{ControlPlaneParameters, JoinParameters}, keyArn)
+	statements = append(statements,
+		// Boot script: find the slot volume's state, wait for DNS changes.
+		iampolicy.Allow("BootDescribe", []string{"ec2:DescribeVolumes", "route53:GetChange"}, []string{"*"}),
+		// Cloud controller: read the account's view of instances and network.
+		iampolicy.Allow("CloudControllerDescribe", []string{
+			"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeTags",
+			"ec2:DescribeAvailabilityZones", "ec2:DescribeInstances", "ec2:DescribeInstanceTopology",
+			"ec2:DescribeRegions", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
+			"ec2:DescribeSubnets", "ec2:DescribeVpcs",
+			"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+			"elasticloadbalancing:DescribeLoadBalancerPolicies", "elasticloadbalancing:DescribeLoadBalancers",
+			"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups",
+			"elasticloadbalancing:DescribeTargetHealth",
+		}, []string{"*"}),
+		// Service load balancers' security groups: created in this VPC,
+		// tagged as the cluster's, then changed only while so tagged.
+		iampolicy.Allow("CloudControllerCreateSecurityGroup", []string{"ec2:CreateSecurityGroup"},
+			[]string{b.arn("ec2", "vpc/"+vpcID), b.arn("ec2", "security-group/*")}),
+		iampolicy.Statement{Sid: "CloudControllerTagSecurityGroup", Effect: "Allow", Action: []string{"ec2:CreateTags"},
+			Resource: []string{b.arn("ec2", "security-group/*")}, Condition: requestOwned},
+		iampolicy.Statement{Sid: "CloudControllerOwnedSecurityGroups", Effect: "Allow", Action: []string{
+			"ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteSecurityGroup", "ec2:RevokeSecurityGroupIngress",
+		}, Resource: []string{b.arn("ec2", "security-group/*")}, Condition: owned},
+		iampolicy.Statement{Sid: "CloudControllerCreateLoadBalancers", Effect: "Allow", Action: []string{
+			"elasticloadbalancing:AddTags", "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup",
+		}, Resource: []string{elb}, Condition: requestOwned},
+		iampolicy.Statement{Sid: "CloudControllerOwnedLoadBalancers", Effect: "Allow", Action: []string{
+			"elasticloadbalancing:AddTags",
+			"elasticloadbalancing:ApplySecurityGroupsToLoadBalancer", "elasticloadbalancing:AttachLoadBalancerToSubnets",
+			"elasticloadbalancing:ConfigureHealthCheck", "elasticloadbalancing:CreateListener",
+			"elasticloadbalancing:CreateLoadBalancerListeners", "elasticloadbalancing:CreateLoadBalancerPolicy",
+			"elasticloadbalancing:DeleteListener", "elasticloadbalancing:DeleteLoadBalancer",
+			"elasticloadbalancing:DeleteLoadBalancerListeners", "elasticloadbalancing:DeleteTargetGroup",
+			"elasticloadbalancing:DeregisterInstancesFromLoadBalancer", "elasticloadbalancing:DeregisterTargets",
+			"elasticloadbalancing:DetachLoadBalancerFromSubnets", "elasticloadbalancing:ModifyListener",
+			"elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:ModifyTargetGroup",
+			"elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
+			"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer",
+			"elasticloadbalancing:SetLoadBalancerPoliciesOfListener",
+		}, Resource: []string{elb}, Condition: owned},
+		iampolicy.Statement{Sid: "CloudControllerLoadBalancerServiceRole", Effect: "Allow", Action: []string{"iam:CreateServiceLinkedRole"},
+			Resource:  []string{fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/elasticloadbalancing.amazonaws.com/*", b.partition, b.account)},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}},
+	)
+	return iampolicy.New(statements...)
+}
+
+// slotPolicy is what only slot i's master may do: attach its own volume
+// (and only to an instance of its own slot) and point its own record at
+// itself.
+func (b *builder) slotPolicy(slot int, zoneID, record string) iampolicy.Document {
+	mine := map[string]map[string]any{"StringEquals": {
+		"aws:ResourceTag/" + tags.Cluster: b.c.Name,
+		"aws:ResourceTag/" + SlotTag:      fmt.Sprint(slot),
+	}}
+	return iampolicy.New(
+		iampolicy.Statement{Sid: "AttachOwnEtcdVolume", Effect: "Allow", Action: []string{"ec2:AttachVolume"},
+			Resource:  []string{b.arn("ec2", "volume/*"), b.arn("ec2", "instance/*")},
+			Condition: mine},
+		iampolicy.Statement{Sid: "UpsertOwnEtcdRecord", Effect: "Allow", Action: []string{"route53:ChangeResourceRecordSets"},
+			Resource: []string{fmt.Sprintf("arn:%s:route53:::hostedzone/%s", b.partition, zoneID)},
+			Condition: map[string]map[string]any{"ForAllValues:StringEquals": {
+				"route53:ChangeResourceRecordSetsNormalizedRecordNames": []string{record},
+				"route53:ChangeResourceRecordSetsRecordTypes":           []string{"A"},
+				"route53:ChangeResourceRecordSetsActions":               []string{"UPSERT"},
+			}}},
+	)
+}
+
+// slotRole creates slot i's role, its policies and its instance profile.
+func (b *builder) slotRole(slot int, record string) (*iam.Role, *iam.InstanceProfile, []pulumi.Resource, error) {
+	name := b.slotName(slot)
+	trust, err := iampolicy.New(iampolicy.Statement{
+		Effect: "Allow", Principal: &iampolicy.Principal{Service: []string{"ec2.amazonaws.com"}},
+		Action: []string{"sts:AssumeRole"},
+	}).JSON()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	role, err := iam.NewRole(b.ctx, name, &iam.RoleArgs{
+		Description:      pulumi.String(fmt.Sprintf("kinfra %s: master slot %d", b.c.Name, slot)),
+		Path:             pulumi.String("/kinfra/" + b.c.Name + "/"),
+		AssumeRolePolicy: pulumi.String(trust),
+		Tags:             b.tags.For(name, map[string]string{SlotTag: fmt.Sprint(slot)}),
+	}, b.parent)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	own := b.zoneID.ApplyT(func(zone string) (string, error) {
+		return b.slotPolicy(slot, zone, record).JSON()
+	}).(pulumi.StringOutput)
+	rp, err := iam.NewRolePolicy(b.ctx, name, &iam.RolePolicyArgs{Role: role.Name, Policy: own}, b.parent)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	att, err := iam.NewRolePolicyAttachment(b.ctx, name+"-shared", &iam.RolePolicyAttachmentArgs{
+		Role: role.Name, PolicyArn: b.sharedPolicy,
+	}, b.parent)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	profile, err := iam.NewInstanceProfile(b.ctx, name, &iam.InstanceProfileArgs{
+		Path: pulumi.String("/kinfra/" + b.c.Name + "/"),
+		Role: role.Name,
+		Tags: b.tags.For(name),
+	}, b.parent)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return role, profile, []pulumi.Resource{rp, att}, nil
+}

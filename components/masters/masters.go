@@ -1,0 +1,259 @@
+// Package masters builds a cluster's control plane as the component resource
+// kinfra:masters:ControlPlane: one master group per etcd member (an Auto
+// Scaling Group of exactly one instance, pinned to its zone), each slot with
+// its own protected etcd volume and DNS record; the API Network Load
+// Balancer; the master, node and load balancer security groups; the masters'
+// IAM; and the cluster PKI in SSM under a per-cluster KMS key.
+//
+// Slot i always lives in zone i mod zones and is always etcd member
+// etcd-<i>, addressed as etcd-<i>.<privateDomain>. A replacement instance
+// attaches the same volume and points the same record at itself, so it
+// rejoins as the same member with its data.
+package masters
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kinfra-dev/kinfra/components/network"
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+// SlotTag names the master slot on its volume and instance; the slot's IAM
+// policy only works on resources carrying its own value.
+const SlotTag = "kinfra.dev/master-slot"
+
+// Network is what the control plane needs of the network, so that it can be
+// built on a network made by another stack.
+type Network struct {
+	VpcID   pulumi.StringInput
+	VpcCidr string
+	// Zones are the availability zones in order; PrivateSubnetIDs and
+	// PublicSubnetIDs are in the same order (PublicSubnetIDs may be empty for
+	// an internal API).
+	Zones            []string
+	PrivateSubnetIDs []pulumi.StringInput
+	PublicSubnetIDs  []pulumi.StringInput
+	// IPv6 admits the nodes' IPv6 egress.
+	IPv6 bool
+}
+
+// FromNetwork takes the references of a kinfra network component.
+func FromNetwork(n *network.Network) Network {
+	out := Network{VpcID: n.VpcID, VpcCidr: n.VpcCidr, Zones: n.AvailabilityZones, IPv6: n.Spec.IPv6}
+	for _, s := range n.PrivateSubnets {
+		out.PrivateSubnetIDs = append(out.PrivateSubnetIDs, s.ID)
+	}
+	for _, s := range n.PublicSubnets {
+		out.PublicSubnetIDs = append(out.PublicSubnetIDs, s.ID)
+	}
+	return out
+}
+
+// Args shape a control plane. Cluster must be the effective spec
+// (spec.Resolve); its masters, api, cni, kubernetes and privateDomain
+// sections are used.
+type Args struct {
+	Cluster spec.Cluster
+	Network Network
+	// PKI is the cluster's bundle (kinfra:pki). Required.
+	PKI *pki.Bundle
+}
+
+// Slot is one master slot's stable identity.
+type Slot struct {
+	Index int
+	Zone  string
+	// Record is etcd-<i>.<privateDomain>.
+	Record         string
+	VolumeID       pulumi.StringOutput
+	AutoScaling    pulumi.StringOutput // the group's name
+	RoleArn        pulumi.StringOutput
+	LaunchTemplate pulumi.StringOutput // the launch template's ID
+}
+
+// ControlPlane is the kinfra:masters:ControlPlane component.
+type ControlPlane struct {
+	pulumi.ResourceState
+
+	// APIName is the API's private DNS name; APIEndpoint is https://name:6443.
+	APIName     string
+	APIEndpoint string
+	// PublicAPIName is the public record, or "".
+	PublicAPIName string
+	// Domain is the private hosted zone's name.
+	Domain string
+	Slots  []Slot
+
+	PrivateZoneID               pulumi.StringOutput
+	LoadBalancerDNSName         pulumi.StringOutput
+	TargetGroupArn              pulumi.StringOutput
+	MasterSecurityGroupID       pulumi.StringOutput
+	NodeSecurityGroupID         pulumi.StringOutput
+	LoadBalancerSecurityGroupID pulumi.StringOutput
+	KMSKeyArn                   pulumi.StringOutput
+	// ParameterPrefix is the SSM path of the cluster's secrets.
+	ParameterPrefix string
+	// JoinPolicyArn lets a node role read the join parameters and nothing
+	// else; the workers attach it.
+	JoinPolicyArn pulumi.StringOutput
+	// CACert is the cluster CA certificate (public), CACertHash its kubeadm
+	// discovery pin.
+	CACert     string
+	CACertHash string
+	// UserData is each slot's rendered cloud-config, in slot order, for
+	// review (the launch templates carry it gzipped).
+	UserData []pulumi.StringOutput
+}
+
+// builder carries what every part of one control plane needs.
+type builder struct {
+	ctx       *pulumi.Context
+	name      string
+	c         spec.Cluster
+	net       Network
+	pki       *pki.Bundle
+	out       *ControlPlane
+	tags      tags.Set
+	parent    pulumi.ResourceOption
+	account   string
+	partition string
+
+	kmsKey       keyRefs
+	params       []pulumi.Resource
+	masterSG     pulumi.StringOutput
+	nodeSG       pulumi.StringOutput
+	lbSG         pulumi.StringOutput
+	targetGroup  pulumi.StringOutput
+	nlbZoneID    pulumi.StringOutput
+	listener     pulumi.Resource
+	zoneID       pulumi.StringOutput
+	sharedPolicy pulumi.StringOutput
+	image        image
+}
+
+type keyRefs struct {
+	arn pulumi.StringOutput
+}
+
+// New validates args, then registers the control plane. Invalid args fail
+// before anything is registered, with every problem listed.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*ControlPlane, error) {
+	if problems := args.check(); len(problems) > 0 {
+		return nil, fmt.Errorf("masters %s: invalid arguments:\n  %s", name, strings.Join(problems, "\n  "))
+	}
+	c := args.Cluster
+	hash, err := args.PKI.CACertHash()
+	if err != nil {
+		return nil, fmt.Errorf("masters %s: %w", name, err)
+	}
+	out := &ControlPlane{
+		Domain:          c.PrivateDomain,
+		APIName:         "api." + c.PrivateDomain,
+		PublicAPIName:   c.API.PublicName,
+		ParameterPrefix: "/kinfra/" + c.Name,
+		CACert:          args.PKI.ClusterCA.Cert,
+		CACertHash:      hash,
+	}
+	out.APIEndpoint = fmt.Sprintf("https://%s:%d", out.APIName, bootstrap.APIPort)
+	if err := ctx.RegisterComponentResource("kinfra:masters:ControlPlane", name, out, opts...); err != nil {
+		return nil, err
+	}
+	b := &builder{
+		ctx: ctx, name: name, c: c, net: args.Network, pki: args.PKI, out: out,
+		parent: pulumi.Parent(out),
+		tags:   tags.Set{ClusterName: c.Name, Region: c.Region, Component: "masters", Extra: c.Tags},
+	}
+	if err := b.build(); err != nil {
+		return nil, fmt.Errorf("masters %s: %w", name, err)
+	}
+	slots := pulumi.Array{}
+	for _, s := range out.Slots {
+		slots = append(slots, pulumi.Map{
+			"index": pulumi.Int(s.Index), "zone": pulumi.String(s.Zone), "record": pulumi.String(s.Record),
+			"volumeId": s.VolumeID, "autoScalingGroup": s.AutoScaling, "roleArn": s.RoleArn,
+		})
+	}
+	if err := ctx.RegisterResourceOutputs(out, pulumi.Map{
+		"apiEndpoint":           pulumi.String(out.APIEndpoint),
+		"privateZoneId":         out.PrivateZoneID,
+		"loadBalancerDnsName":   out.LoadBalancerDNSName,
+		"masterSecurityGroupId": out.MasterSecurityGroupID,
+		"nodeSecurityGroupId":   out.NodeSecurityGroupID,
+		"kmsKeyArn":             out.KMSKeyArn,
+		"parameterPrefix":       pulumi.String(out.ParameterPrefix),
+		"joinPolicyArn":         out.JoinPolicyArn,
+		"slots":                 slots,
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (a Args) check() []string {
+	var problems []string
+	if a.PKI == nil {
+		problems = append(problems, "masters.PKI: required; create it with `kinfra pki init`")
+	}
+	if errs := a.Cluster.Validate(); len(errs) > 0 {
+		problems = append(problems, errs.Messages()...)
+	}
+	n := a.Network
+	if n.VpcID == nil {
+		problems = append(problems, "masters.Network.VpcID: required")
+	}
+	if len(n.Zones) == 0 || len(n.PrivateSubnetIDs) != len(n.Zones) {
+		problems = append(problems, fmt.Sprintf("masters.Network: %d zones and %d private subnets; give one private subnet per zone", len(n.Zones), len(n.PrivateSubnetIDs)))
+	}
+	if a.Cluster.API.Scheme == spec.SchemeInternetFacing && len(n.PublicSubnetIDs) == 0 {
+		problems = append(problems, "masters.Network.PublicSubnetIDs: required for an internet-facing API")
+	}
+	if a.Cluster.Masters.Count >= 3 && len(n.Zones) > 0 {
+		perZone := map[string]int{}
+		for i := range a.Cluster.Masters.Count {
+			perZone[n.Zones[spec.SlotZone(i, len(n.Zones))]]++
+		}
+		for z, k := range perZone {
+			if k > a.Cluster.Masters.Count/2 {
+				problems = append(problems, fmt.Sprintf("masters.Network.Zones: %d of %d masters would run in %s, a majority; losing that zone loses etcd quorum", k, a.Cluster.Masters.Count, z))
+			}
+		}
+	}
+	return problems
+}
+
+func (b *builder) build() error {
+	account, err := aws.GetCallerIdentity(b.ctx, nil, pulumi.Parent(b.out))
+	if err != nil {
+		return err
+	}
+	partition, err := aws.GetPartition(b.ctx, nil, pulumi.Parent(b.out))
+	if err != nil {
+		return err
+	}
+	b.account, b.partition = account.AccountId, partition.Partition
+	for _, step := range []func() error{
+		b.lookupImage, b.secrets, b.securityGroups, b.loadBalancer, b.dns, b.sharedIAM,
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	for i := range b.c.Masters.Count {
+		if err := b.slot(i); err != nil {
+			return fmt.Errorf("slot %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// arn builds an ARN in this stack's partition, region and account.
+func (b *builder) arn(service, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", b.partition, service, b.c.Region, b.account, resource)
+}

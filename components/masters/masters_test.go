@@ -1,0 +1,457 @@
+package masters_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/components/cluster"
+	"github.com/kinfra-dev/kinfra/components/masters"
+	"github.com/kinfra-dev/kinfra/internal/iampolicy"
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+var (
+	bundleOnce sync.Once
+	bundle     *pki.Bundle
+)
+
+// testPKI is one bundle for every test (generating keys is the slow part).
+func testPKI(t *testing.T) *pki.Bundle {
+	bundleOnce.Do(func() {
+		var err error
+		bundle, err = pki.Generate("prod")
+		require.NoError(t, err)
+	})
+	return bundle
+}
+
+func clusterSpec(count, zones int) spec.Cluster {
+	var azs []string
+	for i := range zones {
+		azs = append(azs, fmt.Sprintf("us-east-1%c", 'a'+i))
+	}
+	return spec.Cluster{
+		Name: "prod", Region: "us-east-1",
+		Network: spec.Network{AvailabilityZones: azs},
+		Masters: spec.Masters{Count: count},
+	}
+}
+
+func plan(t *testing.T, c spec.Cluster) *mockaws.Mocks {
+	t.Helper()
+	m := mockaws.New(c.Region)
+	err := m.Run("kinfra", c.Region, nil, func(ctx *pulumi.Context) error {
+		_, err := cluster.New(ctx, c.Name, c, testPKI(t))
+		return err
+	})
+	require.NoError(t, err)
+	return m
+}
+
+func get(t *testing.T, m *mockaws.Mocks, typ, name string) mockaws.Resource {
+	t.Helper()
+	r, ok := m.Named(typ, name)
+	require.True(t, ok, "no %s named %s", typ, name)
+	return r
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func strs(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, str(x))
+	}
+	return out
+}
+
+func field(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+const (
+	volumeType = "aws:ebs/volume:Volume"
+	asgType    = "aws:autoscaling/group:Group"
+	ltType     = "aws:ec2/launchTemplate:LaunchTemplate"
+	recordType = "aws:route53/record:Record"
+	subnetType = "aws:ec2/subnet:Subnet"
+	sgType     = "aws:ec2/securityGroup:SecurityGroup"
+	ingress    = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+)
+
+func TestEverySlotHasItsOwnGroupVolumeAndRecordInZoneIModZones(t *testing.T) {
+	for _, count := range []int{1, 3, 5, 7} {
+		for zones := 1; zones <= spec.MaxZones; zones++ {
+			c := clusterSpec(count, zones)
+			if _, err := spec.Resolve(c); err != nil {
+				continue // a zone would hold a majority: rejected (tested below)
+			}
+			t.Run(fmt.Sprintf("%d masters over %d zones", count, zones), func(t *testing.T) {
+				m := plan(t, c)
+				require.Len(t, m.ByType(volumeType), count)
+				require.Len(t, m.ByType(asgType), count)
+				require.Len(t, m.ByType(ltType), count)
+				for i := range count {
+					zone := c.Network.AvailabilityZones[i%zones]
+					vol := get(t, m, volumeType, fmt.Sprintf("prod-masters-etcd-%d", i))
+					require.Equal(t, zone, vol.Inputs["availabilityZone"])
+					require.Equal(t, fmt.Sprint(i), field(vol.Inputs, "tags", masters.SlotTag))
+
+					subnet := get(t, m, subnetType, "prod-network-private-"+zone)
+					asg := get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i))
+					require.Equal(t, []string{subnet.ID}, strs(asg.Inputs["vpcZoneIdentifiers"]), "slot %d runs only in %s", i, zone)
+
+					rec := get(t, m, recordType, fmt.Sprintf("prod-masters-master-%d-dns", i))
+					require.Equal(t, fmt.Sprintf("etcd-%d.prod.k8s.internal", i), rec.Inputs["name"])
+					require.Equal(t, []string{"records"}, rec.Options.IgnoreChanges, "the instance owns the record's value")
+				}
+			})
+		}
+	}
+}
+
+func TestAZoneHoldingAMajorityOfMastersIsRejected(t *testing.T) {
+	for _, tc := range []struct{ count, zones int }{{3, 1}, {3, 2}, {5, 1}, {5, 2}, {7, 2}} {
+		_, err := spec.Resolve(clusterSpec(tc.count, tc.zones))
+		require.ErrorContains(t, err, "a majority; losing that zone loses etcd quorum", "%d masters over %d zones", tc.count, tc.zones)
+	}
+	_, err := spec.Resolve(clusterSpec(4, 3))
+	require.ErrorContains(t, err, "cluster.masters.count: 4 is even")
+}
+
+func TestEtcdVolumesAreProtectedRetainedEncryptedAndSnapshotted(t *testing.T) {
+	m := plan(t, clusterSpec(5, 3))
+	vols := m.ByType(volumeType)
+	require.Len(t, vols, 5)
+	for _, v := range vols {
+		require.True(t, v.Options.Protect, "%s must be protected", v.Name)
+		require.True(t, v.Options.RetainOnDelete, "%s must be retained", v.Name)
+		require.Equal(t, true, v.Inputs["encrypted"], v.Name)
+		require.Equal(t, true, v.Inputs["finalSnapshot"], v.Name)
+		require.Equal(t, "gp3", v.Inputs["type"])
+		require.Equal(t, 64.0, v.Inputs["size"])
+	}
+}
+
+func TestMasterGroupsHoldOneInstanceUseEC2HealthAndWaitForTheAPI(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	tg := m.ByType("aws:lb/targetGroup:TargetGroup")
+	require.Len(t, tg, 1)
+	for _, asg := range m.ByType(asgType) {
+		for _, k := range []string{"minSize", "maxSize", "desiredCapacity", "minElbCapacity"} {
+			require.Equal(t, 1.0, asg.Inputs[k], "%s %s", asg.Name, k)
+		}
+		require.Equal(t, "EC2", asg.Inputs["healthCheckType"], "ELB health would replace every master when etcd loses quorum")
+		require.Len(t, strs(asg.Inputs["targetGroupArns"]), 1)
+		require.Contains(t, strs(asg.Inputs["targetGroupArns"])[0], "targetgroup/")
+		require.Nil(t, asg.Inputs["instanceRefresh"], "no slot rolls unless masters.roll names it")
+	}
+	health := field(tg[0].Inputs, "healthCheck").(map[string]any)
+	require.Equal(t, "HTTPS", health["protocol"])
+	require.Equal(t, "/readyz", health["path"])
+	require.Equal(t, 6443.0, tg[0].Inputs["port"])
+	lis := m.ByType("aws:lb/listener:Listener")
+	require.Len(t, lis, 1)
+	require.Equal(t, 6443.0, lis[0].Inputs["port"])
+}
+
+func TestLaunchTemplatesRequireIMDSv2AndEncryptTheRootVolume(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	for _, lt := range m.ByType(ltType) {
+		md := field(lt.Inputs, "metadataOptions").(map[string]any)
+		require.Equal(t, "required", md["httpTokens"], lt.Name)
+		require.Equal(t, 1.0, md["httpPutResponseHopLimit"], lt.Name)
+		bdm := lt.Inputs["blockDeviceMappings"].([]any)
+		require.Len(t, bdm, 1)
+		require.Equal(t, "/dev/sda1", field(bdm[0], "deviceName"), "the AMI's own root device")
+		require.Equal(t, "true", field(bdm[0], "ebs", "encrypted"), lt.Name)
+	}
+}
+
+func TestMasterLaunchSettingsAreFrozenExceptOnTheRollingSlot(t *testing.T) {
+	c := clusterSpec(3, 3)
+	m := plan(t, c)
+	for _, lt := range m.ByType(ltType) {
+		require.Equal(t, masters.FrozenLaunchSettings, lt.Options.IgnoreChanges, lt.Name)
+	}
+	roll := 1
+	c.Masters.Roll = &roll
+	m = plan(t, c)
+	for i := range 3 {
+		lt := get(t, m, ltType, fmt.Sprintf("prod-masters-master-%d", i))
+		asg := get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i))
+		if i == roll {
+			require.Empty(t, lt.Options.IgnoreChanges, "the rolling slot follows its config")
+			ref := asg.Inputs["instanceRefresh"].(map[string]any)
+			require.Equal(t, "Rolling", ref["strategy"])
+			require.Equal(t, 0.0, field(ref, "preferences", "minHealthyPercentage"), "one instance: it must go before its successor takes the volume")
+			continue
+		}
+		require.Equal(t, masters.FrozenLaunchSettings, lt.Options.IgnoreChanges, "slot %d stays frozen while %d rolls", i, roll)
+		require.Nil(t, asg.Inputs["instanceRefresh"])
+	}
+	three := 3
+	c.Masters.Roll = &three
+	_, err := spec.Resolve(c)
+	require.ErrorContains(t, err, "cluster.masters.roll: 3 is not a master slot; use 0 to 2")
+}
+
+// sgNames maps security group IDs to their resource names.
+func sgNames(m *mockaws.Mocks) map[string]string {
+	out := map[string]string{}
+	for _, sg := range m.ByType(sgType) {
+		out[sg.ID] = sg.Name
+	}
+	return out
+}
+
+func ingressRules(m *mockaws.Mocks) []string {
+	names := sgNames(m)
+	var out []string
+	for _, r := range m.ByType(ingress) {
+		from := names[str(r.Inputs["referencedSecurityGroupId"])]
+		if from == "" {
+			from = str(r.Inputs["cidrIpv4"]) + str(r.Inputs["cidrIpv6"])
+		}
+		ports := "all"
+		if p, ok := r.Inputs["fromPort"].(float64); ok {
+			ports = fmt.Sprintf("%v-%v", p, r.Inputs["toPort"])
+		}
+		out = append(out, fmt.Sprintf("%s <- %s %s/%s", names[str(r.Inputs["securityGroupId"])], from, r.Inputs["ipProtocol"], ports))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestSecurityGroupRulesAreExactlyTheDocumentedSet(t *testing.T) {
+	const lb, ms, ns = "prod-masters-api-lb", "prod-masters-masters", "prod-masters-nodes"
+	between := func(proto, ports string) []string {
+		var out []string
+		for _, to := range []string{ms, ns} {
+			for _, from := range []string{ms, ns} {
+				out = append(out, fmt.Sprintf("%s <- %s %s/%s", to, from, proto, ports))
+			}
+		}
+		return out
+	}
+	base := []string{
+		lb + " <- 10.0.0.0/16 tcp/6443-6443",
+		lb + " <- " + ms + " tcp/6443-6443",
+		lb + " <- " + ns + " tcp/6443-6443",
+		ms + " <- " + lb + " tcp/6443-6443",
+		ms + " <- " + ms + " tcp/6443-6443",
+		ms + " <- " + ns + " tcp/6443-6443",
+		ms + " <- " + ms + " tcp/2379-2380",
+	}
+	base = append(base, between("tcp", "10250-10250")...)
+	for _, tc := range []struct {
+		name string
+		cni  spec.CNI
+		more []string
+	}{
+		{"cilium vxlan", spec.CNI{Provider: "cilium"}, slices.Concat(between("udp", "8472-8472"), between("tcp", "4240-4240"), between("icmp", "-1--1"))},
+		{"cilium geneve wireguard hubble", spec.CNI{Provider: "cilium", Tunnel: "geneve", WireGuard: true, Hubble: true},
+			slices.Concat(between("udp", "6081-6081"), between("tcp", "4240-4240"), between("icmp", "-1--1"), between("tcp", "4244-4244"), between("udp", "51871-51871"))},
+		{"calico vxlan", spec.CNI{Provider: "calico"}, slices.Concat(between("udp", "4789-4789"), between("tcp", "5473-5473"))},
+		{"native routing", spec.CNI{Provider: "calico", Tunnel: "none"}, between("-1", "all")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := clusterSpec(3, 3)
+			c.CNI = tc.cni
+			want := slices.Concat(base, tc.more)
+			sort.Strings(want)
+			require.Equal(t, want, ingressRules(plan(t, c)))
+		})
+	}
+}
+
+func TestEtcdPortsAreOpenOnlyBetweenMasters(t *testing.T) {
+	for _, rule := range ingressRules(plan(t, clusterSpec(3, 3))) {
+		if strings.Contains(rule, "/2379") || strings.Contains(rule, "2380") {
+			require.Equal(t, "prod-masters-masters <- prod-masters-masters tcp/2379-2380", rule)
+		}
+	}
+}
+
+func TestAPIAccessIsLimitedToTheConfiguredBlocks(t *testing.T) {
+	c := clusterSpec(3, 3)
+	c.API = spec.API{Scheme: spec.SchemeInternetFacing, AccessCidrs: []string{"203.0.113.0/24", "2001:db8::/32"}}
+	m := plan(t, c)
+	var access []string
+	for _, r := range ingressRules(m) {
+		if strings.HasPrefix(r, "prod-masters-api-lb <- ") && !strings.HasPrefix(r, "prod-masters-api-lb <- prod-masters-") {
+			access = append(access, r)
+		}
+	}
+	require.Contains(t, access, "prod-masters-api-lb <- 203.0.113.0/24 tcp/6443-6443")
+	require.Contains(t, access, "prod-masters-api-lb <- 2001:db8::/32 tcp/6443-6443")
+	require.NotContains(t, access, "prod-masters-api-lb <- 10.0.0.0/16 tcp/6443-6443", "explicit blocks replace the VPC default")
+	nlb := m.ByType("aws:lb/loadBalancer:LoadBalancer")[0]
+	require.Equal(t, false, nlb.Inputs["internal"])
+	var public []string
+	for _, s := range m.ByType(subnetType) {
+		if strings.Contains(s.Name, "-public-") {
+			public = append(public, s.ID)
+		}
+	}
+	require.ElementsMatch(t, public, strs(nlb.Inputs["subnets"]))
+}
+
+// policies returns every IAM policy document kinfra's masters register.
+func policies(t *testing.T, m *mockaws.Mocks) map[string]iampolicy.Document {
+	out := map[string]iampolicy.Document{}
+	for _, typ := range []string{"aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy"} {
+		for _, p := range m.ByType(typ) {
+			if !strings.HasPrefix(p.Name, "prod-masters-") {
+				continue
+			}
+			var d iampolicy.Document
+			require.NoError(t, json.Unmarshal([]byte(str(p.Inputs["policy"])), &d), p.Name)
+			out[p.Name] = d
+		}
+	}
+	return out
+}
+
+func TestMasterPoliciesHaveNoWildcardActionsAndScopeEveryResource(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	docs := policies(t, m)
+	require.Len(t, docs, 5, "shared masters policy, node join policy, one per slot")
+	for name, d := range docs {
+		for _, s := range d.Statement {
+			for _, a := range s.Action {
+				require.NotContains(t, a, "*", "%s %s: no wildcard actions", name, s.Sid)
+			}
+			for _, r := range s.Resource {
+				if r != "*" {
+					require.NotEqual(t, "arn:aws:ec2:us-east-1:123456789012:*", r)
+					continue
+				}
+				for _, a := range s.Action {
+					verb := a[strings.Index(a, ":")+1:]
+					require.True(t, strings.HasPrefix(verb, "Describe") || a == "route53:GetChange",
+						"%s %s: %s on * (only actions without resource-level permissions may)", name, s.Sid, a)
+				}
+			}
+		}
+	}
+	join := docs["prod-masters-node-join"]
+	for _, s := range join.Statement {
+		for _, r := range s.Resource {
+			if strings.Contains(r, ":ssm:") {
+				require.Equal(t, "arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/join/*", r, "nodes read only the join parameters")
+			}
+		}
+	}
+}
+
+func TestEachSlotMayOnlyAttachItsOwnVolumeAndUpsertItsOwnRecord(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	docs := policies(t, m)
+	for i := range 3 {
+		d := docs[fmt.Sprintf("prod-masters-master-%d", i)]
+		require.Len(t, d.Statement, 2)
+		attach, upsert := d.Statement[0], d.Statement[1]
+		require.Equal(t, []string{"ec2:AttachVolume"}, attach.Action)
+		require.Equal(t, map[string]any{"aws:ResourceTag/kinfra.dev/cluster": "prod", "aws:ResourceTag/" + masters.SlotTag: fmt.Sprint(i)}, attach.Condition["StringEquals"])
+		require.Equal(t, []string{"route53:ChangeResourceRecordSets"}, upsert.Action)
+		names := upsert.Condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
+		require.Equal(t, []any{fmt.Sprintf("etcd-%d.prod.k8s.internal", i)}, names)
+	}
+	// The volume and instance carry the tag the condition names.
+	for i := range 3 {
+		asg := get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i))
+		var slotTag string
+		for _, tag := range asg.Inputs["tags"].([]any) {
+			if field(tag, "key") == masters.SlotTag {
+				slotTag = str(field(tag, "value"))
+				require.Equal(t, true, field(tag, "propagateAtLaunch"))
+			}
+		}
+		require.Equal(t, fmt.Sprint(i), slotTag)
+	}
+}
+
+func TestPKIIsStoredAsSecureStringsUnderTheClusterKey(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	key := m.ByType("aws:kms/key:Key")
+	require.Len(t, key, 1)
+	require.Equal(t, true, key[0].Inputs["enableKeyRotation"])
+	keyArn := "arn:aws:kms:us-east-1:123456789012:key/" + key[0].ID
+	params := m.ByType("aws:ssm/parameter:Parameter")
+	var names []string
+	for _, p := range params {
+		names = append(names, str(p.Inputs["name"]))
+		require.Equal(t, "SecureString", p.Inputs["type"])
+		require.Equal(t, keyArn, p.Inputs["keyId"])
+		require.Equal(t, mockaws.Secret, p.Inputs["value"], "%s is a Pulumi secret", p.Name)
+	}
+	require.ElementsMatch(t, []string{
+		"/kinfra/prod/control-plane/ca.crt", "/kinfra/prod/control-plane/ca.key",
+		"/kinfra/prod/control-plane/etcd-ca.crt", "/kinfra/prod/control-plane/etcd-ca.key",
+		"/kinfra/prod/control-plane/front-proxy-ca.crt", "/kinfra/prod/control-plane/front-proxy-ca.key",
+		"/kinfra/prod/control-plane/sa.key", "/kinfra/prod/control-plane/sa.pub",
+		"/kinfra/prod/control-plane/encryption-config.yaml",
+		"/kinfra/prod/join/ca.crt", "/kinfra/prod/join/bootstrap-token",
+	}, names)
+}
+
+// userData decodes a launch template's gzipped cloud-config.
+func userData(t *testing.T, lt mockaws.Resource) string {
+	raw, err := base64.StdEncoding.DecodeString(str(lt.Inputs["userData"]))
+	require.NoError(t, err)
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	require.NoError(t, err)
+	out, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	return string(out)
+}
+
+func TestUserDataNamesTheSlotsOwnVolumeZoneAndRecordAndNoSecret(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	zone := m.ByType("aws:route53/zone:Zone")[0]
+	b := testPKI(t)
+	for i := range 3 {
+		ud := userData(t, get(t, m, ltType, fmt.Sprintf("prod-masters-master-%d", i)))
+		vol := get(t, m, volumeType, fmt.Sprintf("prod-masters-etcd-%d", i))
+		require.Contains(t, ud, fmt.Sprintf("SLOT='%d'", i))
+		require.Contains(t, ud, "VOLUME_ID='"+vol.ID+"'")
+		require.Contains(t, ud, "HOSTED_ZONE_ID='"+zone.ID+"'")
+		require.Contains(t, ud, fmt.Sprintf("name: etcd-%d\n", i))
+		require.Contains(t, ud, "initial-cluster: etcd-0=https://etcd-0.prod.k8s.internal:2380,etcd-1=https://etcd-1.prod.k8s.internal:2380,etcd-2=https://etcd-2.prod.k8s.internal:2380")
+		for _, secret := range []string{b.ClusterCA.Key, b.EtcdCA.Key, b.ServiceAccount.Key, b.BootstrapToken, b.EncryptionKey} {
+			require.NotContains(t, ud, strings.TrimSpace(secret))
+		}
+	}
+}
+
+func TestMissingPKIIsAConfigErrorBeforeAnythingIsRegistered(t *testing.T) {
+	m := mockaws.New("us-east-1")
+	err := m.Run("kinfra", "us-east-1", nil, func(ctx *pulumi.Context) error {
+		_, err := cluster.New(ctx, "prod", clusterSpec(3, 3), nil)
+		return err
+	})
+	require.ErrorContains(t, err, "kinfra:pki: required; create the cluster's PKI with `kinfra pki init`")
+	require.Empty(t, m.Resources())
+}

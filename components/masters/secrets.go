@@ -1,0 +1,88 @@
+package masters
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+)
+
+// SSM parameter groups: the masters read both, nodes only the join group.
+const (
+	ControlPlaneParameters = "control-plane"
+	JoinParameters         = "join"
+)
+
+// parameter is one SSM SecureString holding part of the PKI.
+type parameter struct {
+	group, name, value string
+}
+
+// parameters lays the bundle out as the boot scripts fetch it.
+func (b *builder) parameters() []parameter {
+	p := b.pki
+	cp := ControlPlaneParameters
+	return []parameter{
+		{cp, "ca.crt", p.ClusterCA.Cert},
+		{cp, "ca.key", p.ClusterCA.Key},
+		{cp, "etcd-ca.crt", p.EtcdCA.Cert},
+		{cp, "etcd-ca.key", p.EtcdCA.Key},
+		{cp, "front-proxy-ca.crt", p.FrontProxyCA.Cert},
+		{cp, "front-proxy-ca.key", p.FrontProxyCA.Key},
+		{cp, "sa.key", p.ServiceAccount.Key},
+		{cp, "sa.pub", p.ServiceAccount.Public},
+		{cp, "encryption-config.yaml", bootstrap.EncryptionConfig(p.EncryptionKey)},
+		{JoinParameters, "ca.crt", p.ClusterCA.Cert},
+		{JoinParameters, "bootstrap-token", p.BootstrapToken},
+	}
+}
+
+// secrets creates the cluster's KMS key and the PKI parameters it encrypts.
+func (b *builder) secrets() error {
+	name := b.name + "-kms"
+	key, err := kms.NewKey(b.ctx, name, &kms.KeyArgs{
+		Description: pulumi.String("kinfra " + b.c.Name + ": encrypts the cluster PKI in SSM"),
+		// The default key policy: the account administers the key and IAM
+		// policies grant its use, so the master and node roles can be
+		// scoped in one place.
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+		Tags:                 b.tags.For(name),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	if _, err := kms.NewAlias(b.ctx, name, &kms.AliasArgs{
+		Name:        pulumi.String("alias/kinfra/" + b.c.Name),
+		TargetKeyId: key.KeyId,
+	}, b.parent); err != nil {
+		return err
+	}
+	b.kmsKey = keyRefs{arn: key.Arn}
+	b.out.KMSKeyArn = key.Arn
+
+	for _, p := range b.parameters() {
+		res := b.name + "-" + p.group + "-" + p.name
+		value, ok := pulumi.ToSecret(pulumi.String(p.value)).(pulumi.StringOutput)
+		if !ok {
+			return fmt.Errorf("parameter %s: secret is not a string output", res)
+		}
+		param, err := ssm.NewParameter(b.ctx, res, &ssm.ParameterArgs{
+			Name:        pulumi.String(b.out.ParameterPrefix + "/" + p.group + "/" + p.name),
+			Description: pulumi.String("kinfra " + b.c.Name + " PKI, from kinfra:pki"),
+			Type:        pulumi.String("SecureString"),
+			Tier:        pulumi.String("Standard"),
+			KeyId:       key.Arn,
+			Value:       value,
+			Tags:        b.tags.For(res, map[string]string{"kinfra.dev/parameter-group": p.group}),
+		}, b.parent)
+		if err != nil {
+			return err
+		}
+		b.params = append(b.params, param)
+	}
+	return nil
+}

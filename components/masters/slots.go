@@ -1,0 +1,210 @@
+package masters
+
+import (
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+// FrozenLaunchSettings are the launch template properties a master slot
+// keeps from its last roll: changing them would otherwise replace the
+// instance the next time AWS launches one, or, for several slots at once,
+// on the next instance refresh.
+var FrozenLaunchSettings = []string{"imageId", "instanceType", "userData"}
+
+func (b *builder) slotName(slot int) string { return fmt.Sprintf("%s-master-%d", b.name, slot) }
+
+// slot creates master slot i: its etcd volume and DNS record (its stable
+// identity), its IAM, launch template and one-instance Auto Scaling Group.
+func (b *builder) slot(i int) error {
+	zones := b.net.Zones
+	z := spec.SlotZone(i, len(zones))
+	zone := zones[z]
+	record := bootstrap.EtcdRecord(i, b.c.PrivateDomain)
+	slotTag := map[string]string{SlotTag: strconv.Itoa(i)}
+
+	vol := b.c.Masters.EtcdVolume
+	volName := fmt.Sprintf("%s-etcd-%d", b.name, i)
+	volArgs := &ebs.VolumeArgs{
+		AvailabilityZone: pulumi.String(zone),
+		Size:             pulumi.Int(vol.SizeGiB),
+		Type:             pulumi.String(vol.Type),
+		Iops:             pulumi.Int(vol.Iops),
+		Encrypted:        pulumi.Bool(true),
+		// Should the volume ever be deleted after all, keep a snapshot.
+		FinalSnapshot: pulumi.Bool(true),
+		Tags:          b.tags.For(volName, slotTag, map[string]string{"kinfra.dev/role": "etcd"}),
+	}
+	if vol.Type == "gp3" {
+		volArgs.Throughput = pulumi.Int(vol.ThroughputMiBps)
+	}
+	// etcd's data outlives everything: never deleted by Pulumi, and kept in
+	// AWS even if it leaves the stack.
+	volume, err := ebs.NewVolume(b.ctx, volName, volArgs, b.parent, pulumi.Protect(true), pulumi.RetainOnDelete(true))
+	if err != nil {
+		return err
+	}
+	rec, err := b.slotRecord(i, record)
+	if err != nil {
+		return err
+	}
+	role, profile, policies, err := b.slotRole(i, record)
+	if err != nil {
+		return err
+	}
+
+	userData := pulumi.All(volume.ID(), b.zoneID).ApplyT(func(v []any) (string, error) {
+		r, err := b.master(i, string(v[0].(pulumi.ID)), v[1].(string)).Render()
+		if err != nil {
+			return "", err
+		}
+		return r.UserData, nil
+	}).(pulumi.StringOutput)
+	encoded := userData.ApplyT(func(s string) (string, error) {
+		gz, err := bootstrap.Gzip(s)
+		if err != nil {
+			return "", err
+		}
+		if len(gz) > bootstrap.UserDataLimit {
+			return "", fmt.Errorf("master user data is %d bytes gzipped; EC2 allows %d", len(gz), bootstrap.UserDataLimit)
+		}
+		return base64.StdEncoding.EncodeToString(gz), nil
+	}).(pulumi.StringOutput)
+
+	name := b.slotName(i)
+	rolling := b.c.Masters.Roll != nil && *b.c.Masters.Roll == i
+	ltOpts := []pulumi.ResourceOption{b.parent}
+	if !rolling {
+		ltOpts = append(ltOpts, pulumi.IgnoreChanges(FrozenLaunchSettings))
+	}
+	root := b.c.Masters.RootVolume
+	rootEBS := &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
+		VolumeSize:          pulumi.Int(root.SizeGiB),
+		VolumeType:          pulumi.String(root.Type),
+		Iops:                pulumi.Int(root.Iops),
+		Encrypted:           pulumi.String("true"),
+		DeleteOnTermination: pulumi.String("true"),
+	}
+	if root.Type == "gp3" {
+		rootEBS.Throughput = pulumi.Int(root.ThroughputMiBps)
+	}
+	instanceTags := b.tags.For(name, slotTag, map[string]string{tags.ClusterKey(b.c.Name): "owned"})
+	lt, err := ec2.NewLaunchTemplate(b.ctx, name, &ec2.LaunchTemplateArgs{
+		Description:          pulumi.String(fmt.Sprintf("kinfra %s: master slot %d (%s)", b.c.Name, i, zone)),
+		ImageId:              pulumi.String(b.image.id),
+		InstanceType:         pulumi.String(b.c.Masters.InstanceType),
+		IamInstanceProfile:   &ec2.LaunchTemplateIamInstanceProfileArgs{Arn: profile.Arn},
+		VpcSecurityGroupIds:  pulumi.StringArray{b.masterSG},
+		UserData:             encoded,
+		EbsOptimized:         pulumi.String("true"),
+		UpdateDefaultVersion: pulumi.Bool(true),
+		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"),
+			HttpPutResponseHopLimit: pulumi.Int(1),
+			InstanceMetadataTags:    pulumi.String("disabled"),
+		},
+		Monitoring: &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
+		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{&ec2.LaunchTemplateBlockDeviceMappingArgs{
+			DeviceName: pulumi.String(b.image.rootDevice),
+			Ebs:        rootEBS,
+		}},
+		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
+			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("volume"), Tags: b.tags.For(name+"-root", slotTag)},
+			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("network-interface"), Tags: b.tags.For(name, slotTag)},
+		},
+		Tags: b.tags.For(name, slotTag),
+	}, ltOpts...)
+	if err != nil {
+		return err
+	}
+
+	var asgTags autoscaling.GroupTagArray
+	for _, k := range sortedKeys(instanceTags) {
+		asgTags = append(asgTags, &autoscaling.GroupTagArgs{Key: pulumi.String(k), Value: instanceTags[k], PropagateAtLaunch: pulumi.Bool(true)})
+	}
+	asgArgs := &autoscaling.GroupArgs{
+		MinSize:            pulumi.Int(1),
+		MaxSize:            pulumi.Int(1),
+		DesiredCapacity:    pulumi.Int(1),
+		VpcZoneIdentifiers: pulumi.StringArray{b.net.PrivateSubnetIDs[z]},
+		LaunchTemplate: &autoscaling.GroupLaunchTemplateArgs{
+			Id:      lt.ID(),
+			Version: lt.LatestVersion.ApplyT(func(v int) string { return strconv.Itoa(v) }).(pulumi.StringOutput),
+		},
+		TargetGroupArns: pulumi.StringArray{b.targetGroup},
+		// EC2 health only: when etcd loses quorum every API server fails
+		// /readyz, and ELB health would replace every master at once.
+		HealthCheckType:        pulumi.String("EC2"),
+		HealthCheckGracePeriod: pulumi.Int(900),
+		// On creation, wait until the API answers through the load balancer,
+		// so that whatever talks to the API is created after it is up.
+		MinElbCapacity:         pulumi.Int(1),
+		WaitForCapacityTimeout: pulumi.String("30m"),
+		Tags:                   asgTags,
+	}
+	if rolling {
+		// The one rolling slot replaces its instance when its launch
+		// template changes; the others never do.
+		asgArgs.InstanceRefresh = &autoscaling.GroupInstanceRefreshArgs{
+			Strategy: pulumi.String("Rolling"),
+			Preferences: &autoscaling.GroupInstanceRefreshPreferencesArgs{
+				// One instance: it must go before its successor can take
+				// the volume.
+				MinHealthyPercentage: pulumi.Int(0),
+				MaxHealthyPercentage: pulumi.Int(100),
+				SkipMatching:         pulumi.Bool(true),
+				InstanceWarmup:       pulumi.String("900"),
+			},
+		}
+	}
+	deps := append([]pulumi.Resource{rec, b.listener}, policies...)
+	deps = append(deps, b.params...)
+	asg, err := autoscaling.NewGroup(b.ctx, name, asgArgs, b.parent, pulumi.DependsOn(deps))
+	if err != nil {
+		return err
+	}
+	b.out.Slots = append(b.out.Slots, Slot{
+		Index: i, Zone: zone, Record: record,
+		VolumeID:       volume.ID().ToStringOutput(),
+		AutoScaling:    asg.Name,
+		RoleArn:        role.Arn,
+		LaunchTemplate: lt.ID().ToStringOutput(),
+	})
+	b.out.UserData = append(b.out.UserData, userData)
+	return nil
+}
+
+// master is slot i's bootstrap input.
+func (b *builder) master(i int, volumeID, zoneID string) bootstrap.Master {
+	var sans []string
+	if b.c.API.PublicName != "" {
+		sans = append(sans, b.c.API.PublicName)
+	}
+	k := b.c.Kubernetes
+	return bootstrap.Master{
+		ClusterName: b.c.Name, Region: b.c.Region, Slot: i, Count: b.c.Masters.Count,
+		Domain: b.c.PrivateDomain, APIName: b.out.APIName, ExtraSANs: sans,
+		KubernetesVersion: k.Version, PodCidr: k.PodCidr, ServiceCidr: k.ServiceCidr, NodeCidrMaskSize: k.NodeCidrMaskSize,
+		VolumeID: volumeID, HostedZoneID: zoneID, ParameterPrefix: b.out.ParameterPrefix,
+	}
+}
+
+func sortedKeys(m pulumi.StringMap) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,450 @@
+// Package bootstrap renders what a node runs at boot: cloud-init user data
+// that writes kinfra's configuration files (kubeadm v1beta4, etcd, audit and
+// authentication policy), its boot script and systemd units. Rendering is
+// pure Go, so the offline plan shows exactly what an instance gets, and the
+// tests hand every artifact to the real tool that reads it (kubeadm,
+// cloud-init, shellcheck).
+//
+// No secret is rendered here: user data is readable by anyone who can
+// describe the launch template. Hosts fetch the PKI from SSM at boot.
+package bootstrap
+
+import (
+	"bytes"
+	"compress/gzip"
+	"embed"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Paths on the masters. The boot script reads the same defaults.
+const (
+	KinfraDir        = "/etc/kinfra"
+	MasterEnvPath    = KinfraDir + "/master.env"
+	EtcdConfigPath   = KinfraDir + "/etcd.yaml"
+	KubeadmInitPath  = KinfraDir + "/kubeadm-init.yaml"
+	KubeadmJoinPath  = KinfraDir + "/kubeadm-join.yaml"
+	APIServerDir     = KinfraDir + "/apiserver"
+	AuditPolicyPath  = APIServerDir + "/audit-policy.yaml"
+	AuthnConfigPath  = APIServerDir + "/authentication.yaml"
+	EtcdPKIDir       = KinfraDir + "/etcd-pki"
+	BootScriptPath   = "/usr/local/sbin/kinfra-master-boot"
+	BootUnitPath     = "/etc/systemd/system/kinfra-master.service"
+	EtcdUnitPath     = "/etc/systemd/system/etcd.service"
+	EncryptionDir    = "/etc/kubernetes/encryption"
+	EncryptionPath   = EncryptionDir + "/config.yaml"
+	AuditLogDir      = "/var/log/kubernetes/audit"
+	EtcdDataMount    = "/var/lib/etcd"
+	EtcdDataDir      = EtcdDataMount + "/data"
+	DiscoveryPath    = "/etc/kubernetes/kinfra-discovery.conf"
+	ContainerdSocket = "unix:///run/containerd/containerd.sock"
+	// APIPort is the API servers' and the load balancer's port.
+	APIPort = 6443
+	// EtcdClientPort and EtcdPeerPort are etcd's, between masters only.
+	EtcdClientPort = 2379
+	EtcdPeerPort   = 2380
+)
+
+// Master is everything one master slot's user data depends on. All values
+// are plain: the component resolves resource IDs before rendering.
+type Master struct {
+	ClusterName string
+	Region      string
+	// Slot is this master's index; Count is the number of slots.
+	Slot, Count int
+	// Domain is the cluster's private zone; etcd-<i>.<Domain> are the slots.
+	Domain string
+	// APIName is the API's stable DNS name (api.<Domain>); ExtraSANs are
+	// more names the API certificate must carry (a public record).
+	APIName   string
+	ExtraSANs []string
+	// KubernetesVersion, e.g. v1.37.2.
+	KubernetesVersion string
+	PodCidr           string
+	ServiceCidr       string
+	NodeCidrMaskSize  int
+	// VolumeID is the slot's etcd volume; HostedZoneID the private zone.
+	VolumeID     string
+	HostedZoneID string
+	// ParameterPrefix is the SSM path of the cluster's PKI (/kinfra/<name>).
+	ParameterPrefix string
+}
+
+// File is one file cloud-init writes.
+type File struct {
+	Path        string `yaml:"path"`
+	Permissions string `yaml:"permissions"`
+	Owner       string `yaml:"owner"`
+	Content     string `yaml:"content"`
+}
+
+// Rendered is a master's boot configuration.
+type Rendered struct {
+	// UserData is the #cloud-config document.
+	UserData string
+	// Files are the files it writes, by path.
+	Files map[string]File
+}
+
+var safeValue = regexp.MustCompile(`^[A-Za-z0-9._:/@ -]*$`)
+
+// EtcdName is slot i's etcd member name.
+func EtcdName(slot int) string { return "etcd-" + strconv.Itoa(slot) }
+
+// EtcdRecord is slot i's DNS name.
+func EtcdRecord(slot int, domain string) string { return EtcdName(slot) + "." + domain }
+
+// Render renders slot m.Slot's user data.
+func (m Master) Render() (Rendered, error) {
+	if err := m.check(); err != nil {
+		return Rendered{}, err
+	}
+	env, err := m.env()
+	if err != nil {
+		return Rendered{}, err
+	}
+	etcd, err := m.etcdConfig()
+	if err != nil {
+		return Rendered{}, err
+	}
+	initDoc, err := m.kubeadmInit()
+	if err != nil {
+		return Rendered{}, err
+	}
+	joinDoc, err := m.kubeadmJoin()
+	if err != nil {
+		return Rendered{}, err
+	}
+	files := []File{
+		{MasterEnvPath, "0644", "root:root", env},
+		{EtcdConfigPath, "0644", "root:root", etcd},
+		{KubeadmInitPath, "0600", "root:root", initDoc},
+		{KubeadmJoinPath, "0600", "root:root", joinDoc},
+		{AuditPolicyPath, "0644", "root:root", asset("audit-policy.yaml")},
+		{AuthnConfigPath, "0644", "root:root", authenticationConfig},
+		{BootScriptPath, "0755", "root:root", asset("kinfra-master-boot.sh")},
+		{BootUnitPath, "0644", "root:root", asset("kinfra-master.service")},
+		{EtcdUnitPath, "0644", "root:root", asset("etcd.service")},
+	}
+	doc := struct {
+		WriteFiles []File     `yaml:"write_files"`
+		Runcmd     [][]string `yaml:"runcmd"`
+	}{
+		WriteFiles: files,
+		Runcmd: [][]string{
+			{"systemctl", "daemon-reload"},
+			{"systemctl", "enable", "kinfra-master.service"},
+			{"systemctl", "start", "--no-block", "kinfra-master.service"},
+		},
+	}
+	body, err := marshal(doc)
+	if err != nil {
+		return Rendered{}, err
+	}
+	out := Rendered{UserData: "#cloud-config\n" + body, Files: map[string]File{}}
+	for _, f := range files {
+		out.Files[f.Path] = f
+	}
+	return out, nil
+}
+
+func (m Master) check() error {
+	var problems []string
+	if m.Count < 1 || m.Slot < 0 || m.Slot >= m.Count {
+		problems = append(problems, fmt.Sprintf("slot %d of %d", m.Slot, m.Count))
+	}
+	for name, v := range map[string]string{
+		"ClusterName": m.ClusterName, "Region": m.Region, "Domain": m.Domain, "APIName": m.APIName,
+		"KubernetesVersion": m.KubernetesVersion, "PodCidr": m.PodCidr, "ServiceCidr": m.ServiceCidr,
+		"VolumeID": m.VolumeID, "HostedZoneID": m.HostedZoneID, "ParameterPrefix": m.ParameterPrefix,
+	} {
+		if v == "" || !safeValue.MatchString(v) {
+			problems = append(problems, fmt.Sprintf("%s %q", name, v))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("bootstrap: cannot render master: bad %s", strings.Join(problems, ", "))
+	}
+	return nil
+}
+
+// env is the boot script's settings.
+func (m Master) env() (string, error) {
+	var peers []string
+	for i := range m.Count {
+		if i != m.Slot {
+			peers = append(peers, fmt.Sprintf("https://%s:%d", EtcdRecord(i, m.Domain), EtcdClientPort))
+		}
+	}
+	vars := [][2]string{
+		{"CLUSTER", m.ClusterName},
+		{"SLOT", strconv.Itoa(m.Slot)},
+		{"REGION", m.Region},
+		{"VOLUME_ID", m.VolumeID},
+		{"HOSTED_ZONE_ID", m.HostedZoneID},
+		{"ETCD_NAME", EtcdName(m.Slot)},
+		{"ETCD_RECORD", EtcdRecord(m.Slot, m.Domain)},
+		{"ETCD_PEERS", strings.Join(peers, " ")},
+		{"PARAMETER_PREFIX", m.ParameterPrefix},
+		{"API_ENDPOINT", fmt.Sprintf("%s:%d", m.APIName, APIPort)},
+		{"DATA_MOUNT", EtcdDataMount},
+		{"ETCD_PKI_DIR", EtcdPKIDir},
+		{"ENCRYPTION_CONFIG", EncryptionPath},
+	}
+	var b strings.Builder
+	b.WriteString("# kinfra master slot settings, read by " + BootScriptPath + ".\n")
+	for _, kv := range vars {
+		if !safeValue.MatchString(kv[1]) {
+			return "", fmt.Errorf("bootstrap: %s %q has characters a shell file cannot hold safely", kv[0], kv[1])
+		}
+		fmt.Fprintf(&b, "%s='%s'\n", kv[0], kv[1])
+	}
+	return b.String(), nil
+}
+
+// etcdConfig is the member's configuration file. Every value is static for
+// the slot (it listens on every address and advertises its DNS name), so a
+// replacement instance gets the very same file and rejoins as the same
+// member from its data directory.
+func (m Master) etcdConfig() (string, error) {
+	var initial []string
+	for i := range m.Count {
+		initial = append(initial, fmt.Sprintf("%s=https://%s:%d", EtcdName(i), EtcdRecord(i, m.Domain), EtcdPeerPort))
+	}
+	tls := func(name string) map[string]any {
+		return map[string]any{
+			"cert-file":        EtcdPKIDir + "/" + name + ".crt",
+			"key-file":         EtcdPKIDir + "/" + name + ".key",
+			"trusted-ca-file":  EtcdPKIDir + "/ca.crt",
+			"client-cert-auth": true,
+			"auto-tls":         false,
+		}
+	}
+	record := EtcdRecord(m.Slot, m.Domain)
+	cfg := yaml.Node{}
+	if err := cfg.Encode(orderedMap{
+		{"name", EtcdName(m.Slot)},
+		{"data-dir", EtcdDataDir},
+		{"listen-peer-urls", fmt.Sprintf("https://0.0.0.0:%d", EtcdPeerPort)},
+		{"listen-client-urls", fmt.Sprintf("https://0.0.0.0:%d", EtcdClientPort)},
+		{"listen-metrics-urls", "http://127.0.0.1:2381"},
+		{"initial-advertise-peer-urls", fmt.Sprintf("https://%s:%d", record, EtcdPeerPort)},
+		{"advertise-client-urls", fmt.Sprintf("https://%s:%d", record, EtcdClientPort)},
+		{"initial-cluster", strings.Join(initial, ",")},
+		{"initial-cluster-state", "new"},
+		{"initial-cluster-token", m.ClusterName},
+		{"client-transport-security", tls("server")},
+		{"peer-transport-security", tls("peer")},
+		{"tls-min-version", "TLS1.2"},
+		// Large clusters: 8 GiB backend (etcd's recommended maximum), hourly
+		// compaction on top of the API server's own.
+		{"quota-backend-bytes", 8 << 30},
+		{"auto-compaction-mode", "periodic"},
+		{"auto-compaction-retention", "1h"},
+		{"snapshot-count", 10000},
+		// Members span zones: allow for cross-zone latency spikes.
+		{"heartbeat-interval", 250},
+		{"election-timeout", 2500},
+		{"logger", "zap"},
+		{"log-outputs", []string{"stderr"}},
+	}); err != nil {
+		return "", err
+	}
+	return marshal(&cfg)
+}
+
+func (m Master) clusterConfiguration() clusterConfiguration {
+	var endpoints []string
+	for i := range m.Count {
+		endpoints = append(endpoints, fmt.Sprintf("https://%s:%d", EtcdRecord(i, m.Domain), EtcdClientPort))
+	}
+	sans := append([]string{m.APIName}, m.ExtraSANs...)
+	return clusterConfiguration{
+		typeMeta:             typeMeta{kubeadmAPIVersion, "ClusterConfiguration"},
+		ClusterName:          m.ClusterName,
+		KubernetesVersion:    m.KubernetesVersion,
+		ControlPlaneEndpoint: fmt.Sprintf("%s:%d", m.APIName, APIPort),
+		CertificatesDir:      "/etc/kubernetes/pki",
+		EncryptionAlgorithm:  "ECDSA-P256",
+		Networking:           networking{ServiceSubnet: m.ServiceCidr, PodSubnet: m.PodCidr, DNSDomain: "cluster.local"},
+		Etcd: etcdConfig{External: externalEtcd{
+			Endpoints: endpoints,
+			CAFile:    EtcdPKIDir + "/ca.crt",
+			CertFile:  EtcdPKIDir + "/apiserver-etcd-client.crt",
+			KeyFile:   EtcdPKIDir + "/apiserver-etcd-client.key",
+		}},
+		APIServer: apiServer{
+			CertSANs: sans,
+			controlPlaneComponent: controlPlaneComponent{
+				ExtraArgs: []Arg{
+					{"audit-policy-file", AuditPolicyPath},
+					{"audit-log-path", AuditLogDir + "/audit.log"},
+					{"audit-log-maxage", "30"},
+					{"audit-log-maxbackup", "10"},
+					{"audit-log-maxsize", "100"},
+					{"authentication-config", AuthnConfigPath},
+					{"encryption-provider-config", EncryptionPath},
+					{"encryption-provider-config-automatic-reload", "true"},
+					{"profiling", "false"},
+					{"tls-min-version", "VersionTLS12"},
+				},
+				ExtraVolumes: []hostPathMount{
+					{Name: "kinfra-apiserver", HostPath: APIServerDir, MountPath: APIServerDir, ReadOnly: true, PathType: "DirectoryOrCreate"},
+					{Name: "encryption-config", HostPath: EncryptionDir, MountPath: EncryptionDir, ReadOnly: true, PathType: "DirectoryOrCreate"},
+					{Name: "audit-log", HostPath: AuditLogDir, MountPath: AuditLogDir, PathType: "DirectoryOrCreate"},
+				},
+			},
+		},
+		ControllerManager: controlPlaneComponent{ExtraArgs: []Arg{
+			{"cloud-provider", "external"},
+			{"node-cidr-mask-size-ipv4", strconv.Itoa(m.NodeCidrMaskSize)},
+			{"profiling", "false"},
+		}},
+		Scheduler: controlPlaneComponent{ExtraArgs: []Arg{{"profiling", "false"}}},
+	}
+}
+
+func (m Master) nodeRegistration() nodeRegistration {
+	return nodeRegistration{
+		CRISocket:        ContainerdSocket,
+		KubeletExtraArgs: []Arg{{"cloud-provider", "external"}},
+		Taints:           []taint{{Key: "node-role.kubernetes.io/control-plane", Effect: "NoSchedule"}},
+	}
+}
+
+// kubeadmInit is slot 0's first boot: InitConfiguration and the
+// ClusterConfiguration. Every master also uses its ClusterConfiguration to
+// write its own static pod manifests after joining.
+func (m Master) kubeadmInit() (string, error) {
+	init := initConfiguration{
+		typeMeta:         typeMeta{kubeadmAPIVersion, "InitConfiguration"},
+		NodeRegistration: m.nodeRegistration(),
+		// kube-proxy is ours (the add-ons component), not kubeadm's.
+		SkipPhases: []string{"addon/kube-proxy"},
+	}
+	return marshalDocs(init, m.clusterConfiguration())
+}
+
+// kubeadmJoin is every other boot: join the control plane, discovering the
+// cluster through the API name with the kubeconfig the boot script writes
+// from SSM (the CA and the join token never appear in user data).
+func (m Master) kubeadmJoin() (string, error) {
+	join := joinConfiguration{
+		typeMeta:         typeMeta{kubeadmAPIVersion, "JoinConfiguration"},
+		NodeRegistration: m.nodeRegistration(),
+		Discovery:        discovery{File: fileDiscovery{KubeConfigPath: DiscoveryPath}},
+		ControlPlane:     &joinControlPlane{},
+	}
+	return marshalDocs(join)
+}
+
+// authenticationConfig admits anonymous requests to the health endpoints
+// only: the load balancer's /readyz check and the kubelet's probes carry no
+// credentials, everything else must authenticate.
+const authenticationConfig = `apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+anonymous:
+  enabled: true
+  conditions:
+  - path: /livez
+  - path: /readyz
+  - path: /healthz
+`
+
+// EncryptionConfig is the API server's encryption-at-rest configuration for
+// a base64 32-byte key: Secrets are sealed with secretbox; reads of data
+// written before encryption was on still work (identity last).
+func EncryptionConfig(key string) string {
+	return `apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+- resources:
+  - secrets
+  providers:
+  - secretbox:
+      keys:
+      - name: kinfra-1
+        secret: ` + key + `
+  - identity: {}
+`
+}
+
+// Gzip compresses user data: cloud-init reads gzip natively, and it keeps a
+// master's user data well inside EC2's 16 KiB limit.
+func Gzip(s string) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write([]byte(s)); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// UserDataLimit is EC2's limit on user data, before base64.
+const UserDataLimit = 16 * 1024
+
+func asset(name string) string {
+	b, err := assets.ReadFile("assets/" + name)
+	if err != nil {
+		panic("bootstrap: missing embedded asset " + name) // a build defect, not input
+	}
+	return string(b)
+}
+
+// orderedMap keeps keys in the order written, for readable files.
+type orderedMap [][2]any
+
+func (o orderedMap) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	for _, kv := range o {
+		var k, v yaml.Node
+		if err := k.Encode(kv[0]); err != nil {
+			return nil, err
+		}
+		if err := v.Encode(kv[1]); err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, &k, &v)
+	}
+	return n, nil
+}
+
+func marshal(v any) (string, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	if err := enc.Close(); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+func marshalDocs(docs ...any) (string, error) {
+	var parts []string
+	for _, d := range docs {
+		s, err := marshal(d)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "---\n"), nil
+}

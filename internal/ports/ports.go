@@ -1,0 +1,136 @@
+// Package ports is the one table of which traffic kinfra's security groups
+// admit between the API load balancer, the masters and the nodes. The masters
+// component turns it into security group rules; the add-ons check their CNI
+// settings against it; tests compare both with it.
+package ports
+
+import (
+	"fmt"
+
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+// Group is one of kinfra's security groups.
+type Group string
+
+const (
+	// LoadBalancer guards the API Network Load Balancer.
+	LoadBalancer Group = "api-lb"
+	// Masters guards the control-plane instances.
+	Masters Group = "masters"
+	// Nodes guards every worker instance.
+	Nodes Group = "nodes"
+)
+
+// Protocols, as EC2 names them. All is every protocol and port.
+const (
+	TCP  = "tcp"
+	UDP  = "udp"
+	ICMP = "icmp"
+	All  = "-1"
+)
+
+// Rule admits traffic into To from From.
+type Rule struct {
+	To, From Group
+	Protocol string
+	// FromPort and ToPort are the port range; both -1 for ICMP (every type)
+	// and All.
+	FromPort, ToPort int
+	// Name is a short slug for resource names, e.g. "etcd".
+	Name string
+	// Why is the reason, shown in the rule's description.
+	Why string
+}
+
+// Well-known ports.
+const (
+	API           = 6443
+	EtcdClient    = 2379
+	EtcdPeer      = 2380
+	Kubelet       = 10250
+	CiliumVXLAN   = 8472
+	CiliumGeneve  = 6081
+	CiliumHealth  = 4240
+	HubblePeer    = 4244
+	CiliumWG      = 51871
+	CalicoVXLAN   = 4789
+	CalicoBGP     = 179
+	CalicoTypha   = 5473
+	CalicoWG      = 51820
+	CalicoWGv6    = 51821
+	portRangeNone = -1
+)
+
+var cluster = []Group{Masters, Nodes}
+
+// Rules lists every rule between kinfra's groups for a CNI configuration.
+// Admission from outside (the API access CIDRs) is not here: it is config.
+func Rules(cni spec.CNI) ([]Rule, error) {
+	rules := []Rule{
+		{To: Masters, From: LoadBalancer, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "API traffic and /readyz health checks from the load balancer"},
+		{To: Masters, From: Masters, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "the kubernetes Service's endpoints are the masters' own addresses"},
+		{To: Masters, From: Nodes, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "the kubernetes Service's endpoints are the masters' own addresses"},
+		{To: Masters, From: Masters, Protocol: TCP, FromPort: EtcdClient, ToPort: EtcdPeer, Name: "etcd", Why: "etcd clients and peers: masters only"},
+		{To: LoadBalancer, From: Masters, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "control-plane components reach the API through its stable name"},
+		{To: LoadBalancer, From: Nodes, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "kubelets and kubeadm join reach the API through its stable name"},
+	}
+	for _, to := range cluster {
+		for _, from := range cluster {
+			rules = append(rules, Rule{To: to, From: from, Protocol: TCP, FromPort: Kubelet, ToPort: Kubelet, Name: "kubelet",
+				Why: "the API server's logs/exec/port-forward and metrics scrapers reach kubelets"})
+		}
+	}
+	cniPorts, err := cniRules(cni)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range cniPorts {
+		for _, to := range cluster {
+			for _, from := range cluster {
+				r.To, r.From = to, from
+				rules = append(rules, r)
+			}
+		}
+	}
+	return rules, nil
+}
+
+// cniRules are the rules the CNI needs between every pair of nodes.
+func cniRules(cni spec.CNI) ([]Rule, error) {
+	if cni.Tunnel == spec.TunnelNone {
+		// Native routing: pods talk across nodes on their own addresses,
+		// on any port.
+		return []Rule{{Protocol: All, FromPort: portRangeNone, ToPort: portRangeNone, Name: "pods", Why: "native routing: pod traffic between nodes is not encapsulated"}}, nil
+	}
+	var rules []Rule
+	port := func(proto string, p int, name, why string) {
+		rules = append(rules, Rule{Protocol: proto, FromPort: p, ToPort: p, Name: name, Why: why})
+	}
+	switch cni.Provider {
+	case spec.CNICilium:
+		if cni.Tunnel == spec.TunnelGeneve {
+			port(UDP, CiliumGeneve, "geneve", "cilium geneve overlay")
+		} else {
+			port(UDP, CiliumVXLAN, "vxlan", "cilium vxlan overlay")
+		}
+		port(TCP, CiliumHealth, "cilium-health", "cilium-health node probes")
+		rules = append(rules, Rule{Protocol: ICMP, FromPort: portRangeNone, ToPort: portRangeNone, Name: "icmp", Why: "cilium-health ICMP echo probes"})
+		if cni.Hubble {
+			port(TCP, HubblePeer, "hubble", "hubble relay reaches every node's hubble peer")
+		}
+		if cni.WireGuard {
+			port(UDP, CiliumWG, "wireguard", "cilium wireguard encryption")
+		}
+	case spec.CNICalico:
+		port(UDP, CalicoVXLAN, "vxlan", "calico vxlan overlay")
+		port(TCP, CalicoTypha, "typha", "felix reaches typha")
+		if cni.WireGuard {
+			port(UDP, CalicoWG, "wireguard", "calico wireguard encryption (IPv4)")
+			port(UDP, CalicoWGv6, "wireguard-v6", "calico wireguard encryption (IPv6)")
+		}
+	default:
+		return nil, fmt.Errorf("ports: unknown CNI provider %q; use cilium or calico", cni.Provider)
+	}
+	return rules, nil
+}
