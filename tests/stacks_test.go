@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"sort"
@@ -69,6 +70,7 @@ func checkInvariants(t *testing.T, p *plan.Plan) {
 		require.True(t, strings.HasPrefix(r.Name, c.Name), "%s is prefixed by the cluster name", r.Name)
 	}
 	require.Equal(t, 1, roots)
+	checkMasters(t, p)
 
 	if c.Network.Existing != nil {
 		require.Empty(t, mockaws.OfType(p.Resources, "aws:ec2/vpc:Vpc"))
@@ -149,4 +151,68 @@ config:
 	p, err = plan.Run(sf)
 	require.NoError(t, err)
 	require.NotEmpty(t, p.Resources)
+}
+
+// checkMasters asserts the control plane's safety invariants: one protected,
+// retained etcd volume and one single-instance group per slot, slot i in
+// zone i mod zones, no zone with a majority, IMDSv2 on every launch template.
+func checkMasters(t *testing.T, p *plan.Plan) {
+	c := p.Config
+	zones := c.Network.AvailabilityZones
+	vols := mockaws.OfType(p.Resources, "aws:ebs/volume:Volume")
+	require.Len(t, vols, c.Masters.Count)
+	perZone := map[string]int{}
+	for i := range c.Masters.Count {
+		var vol mockaws.Resource
+		for _, v := range vols {
+			if strings.HasSuffix(v.Name, fmt.Sprintf("-etcd-%d", i)) {
+				vol = v
+			}
+		}
+		require.NotEmpty(t, vol.Name, "slot %d has an etcd volume", i)
+		require.True(t, vol.Options.Protect && vol.Options.RetainOnDelete, "%s is protected and retained", vol.Name)
+		require.Equal(t, zones[i%len(zones)], vol.Inputs["availabilityZone"], "slot %d lives in zone %d", i, i%len(zones))
+		perZone[vol.Inputs["availabilityZone"].(string)]++
+	}
+	if c.Masters.Count >= 3 {
+		for z, n := range perZone {
+			require.LessOrEqual(t, n, c.Masters.Count/2, "zone %s holds no majority", z)
+		}
+	}
+	groups := 0
+	for _, g := range mockaws.OfType(p.Resources, "aws:autoscaling/group:Group") {
+		if strings.Contains(g.Name, "-masters-master-") {
+			groups++
+			require.Equal(t, 1.0, g.Inputs["maxSize"])
+		}
+	}
+	require.Equal(t, c.Masters.Count, groups)
+	for _, lt := range mockaws.OfType(p.Resources, "aws:ec2/launchTemplate:LaunchTemplate") {
+		md := lt.Inputs["metadataOptions"].(map[string]any)
+		require.Equal(t, "required", md["httpTokens"], "%s requires IMDSv2", lt.Name)
+	}
+}
+
+func TestUSEast1RunsThreeMasterGroupsAcrossThreeZones(t *testing.T) {
+	sf, err := plan.LoadStackFile("../stacks/Pulumi.us-east-1.yaml")
+	require.NoError(t, err)
+	p, err := plan.Run(sf)
+	require.NoError(t, err)
+	zones := map[string]bool{}
+	for _, v := range mockaws.OfType(p.Resources, "aws:ebs/volume:Volume") {
+		zones[v.Inputs["availabilityZone"].(string)] = true
+	}
+	require.Equal(t, map[string]bool{"us-east-1a": true, "us-east-1b": true, "us-east-1c": true}, zones)
+	for _, typ := range []string{"aws:autoscaling/group:Group", "aws:ec2/launchTemplate:LaunchTemplate", "aws:iam/instanceProfile:InstanceProfile"} {
+		require.Len(t, mockaws.OfType(p.Resources, typ), 3, typ)
+	}
+	require.Len(t, mockaws.OfType(p.Resources, "aws:lb/loadBalancer:LoadBalancer"), 1)
+	records := map[string]bool{}
+	for _, r := range mockaws.OfType(p.Resources, "aws:route53/record:Record") {
+		records[r.Inputs["name"].(string)] = true
+	}
+	require.Equal(t, map[string]bool{
+		"api.prod-use1.k8s.internal": true, "etcd-0.prod-use1.k8s.internal": true,
+		"etcd-1.prod-use1.k8s.internal": true, "etcd-2.prod-use1.k8s.internal": true,
+	}, records)
 }

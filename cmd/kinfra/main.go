@@ -4,8 +4,10 @@
 //	kinfra plan --stack-file path.yaml      plan any stack file
 //	kinfra plan --stack us-east-1 --json    one JSON object: stack, config, resources, findings
 //	kinfra plan --stack us-east-1 --config  print the effective config (defaults applied)
+//	kinfra pki init --stack us-east-1       create the cluster PKI as the secret kinfra:pki
 //
-// Exit status: 0 the plan is valid, 1 invalid config or error findings, 2 usage.
+// Exit status: 0 success (a valid plan), 1 invalid config, error findings or
+// a failed command, 2 usage.
 package main
 
 import (
@@ -25,16 +27,28 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 const usage = `usage:
   kinfra plan (--stack NAME | --stack-file PATH) [--json] [--config]
+  kinfra pki init --stack NAME [--force] [--pulumi PATH]
 
-Runs the kinfra Pulumi program offline, under mocks, and prints what it would
-create. No AWS credentials and no Pulumi CLI are needed.
+plan runs the kinfra Pulumi program offline, under mocks, and prints what it
+would create. No AWS credentials and no Pulumi CLI are needed.
+
+pki init generates the cluster's CAs, keys, admin certificate, bootstrap token
+and encryption key, and stores them as the stack's secret config kinfra:pki
+through the Pulumi CLI (docs/pki.md).
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "plan" {
-		fmt.Fprint(stderr, usage)
-		return 2
+	switch {
+	case len(args) > 0 && args[0] == "plan":
+		return runPlan(args[1:], stdout, stderr)
+	case len(args) > 1 && args[0] == "pki" && args[1] == "init":
+		return runPKIInit(args[2:], stdout, stderr)
 	}
+	fmt.Fprint(stderr, usage)
+	return 2
+}
+
+func runPlan(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kinfra plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
@@ -43,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the plan as one JSON object")
 	showConfig := fs.Bool("config", false, "print only the effective config, defaults applied")
 	dir := fs.String("dir", ".", "`directory` inside the kinfra project (for --stack)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 || (*stack == "") == (*stackFile == "") {
@@ -53,15 +67,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	path := *stackFile
 	if *stack != "" {
-		_, stackDir, err := plan.FindProject(*dir)
-		if err != nil {
+		var err error
+		if _, path, err = stackPath(*dir, *stack); err != nil {
 			fmt.Fprintln(stderr, "kinfra plan:", err)
-			return 2
-		}
-		path = filepath.Join(stackDir, "Pulumi."+*stack+".yaml")
-		if _, err := os.Stat(path); err != nil {
-			names, _ := plan.StackFiles(stackDir)
-			fmt.Fprintf(stderr, "kinfra plan: no stack %q (%s does not exist); stacks: %v\n", *stack, path, names)
 			return 2
 		}
 	}
@@ -95,6 +103,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		p.Text(stdout)
 	}
 	return findingsExit(p.Findings, stderr)
+}
+
+// stackPath finds the project holding dir and the file of its stack name.
+func stackPath(dir, stack string) (projectDir, path string, err error) {
+	projectDir, stackDir, err := plan.FindProject(dir)
+	if err != nil {
+		return "", "", err
+	}
+	path = filepath.Join(stackDir, "Pulumi."+stack+".yaml")
+	if _, err := os.Stat(path); err != nil {
+		names, _ := plan.StackFiles(stackDir)
+		return "", "", fmt.Errorf("no stack %q (%s does not exist); stacks: %v", stack, path, names)
+	}
+	return projectDir, path, nil
 }
 
 // findingsExit fails the plan on error findings, listing them on stderr;

@@ -199,6 +199,7 @@ func (m Master) env() (string, error) {
 		{"DATA_MOUNT", EtcdDataMount},
 		{"ETCD_PKI_DIR", EtcdPKIDir},
 		{"ENCRYPTION_CONFIG", EncryptionPath},
+		{"DISCOVERY_CONFIG", DiscoveryPath},
 	}
 	var b strings.Builder
 	b.WriteString("# kinfra master slot settings, read by " + BootScriptPath + ".\n")

@@ -24,6 +24,7 @@ PKI_DIR=${PKI_DIR:-/etc/kubernetes/pki}
 ETCD_PKI_DIR=${ETCD_PKI_DIR:-$KINFRA_DIR/etcd-pki}
 ENCRYPTION_CONFIG=${ENCRYPTION_CONFIG:-/etc/kubernetes/encryption/config.yaml}
 KUBECONFIG_DIR=${KUBECONFIG_DIR:-/etc/kubernetes}
+DISCOVERY_CONFIG=${DISCOVERY_CONFIG:-$KUBECONFIG_DIR/kinfra-discovery.conf}
 DEVICE_NAME=${DEVICE_NAME:-/dev/xvdf}
 ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-1800}
 ETCD_TIMEOUT=${ETCD_TIMEOUT:-1800}
@@ -228,7 +229,7 @@ write_discovery() {
 	ca=$(base64 -w0 <"$PKI_DIR/ca.crt")
 	(
 		umask 077
-		cat >"$KUBECONFIG_DIR/kinfra-discovery.conf" <<KUBECONFIG
+		cat >"$DISCOVERY_CONFIG" <<KUBECONFIG
 apiVersion: v1
 kind: Config
 clusters:
@@ -272,7 +273,7 @@ kubeadm_join() {
 		write_discovery
 		sleep "$POLL"
 	done
-	rm -f "$KUBECONFIG_DIR/kinfra-discovery.conf"
+	rm -f "$DISCOVERY_CONFIG"
 	# The cluster's stored ClusterConfiguration is the one slot 0 was created
 	# with; this master runs the one rendered in its own user data.
 	kubeadm init phase control-plane all --config "$KINFRA_DIR/kubeadm-init.yaml"

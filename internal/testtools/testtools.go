@@ -1,0 +1,59 @@
+// Package testtools finds the upstream binaries the tests hand rendered
+// artifacts to (kubeadm, shellcheck, cloud-init, the Pulumi CLI). The test
+// command (scripts/test) builds or installs them and sets
+// KINFRA_REQUIRE_TOOLS=1, so there a missing tool fails the test; in a bare
+// `go test` it skips, saying what to run.
+package testtools
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Path returns the binary for name: $KINFRA_<NAME> (upper case, '-' as '_'),
+// else the newest .tools/bin/<name>-* of the repository, else name on PATH.
+func Path(t testing.TB, name string) string {
+	t.Helper()
+	env := "KINFRA_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	if root, ok := repoRoot(); ok {
+		matches, _ := filepath.Glob(filepath.Join(root, ".tools", "bin", name+"-*"))
+		if len(matches) > 0 {
+			return matches[len(matches)-1]
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	msg := name + " is not available: run ./scripts/test (it builds or installs it), or set " + env
+	if os.Getenv("KINFRA_REQUIRE_TOOLS") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func repoRoot() (string, bool) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, ".tools")); err == nil {
+			return dir, true
+		}
+		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
