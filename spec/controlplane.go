@@ -83,7 +83,7 @@ func (v Volume) check(path string, minGiB int) validate.Errors {
 	case "gp3":
 		if v.Iops < 3000 || v.Iops > 16000 {
 			errs.Addf(path+".iops", "%d is not allowed for gp3; use 3000 to 16000", v.Iops)
-		} else if v.SizeGiB > 0 && v.Iops > 500*v.SizeGiB {
+		} else if v.SizeGiB >= minGiB && v.Iops > 500*v.SizeGiB {
 			errs.Addf(path+".iops", "%d is more than gp3 allows for %d GiB (500 IOPS per GiB); use at most %d or a larger volume", v.Iops, v.SizeGiB, 500*v.SizeGiB)
 		}
 		if v.ThroughputMiBps < 125 || v.ThroughputMiBps > 1000 {

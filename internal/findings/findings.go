@@ -45,6 +45,7 @@ var Rules = []Rule{
 	{ID: "network/single-nat", Severity: Warning, Doc: "a single NAT gateway makes every zone's egress depend on one zone", Check: singleNAT},
 	{ID: "network/public-ip-on-launch", Severity: Warning, Doc: "no subnet hands out public IPv4 addresses to instances", Check: publicIPOnLaunch},
 	{ID: "security-group/world-open", Severity: Error, Doc: "no security group admits the whole internet to a cluster port", Check: worldOpen},
+	{ID: "masters/single-member", Severity: Warning, Doc: "a control plane of one etcd member loses the cluster's state with its volume and stops the API with its instance", Check: singleMaster},
 }
 
 // Run applies every rule and returns the findings ordered by severity, rule
@@ -155,7 +156,35 @@ func worldOpen(rs []mockaws.Resource) []Finding {
 			}
 		}
 	}
+	// Rules as resources of their own (how kinfra's masters write them).
+	for _, r := range mockaws.OfType(rs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+		if c := str(r.Inputs, "cidrIpv4") + str(r.Inputs, "cidrIpv6"); c != "0.0.0.0/0" && c != "::/0" {
+			continue
+		}
+		from, to := port(r.Inputs["fromPort"]), port(r.Inputs["toPort"])
+		if str(r.Inputs, "ipProtocol") == "-1" {
+			from, to = 0, 65535
+		}
+		for _, p := range sensitivePorts {
+			if from <= p.to && p.from <= to {
+				out = append(out, Finding{Resource: r.URN, Message: fmt.Sprintf("ingress %d-%d admits the whole internet to %s; restrict it to the networks that need it", from, to, p.what)})
+			}
+		}
+	}
 	return out
+}
+
+func singleMaster(rs []mockaws.Resource) []Finding {
+	var etcd []mockaws.Resource
+	for _, v := range mockaws.OfType(rs, "aws:ebs/volume:Volume") {
+		if tags, _ := v.Inputs["tags"].(map[string]any); tags["kinfra.dev/role"] == "etcd" {
+			etcd = append(etcd, v)
+		}
+	}
+	if len(etcd) != 1 {
+		return nil
+	}
+	return []Finding{{Resource: etcd[0].URN, Message: "the control plane has one etcd member: losing its zone or volume stops or loses the cluster. Use cluster.masters.count: 3 (or 5) for anything but a test cluster"}}
 }
 
 func opensToWorld(rule map[string]any) bool {

@@ -65,6 +65,24 @@ func TestEachRuleFlagsItsViolationAndPassesTheFix(t *testing.T) {
 			}})},
 			wantViolation: "error security-group/world-open urn:aws:ec2/securityGroup:SecurityGroup::sg",
 		},
+		{
+			rule: "security-group/world-open (rule resources)",
+			bad: []mockaws.Resource{res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "api", "sgr-1",
+				map[string]any{"ipProtocol": "tcp", "fromPort": 6443.0, "toPort": 6443.0, "cidrIpv4": "0.0.0.0/0"})},
+			good: []mockaws.Resource{res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "api", "sgr-1",
+				map[string]any{"ipProtocol": "tcp", "fromPort": 6443.0, "toPort": 6443.0, "cidrIpv4": "203.0.113.0/24"})},
+			wantViolation: "error security-group/world-open urn:aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::api",
+		},
+		{
+			rule: "masters/single-member",
+			bad: []mockaws.Resource{res("aws:ebs/volume:Volume", "etcd-0", "vol-0", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}})},
+			good: []mockaws.Resource{
+				res("aws:ebs/volume:Volume", "etcd-0", "vol-0", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}}),
+				res("aws:ebs/volume:Volume", "etcd-1", "vol-1", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}}),
+				res("aws:ebs/volume:Volume", "etcd-2", "vol-2", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}}),
+			},
+			wantViolation: "warning masters/single-member urn:aws:ebs/volume:Volume::etcd-0",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.rule, func(t *testing.T) {
