@@ -140,7 +140,9 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 			`cluster.masters.instanceType: "large" is not an EC2 instance type (e.g. m7i.2xlarge)`},
 		{"ami id", func(c *spec.Cluster) { c.Masters.Image = spec.Image{ID: "ami-123"} },
 			`cluster.masters.image.id: "ami-123" is not an AMI ID (ami- and 8 or 17 hex digits)`},
-		{"ami id and lookup", func(c *spec.Cluster) { c.Masters.Image = spec.Image{ID: "ami-0123456789abcdef0", Owners: []string{"self"}} },
+		{"ami id and lookup", func(c *spec.Cluster) {
+			c.Masters.Image = spec.Image{ID: "ami-0123456789abcdef0", Owners: []string{"self"}}
+		},
 			"cluster.masters.image: id and a lookup (owners, name, tags) are both set; give one: the ID wins silently otherwise"},
 		{"image owner", func(c *spec.Cluster) { c.Masters.Image.Owners = []string{"me"} },
 			`cluster.masters.image.owners[0]: "me" is not an image owner; use self, amazon, aws-marketplace or a 12-digit account ID`},

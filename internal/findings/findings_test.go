@@ -75,7 +75,7 @@ func TestEachRuleFlagsItsViolationAndPassesTheFix(t *testing.T) {
 		},
 		{
 			rule: "masters/single-member",
-			bad: []mockaws.Resource{res("aws:ebs/volume:Volume", "etcd-0", "vol-0", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}})},
+			bad:  []mockaws.Resource{res("aws:ebs/volume:Volume", "etcd-0", "vol-0", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}})},
 			good: []mockaws.Resource{
 				res("aws:ebs/volume:Volume", "etcd-0", "vol-0", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}}),
 				res("aws:ebs/volume:Volume", "etcd-1", "vol-1", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}}),

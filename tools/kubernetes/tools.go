@@ -1,0 +1,11 @@
+//go:build tools
+
+// Package tools pins the upstream Kubernetes binaries (kubeadm,
+// kube-apiserver, kube-proxy) that tests build with scripts/tools.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kubeadm"
+)
