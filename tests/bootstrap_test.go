@@ -1,10 +1,7 @@
 package tests
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/base64"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,11 +30,11 @@ func renderedUserData(t *testing.T) map[string]string {
 			raw, err := base64.StdEncoding.DecodeString(lt.Inputs["userData"].(string))
 			require.NoError(t, err)
 			require.LessOrEqual(t, len(raw), bootstrap.UserDataLimit, "%s: EC2 limits user data to 16 KiB", lt.Name)
-			zr, err := gzip.NewReader(bytes.NewReader(raw))
-			require.NoError(t, err)
-			ud, err := io.ReadAll(zr)
-			require.NoError(t, err)
-			out[sf.Name+"/"+lt.Name] = string(ud)
+		}
+		uds, err := p.UserData()
+		require.NoError(t, err)
+		for _, ud := range uds {
+			out[sf.Name+"/"+ud.LaunchTemplate] = ud.CloudConfig
 		}
 	}
 	require.NotEmpty(t, out)

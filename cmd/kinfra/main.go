@@ -4,6 +4,7 @@
 //	kinfra plan --stack-file path.yaml      plan any stack file
 //	kinfra plan --stack us-east-1 --json    one JSON object: stack, config, resources, findings
 //	kinfra plan --stack us-east-1 --config  print the effective config (defaults applied)
+//	kinfra plan --stack us-east-1 --user-data  print every instance's decoded cloud-config
 //	kinfra pki init --stack us-east-1       create the cluster PKI as the secret kinfra:pki
 //
 // Exit status: 0 success (a valid plan), 1 invalid config, error findings or
@@ -26,7 +27,7 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 const usage = `usage:
-  kinfra plan (--stack NAME | --stack-file PATH) [--json] [--config]
+  kinfra plan (--stack NAME | --stack-file PATH) [--json | --config | --user-data]
   kinfra pki init --stack NAME [--force] [--pulumi PATH]
 
 plan runs the kinfra Pulumi program offline, under mocks, and prints what it
@@ -56,6 +57,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	stackFile := fs.String("stack-file", "", "`path` of any Pulumi stack file to plan")
 	asJSON := fs.Bool("json", false, "print the plan as one JSON object")
 	showConfig := fs.Bool("config", false, "print only the effective config, defaults applied")
+	showUserData := fs.Bool("user-data", false, "print every launch template's decoded cloud-config")
 	dir := fs.String("dir", ".", "`directory` inside the kinfra project (for --stack)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -87,6 +89,15 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	switch {
+	case *showUserData:
+		uds, err := p.UserData()
+		if err != nil {
+			fmt.Fprintln(stderr, "kinfra plan:", err)
+			return 1
+		}
+		for _, ud := range uds {
+			fmt.Fprintf(stdout, "# ---- launch template %s ----\n%s\n", ud.LaunchTemplate, ud.CloudConfig)
+		}
 	case *showConfig:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -174,4 +175,13 @@ func writeStack(t *testing.T, name, body string) string {
 	path := filepath.Join(t.TempDir(), name)
 	require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
 	return path
+}
+
+func TestUserDataFlagPrintsEachMastersCloudConfig(t *testing.T) {
+	code, out, errOut := kinfra("plan", "--stack", "us-east-1", "--dir", "../..", "--user-data")
+	require.Equal(t, 0, code, errOut)
+	for i := range 3 {
+		require.Contains(t, out, fmt.Sprintf("# ---- launch template prod-use1-masters-master-%d ----\n#cloud-config\n", i))
+		require.Contains(t, out, fmt.Sprintf("SLOT='%d'", i))
+	}
 }

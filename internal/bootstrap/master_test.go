@@ -38,3 +38,101 @@ func TestMasterUserDataIsCloudConfigWithEveryFile(t *testing.T) {
 	require.Less(t, len(gz), bootstrap.UserDataLimit)
 	t.Logf("user data %d bytes, gzip %d", len(r.UserData), len(gz))
 }
+
+// docs splits a multi-document YAML file into maps.
+func docs(t *testing.T, s string) []map[string]any {
+	var out []map[string]any
+	dec := yaml.NewDecoder(strings.NewReader(s))
+	for {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			break
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func args(list any) map[string]string {
+	out := map[string]string{}
+	for _, a := range list.([]any) {
+		m := a.(map[string]any)
+		out[m["name"].(string)] = m["value"].(string)
+	}
+	return out
+}
+
+func TestClusterConfigurationUsesTheSlotsAsExternalEtcdAndHardensTheAPIServer(t *testing.T) {
+	r, err := sampleMaster(2, 5).Render()
+	require.NoError(t, err)
+	init := docs(t, r.Files[bootstrap.KubeadmInitPath].Content)
+	require.Len(t, init, 2)
+	require.Equal(t, "InitConfiguration", init[0]["kind"])
+	require.Equal(t, []any{"addon/kube-proxy"}, init[0]["skipPhases"], "kube-proxy is the add-ons component's")
+	require.Equal(t, map[string]string{"cloud-provider": "external"}, args(init[0]["nodeRegistration"].(map[string]any)["kubeletExtraArgs"]))
+
+	cc := init[1]
+	require.Equal(t, "ClusterConfiguration", cc["kind"])
+	require.Equal(t, "kubeadm.k8s.io/v1beta4", cc["apiVersion"])
+	require.Equal(t, "api.prod-use1.k8s.internal:6443", cc["controlPlaneEndpoint"])
+	ext := cc["etcd"].(map[string]any)["external"].(map[string]any)
+	require.Equal(t, []any{
+		"https://etcd-0.prod-use1.k8s.internal:2379", "https://etcd-1.prod-use1.k8s.internal:2379",
+		"https://etcd-2.prod-use1.k8s.internal:2379", "https://etcd-3.prod-use1.k8s.internal:2379",
+		"https://etcd-4.prod-use1.k8s.internal:2379",
+	}, ext["endpoints"])
+	net := cc["networking"].(map[string]any)
+	require.Equal(t, "10.64.0.0/11", net["podSubnet"])
+	require.Equal(t, "172.20.0.0/16", net["serviceSubnet"])
+	api := args(cc["apiServer"].(map[string]any)["extraArgs"])
+	require.Equal(t, bootstrap.AuditPolicyPath, api["audit-policy-file"])
+	require.Equal(t, bootstrap.EncryptionPath, api["encryption-provider-config"])
+	require.Equal(t, bootstrap.AuthnConfigPath, api["authentication-config"])
+	require.NotContains(t, api, "anonymous-auth", "the authentication config decides anonymous access; the flag may not be set with it")
+	require.Contains(t, cc["apiServer"].(map[string]any)["certSANs"], "api.prod-use1.example.com")
+	cm := args(cc["controllerManager"].(map[string]any)["extraArgs"])
+	require.Equal(t, "external", cm["cloud-provider"])
+	require.Equal(t, "24", cm["node-cidr-mask-size-ipv4"])
+
+	join := docs(t, r.Files[bootstrap.KubeadmJoinPath].Content)
+	require.Len(t, join, 1)
+	require.Equal(t, "JoinConfiguration", join[0]["kind"])
+	require.NotNil(t, join[0]["controlPlane"], "masters join as control-plane nodes")
+	require.Equal(t, bootstrap.DiscoveryPath, join[0]["discovery"].(map[string]any)["file"].(map[string]any)["kubeConfigPath"])
+}
+
+func TestEtcdConfigurationIsStaticPerSlotWithTLSEverywhere(t *testing.T) {
+	a, err := sampleMaster(1, 3).Render()
+	require.NoError(t, err)
+	b := sampleMaster(1, 3)
+	b.VolumeID = "vol-0fedcba9876543210" // a replaced volume changes the env, never the member
+	rb, err := b.Render()
+	require.NoError(t, err)
+	require.Equal(t, a.Files[bootstrap.EtcdConfigPath], rb.Files[bootstrap.EtcdConfigPath])
+
+	var cfg map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(a.Files[bootstrap.EtcdConfigPath].Content), &cfg))
+	require.Equal(t, "etcd-1", cfg["name"])
+	require.Equal(t, "new", cfg["initial-cluster-state"], "ignored by etcd once the data directory holds a member")
+	require.Equal(t, "https://etcd-1.prod-use1.k8s.internal:2380", cfg["initial-advertise-peer-urls"])
+	require.Equal(t, bootstrap.EtcdDataDir, cfg["data-dir"])
+	for _, k := range []string{"client-transport-security", "peer-transport-security"} {
+		tls := cfg[k].(map[string]any)
+		require.Equal(t, true, tls["client-cert-auth"], k)
+		require.Equal(t, false, tls["auto-tls"], k)
+		require.NotEmpty(t, tls["trusted-ca-file"], k)
+	}
+	for _, k := range []string{"listen-peer-urls", "listen-client-urls", "advertise-client-urls", "initial-cluster"} {
+		require.NotContains(t, cfg[k], "http://", "%s is TLS only", k)
+	}
+}
+
+func TestUnsafeValuesAreRefusedRatherThanRendered(t *testing.T) {
+	m := sampleMaster(0, 3)
+	m.VolumeID = "vol-1'; rm -rf /"
+	_, err := m.Render()
+	require.ErrorContains(t, err, `bootstrap: cannot render master: bad VolumeID "vol-1'; rm -rf /"`)
+	m = sampleMaster(3, 3)
+	_, err = m.Render()
+	require.ErrorContains(t, err, "slot 3 of 3")
+}
