@@ -47,6 +47,9 @@ func (c Cluster) checkControlPlane() validate.Errors {
 	if m.Roll != nil && (*m.Roll < 0 || *m.Roll >= m.Count) {
 		errs.Addf("cluster.masters.roll", "%d is not a master slot; use 0 to %d, or remove it when no slot is rolling", *m.Roll, max(m.Count-1, 0))
 	}
+	if c.Network.Existing == nil && c.Network.NatGateways == NATNone {
+		errs.Addf("cluster.network.natGateways", "none leaves the masters no route to the Route53 API, which has no VPC endpoint: each master points its etcd-<slot> record at itself at boot. Use single or perAz (bulk traffic still takes the VPC endpoints)")
+	}
 	errs.Append(c.API.check("cluster.api", c.Network.Existing))
 	errs.Append(c.CNI.check("cluster.cni"))
 	return errs

@@ -78,10 +78,10 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 			"cluster.network.azCount: 2 does not match the 3 zones listed in availabilityZones; set one or make them agree"},
 		{"unknown NAT mode", func(c *spec.Cluster) { c.Network.NatGateways = "perZone" },
 			`cluster.network.natGateways: "perZone" is not allowed; use perAz (a NAT gateway per zone), single (one, cheaper, a single-zone dependency) or none (egress through VPC endpoints only)`},
-		{"no NAT without endpoints", func(c *spec.Cluster) {
+		{"no NAT for a control plane", func(c *spec.Cluster) {
 			c.Network.NatGateways = spec.NATNone
-			c.Network.InterfaceEndpoints = []string{"ecr.api", "ecr.dkr", "sts", "ssm", "kms"}
-		}, "cluster.network.natGateways: none leaves nodes without a route to AWS APIs; add the endpoints autoscaling, ec2 and elasticloadbalancing (image pulls, bootstrap and the cloud integration need them) or use a NAT gateway"},
+			c.Network.InterfaceEndpoints = []string{"autoscaling", "ec2", "ecr.api", "ecr.dkr", "elasticloadbalancing", "kms", "ssm", "sts"}
+		}, "cluster.network.natGateways: none leaves the masters no route to the Route53 API, which has no VPC endpoint: each master points its etcd-<slot> record at itself at boot. Use single or perAz (bulk traffic still takes the VPC endpoints)"},
 		{"subnet bigger than VPC", func(c *spec.Cluster) { c.Network.PrivateSubnetPrefixLength = 16 },
 			"cluster.network.privateSubnetPrefixLength: /16 is not allowed; a subnet must be smaller than the /16 VPC and no smaller than /28 (AWS's minimum)"},
 		{"subnets do not fit", func(c *spec.Cluster) { c.Network.PrivateSubnetPrefixLength = 17 },
@@ -175,4 +175,11 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 			require.Equal(t, []string{tc.want}, messages(t, c))
 		})
 	}
+}
+
+func TestANetworkWithoutNATNeedsTheEndpointsNodesUse(t *testing.T) {
+	n := spec.Network{AvailabilityZones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, NatGateways: spec.NATNone,
+		InterfaceEndpoints: []string{"ecr.api", "ecr.dkr", "sts", "ssm", "kms"}}.WithDefaults()
+	require.Equal(t, []string{"cluster.network.natGateways: none leaves nodes without a route to AWS APIs; add the endpoints autoscaling, ec2 and elasticloadbalancing (image pulls, bootstrap and the cloud integration need them) or use a NAT gateway"},
+		n.Validate("cluster.network", "us-east-1").Messages())
 }

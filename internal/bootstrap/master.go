@@ -383,7 +383,7 @@ resources:
 // master's user data well inside EC2's 16 KiB limit.
 func Gzip(s string) ([]byte, error) {
 	var buf bytes.Buffer
-	w, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	w, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}
