@@ -284,7 +284,9 @@ main() {
 	PRIVATE_IP=${PRIVATE_IP:-$(imds local-ipv4)}
 	log "instance $INSTANCE_ID ($PRIVATE_IP) takes slot $SLOT of cluster $CLUSTER"
 	attach_volume
-	prepare_volume "$(volume_device)"
+	local dev
+	dev=$(volume_device)
+	prepare_volume "$dev"
 	upsert_record
 	mkdir -p "$PKI_DIR" "$ETCD_PKI_DIR"
 	chmod 0700 "$ETCD_PKI_DIR"
