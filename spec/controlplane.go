@@ -43,7 +43,8 @@ func (c Cluster) checkControlPlane() validate.Errors {
 	}
 	errs.Append(m.Image.check("cluster.masters.image"))
 	errs.Append(m.RootVolume.check("cluster.masters.rootVolume", 20))
-	errs.Append(m.EtcdVolume.check("cluster.masters.etcdVolume", 8))
+	// etcd's backend is capped at 8 GiB; its WAL and snapshots need room too.
+	errs.Append(m.EtcdVolume.check("cluster.masters.etcdVolume", 20))
 	if m.Roll != nil && (*m.Roll < 0 || *m.Roll >= m.Count) {
 		errs.Addf("cluster.masters.roll", "%d is not a master slot; use 0 to %d, or remove it when no slot is rolling", *m.Roll, max(m.Count-1, 0))
 	}
@@ -127,6 +128,8 @@ func (a API) check(path string, existing *ExistingNetwork) validate.Errors {
 			errs.Addf(p, "%v", err)
 		case seen[pfx.String()]:
 			errs.Addf(p, "%s is listed twice", c)
+		case !pfx.Addr().Is4():
+			errs.Addf(p, "%s is an IPv6 block, but the API load balancer listens on IPv4 only; list IPv4 blocks", c)
 		case a.Scheme == SchemeInternal && pfx.Bits() == 0:
 			errs.Addf(p, "%s admits every address, but the load balancer is internal; list the VPC, peered or on-premises blocks that need the API", c)
 		}

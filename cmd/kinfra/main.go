@@ -28,7 +28,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 const usage = `usage:
   kinfra plan (--stack NAME | --stack-file PATH) [--json | --config | --user-data]
-  kinfra pki init --stack NAME [--force] [--pulumi PATH]
+  kinfra pki init --stack NAME [--force] [--pulumi PATH] [--dir DIR]
 
 plan runs the kinfra Pulumi program offline, under mocks, and prints what it
 would create. No AWS credentials and no Pulumi CLI are needed.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -296,7 +297,7 @@ func TestEtcdPortsAreOpenOnlyBetweenMasters(t *testing.T) {
 
 func TestAPIAccessIsLimitedToTheConfiguredBlocks(t *testing.T) {
 	c := clusterSpec(3, 3)
-	c.API = spec.API{Scheme: spec.SchemeInternetFacing, AccessCidrs: []string{"203.0.113.0/24", "2001:db8::/32"}}
+	c.API = spec.API{Scheme: spec.SchemeInternetFacing, AccessCidrs: []string{"203.0.113.0/24", "198.51.100.0/24"}}
 	m := plan(t, c)
 	var access []string
 	for _, r := range ingressRules(m) {
@@ -305,7 +306,7 @@ func TestAPIAccessIsLimitedToTheConfiguredBlocks(t *testing.T) {
 		}
 	}
 	require.Contains(t, access, "prod-masters-api-lb <- 203.0.113.0/24 tcp/6443-6443")
-	require.Contains(t, access, "prod-masters-api-lb <- 2001:db8::/32 tcp/6443-6443")
+	require.Contains(t, access, "prod-masters-api-lb <- 198.51.100.0/24 tcp/6443-6443")
 	require.NotContains(t, access, "prod-masters-api-lb <- 10.0.0.0/16 tcp/6443-6443", "explicit blocks replace the VPC default")
 	nlb := m.ByType("aws:lb/loadBalancer:LoadBalancer")[0]
 	require.Equal(t, false, nlb.Inputs["internal"])
@@ -454,4 +455,18 @@ func TestMissingPKIIsAConfigErrorBeforeAnythingIsRegistered(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "kinfra:pki: required; create the cluster's PKI with `kinfra pki init`")
 	require.Empty(t, m.Resources())
+}
+
+// ec2Description is what EC2 accepts in security group and rule descriptions.
+var ec2Description = regexp.MustCompile(`^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{0,255}$`)
+
+func TestSecurityGroupDescriptionsUseOnlyWhatEC2Accepts(t *testing.T) {
+	c := clusterSpec(3, 3)
+	c.CNI = spec.CNI{Provider: "cilium", Tunnel: "geneve", WireGuard: true, Hubble: true}
+	m := plan(t, c)
+	for _, typ := range []string{sgType, ingress, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"} {
+		for _, r := range m.ByType(typ) {
+			require.Regexp(t, ec2Description, r.Inputs["description"], r.Name)
+		}
+	}
 }

@@ -69,26 +69,21 @@ func (b *builder) securityGroups() error {
 			return err
 		}
 	}
+	// The load balancer is IPv4 only (spec validation admits IPv4 blocks).
 	for i, block := range b.c.API.AccessCidrs {
 		name := fmt.Sprintf("%s-%s-from-access-%d", b.name, ports.LoadBalancer, i)
-		args := &vpc.SecurityGroupIngressRuleArgs{
+		if p, err := netip.ParsePrefix(block); err != nil || !p.Addr().Is4() {
+			return fmt.Errorf("cluster.api.accessCidrs[%d]: %q is not an IPv4 block", i, block)
+		}
+		if _, err := vpc.NewSecurityGroupIngressRule(b.ctx, name, &vpc.SecurityGroupIngressRuleArgs{
 			SecurityGroupId: b.lbSG,
+			CidrIpv4:        pulumi.String(block),
 			IpProtocol:      pulumi.String(ports.TCP),
 			FromPort:        pulumi.Int(ports.API),
 			ToPort:          pulumi.Int(ports.API),
 			Description:     pulumi.String("API access from " + block + " (cluster.api.accessCidrs)"),
 			Tags:            b.tags.For(name),
-		}
-		p, err := netip.ParsePrefix(block)
-		if err != nil {
-			return fmt.Errorf("cluster.api.accessCidrs[%d]: %w", i, err)
-		}
-		if p.Addr().Is4() {
-			args.CidrIpv4 = pulumi.String(block)
-		} else {
-			args.CidrIpv6 = pulumi.String(block)
-		}
-		if _, err := vpc.NewSecurityGroupIngressRule(b.ctx, name, args, b.parent); err != nil {
+		}, b.parent); err != nil {
 			return err
 		}
 	}

@@ -39,7 +39,8 @@ type Rule struct {
 	FromPort, ToPort int
 	// Name is a short slug for resource names, e.g. "etcd".
 	Name string
-	// Why is the reason, shown in the rule's description.
+	// Why is the reason, shown as the rule's description (EC2 allows only
+	// letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* there).
 	Why string
 }
 
@@ -69,8 +70,8 @@ var cluster = []Group{Masters, Nodes}
 func Rules(cni spec.CNI) ([]Rule, error) {
 	rules := []Rule{
 		{To: Masters, From: LoadBalancer, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "API traffic and /readyz health checks from the load balancer"},
-		{To: Masters, From: Masters, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "the kubernetes Service's endpoints are the masters' own addresses"},
-		{To: Masters, From: Nodes, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "the kubernetes Service's endpoints are the masters' own addresses"},
+		{To: Masters, From: Masters, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "endpoints of the kubernetes Service are the addresses of the masters"},
+		{To: Masters, From: Nodes, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "endpoints of the kubernetes Service are the addresses of the masters"},
 		{To: Masters, From: Masters, Protocol: TCP, FromPort: EtcdClient, ToPort: EtcdPeer, Name: "etcd", Why: "etcd clients and peers: masters only"},
 		{To: LoadBalancer, From: Masters, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "control-plane components reach the API through its stable name"},
 		{To: LoadBalancer, From: Nodes, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "kubelets and kubeadm join reach the API through its stable name"},
@@ -78,7 +79,7 @@ func Rules(cni spec.CNI) ([]Rule, error) {
 	for _, to := range cluster {
 		for _, from := range cluster {
 			rules = append(rules, Rule{To: to, From: from, Protocol: TCP, FromPort: Kubelet, ToPort: Kubelet, Name: "kubelet",
-				Why: "the API server's logs/exec/port-forward and metrics scrapers reach kubelets"})
+				Why: "API server logs/exec/port-forward and metrics scrapers reach kubelets"})
 		}
 	}
 	cniPorts, err := cniRules(cni)
@@ -117,7 +118,7 @@ func cniRules(cni spec.CNI) ([]Rule, error) {
 		port(TCP, CiliumHealth, "cilium-health", "cilium-health node probes")
 		rules = append(rules, Rule{Protocol: ICMP, FromPort: portRangeNone, ToPort: portRangeNone, Name: "icmp", Why: "cilium-health ICMP echo probes"})
 		if cni.Hubble {
-			port(TCP, HubblePeer, "hubble", "hubble relay reaches every node's hubble peer")
+			port(TCP, HubblePeer, "hubble", "hubble relay reaches the hubble peer on every node")
 		}
 		if cni.WireGuard {
 			port(UDP, CiliumWG, "wireguard", "cilium wireguard encryption")

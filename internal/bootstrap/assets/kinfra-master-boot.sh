@@ -4,9 +4,10 @@
 # is idempotent:
 #   1. attach the slot's etcd volume, waiting while a dead predecessor
 #      releases it (never force-detached: that risks etcd's data);
-#   2. format it only if it holds no filesystem, then mount it;
-#   3. point the slot's DNS record (etcd-<slot>.<domain>) at this instance;
-#   4. fetch the cluster PKI from SSM and issue this host's etcd certificates;
+#   2. point the slot's DNS record (etcd-<slot>.<domain>) at this instance;
+#   3. fetch the etcd CA from SSM and issue this host's etcd certificates;
+#   4. format the volume only if it holds no filesystem and its member has
+#      never run, then mount it;
 #   5. start etcd as the slot's member (same name, same data: no member
 #      add/remove when an instance is replaced);
 #   6. kubeadm init (slot 0, once per cluster) or kubeadm join --control-plane.
@@ -95,27 +96,32 @@ volume_device() {
 	die "volume $VOLUME_ID is attached but no block device appeared"
 }
 
-# prepare_volume formats the device only when blkid positively finds no
-# filesystem signature; any other answer stops the boot rather than risk
-# etcd's data. It sets FRESH=1 when it formatted.
-prepare_volume() {
+# volume_is_blank succeeds when blkid positively finds no filesystem
+# signature (exit 2); it fails when there is one, and stops the boot on any
+# other answer rather than risk etcd's data.
+volume_is_blank() {
 	local dev=$1 fstype rc=0
-	FRESH=0
 	fstype=$(blkid -p -s TYPE -o value "$dev") || rc=$?
 	case "$rc" in
 	0)
 		[ -n "$fstype" ] || die "blkid found a signature on $dev but no filesystem type; refusing to format"
 		log "$dev holds a $fstype filesystem; keeping it"
+		return 1
 		;;
-	2)
+	2) return 0 ;;
+	*) die "blkid -p $dev exited $rc; refusing to format a volume whose contents are unknown" ;;
+	esac
+}
+
+# prepare_volume formats a blank volume (after refuse_lost_member has ruled
+# out a member whose data was lost) and mounts it.
+prepare_volume() {
+	local dev=$1
+	if volume_is_blank "$dev"; then
+		refuse_lost_member
 		log "$dev has no filesystem (the slot's first boot); formatting"
 		mkfs.ext4 -q -L "$ETCD_NAME" "$dev"
-		FRESH=1
-		;;
-	*)
-		die "blkid -p $dev exited $rc; refusing to format a volume whose contents are unknown"
-		;;
-	esac
+	fi
 	mkdir -p "$DATA_MOUNT"
 	if ! mountpoint -q "$DATA_MOUNT"; then
 		mount -o noatime "$dev" "$DATA_MOUNT"
@@ -194,16 +200,17 @@ etcdctl_at() {
 		--dial-timeout 5s --command-timeout 10s "$@"
 }
 
-# refuse_lost_member stops a blank volume from rejoining as a member that has
+# refuse_lost_member stops a blank volume from becoming a member that has
 # run before: its data is gone, and a member that forgot its raft log must
-# not vote. Members that never started are listed without a name.
+# not vote. A member publishes its client URLs when it first starts, so a
+# member listed without them has never run. It runs before formatting, so a
+# refusal holds across reboots and replacement instances.
 refuse_lost_member() {
 	local peer members
-	[ "$FRESH" = 1 ] || return 0
 	for peer in $ETCD_PEERS; do
 		if members=$(etcdctl_at "$peer" member list -w simple 2>/dev/null); then
-			if printf '%s\n' "$members" | awk -F', ' -v name="$ETCD_NAME" '$3 == name { found = 1 } END { exit !found }'; then
-				die "etcd member $ETCD_NAME has run before but volume $VOLUME_ID is blank: its data is lost. Replace the member by hand (docs/masters.md, 'Lost etcd volume'); not starting etcd"
+			if printf '%s\n' "$members" | awk -F', ' -v name="$ETCD_NAME" '$3 == name && $5 != "" { found = 1 } END { exit !found }'; then
+				die "etcd member $ETCD_NAME has run before but volume $VOLUME_ID is blank: its data is lost. Replace the member by hand (docs/masters.md, 'Lost etcd volume'); not formatting, not starting etcd"
 			fi
 			return 0
 		fi
@@ -251,6 +258,15 @@ KUBECONFIG
 	)
 }
 
+# cluster_exists asks etcd, the source of truth, whether an API server has
+# ever stored the cluster: then slot 0 joins, whatever its volume says.
+cluster_exists() {
+	local keys
+	keys=$(etcdctl_at https://127.0.0.1:2379 get /registry/namespaces/kube-system --keys-only) ||
+		die "cannot read etcd to tell a new cluster from an existing one"
+	[ -n "$keys" ]
+}
+
 kubeadm_init() {
 	log "first boot of slot 0: kubeadm init"
 	kubeadm init --config "$KINFRA_DIR/kubeadm-init.yaml" --skip-token-print
@@ -286,12 +302,11 @@ main() {
 	attach_volume
 	local dev
 	dev=$(volume_device)
-	prepare_volume "$dev"
 	upsert_record
 	mkdir -p "$PKI_DIR" "$ETCD_PKI_DIR"
 	chmod 0700 "$ETCD_PKI_DIR"
 	etcd_pki
-	refuse_lost_member
+	prepare_volume "$dev"
 	start_etcd
 	if [ -f "$KUBECONFIG_DIR/manifests/kube-apiserver.yaml" ]; then
 		log "this instance is already a control-plane node"
@@ -299,11 +314,12 @@ main() {
 	fi
 	TOKEN=$(param join/bootstrap-token)
 	place_pki
-	if [ "$SLOT" = 0 ] && [ ! -e "$CLUSTER_MARKER" ]; then
+	if [ "$SLOT" = 0 ] && [ ! -e "$CLUSTER_MARKER" ] && ! cluster_exists; then
 		kubeadm_init
 	else
 		write_discovery
 		kubeadm_join
+		touch "$CLUSTER_MARKER"
 	fi
 	log "slot $SLOT is a control-plane node"
 }
