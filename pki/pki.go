@@ -357,6 +357,15 @@ func (b *Bundle) IsOffline() bool {
 	return false
 }
 
+// AdminExpiry is when the admin certificate expires (zero if unreadable).
+func (b *Bundle) AdminExpiry() time.Time {
+	cert, err := parseCert(b.Admin.Cert)
+	if err != nil {
+		return time.Time{}
+	}
+	return cert.NotAfter
+}
+
 // CACertHash is the cluster CA's public-key pin as kubeadm discovery takes it
 // (sha256:<hex of the SubjectPublicKeyInfo digest>).
 func (b *Bundle) CACertHash() (string, error) {

@@ -88,3 +88,10 @@ func cert(t *testing.T, s string) *x509.Certificate {
 	require.NoError(t, err)
 	return c
 }
+
+func TestAdminExpiryIsTheAdminCertificatesNotAfter(t *testing.T) {
+	b, err := pki.Generate("prod")
+	require.NoError(t, err)
+	require.Equal(t, cert(t, b.Admin.Cert).NotAfter, b.AdminExpiry())
+	require.WithinDuration(t, time.Now().Add(pki.AdminLifetime), b.AdminExpiry(), time.Minute)
+}

@@ -96,8 +96,11 @@ func (v Volume) check(path string, minGiB int) validate.Errors {
 			errs.Addf(path+".throughputMiBps", "%d needs at least %d IOPS on gp3 (0.25 MiB/s per IOPS); raise iops", v.ThroughputMiBps, v.ThroughputMiBps*4)
 		}
 	case "io1", "io2":
+		perGiB := map[string]int{"io1": 50, "io2": 1000}[v.Type]
 		if v.Iops < 100 || v.Iops > 64000 {
 			errs.Addf(path+".iops", "%d is not allowed for %s; use 100 to 64000 (required: provisioned IOPS is what %s is for)", v.Iops, v.Type, v.Type)
+		} else if v.SizeGiB >= minGiB && v.Iops > perGiB*v.SizeGiB {
+			errs.Addf(path+".iops", "%d is more than %s allows for %d GiB (%d IOPS per GiB); use at most %d or a larger volume", v.Iops, v.Type, v.SizeGiB, perGiB, perGiB*v.SizeGiB)
 		}
 		if v.ThroughputMiBps != 0 {
 			errs.Addf(path+".throughputMiBps", "%d is set, but only gp3 takes a throughput; remove it", v.ThroughputMiBps)

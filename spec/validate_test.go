@@ -154,6 +154,8 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 			"cluster.api.accessCidrs[0]: 2001:db8::/32 is an IPv6 block, but the API load balancer listens on IPv4 only; list IPv4 blocks"},
 		{"io2 without iops", func(c *spec.Cluster) { c.Masters.EtcdVolume = spec.Volume{Type: "io2", SizeGiB: 64} },
 			"cluster.masters.etcdVolume.iops: 0 is not allowed for io2; use 100 to 64000 (required: provisioned IOPS is what io2 is for)"},
+		{"io1 iops beyond its size", func(c *spec.Cluster) { c.Masters.EtcdVolume = spec.Volume{Type: "io1", SizeGiB: 64, Iops: 5000} },
+			"cluster.masters.etcdVolume.iops: 5000 is more than io1 allows for 64 GiB (50 IOPS per GiB); use at most 3200 or a larger volume"},
 		{"gp3 throughput beyond its iops", func(c *spec.Cluster) { c.Masters.EtcdVolume.ThroughputMiBps = 1000 },
 			"cluster.masters.etcdVolume.throughputMiBps: 1000 needs at least 4000 IOPS on gp3 (0.25 MiB/s per IOPS); raise iops"},
 		{"roll names no slot", func(c *spec.Cluster) { five := 5; c.Masters.Roll = &five },

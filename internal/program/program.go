@@ -71,6 +71,11 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 	ctx.Export("joinPolicyArn", m.JoinPolicyArn)
 	ctx.Export("parameterPrefix", pulumi.String(m.ParameterPrefix))
 	ctx.Export("caCertHash", pulumi.String(m.CACertHash))
+	groups := pulumi.StringArray{}
+	for _, s := range m.Slots {
+		groups = append(groups, s.AutoScaling)
+	}
+	ctx.Export("masterAutoScalingGroups", groups)
 	return nil
 }
 
@@ -94,6 +99,11 @@ func LoadPKI(ctx *pulumi.Context) (*pki.Bundle, error) {
 	b, err := pki.Parse([]byte(raw), time.Now())
 	if err != nil {
 		return nil, err
+	}
+	if left := b.AdminExpiry().Sub(time.Now()); left < 30*24*time.Hour {
+		if err := ctx.Log.Warn(fmt.Sprintf("kinfra:pki: the admin certificate expires in %d days; renew it (docs/pki.md) or the add-ons provider stops working", int(left.Hours()/24)), nil); err != nil {
+			return nil, err
+		}
 	}
 	if b.IsOffline() {
 		return nil, validate.Errors{{Path: PKIKey, Message: "holds the offline plan's throwaway PKI, which must never be deployed; run `kinfra pki init --stack " + ctx.Stack() + " --force` to replace it"}}

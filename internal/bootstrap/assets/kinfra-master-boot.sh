@@ -291,7 +291,10 @@ kubeadm_join() {
 	done
 	rm -f "$DISCOVERY_CONFIG"
 	# The cluster's stored ClusterConfiguration is the one slot 0 was created
-	# with; this master runs the one rendered in its own user data.
+	# with; this master serves the certificate names and runs the flags
+	# rendered in its own user data, so a roll applies a changed config.
+	rm -f "$PKI_DIR/apiserver.crt" "$PKI_DIR/apiserver.key"
+	kubeadm init phase certs apiserver --config "$KINFRA_DIR/kubeadm-init.yaml"
 	kubeadm init phase control-plane all --config "$KINFRA_DIR/kubeadm-init.yaml"
 }
 
