@@ -43,13 +43,7 @@ func (b *builder) sharedIAM() error {
 	masters := pulumi.All(b.kmsKey.arn, b.net.VpcID).ApplyT(func(v []any) (string, error) {
 		return b.masterPolicy(v[0].(string), v[1].(string)).JSON()
 	}).(pulumi.StringOutput)
-	name := b.name + "-masters"
-	p, err := iam.NewPolicy(b.ctx, name, &iam.PolicyArgs{
-		Description: pulumi.String("kinfra " + b.c.Name + ": master boot and AWS cloud-controller-manager"),
-		Path:        pulumi.String("/kinfra/" + b.c.Name + "/"),
-		Policy:      masters,
-		Tags:        b.tags.For(name),
-	}, b.parent)
+	p, err := b.policy("masters", "master boot and AWS cloud-controller-manager", masters)
 	if err != nil {
 		return err
 	}
@@ -58,18 +52,23 @@ func (b *builder) sharedIAM() error {
 	join := b.kmsKey.arn.ApplyT(func(key string) (string, error) {
 		return iampolicy.New(b.readParameters([]string{JoinParameters}, key)...).JSON()
 	}).(pulumi.StringOutput)
-	name = b.name + "-node-join"
-	jp, err := iam.NewPolicy(b.ctx, name, &iam.PolicyArgs{
-		Description: pulumi.String("kinfra " + b.c.Name + ": read the node join parameters (CA and bootstrap token)"),
-		Path:        pulumi.String("/kinfra/" + b.c.Name + "/"),
-		Policy:      join,
-		Tags:        b.tags.For(name),
-	}, b.parent)
+	jp, err := b.policy("node-join", "read the node join parameters (CA and bootstrap token)", join)
 	if err != nil {
 		return err
 	}
 	b.out.JoinPolicyArn = jp.Arn
 	return nil
+}
+
+// policy creates a managed policy under the cluster's IAM path.
+func (b *builder) policy(suffix, purpose string, doc pulumi.StringOutput) (*iam.Policy, error) {
+	name := b.name + "-" + suffix
+	return iam.NewPolicy(b.ctx, name, &iam.PolicyArgs{
+		Description: pulumi.String("kinfra " + b.c.Name + ": " + purpose),
+		Path:        pulumi.String("/kinfra/" + b.c.Name + "/"),
+		Policy:      doc,
+		Tags:        b.tags.For(name),
+	}, b.parent)
 }
 
 // masterPolicy is what every master needs.
