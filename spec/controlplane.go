@@ -174,14 +174,24 @@ func (c CNI) check(path string) validate.Errors {
 	return errs
 }
 
-// KubernetesMinor is the version's MAJOR.MINOR, e.g. "1.37", or "" if the
-// version is malformed.
-func (k Kubernetes) KubernetesMinor() string {
-	if m := kubeVersion.FindStringSubmatch(k.Version); m != nil {
-		return m[1]
-	}
-	return ""
-}
-
 // SlotZone is the index of the zone master slot i runs in.
 func SlotZone(slot, zones int) int { return slot % zones }
+
+// MajorityZone is the index of a zone that would hold a majority of count
+// etcd members spread over zones by SlotZone, and how many it holds; -1 when
+// no zone does (or when count < 3, where a majority in one zone is unavoidable).
+func MajorityZone(count, zones int) (zone, members int) {
+	if count < 3 || zones < 1 {
+		return -1, 0
+	}
+	perZone := make([]int, zones)
+	for i := range count {
+		perZone[SlotZone(i, zones)]++
+	}
+	for z, n := range perZone {
+		if n > count/2 {
+			return z, n
+		}
+	}
+	return -1, 0
+}

@@ -514,21 +514,12 @@ func (c Cluster) validateMasters(zones networkFacts) validate.Errors {
 		}
 		return errs
 	}
-	if count < 3 || zones.count == 0 {
-		return errs
-	}
-	perZone := make([]int, zones.count)
-	for i := range count {
-		perZone[i%zones.count]++
-	}
-	for z, n := range perZone {
-		if n > count/2 {
-			name := fmt.Sprintf("zone %d", z)
-			if len(zones.zones) > z {
-				name = zones.zones[z]
-			}
-			errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", count, zones.count, plural(zones.count, "zone"), n, name)
+	if z, n := MajorityZone(count, zones.count); z >= 0 {
+		name := fmt.Sprintf("zone %d", z)
+		if len(zones.zones) > z {
+			name = zones.zones[z]
 		}
+		errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", count, zones.count, plural(zones.count, "zone"), n, name)
 	}
 	return errs
 }

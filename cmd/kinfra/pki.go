@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"encoding/pem"
 	"flag"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/program"
 	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // runPKIInit generates a cluster's PKI and hands it to `pulumi config set
@@ -50,11 +50,10 @@ func runPKIInit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kinfra pki init: stack %s already has %s. A new PKI replaces every CA: a running cluster's nodes and clients would stop trusting its API. Pass --force only if the cluster does not exist yet.\n", *stack, program.PKIKey)
 		return 1
 	}
-	var named struct {
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal([]byte(sf.Config[program.ClusterKey]), &named); err != nil || named.Name == "" {
-		fmt.Fprintf(stderr, "kinfra pki init: %s has no kinfra:cluster name; set the cluster spec first\n", path)
+	// The CA subjects carry the cluster name: read it as the program does.
+	named, err := spec.Decode([]byte(sf.Config[program.ClusterKey]))
+	if err != nil || named.Name == "" {
+		fmt.Fprintf(stderr, "kinfra pki init: %s has no valid kinfra:cluster with a name; fix the cluster spec first (kinfra plan --stack %s shows why)\n", path, *stack)
 		return 1
 	}
 	bundle, err := pki.Generate(named.Name)

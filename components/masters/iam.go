@@ -40,7 +40,7 @@ func (b *builder) readParameters(groups []string, keyArn string) []iampolicy.Sta
 // and the AWS cloud-controller-manager's) and the join policy node roles
 // attach.
 func (b *builder) sharedIAM() error {
-	masters := pulumi.All(b.kmsKey.arn, b.net.VpcID).ApplyT(func(v []any) (string, error) {
+	masters := pulumi.All(b.kmsKeyArn, b.net.VpcID).ApplyT(func(v []any) (string, error) {
 		return b.masterPolicy(v[0].(string), v[1].(string)).JSON()
 	}).(pulumi.StringOutput)
 	p, err := b.policy("masters", "master boot and AWS cloud-controller-manager", masters)
@@ -49,7 +49,7 @@ func (b *builder) sharedIAM() error {
 	}
 	b.sharedPolicy = p.Arn
 
-	join := b.kmsKey.arn.ApplyT(func(key string) (string, error) {
+	join := b.kmsKeyArn.ApplyT(func(key string) (string, error) {
 		return iampolicy.New(b.readParameters([]string{JoinParameters}, key)...).JSON()
 	}).(pulumi.StringOutput)
 	jp, err := b.policy("node-join", "read the node join parameters (CA and bootstrap token)", join)

@@ -4,7 +4,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -37,7 +37,7 @@ func (b *builder) loadBalancer() error {
 		return err
 	}
 	tg, err := lb.NewTargetGroup(b.ctx, name, &lb.TargetGroupArgs{
-		Port:       pulumi.Int(bootstrap.APIPort),
+		Port:       pulumi.Int(ports.API),
 		Protocol:   pulumi.String("TCP"),
 		TargetType: pulumi.String("instance"),
 		VpcId:      b.net.VpcID,
@@ -64,7 +64,7 @@ func (b *builder) loadBalancer() error {
 	}
 	listener, err := lb.NewListener(b.ctx, name, &lb.ListenerArgs{
 		LoadBalancerArn: nlb.Arn,
-		Port:            pulumi.Int(bootstrap.APIPort),
+		Port:            pulumi.Int(ports.API),
 		Protocol:        pulumi.String("TCP"),
 		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
 			Type:           pulumi.String("forward"),

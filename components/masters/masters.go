@@ -15,11 +15,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/components/network"
-	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/awsaccount"
+	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -125,7 +125,7 @@ type builder struct {
 	account   string
 	partition string
 
-	kmsKey       keyRefs
+	kmsKeyArn    pulumi.StringOutput
 	params       []pulumi.Resource
 	masterSG     pulumi.StringOutput
 	nodeSG       pulumi.StringOutput
@@ -136,10 +136,6 @@ type builder struct {
 	zoneID       pulumi.StringOutput
 	sharedPolicy pulumi.StringOutput
 	image        image
-}
-
-type keyRefs struct {
-	arn pulumi.StringOutput
 }
 
 // New validates args, then registers the control plane. Invalid args fail
@@ -161,7 +157,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		CACert:          args.PKI.ClusterCA.Cert,
 		CACertHash:      hash,
 	}
-	out.APIEndpoint = fmt.Sprintf("https://%s:%d", out.APIName, bootstrap.APIPort)
+	out.APIEndpoint = fmt.Sprintf("https://%s:%d", out.APIName, ports.API)
 	if err := ctx.RegisterComponentResource("kinfra:masters:ControlPlane", name, out, opts...); err != nil {
 		return nil, err
 	}
@@ -214,30 +210,20 @@ func (a Args) check() []string {
 	if a.Cluster.API.Scheme == spec.SchemeInternetFacing && len(n.PublicSubnetIDs) == 0 {
 		problems = append(problems, "masters.Network.PublicSubnetIDs: required for an internet-facing API")
 	}
-	if a.Cluster.Masters.Count >= 3 && len(n.Zones) > 0 {
-		perZone := map[string]int{}
-		for i := range a.Cluster.Masters.Count {
-			perZone[n.Zones[spec.SlotZone(i, len(n.Zones))]]++
-		}
-		for z, k := range perZone {
-			if k > a.Cluster.Masters.Count/2 {
-				problems = append(problems, fmt.Sprintf("masters.Network.Zones: %d of %d masters would run in %s, a majority; losing that zone loses etcd quorum", k, a.Cluster.Masters.Count, z))
-			}
-		}
+	// The spec checked its own zones; these are the network's, which may
+	// have been resolved from AWS or given by a library caller.
+	if z, k := spec.MajorityZone(a.Cluster.Masters.Count, len(n.Zones)); z >= 0 {
+		problems = append(problems, fmt.Sprintf("masters.Network.Zones: %d of %d masters would run in %s, a majority; losing that zone loses etcd quorum", k, a.Cluster.Masters.Count, n.Zones[z]))
 	}
 	return problems
 }
 
 func (b *builder) build() error {
-	account, err := aws.GetCallerIdentity(b.ctx, nil, pulumi.Parent(b.out))
+	id, err := awsaccount.Lookup(b.ctx, b.out)
 	if err != nil {
 		return err
 	}
-	partition, err := aws.GetPartition(b.ctx, nil, pulumi.Parent(b.out))
-	if err != nil {
-		return err
-	}
-	b.account, b.partition = account.AccountId, partition.Partition
+	b.account, b.partition = id.AccountID, id.Partition
 	for _, step := range []func() error{
 		b.lookupImage, b.secrets, b.securityGroups, b.loadBalancer, b.dns, b.sharedIAM,
 	} {

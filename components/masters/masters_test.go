@@ -1,12 +1,9 @@
 package masters_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"sort"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/components/cluster"
 	"github.com/kinfra-dev/kinfra/components/masters"
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/pki"
@@ -164,8 +162,13 @@ func TestMasterGroupsHoldOneInstanceUseEC2HealthAndWaitForTheAPI(t *testing.T) {
 			require.Equal(t, 1.0, asg.Inputs[k], "%s %s", asg.Name, k)
 		}
 		require.Equal(t, "EC2", asg.Inputs["healthCheckType"], "ELB health would replace every master when etcd loses quorum")
-		require.Len(t, strs(asg.Inputs["targetGroupArns"]), 1)
-		require.Contains(t, strs(asg.Inputs["targetGroupArns"])[0], "targetgroup/")
+		require.Equal(t, []string{"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/" + tg[0].ID}, strs(asg.Inputs["targetGroupArns"]))
+		// The instance fetches the PKI and uses its IAM at boot: both exist first.
+		for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
+			require.Contains(t, asg.Options.Dependencies, p.URN, "%s waits for %s", asg.Name, p.Name)
+		}
+		policy := get(t, m, "aws:iam/rolePolicy:RolePolicy", asg.Name)
+		require.Contains(t, asg.Options.Dependencies, policy.URN)
 		require.Nil(t, asg.Inputs["instanceRefresh"], "no slot rolls unless masters.roll names it")
 	}
 	health := field(tg[0].Inputs, "healthCheck").(map[string]any)
@@ -422,11 +425,10 @@ func TestPKIIsStoredAsSecureStringsUnderTheClusterKey(t *testing.T) {
 func userData(t *testing.T, lt mockaws.Resource) string {
 	raw, err := base64.StdEncoding.DecodeString(str(lt.Inputs["userData"]))
 	require.NoError(t, err)
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	require.Equal(t, []byte{0x1f, 0x8b}, raw[:2], "gzipped")
+	out, err := bootstrap.DecodeUserData(str(lt.Inputs["userData"]))
 	require.NoError(t, err)
-	out, err := io.ReadAll(zr)
-	require.NoError(t, err)
-	return string(out)
+	return out
 }
 
 func TestUserDataNamesTheSlotsOwnVolumeZoneAndRecordAndNoSecret(t *testing.T) {

@@ -61,7 +61,7 @@ func (b *builder) secrets() error {
 	}, b.parent); err != nil {
 		return err
 	}
-	b.kmsKey = keyRefs{arn: key.Arn}
+	b.kmsKeyArn = key.Arn
 	b.out.KMSKeyArn = key.Arn
 
 	for _, p := range b.parameters() {

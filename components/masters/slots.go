@@ -1,9 +1,7 @@
 package masters
 
 import (
-	"encoding/base64"
 	"fmt"
-	"sort"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -70,16 +69,7 @@ func (b *builder) slot(i int) error {
 		}
 		return r.UserData, nil
 	}).(pulumi.StringOutput)
-	encoded := userData.ApplyT(func(s string) (string, error) {
-		gz, err := bootstrap.Gzip(s)
-		if err != nil {
-			return "", err
-		}
-		if len(gz) > bootstrap.UserDataLimit {
-			return "", fmt.Errorf("master user data is %d bytes gzipped; EC2 allows %d", len(gz), bootstrap.UserDataLimit)
-		}
-		return base64.StdEncoding.EncodeToString(gz), nil
-	}).(pulumi.StringOutput)
+	encoded := userData.ApplyT(bootstrap.EncodeUserData).(pulumi.StringOutput)
 
 	name := b.slotName(i)
 	rolling := b.c.Masters.Roll != nil && *b.c.Masters.Roll == i
@@ -130,7 +120,7 @@ func (b *builder) slot(i int) error {
 	}
 
 	var asgTags autoscaling.GroupTagArray
-	for _, k := range sortedKeys(instanceTags) {
+	for _, k := range validate.SortedKeys(instanceTags) {
 		asgTags = append(asgTags, &autoscaling.GroupTagArgs{Key: pulumi.String(k), Value: instanceTags[k], PropagateAtLaunch: pulumi.Bool(true)})
 	}
 	asgArgs := &autoscaling.GroupArgs{
@@ -198,13 +188,4 @@ func (b *builder) master(i int, volumeID, zoneID string) bootstrap.Master {
 		KubernetesVersion: k.Version, PodCidr: k.PodCidr, ServiceCidr: k.ServiceCidr, NodeCidrMaskSize: k.NodeCidrMaskSize,
 		VolumeID: volumeID, HostedZoneID: zoneID, ParameterPrefix: b.out.ParameterPrefix,
 	}
-}
-
-func sortedKeys(m pulumi.StringMap) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,12 +1,12 @@
 package network
 
 import (
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/awsaccount"
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 )
 
@@ -45,11 +45,7 @@ func (b *builder) flowLogs() error {
 		return err
 	}
 
-	account, err := aws.GetCallerIdentity(b.ctx, nil, pulumi.Parent(b.out))
-	if err != nil {
-		return err
-	}
-	partition, err := aws.GetPartition(b.ctx, nil, pulumi.Parent(b.out))
+	id, err := awsaccount.Lookup(b.ctx, b.out)
 	if err != nil {
 		return err
 	}
@@ -59,8 +55,8 @@ func (b *builder) flowLogs() error {
 		Principal: &iampolicy.Principal{Service: []string{"vpc-flow-logs.amazonaws.com"}},
 		Action:    []string{"sts:AssumeRole"},
 		Condition: map[string]map[string]any{
-			"StringEquals": {"aws:SourceAccount": account.AccountId},
-			"ArnLike":      {"aws:SourceArn": "arn:" + partition.Partition + ":ec2:" + b.args.Region + ":" + account.AccountId + ":vpc-flow-log/*"},
+			"StringEquals": {"aws:SourceAccount": id.AccountID},
+			"ArnLike":      {"aws:SourceArn": "arn:" + id.Partition + ":ec2:" + b.args.Region + ":" + id.AccountID + ":vpc-flow-log/*"},
 		},
 	}).JSON()
 	if err != nil {
@@ -76,7 +72,7 @@ func (b *builder) flowLogs() error {
 	}
 	// DescribeLogGroups cannot name one group; its narrowest scope is the
 	// account's log groups in this region.
-	allGroups := "arn:" + partition.Partition + ":logs:" + b.args.Region + ":" + account.AccountId + ":log-group:*"
+	allGroups := "arn:" + id.Partition + ":logs:" + b.args.Region + ":" + id.AccountID + ":log-group:*"
 	policy := lg.Arn.ApplyT(func(arn string) (string, error) {
 		return iampolicy.New(
 			iampolicy.Allow("WriteFlowLogs",

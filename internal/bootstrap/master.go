@@ -13,13 +13,17 @@ import (
 	"bytes"
 	"compress/gzip"
 	"embed"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kinfra-dev/kinfra/internal/ports"
 )
 
 //go:embed assets
@@ -46,11 +50,13 @@ const (
 	EtcdDataDir      = EtcdDataMount + "/data"
 	DiscoveryPath    = "/etc/kubernetes/kinfra-discovery.conf"
 	ContainerdSocket = "unix:///run/containerd/containerd.sock"
-	// APIPort is the API servers' and the load balancer's port.
-	APIPort = 6443
-	// EtcdClientPort and EtcdPeerPort are etcd's, between masters only.
-	EtcdClientPort = 2379
-	EtcdPeerPort   = 2380
+)
+
+// Ports come from the one table the security groups are built from.
+const (
+	APIPort        = ports.API
+	EtcdClientPort = ports.EtcdClient
+	EtcdPeerPort   = ports.EtcdPeer
 )
 
 // Master is everything one master slot's user data depends on. All values
@@ -379,8 +385,42 @@ resources:
 `
 }
 
-// Gzip compresses user data: cloud-init reads gzip natively, and it keeps a
-// master's user data well inside EC2's 16 KiB limit.
+// EncodeUserData is user data as a launch template takes it: gzipped
+// (cloud-init reads gzip natively, and it keeps a master's user data well
+// inside EC2's 16 KiB limit), then base64. Too large is an error.
+func EncodeUserData(s string) (string, error) {
+	gz, err := Gzip(s)
+	if err != nil {
+		return "", err
+	}
+	if len(gz) > UserDataLimit {
+		return "", fmt.Errorf("bootstrap: user data is %d bytes gzipped; EC2 allows %d", len(gz), UserDataLimit)
+	}
+	return base64.StdEncoding.EncodeToString(gz), nil
+}
+
+// DecodeUserData reverses EncodeUserData (and reads plain base64 user data
+// too), for review and tests.
+func DecodeUserData(encoded string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return "", fmt.Errorf("bootstrap: user data is not base64: %w", err)
+	}
+	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+		return string(raw), nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return "", fmt.Errorf("bootstrap: %w", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return "", fmt.Errorf("bootstrap: %w", err)
+	}
+	return string(out), nil
+}
+
+// Gzip compresses s deterministically (no name or time in the header).
 func Gzip(s string) ([]byte, error) {
 	var buf bytes.Buffer
 	w, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)

@@ -1,6 +1,8 @@
 package bootstrap_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -33,10 +35,13 @@ func TestMasterUserDataIsCloudConfigWithEveryFile(t *testing.T) {
 	for _, f := range doc.WriteFiles {
 		require.Equal(t, r.Files[f.Path].Content, f.Content, f.Path)
 	}
-	gz, err := bootstrap.Gzip(r.UserData)
+	encoded, err := bootstrap.EncodeUserData(r.UserData)
+	require.NoError(t, err, "within EC2's 16 KiB once gzipped")
+	back, err := bootstrap.DecodeUserData(encoded)
 	require.NoError(t, err)
-	require.Less(t, len(gz), bootstrap.UserDataLimit)
-	t.Logf("user data %d bytes, gzip %d", len(r.UserData), len(gz))
+	require.Equal(t, r.UserData, back)
+	_, err = bootstrap.EncodeUserData(strings.Repeat(r.UserData, 40) + randomText(t, 20000))
+	require.ErrorContains(t, err, "EC2 allows 16384")
 }
 
 // docs splits a multi-document YAML file into maps.
@@ -135,4 +140,12 @@ func TestUnsafeValuesAreRefusedRatherThanRendered(t *testing.T) {
 	m = sampleMaster(3, 3)
 	_, err = m.Render()
 	require.ErrorContains(t, err, "slot 3 of 3")
+}
+
+// randomText does not compress, to push user data over the limit.
+func randomText(t *testing.T, n int) string {
+	b := make([]byte, n)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return hex.EncodeToString(b)
 }
