@@ -1,8 +1,11 @@
 package spec
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/kinfra-dev/kinfra/internal/instancetypes"
 )
 
 // Defaults, in one place. docs/config.md lists the same values.
@@ -21,6 +24,14 @@ const (
 	DefaultGp3Throughput    = 125
 	DefaultFlowLogRetention = 365
 	DefaultFlowLogInterval  = 600
+	DefaultNodeType         = "m7i.2xlarge"
+	DefaultMaxPods          = 110
+	DefaultDrainTimeout     = 900
+	DefaultSpotStrategy     = "price-capacity-optimized"
+	DefaultContainerd       = "2.4.2"
+	DefaultRunc             = "1.5.2"
+	DefaultCNIPlugins       = "1.9.1"
+	DefaultEtcd             = "3.7.3"
 	privateSubnetExtraBits  = 3 // a /19 in a /16: 8187 node addresses per zone
 	publicSubnetExtraBits   = 6 // a /22 in a /16: room for NAT and load balancers
 )
@@ -34,12 +45,187 @@ func (c Cluster) WithDefaults() Cluster {
 	if c.PrivateDomain == "" && dnsLabel.MatchString(c.Name) {
 		c.PrivateDomain = c.Name + ".k8s.internal"
 	}
-	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version)
+	c.Images = c.Images.WithDefaults()
+	pipeline := c.Images.On()
+	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version, pipeline)
 	c.API = c.API.WithDefaults(c.Network.VpcCidr)
 	c.CNI = c.CNI.WithDefaults()
 	c.Tags = cloneMap(c.Tags)
-	c.NodePools = slices.Clone(c.NodePools)
+	if c.KubeProxy.Mode == "" {
+		c.KubeProxy.Mode = ProxyNFTables
+	}
+	pools := make([]NodePool, len(c.NodePools))
+	for i, p := range c.NodePools {
+		pools[i] = p.WithDefaults(c.Kubernetes.Version, pipeline)
+	}
+	c.NodePools = pools
 	return c
+}
+
+// WithDefaults returns p with its defaults applied; version names the
+// default AMI and pipeline says whether this stack builds the images.
+func (p NodePool) WithDefaults(version string, pipeline bool) NodePool {
+	p.Zones = slices.Clone(p.Zones)
+	if p.DesiredSize != nil {
+		d := *p.DesiredSize
+		p.DesiredSize = &d
+	} else {
+		d := p.MinSize
+		p.DesiredSize = &d
+	}
+	p.InstanceTypes = slices.Clone(p.InstanceTypes)
+	if len(p.InstanceTypes) == 0 {
+		p.InstanceTypes = []string{DefaultNodeType}
+	}
+	p.Image = p.Image.resolve("node", version, pipeline)
+	p.RootVolume = p.RootVolume.WithDefaults(DefaultRootVolumeGiB)
+	p.OnDemandPercentageAboveBase = intOr(p.OnDemandPercentageAboveBase, 100)
+	if p.SpotAllocationStrategy == "" {
+		p.SpotAllocationStrategy = DefaultSpotStrategy
+	}
+	p.CapacityRebalance = boolOr(p.CapacityRebalance, p.UsesSpot())
+	if p.MaxPods == 0 {
+		p.MaxPods = DefaultMaxPods
+	}
+	p.Labels = cloneMap(p.Labels)
+	p.Taints = slices.Clone(p.Taints)
+	p.KubeReserved = withDefaultKeys(p.KubeReserved, map[string]string{
+		"cpu":               defaultKubeReservedCPU(p.InstanceTypes),
+		"memory":            fmt.Sprintf("%dMi", 255+11*p.MaxPods),
+		"ephemeral-storage": "1Gi",
+	})
+	p.SystemReserved = withDefaultKeys(p.SystemReserved, map[string]string{
+		"cpu": "100m", "memory": "200Mi", "ephemeral-storage": "1Gi",
+	})
+	if p.EvictionHard == nil {
+		// Unlike the reservations, the kubelet replaces its whole default
+		// set when any threshold is given, so only a wholly unset map is
+		// defaulted.
+		p.EvictionHard = map[string]string{
+			"memory.available": "500Mi", "nodefs.available": "10%",
+			"nodefs.inodesFree": "5%", "imagefs.available": "15%",
+		}
+	} else {
+		p.EvictionHard = cloneMap(p.EvictionHard)
+	}
+	r := p.InstanceRefresh
+	r.MinHealthyPercentage = intOr(r.MinHealthyPercentage, 90)
+	if r.MaxHealthyPercentage == 0 {
+		r.MaxHealthyPercentage = 110
+	}
+	if r.InstanceWarmupSeconds == 0 {
+		r.InstanceWarmupSeconds = 300
+	}
+	r.SkipMatching = boolOr(r.SkipMatching, true)
+	p.InstanceRefresh = r
+	if p.DrainTimeoutSeconds == 0 {
+		p.DrainTimeoutSeconds = DefaultDrainTimeout
+	}
+	p.Autoscaler = boolOr(p.Autoscaler, true)
+	return p
+}
+
+// UsesSpot reports whether any of the pool's nodes can be spot.
+func (p NodePool) UsesSpot() bool {
+	return p.OnDemandPercentageAboveBase != nil && *p.OnDemandPercentageAboveBase < 100
+}
+
+// AutoscalerOn reports whether cluster-autoscaler manages the pool.
+func (p NodePool) AutoscalerOn() bool { return p.Autoscaler == nil || *p.Autoscaler }
+
+// WithDefaults returns i with its defaults applied.
+func (i Images) WithDefaults() Images {
+	i.Enabled = boolOr(i.Enabled, true)
+	if i.Parent == "" {
+		i.Parent = ParentUbuntu2404
+	}
+	if i.Architecture == "" {
+		i.Architecture = ArchX86
+	}
+	i.BuildInstanceTypes = slices.Clone(i.BuildInstanceTypes)
+	if len(i.BuildInstanceTypes) == 0 {
+		if i.Architecture == ArchARM {
+			i.BuildInstanceTypes = []string{"m7g.large"}
+		} else {
+			i.BuildInstanceTypes = []string{"m7i.large"}
+		}
+	}
+	v := &i.Versions
+	for _, d := range []struct {
+		field *string
+		value string
+	}{
+		{&v.Containerd, DefaultContainerd}, {&v.Runc, DefaultRunc},
+		{&v.CNIPlugins, DefaultCNIPlugins}, {&v.Etcd, DefaultEtcd},
+	} {
+		if *d.field == "" {
+			*d.field = d.value
+		}
+	}
+	i.DistributeTo = slices.Clone(i.DistributeTo)
+	i.ShareWith = slices.Clone(i.ShareWith)
+	return i
+}
+
+// On reports whether this stack builds the images.
+func (i Images) On() bool { return i.Enabled == nil || *i.Enabled }
+
+// defaultKubeReservedCPU is the EKS AMI's reservation for the smallest
+// vCPU count among types (6% of the first core, 1% of the second, 0.5% of
+// the next two, 0.25% of the rest), or for 2 vCPUs if no type is known.
+func defaultKubeReservedCPU(types []string) string {
+	cpus := 0
+	for _, t := range types {
+		if it, ok := instancetypes.Lookup(t); ok && (cpus == 0 || it.VCPUs < cpus) {
+			cpus = it.VCPUs
+		}
+	}
+	if cpus == 0 {
+		cpus = 2
+	}
+	milli := 0.0
+	for core := 1; core <= cpus; core++ {
+		switch {
+		case core == 1:
+			milli += 60
+		case core == 2:
+			milli += 10
+		case core <= 4:
+			milli += 5
+		default:
+			milli += 2.5
+		}
+	}
+	return fmt.Sprintf("%dm", int(milli+0.5))
+}
+
+func withDefaultKeys(m, defaults map[string]string) map[string]string {
+	out := cloneMap(m)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for k, v := range defaults {
+		if _, ok := out[k]; !ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func intOr(p *int, def int) *int {
+	v := def
+	if p != nil {
+		v = *p
+	}
+	return &v
+}
+
+func boolOr(p *bool, def bool) *bool {
+	v := def
+	if p != nil {
+		v = *p
+	}
+	return &v
 }
 
 // WithDefaults returns n with its defaults applied.
@@ -134,15 +320,16 @@ func (k Kubernetes) WithDefaults() Kubernetes {
 }
 
 // WithDefaults returns m with its defaults applied; version is the
-// effective Kubernetes version, which names the default AMI.
-func (m Masters) WithDefaults(version string) Masters {
+// effective Kubernetes version, which names the default AMI, and pipeline
+// says whether this stack builds the images.
+func (m Masters) WithDefaults(version string, pipeline bool) Masters {
 	if m.Count == 0 {
 		m.Count = DefaultMasterCount
 	}
 	if m.InstanceType == "" {
 		m.InstanceType = DefaultMasterType
 	}
-	m.Image = m.Image.WithDefaults("master", version)
+	m.Image = m.Image.resolve("master", version, pipeline)
 	m.RootVolume = m.RootVolume.WithDefaults(DefaultRootVolumeGiB)
 	m.EtcdVolume = m.EtcdVolume.WithDefaults(DefaultEtcdVolumeGiB)
 	if m.Roll != nil {
@@ -150,6 +337,19 @@ func (m Masters) WithDefaults(version string) Masters {
 		m.Roll = &r
 	}
 	return m
+}
+
+// resolve is i's effective selection: the pipeline's build when the stack
+// builds images and i selects nothing itself, else i with its lookup
+// defaults.
+func (i Image) resolve(role, version string, pipeline bool) Image {
+	if pipeline && i.ID == "" && len(i.Owners) == 0 && i.Name == "" && len(i.Tags) == 0 {
+		i.Pipeline = true
+	}
+	if i.Pipeline {
+		return i
+	}
+	return i.WithDefaults(role, version)
 }
 
 // WithDefaults returns i with its lookup defaults applied, unless it names an

@@ -35,9 +35,12 @@ type Cluster struct {
 	API API `json:"api"`
 	// CNI is the pod network; the node security groups open what it needs.
 	CNI CNI `json:"cni"`
-	// NodePools are the worker groups; here only their sizes, which the
-	// network capacity checks need (the workers component builds them).
+	// NodePools are the worker groups.
 	NodePools []NodePool `json:"nodePools,omitempty"`
+	// KubeProxy is the Service proxy mode.
+	KubeProxy KubeProxy `json:"kubeProxy"`
+	// Images bakes the AMIs.
+	Images Images `json:"images"`
 }
 
 // NAT gateway modes.
@@ -199,6 +202,10 @@ type Masters struct {
 // Image selects an AMI: an explicit ID, or the most recent image matching a
 // lookup.
 type Image struct {
+	// Pipeline uses the image this stack's images pipeline builds for the
+	// role. Default true when images are enabled and none of id, owners,
+	// name and tags is given.
+	Pipeline bool `json:"pipeline,omitempty"`
 	// ID is an AMI in the stack's region, ami-… Overrides the lookup.
 	ID string `json:"id,omitempty"`
 	// Owners of the images the lookup considers. Default [self].
@@ -269,12 +276,166 @@ type CNI struct {
 	Hubble bool `json:"hubble,omitempty"`
 }
 
-// NodePool sizes one worker group.
+// NodePool is one worker group: an Auto Scaling Group over the private
+// subnets of its zones, launched from a baked node AMI, joining the cluster
+// with kubeadm. See docs/workers.md.
 type NodePool struct {
-	// Name is a DNS label, unique in the cluster. Required.
+	// Name is a DNS label of at most 32 characters, unique in the cluster.
+	// Required. Resource names, the ASG and the kinfra.dev/node-pool node
+	// label derive from it.
 	Name string `json:"name"`
+	// Zones the pool runs in, from the cluster's zones. Default: every zone.
+	Zones []string `json:"zones,omitempty"`
 	// MinSize of the group. Default 0.
 	MinSize int `json:"minSize,omitempty"`
 	// MaxSize of the group, at least 1 and at least minSize. Required.
 	MaxSize int `json:"maxSize"`
+	// DesiredSize is the group's size when it is created. Default minSize.
+	// With the autoscaler on, later changes are ignored (the autoscaler owns
+	// the desired capacity); with it off, Pulumi sets it on every update.
+	DesiredSize *int `json:"desiredSize,omitempty"`
+	// InstanceTypes the group may launch, most preferred first. Default
+	// [m7i.2xlarge]. With spot, list several of the same size and
+	// architecture so that spot capacity can be found.
+	InstanceTypes []string `json:"instanceTypes,omitempty"`
+	// Image selects the pool's AMI. Default: this stack's images pipeline
+	// build of the node image when images are enabled, else the most recent
+	// kinfra-node-k8s-<version>-* image owned by the account.
+	Image Image `json:"image"`
+	// RootVolume is each node's encrypted root volume (container images and
+	// logs live there). Default 100 GiB gp3.
+	RootVolume Volume `json:"rootVolume"`
+	// OnDemandBase is how many nodes are always on-demand. Default 0.
+	OnDemandBase int `json:"onDemandBase,omitempty"`
+	// OnDemandPercentageAboveBase is the on-demand share, 0 to 100, of nodes
+	// beyond onDemandBase; the rest are spot. Default 100 (no spot).
+	OnDemandPercentageAboveBase *int `json:"onDemandPercentageAboveBase,omitempty"`
+	// SpotAllocationStrategy is price-capacity-optimized, capacity-optimized,
+	// capacity-optimized-prioritized or lowest-price. Default
+	// price-capacity-optimized.
+	SpotAllocationStrategy string `json:"spotAllocationStrategy,omitempty"`
+	// CapacityRebalance replaces spot nodes at elevated risk of interruption
+	// before they are interrupted. Default true when the pool uses spot.
+	CapacityRebalance *bool `json:"capacityRebalance,omitempty"`
+	// MaxPods is the kubelet's pod limit. Default 110. Must fit the node's
+	// pod block (kubernetes.nodeCidrMaskSize) and, with native routing, the
+	// instance type's ENI addresses.
+	MaxPods int `json:"maxPods,omitempty"`
+	// Labels are node labels set by the kubelet at registration. Keys in the
+	// kubernetes.io and k8s.io namespaces are limited to those a kubelet may
+	// set (node.kubernetes.io/*, kubelet.kubernetes.io/* and the well-known
+	// topology and instance labels).
+	Labels map[string]string `json:"labels,omitempty"`
+	// Taints are registered with the node.
+	Taints []Taint `json:"taints,omitempty"`
+	// KubeReserved is reserved for Kubernetes daemons: cpu, memory,
+	// ephemeral-storage, pid. Default memory 255Mi + 11Mi per pod (the
+	// kubelet, container runtime and CNI agent grow with the pod count), cpu
+	// by the EKS AMI's formula for the pool's smallest known instance type,
+	// ephemeral-storage 1Gi.
+	KubeReserved map[string]string `json:"kubeReserved,omitempty"`
+	// SystemReserved is reserved for the OS. Default cpu 100m, memory 200Mi,
+	// ephemeral-storage 1Gi.
+	SystemReserved map[string]string `json:"systemReserved,omitempty"`
+	// EvictionHard are the kubelet's hard eviction thresholds. Default
+	// memory.available 500Mi, nodefs.available 10%, nodefs.inodesFree 5%,
+	// imagefs.available 15%.
+	EvictionHard map[string]string `json:"evictionHard,omitempty"`
+	// InstanceRefresh replaces nodes when the launch template changes.
+	InstanceRefresh InstanceRefresh `json:"instanceRefresh"`
+	// DrainTimeoutSeconds is how long a terminating node waits in the
+	// lifecycle hook for the termination handler to drain it, 30 to 7200.
+	// Default 900.
+	DrainTimeoutSeconds int `json:"drainTimeoutSeconds,omitempty"`
+	// Autoscaler lets cluster-autoscaler manage the pool: discovery and
+	// node-template tags on the group, and Pulumi ignores desired capacity.
+	// Default true.
+	Autoscaler *bool `json:"autoscaler,omitempty"`
+}
+
+// Taint is a node taint.
+type Taint struct {
+	Key   string `json:"key"`
+	Value string `json:"value,omitempty"`
+	// Effect is NoSchedule, PreferNoSchedule or NoExecute.
+	Effect string `json:"effect"`
+}
+
+// InstanceRefresh configures rolling replacement of a pool's nodes.
+type InstanceRefresh struct {
+	// MinHealthyPercentage of the pool kept in service during a refresh,
+	// 0 to 100. Default 90.
+	MinHealthyPercentage *int `json:"minHealthyPercentage,omitempty"`
+	// MaxHealthyPercentage, 100 to 200: above 100 new nodes launch before old
+	// ones go. Default 110.
+	MaxHealthyPercentage int `json:"maxHealthyPercentage,omitempty"`
+	// InstanceWarmupSeconds before a new node counts as healthy. Default 300.
+	InstanceWarmupSeconds int `json:"instanceWarmupSeconds,omitempty"`
+	// SkipMatching leaves nodes that already run the new launch template.
+	// Default true.
+	SkipMatching *bool `json:"skipMatching,omitempty"`
+}
+
+// kube-proxy modes.
+const (
+	ProxyNFTables = "nftables"
+	ProxyIPTables = "iptables"
+	ProxyIPVS     = "ipvs"
+	ProxyNone     = "none"
+)
+
+// KubeProxy is how Services are implemented on the nodes. The images load
+// the kernel modules the mode needs; the add-ons deploy kube-proxy.
+type KubeProxy struct {
+	// Mode is nftables, iptables, ipvs (deprecated upstream) or none (the
+	// CNI replaces kube-proxy). Default nftables.
+	Mode string `json:"mode,omitempty"`
+}
+
+// Image parents the images pipeline can build on.
+const (
+	ParentUbuntu2404 = "ubuntu-24.04"
+	ParentAL2023     = "al2023"
+	ArchX86          = "x86_64"
+	ArchARM          = "arm64"
+)
+
+// Images is the EC2 Image Builder pipeline that bakes the master and node
+// AMIs. See docs/images.md.
+type Images struct {
+	// Enabled builds the AMIs in this stack: a pipeline, and a build of each
+	// role's image during `pulumi up`, which masters and node pools without
+	// an image of their own then use. Default true. Turn it off in stacks
+	// that use images built elsewhere (a shared pipeline's copies).
+	Enabled *bool `json:"enabled,omitempty"`
+	// Parent is the base OS: ubuntu-24.04 or al2023. Default ubuntu-24.04.
+	Parent string `json:"parent,omitempty"`
+	// Architecture of the images: x86_64 or arm64. Default x86_64. Node
+	// pools using the built image must use instance types of this
+	// architecture.
+	Architecture string `json:"architecture,omitempty"`
+	// BuildInstanceTypes run the builds. Default [m7i.large] (x86_64) or
+	// [m7g.large] (arm64).
+	BuildInstanceTypes []string `json:"buildInstanceTypes,omitempty"`
+	// Versions of what the images install. Defaults are pinned in code.
+	Versions ImageVersions `json:"versions"`
+	// Schedule rebuilds the images (e.g. for OS security updates): an Image
+	// Builder cron expression such as "cron(0 4 ? * sun *)". Default: no
+	// schedule; images are built when their recipe changes.
+	Schedule string `json:"schedule,omitempty"`
+	// DistributeTo are other regions that receive a copy of every image, for
+	// stacks that share this pipeline. Default none.
+	DistributeTo []string `json:"distributeTo,omitempty"`
+	// ShareWith are AWS account IDs allowed to launch the images. Default
+	// none.
+	ShareWith []string `json:"shareWith,omitempty"`
+}
+
+// ImageVersions pins what the images install. Kubernetes comes from
+// kubernetes.version.
+type ImageVersions struct {
+	Containerd string `json:"containerd,omitempty"`
+	Runc       string `json:"runc,omitempty"`
+	CNIPlugins string `json:"cniPlugins,omitempty"`
+	Etcd       string `json:"etcd,omitempty"`
 }

@@ -249,6 +249,13 @@ func (m *Mocks) computed(typ, name, id string, state resource.PropertyMap) {
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		state["latestVersion"] = resource.NewProperty(1.0)
 		set("arn", fmt.Sprintf("arn:%s:ec2:%s:%s:launch-template/%s", a.Partition, a.Region, a.AccountID, id))
+	case "aws:sqs/queue:Queue":
+		queue := id
+		if v, ok := state["name"]; ok && v.IsString() {
+			queue = v.StringValue()
+		}
+		set("arn", fmt.Sprintf("arn:%s:sqs:%s:%s:%s", a.Partition, a.Region, a.AccountID, queue))
+		set("url", fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", a.Region, a.AccountID, queue))
 	case "aws:autoscaling/group:Group":
 		if _, ok := state["name"]; !ok {
 			set("name", id)

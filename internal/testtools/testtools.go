@@ -1,5 +1,6 @@
 // Package testtools finds the upstream binaries the tests hand rendered
-// artifacts to (kubeadm, shellcheck, cloud-init, the Pulumi CLI). The test
+// artifacts to (kubeadm, shellcheck, cloud-init, the Pulumi CLI, and
+// k8s-check, kinfra's checker built on the Kubernetes code). The test
 // command (scripts/test) builds or installs them and sets
 // KINFRA_REQUIRE_TOOLS=1, so there a missing tool fails the test; in a bare
 // `go test` it skips, saying what to run.
