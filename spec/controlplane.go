@@ -41,7 +41,7 @@ func (c Cluster) checkControlPlane() validate.Errors {
 	if !instanceType.MatchString(m.InstanceType) {
 		errs.Addf("cluster.masters.instanceType", "%q is not an EC2 instance type (e.g. m7i.2xlarge)", m.InstanceType)
 	}
-	errs.Append(m.Image.check("cluster.masters.image"))
+	errs.Append(m.Image.check("cluster.masters.image", c.Images.On()))
 	errs.Append(m.RootVolume.check("cluster.masters.rootVolume", 20))
 	// etcd's backend is capped at 8 GiB; its WAL and snapshots need room too.
 	errs.Append(m.EtcdVolume.check("cluster.masters.etcdVolume", 20))
@@ -56,8 +56,17 @@ func (c Cluster) checkControlPlane() validate.Errors {
 	return errs
 }
 
-func (i Image) check(path string) validate.Errors {
+func (i Image) check(path string, pipeline bool) validate.Errors {
 	var errs validate.Errors
+	if i.Pipeline {
+		if !pipeline {
+			errs.Addf(path+".pipeline", "true, but this stack builds no images (cluster.images.enabled is false); give an id or a lookup")
+		}
+		if i.ID != "" || len(i.Owners) > 0 || i.Name != "" || len(i.Tags) > 0 {
+			errs.Addf(path, "pipeline and an id or lookup are both set; give one")
+		}
+		return errs
+	}
 	if i.ID != "" {
 		if !amiID.MatchString(i.ID) {
 			errs.Addf(path+".id", "%q is not an AMI ID (ami- and 8 or 17 hex digits)", i.ID)

@@ -24,8 +24,8 @@ func TestDecodeReportsEveryUnknownKeyAndBadTypeWithPaths(t *testing.T) {
 		`cluster.network.azCount: "3" is not a whole number`,
 		`cluster.network.ipv6: "yes" is not true or false`,
 		`cluster.network.natGateway: unknown field (did you mean "natGateways"?); cluster.network takes availabilityZones, azCount, existing, flowLogs, gatewayEndpoints, import, interfaceEndpoints, ipv6, natGateways, privateSubnetPrefixLength, publicSubnetPrefixLength or vpcCidr`,
-		`cluster.netwrk: unknown field (did you mean "network"?); cluster takes api, cni, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
-		`cluster.nodePools[0].size: unknown field; cluster.nodePools[0] takes maxSize, minSize or name`,
+		`cluster.netwrk: unknown field (did you mean "network"?); cluster takes api, cni, images, kubeProxy, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
+		`cluster.nodePools[0].size: unknown field; cluster.nodePools[0] takes autoscaler, capacityRebalance, desiredSize, drainTimeoutSeconds, evictionHard, image, instanceRefresh, instanceTypes, kubeReserved, labels, maxPods, maxSize, minSize, name, onDemandBase, onDemandPercentageAboveBase, rootVolume, spotAllocationStrategy, systemReserved, taints or zones`,
 	}, sortedMessages(err))
 }
 
@@ -140,8 +140,8 @@ func TestAdoptedSubnetsAreSizedForTheirNodes(t *testing.T) {
 	c.NodePools[0].MaxSize = 9000
 	c.Kubernetes.PodCidr = "100.64.0.0/10" // room for the pods; only the subnets are short
 	require.Equal(t, []string{
-		"cluster.network.existing.privateSubnets[0].cidr: private subnet 10.9.0.0/20 holds 4091 addresses, but its zone needs 4502: 4501 nodes (its masters, and each pool's maxSize spread over the zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /19 or larger",
-		"cluster.network.existing.privateSubnets[1].cidr: private subnet 10.9.16.0/20 holds 4091 addresses, but its zone needs 4502: 4501 nodes (its masters, and each pool's maxSize spread over the zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /19 or larger",
-		"cluster.network.existing.privateSubnets[2].cidr: private subnet 10.9.32.0/20 holds 4091 addresses, but its zone needs 4502: 4501 nodes (its masters, and each pool's maxSize spread over the zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /19 or larger",
+		"cluster.network.existing.privateSubnets[0].cidr: private subnet 10.9.0.0/20 holds 4091 addresses, but its zone needs 4502: 4501 nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /19 or larger",
+		"cluster.network.existing.privateSubnets[1].cidr: private subnet 10.9.16.0/20 holds 4091 addresses, but its zone needs 4502: 4501 nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /19 or larger",
+		"cluster.network.existing.privateSubnets[2].cidr: private subnet 10.9.32.0/20 holds 4091 addresses, but its zone needs 4502: 4501 nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /19 or larger",
 	}, messages(t, c))
 }

@@ -94,7 +94,11 @@ func (c Cluster) Validate() validate.Errors {
 	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc))
 	errs.Append(c.validateMasters(net))
 	errs.Append(c.checkControlPlane())
-	errs.Append(c.validateNodePools())
+	errs.Append(c.validateNodePools(net))
+	errs.Append(c.validateImages())
+	if !slices.Contains([]string{ProxyNFTables, ProxyIPTables, ProxyIPVS, ProxyNone}, c.KubeProxy.Mode) {
+		errs.Addf("cluster.kubeProxy.mode", "%q is not allowed; use nftables, iptables, ipvs or none (the CNI replaces kube-proxy)", c.KubeProxy.Mode)
+	}
 	// Capacity checks run whenever their own inputs are valid, so they are
 	// reported together with unrelated mistakes.
 	errs.Append(c.validateCapacity(net))
@@ -520,89 +524,6 @@ func (c Cluster) validateMasters(zones networkFacts) validate.Errors {
 			name = zones.zones[z]
 		}
 		errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", count, zones.count, plural(zones.count, "zone"), n, name)
-	}
-	return errs
-}
-
-func (c Cluster) validateNodePools() validate.Errors {
-	var errs validate.Errors
-	seen := map[string]bool{}
-	for i, p := range c.NodePools {
-		path := fmt.Sprintf("cluster.nodePools[%d]", i)
-		switch {
-		case p.Name == "":
-			errs.Addf(path+".name", "required; a DNS label such as general or gpu")
-		case len(p.Name) > 32 || !dnsLabel.MatchString(p.Name):
-			errs.Addf(path+".name", "%q is not allowed; use a DNS label of at most 32 lowercase letters, digits and '-'", p.Name)
-		case seen[p.Name]:
-			errs.Addf(path+".name", "%q is used by another node pool; names must be unique", p.Name)
-		}
-		seen[p.Name] = true
-		if p.MaxSize < 1 {
-			errs.Addf(path+".maxSize", "%d is not allowed; a node pool holds at least 1 node", p.MaxSize)
-		}
-		if p.MinSize < 0 || p.MinSize > p.MaxSize {
-			errs.Addf(path+".minSize", "%d is not allowed; use 0 to maxSize (%d)", p.MinSize, p.MaxSize)
-		}
-	}
-	return errs
-}
-
-// MaxNodes is the most nodes the cluster can run: every master plus every
-// pool at its maximum size.
-func (c Cluster) MaxNodes() int {
-	n := c.Masters.Count
-	for _, p := range c.NodePools {
-		n += p.MaxSize
-	}
-	return n
-}
-
-// ZoneDemand is the number of private addresses one zone's subnet must hold
-// for the cluster (addresses other workloads use in an adopted subnet are not
-// visible here): the
-// masters placed there, each pool's share when one zone is lost and its
-// capacity moves to the others, an interface endpoint ENI per service and the
-// API load balancer's ENI.
-func (c Cluster) ZoneDemand(zones int) (nodes, enis int) {
-	if zones < 1 {
-		return 0, 0
-	}
-	nodes = (c.Masters.Count + zones - 1) / zones
-	surviving := max(1, zones-1)
-	for _, p := range c.NodePools {
-		nodes += (p.MaxSize + surviving - 1) / surviving
-	}
-	return nodes, len(c.Network.InterfaceEndpoints) + 1
-}
-
-func (c Cluster) validateCapacity(net networkFacts) validate.Errors {
-	var errs validate.Errors
-	for _, p := range c.NodePools {
-		if p.MaxSize < 1 {
-			return nil // sizes are wrong; demand cannot be computed
-		}
-	}
-	pod, err := cidr.ParseNetwork(c.Kubernetes.PodCidr)
-	mask := c.Kubernetes.NodeCidrMaskSize
-	podOK := err == nil && pod.Addr().Is4() && mask > pod.Bits() && mask-pod.Bits() <= 16 && mask <= 28
-	if total := c.MaxNodes(); podOK && total > 1<<(mask-pod.Bits()) {
-		nodeBlocks := 1 << (mask - pod.Bits())
-		errs.Addf("cluster.kubernetes.podCidr", "%s holds %d node blocks of /%d, but the cluster can run %d nodes (%d masters + node pool maxSize); use a /%d or larger pod block, or a smaller nodeCidrMaskSize",
-			c.Kubernetes.PodCidr, nodeBlocks, c.Kubernetes.NodeCidrMaskSize, total, c.Masters.Count,
-			c.Kubernetes.NodeCidrMaskSize-bitsFor(total))
-	}
-	nodes, enis := c.ZoneDemand(net.count)
-	need := nodes + enis
-	reported := map[string]bool{}
-	for i, sub := range net.private {
-		usable := cidr.Size(sub) - awsReservedPerSubnet
-		if usable < need && !reported[net.paths[i]] {
-			// Carved subnets share one path and one size: report it once.
-			reported[net.paths[i]] = true
-			errs.Addf(net.paths[i], "private subnet %s holds %d addresses, but its zone needs %d: %d nodes (its masters, and each pool's maxSize spread over the zones left after one zone fails) and %d endpoint and load balancer interfaces; use a /%d or larger",
-				sub, usable, need, nodes, enis, prefixFor(need+awsReservedPerSubnet))
-		}
 	}
 	return errs
 }

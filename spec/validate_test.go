@@ -121,7 +121,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"private subnets too small for nodes", func(c *spec.Cluster) {
 			c.Network.PrivateSubnetPrefixLength = 26
 			c.NodePools[0].MaxSize = 120
-		}, "cluster.network.privateSubnetPrefixLength: private subnet 10.0.0.0/26 holds 59 addresses, but its zone needs 62: 61 nodes (its masters, and each pool's maxSize spread over the zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /25 or larger"},
+		}, "cluster.network.privateSubnetPrefixLength: private subnet 10.0.0.0/26 holds 59 addresses, but its zone needs 62: 61 nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /25 or larger"},
 		{"import needs pinned zones", func(c *spec.Cluster) {
 			c.Network.AvailabilityZones = nil
 			c.Network.Import = &spec.NetworkImport{PrivateSubnets: map[string]string{"us-east-1a": "subnet-0123456789abcdef0"}}

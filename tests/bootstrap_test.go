@@ -17,8 +17,8 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
-// renderedUserData is every master launch template's user data in every
-// committed stack, decoded, by "<stack>/<launch template>".
+// renderedUserData is every launch template's user data (masters and node
+// pools) in every committed stack, decoded, by "<stack>/<launch template>".
 func renderedUserData(t *testing.T) map[string]string {
 	out := map[string]string{}
 	for _, file := range committedStacks(t) {
@@ -62,9 +62,28 @@ func runTool(t *testing.T, name string, args ...string) {
 	require.NoError(t, err, "%s %s:\n%s", filepath.Base(name), strings.Join(args, " "), out)
 }
 
+// byRole splits rendered user data into masters' and nodes'.
+func byRole(t *testing.T) (masters, nodes map[string]string) {
+	masters, nodes = map[string]string{}, map[string]string{}
+	for name, ud := range renderedUserData(t) {
+		switch {
+		case strings.Contains(ud, "path: "+bootstrap.KubeadmInitPath):
+			masters[name] = ud
+		case strings.Contains(ud, "path: "+bootstrap.NodeJoinTemplatePath):
+			nodes[name] = ud
+		default:
+			t.Fatalf("%s: user data is neither a master's nor a node's", name)
+		}
+	}
+	require.NotEmpty(t, masters)
+	require.NotEmpty(t, nodes)
+	return masters, nodes
+}
+
 func TestEveryRenderedKubeadmConfigPassesKubeadmValidate(t *testing.T) {
 	kubeadm := testtools.Path(t, "kubeadm")
-	for name, ud := range renderedUserData(t) {
+	masters, _ := byRole(t)
+	for name, ud := range masters {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			files := writeFiles(t, ud, dir)
@@ -85,6 +104,71 @@ func TestEveryRenderedKubeadmConfigPassesKubeadmValidate(t *testing.T) {
 			runTool(t, kubeadm, "config", "validate", "--config", joinPath)
 		})
 	}
+}
+
+// Every node pool's JoinConfiguration, completed by the real boot script as
+// at boot (token and node name filled in), passes kubeadm's validation.
+func TestEveryNodeJoinConfigurationPassesKubeadmValidate(t *testing.T) {
+	kubeadm := testtools.Path(t, "kubeadm")
+	_, nodes := byRole(t)
+	for name, ud := range nodes {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := writeFiles(t, ud, dir)
+			join := renderJoin(t, files, "abcdef.0123456789abcdef", "ip-10-40-1-2.ec2.internal")
+			require.NotContains(t, join, bootstrap.TokenPlaceholder)
+			require.Contains(t, join, "name: 'ip-10-40-1-2.ec2.internal'")
+			path := filepath.Join(dir, "join.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(join), 0o600))
+			runTool(t, kubeadm, "config", "validate", "--config", path)
+		})
+	}
+}
+
+// The boot script refuses to fill in a token that is not a kubeadm token, so
+// a corrupted SSM value cannot turn into YAML.
+func TestNodeBootScriptRefusesAMalformedToken(t *testing.T) {
+	_, nodes := byRole(t)
+	for _, ud := range nodes {
+		files := writeFiles(t, ud, t.TempDir())
+		cmd := joinCommand(files, "abcdef.0123456789abcdef'\nkind: Evil", "ip-10-40-1-2.ec2.internal")
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err)
+		require.Contains(t, string(out), "is not a kubeadm token")
+		return
+	}
+}
+
+func joinCommand(files map[string]string, token, name string) *exec.Cmd {
+	cmd := exec.Command("bash", files[bootstrap.NodeBootPath], "render-join", token, name)
+	cmd.Env = append(os.Environ(), "KINFRA_ENV="+files[bootstrap.NodeEnvPath], "JOIN_TEMPLATE="+files[bootstrap.NodeJoinTemplatePath])
+	return cmd
+}
+
+func renderJoin(t *testing.T, files map[string]string, token, name string) string {
+	t.Helper()
+	var stderr strings.Builder
+	cmd := joinCommand(files, token, name)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	return string(out)
+}
+
+// Every node pool's kubelet patch decodes strictly into the kubelet's own
+// KubeletConfiguration and passes the kubelet's validation.
+func TestEveryKubeletConfigurationIsAcceptedByTheKubelet(t *testing.T) {
+	check := testtools.Path(t, "k8s-check")
+	_, nodes := byRole(t)
+	var paths []string
+	for name, ud := range nodes {
+		dir := filepath.Join(t.TempDir(), strings.ReplaceAll(name, "/", "_"))
+		require.NoError(t, os.MkdirAll(dir, 0o700))
+		files := writeFiles(t, ud, dir)
+		require.Contains(t, files, bootstrap.KubeletPatchPath)
+		paths = append(paths, files[bootstrap.KubeletPatchPath])
+	}
+	runTool(t, check, append([]string{"kubelet-config"}, paths...)...)
 }
 
 // discoveryStandIn has the shape of the kubeconfig the boot script writes.
@@ -122,8 +206,12 @@ func TestEveryRenderedScriptPassesShellcheck(t *testing.T) {
 	for name, ud := range renderedUserData(t) {
 		t.Run(name, func(t *testing.T) {
 			files := writeFiles(t, ud, t.TempDir())
-			require.Contains(t, files, bootstrap.BootScriptPath)
-			runTool(t, shellcheck, "--shell=bash", "--severity=style", files[bootstrap.BootScriptPath])
+			script, ok := files[bootstrap.BootScriptPath]
+			if !ok {
+				script, ok = files[bootstrap.NodeBootPath]
+			}
+			require.True(t, ok, "user data carries a boot script")
+			runTool(t, shellcheck, "--shell=bash", "--severity=style", script)
 		})
 	}
 }

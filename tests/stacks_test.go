@@ -140,7 +140,7 @@ config:
 	require.Error(t, err)
 	// Both problems in one run.
 	require.ErrorContains(t, err, "cluster.kubernetes.podCidr: 10.0.128.0/17 overlaps cluster.network.vpcCidr 10.0.0.0/16; pods, Services and the VPC need disjoint blocks or traffic is misrouted")
-	require.ErrorContains(t, err, "cluster.network.privateSubnetPrefixLength: private subnet 10.0.0.0/24 holds 251 addresses, but its zone needs 302: 301 nodes (its masters, and each pool's maxSize spread over the zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /23 or larger")
+	require.ErrorContains(t, err, "cluster.network.privateSubnetPrefixLength: private subnet 10.0.0.0/24 holds 251 addresses, but its zone needs 302: 301 nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /23 or larger")
 	require.ErrorContains(t, err, "cluster.kubernetes.podCidr: 10.0.128.0/17 holds 128 node blocks of /24, but the cluster can run 603 nodes (3 masters + node pool maxSize); use a /14 or larger pod block, or a smaller nodeCidrMaskSize")
 	require.Empty(t, p.Resources, "an invalid stack registers nothing")
 
@@ -204,7 +204,13 @@ func TestUSEast1RunsThreeMasterGroupsAcrossThreeZones(t *testing.T) {
 	}
 	require.Equal(t, map[string]bool{"us-east-1a": true, "us-east-1b": true, "us-east-1c": true}, zones)
 	for _, typ := range []string{"aws:autoscaling/group:Group", "aws:ec2/launchTemplate:LaunchTemplate", "aws:iam/instanceProfile:InstanceProfile"} {
-		require.Len(t, mockaws.OfType(p.Resources, typ), 3, typ)
+		var masters []string
+		for _, r := range mockaws.OfType(p.Resources, typ) {
+			if strings.HasSuffix(r.Parent, "kinfra:masters:ControlPlane::prod-use1-masters") {
+				masters = append(masters, r.Name)
+			}
+		}
+		require.Len(t, masters, 3, typ)
 	}
 	require.Len(t, mockaws.OfType(p.Resources, "aws:lb/loadBalancer:LoadBalancer"), 1)
 	records := map[string]bool{}
@@ -215,4 +221,38 @@ func TestUSEast1RunsThreeMasterGroupsAcrossThreeZones(t *testing.T) {
 		"api.prod-use1.k8s.internal": true, "etcd-0.prod-use1.k8s.internal": true,
 		"etcd-1.prod-use1.k8s.internal": true, "etcd-2.prod-use1.k8s.internal": true,
 	}, records)
+}
+
+// us-east-1 runs the pool kinds a production cluster needs: on-demand
+// general capacity, spot above a small on-demand base, and tainted dedicated
+// nodes. Every pool's group waits for the control plane.
+func TestUSEast1RunsOnDemandSpotAndDedicatedPools(t *testing.T) {
+	sf, err := plan.LoadStackFile("../stacks/Pulumi.us-east-1.yaml")
+	require.NoError(t, err)
+	p, err := plan.Run(sf)
+	require.NoError(t, err)
+	groups := map[string]mockaws.Resource{}
+	var masterGroups []string
+	for _, g := range mockaws.OfType(p.Resources, "aws:autoscaling/group:Group") {
+		if strings.Contains(g.Parent, "kinfra:workers:NodePool") {
+			groups[g.Name] = g
+		} else {
+			masterGroups = append(masterGroups, g.URN)
+		}
+	}
+	require.Len(t, groups, 4)
+	for name, g := range groups {
+		require.Equal(t, []string{"desiredCapacity"}, g.Options.IgnoreChanges, name)
+		require.Subset(t, g.Options.Dependencies, masterGroups, "%s launches nodes once the API answers", name)
+	}
+	dist := func(name string) map[string]any {
+		return groups[name].Inputs["mixedInstancesPolicy"].(map[string]any)["instancesDistribution"].(map[string]any)
+	}
+	require.EqualValues(t, 100, dist("prod-use1-pool-general")["onDemandPercentageAboveBaseCapacity"])
+	require.EqualValues(t, 0, dist("prod-use1-pool-batch-spot")["onDemandPercentageAboveBaseCapacity"])
+	require.EqualValues(t, 2, dist("prod-use1-pool-batch-spot")["onDemandBaseCapacity"])
+	require.Equal(t, true, groups["prod-use1-pool-batch-spot"].Inputs["capacityRebalance"])
+	require.Len(t, groups["prod-use1-pool-ingress"].Inputs["vpcZoneIdentifiers"], 3, "the ingress pool runs in three of six zones")
+	require.Len(t, mockaws.OfType(p.Resources, "aws:autoscaling/lifecycleHook:LifecycleHook"), 4)
+	require.Len(t, mockaws.OfType(p.Resources, "aws:imagebuilder/image:Image"), 2, "a master and a node image are built in the stack")
 }

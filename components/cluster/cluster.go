@@ -9,8 +9,10 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/components/images"
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/components/network"
+	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -23,15 +25,22 @@ type Cluster struct {
 	// Spec is the effective (defaulted, validated) cluster spec.
 	Spec    spec.Cluster
 	Network *network.Network
+	// Images is nil when the stack builds no images.
+	Images  *images.ImagePipeline
 	Masters *masters.ControlPlane
+	// Termination is nil when the cluster has no node pools.
+	Termination *workers.TerminationQueue
+	// NodePools in spec order.
+	NodePools []*workers.NodePool
 }
 
 // New validates s (applying defaults) and the PKI bundle (kinfra:pki), then
 // builds the cluster. An invalid spec or bundle fails with every problem
 // listed before any resource is registered.
 //
-// Today it builds the network and the control plane; node pools, images and
-// add-ons are added by their components as they land (docs/roadmap.md).
+// It builds the network, the images (when the stack bakes them), the control
+// plane and the node pools; add-ons follow with their component
+// (docs/roadmap.md).
 func New(ctx *pulumi.Context, name string, s spec.Cluster, bundle *pki.Bundle, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	var errs validate.Errors
 	eff, err := spec.Resolve(s)
@@ -61,12 +70,27 @@ func New(ctx *pulumi.Context, name string, s spec.Cluster, bundle *pki.Bundle, o
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	c.Masters, err = masters.New(ctx, name+"-masters", masters.Args{
-		Cluster: eff,
-		Network: masters.FromNetwork(c.Network),
-		PKI:     bundle,
-	}, pulumi.Parent(c))
+	built := map[string]images.Built{}
+	if eff.Images.On() {
+		c.Images, err = images.New(ctx, name+"-images", images.Args{
+			Cluster:  eff,
+			VpcID:    c.Network.VpcID,
+			SubnetID: c.Network.PrivateSubnets[0].ID,
+		}, pulumi.Parent(c))
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", name, err)
+		}
+		built = c.Images.Images
+	}
+	mArgs := masters.Args{Cluster: eff, Network: masters.FromNetwork(c.Network), PKI: bundle}
+	if b, ok := built[images.RoleMaster]; ok {
+		mArgs.Image = &masters.Image{ID: b.ID, RootDevice: b.RootDevice}
+	}
+	c.Masters, err = masters.New(ctx, name+"-masters", mArgs, pulumi.Parent(c))
 	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	if err := c.nodePools(ctx, name, built); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -79,4 +103,51 @@ func New(ctx *pulumi.Context, name string, s spec.Cluster, bundle *pki.Bundle, o
 		return nil, err
 	}
 	return c, nil
+}
+
+// nodePools creates the termination queue and every pool, once the control
+// plane is up (its groups wait for the API to answer), so that nodes find
+// the API when they boot.
+func (c *Cluster) nodePools(ctx *pulumi.Context, name string, built map[string]images.Built) error {
+	eff := c.Spec
+	if len(eff.NodePools) == 0 {
+		return nil
+	}
+	var err error
+	c.Termination, err = workers.NewTerminationQueue(ctx, name+"-termination", workers.TerminationQueueArgs{
+		ClusterName: eff.Name, Region: eff.Region, Tags: eff.Tags,
+	}, pulumi.Parent(c))
+	if err != nil {
+		return err
+	}
+	var subnets []pulumi.StringInput
+	for _, s := range c.Network.PrivateSubnets {
+		subnets = append(subnets, s.ID)
+	}
+	cluster := eff
+	cluster.Network.AvailabilityZones = c.Network.AvailabilityZones
+	join := workers.Join{
+		APIName:          c.Masters.APIName,
+		CACertHash:       c.Masters.CACertHash,
+		ParameterPrefix:  c.Masters.ParameterPrefix,
+		JoinPolicyArn:    c.Masters.JoinPolicyArn,
+		SecurityGroupIDs: []pulumi.StringInput{c.Masters.NodeSecurityGroupID},
+	}
+	for _, p := range eff.NodePools {
+		args := workers.Args{
+			Cluster: cluster, Pool: p, Join: join,
+			Network:     workers.Network{VpcID: c.Network.VpcID, SubnetIDs: subnets},
+			Termination: c.Termination.Termination(),
+			After:       []pulumi.Resource{c.Masters},
+		}
+		if b, ok := built[images.RoleNode]; ok && p.Image.Pipeline {
+			args.Image = &workers.Image{ID: b.ID, RootDevice: b.RootDevice}
+		}
+		pool, err := workers.New(ctx, name+"-pool-"+p.Name, args, pulumi.Parent(c))
+		if err != nil {
+			return err
+		}
+		c.NodePools = append(c.NodePools, pool)
+	}
+	return nil
 }

@@ -19,6 +19,9 @@ func ExampleNew() {
 		Name: "edge", Region: "eu-west-1",
 		Network: spec.Network{VpcCidr: "10.90.0.0/16", AvailabilityZones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}},
 		Masters: spec.Masters{Count: 3},
+		// The AMI is looked up by name (kinfra-master-k8s-<version>-*);
+		// a stack that bakes images passes its build as Args.Image.
+		Images: spec.Images{Enabled: pulumi.BoolRef(false)},
 	})
 	if err != nil {
 		fmt.Println(err)

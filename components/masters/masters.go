@@ -18,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/components/network"
+	"github.com/kinfra-dev/kinfra/internal/ami"
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
 	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/internal/tags"
@@ -64,6 +65,10 @@ type Args struct {
 	Network Network
 	// PKI is the cluster's bundle (kinfra:pki). Required.
 	PKI *pki.Bundle
+	// Image is the master AMI built in this stack; required when
+	// Cluster.Masters.Image.Pipeline is set. Launch templates ignore later
+	// changes of it except on the rolling slot.
+	Image *Image
 }
 
 // Slot is one master slot's stable identity.
@@ -135,7 +140,8 @@ type builder struct {
 	listener     pulumi.Resource
 	zoneID       pulumi.StringOutput
 	sharedPolicy pulumi.StringOutput
-	image        image
+	image        ami.Image
+	built        Image
 }
 
 // New validates args, then registers the control plane. Invalid args fail
@@ -165,6 +171,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		ctx: ctx, name: name, c: c, net: args.Network, pki: args.PKI, out: out,
 		parent: pulumi.Parent(out),
 		tags:   tags.Set{ClusterName: c.Name, Region: c.Region, Component: "masters", Extra: c.Tags},
+	}
+	if args.Image != nil {
+		b.built = *args.Image
 	}
 	if err := b.build(); err != nil {
 		return nil, fmt.Errorf("masters %s: %w", name, err)
@@ -207,6 +216,7 @@ func (a Args) check() []string {
 	if len(n.Zones) == 0 || len(n.PrivateSubnetIDs) != len(n.Zones) {
 		problems = append(problems, fmt.Sprintf("masters.Network: %d zones and %d private subnets; give one private subnet per zone", len(n.Zones), len(n.PrivateSubnetIDs)))
 	}
+	problems = append(problems, a.checkImage()...)
 	if a.Cluster.API.Scheme == spec.SchemeInternetFacing && len(n.PublicSubnetIDs) == 0 {
 		problems = append(problems, "masters.Network.PublicSubnetIDs: required for an internet-facing API")
 	}

@@ -91,7 +91,7 @@ func (b *builder) slot(i int) error {
 	instanceTags := b.tags.For(name, slotTag, map[string]string{tags.ClusterKey(b.c.Name): "owned"})
 	lt, err := ec2.NewLaunchTemplate(b.ctx, name, &ec2.LaunchTemplateArgs{
 		Description:          pulumi.String(fmt.Sprintf("kinfra %s: master slot %d (%s)", b.c.Name, i, zone)),
-		ImageId:              pulumi.String(b.image.id),
+		ImageId:              b.image.ID,
 		InstanceType:         pulumi.String(b.c.Masters.InstanceType),
 		IamInstanceProfile:   &ec2.LaunchTemplateIamInstanceProfileArgs{Arn: profile.Arn},
 		VpcSecurityGroupIds:  pulumi.StringArray{b.masterSG},
@@ -106,7 +106,7 @@ func (b *builder) slot(i int) error {
 		},
 		Monitoring: &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
 		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{&ec2.LaunchTemplateBlockDeviceMappingArgs{
-			DeviceName: pulumi.String(b.image.rootDevice),
+			DeviceName: pulumi.String(b.image.RootDevice),
 			Ebs:        rootEBS,
 		}},
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{

@@ -70,10 +70,12 @@ type clusterConfiguration struct {
 
 type taint struct {
 	Key    string `yaml:"key"`
+	Value  string `yaml:"value,omitempty"`
 	Effect string `yaml:"effect"`
 }
 
 type nodeRegistration struct {
+	Name             string  `yaml:"name,omitempty"`
 	CRISocket        string  `yaml:"criSocket"`
 	KubeletExtraArgs []Arg   `yaml:"kubeletExtraArgs,omitempty"`
 	Taints           []taint `yaml:"taints"`
@@ -89,8 +91,20 @@ type fileDiscovery struct {
 	KubeConfigPath string `yaml:"kubeConfigPath"`
 }
 
+type bootstrapTokenDiscovery struct {
+	APIServerEndpoint string   `yaml:"apiServerEndpoint"`
+	Token             string   `yaml:"token"`
+	CACertHashes      []string `yaml:"caCertHashes"`
+}
+
 type discovery struct {
-	File fileDiscovery `yaml:"file"`
+	File              *fileDiscovery           `yaml:"file,omitempty"`
+	BootstrapToken    *bootstrapTokenDiscovery `yaml:"bootstrapToken,omitempty"`
+	TLSBootstrapToken string                   `yaml:"tlsBootstrapToken,omitempty"`
+}
+
+type patches struct {
+	Directory string `yaml:"directory"`
 }
 
 type joinControlPlane struct{}
@@ -99,6 +113,7 @@ type joinConfiguration struct {
 	typeMeta         `yaml:",inline"`
 	NodeRegistration nodeRegistration  `yaml:"nodeRegistration"`
 	Discovery        discovery         `yaml:"discovery"`
-	ControlPlane     *joinControlPlane `yaml:"controlPlane"`
+	ControlPlane     *joinControlPlane `yaml:"controlPlane,omitempty"`
 	SkipPhases       []string          `yaml:"skipPhases,omitempty"`
+	Patches          *patches          `yaml:"patches,omitempty"`
 }

@@ -348,7 +348,7 @@ func (m Master) kubeadmJoin() (string, error) {
 	join := joinConfiguration{
 		typeMeta:         typeMeta{kubeadmAPIVersion, "JoinConfiguration"},
 		NodeRegistration: m.nodeRegistration(),
-		Discovery:        discovery{File: fileDiscovery{KubeConfigPath: DiscoveryPath}},
+		Discovery:        discovery{File: &fileDiscovery{KubeConfigPath: DiscoveryPath}},
 		ControlPlane:     &joinControlPlane{},
 	}
 	return marshalDocs(join)

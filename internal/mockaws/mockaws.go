@@ -72,6 +72,9 @@ type Account struct {
 	Vpcs map[string]Vpc
 	// Subnets maps an existing subnet's ID to its facts.
 	Subnets map[string]Subnet
+	// StackOutputs are other stacks' outputs, by stack name, for programs
+	// that read them with a StackReference.
+	StackOutputs map[string]map[string]any
 }
 
 // Invoke is one recorded provider function call.
@@ -127,6 +130,11 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			id = m.idFor(args.TypeToken, args.Name)
 		}
 		m.computed(args.TypeToken, args.Name, id, state)
+	}
+	if args.TypeToken == "pulumi:pulumi:StackReference" {
+		// Read, not registered: the SDK reads another stack's outputs.
+		id = args.ID
+		state["outputs"] = resource.NewPropertyValue(m.Account.StackOutputs[args.Name])
 	}
 	r.ID = id
 	r.URN = urn(args, r.Parent)
@@ -261,6 +269,11 @@ func (m *Mocks) computed(typ, name, id string, state resource.PropertyMap) {
 			set("name", id)
 		}
 		set("arn", fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:%s", a.Partition, a.Region, a.AccountID, id))
+	case "aws:imagebuilder/component:Component", "aws:imagebuilder/imageRecipe:ImageRecipe",
+		"aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration",
+		"aws:imagebuilder/distributionConfiguration:DistributionConfiguration",
+		"aws:imagebuilder/imagePipeline:ImagePipeline", "aws:imagebuilder/image:Image":
+		imageBuilderOutputs(typ, name, id, a, state)
 	default:
 		if _, ok := state["arn"]; !ok {
 			service := strings.TrimPrefix(strings.SplitN(typ, "/", 2)[0], "aws:")

@@ -76,6 +76,36 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 		groups = append(groups, s.AutoScaling)
 	}
 	ctx.Export("masterAutoScalingGroups", groups)
+	// What a stack that adds node pools to this cluster needs (see the
+	// workers example).
+	ctx.Export("apiName", pulumi.String(m.APIName))
+	ctx.Export("kubernetes", pulumi.Map{
+		"version":          pulumi.String(c.Spec.Kubernetes.Version),
+		"podCidr":          pulumi.String(c.Spec.Kubernetes.PodCidr),
+		"serviceCidr":      pulumi.String(c.Spec.Kubernetes.ServiceCidr),
+		"nodeCidrMaskSize": pulumi.Int(c.Spec.Kubernetes.NodeCidrMaskSize),
+	})
+	ctx.Export("cni", pulumi.Map{
+		"provider": pulumi.String(c.Spec.CNI.Provider),
+		"tunnel":   pulumi.String(c.Spec.CNI.Tunnel),
+	})
+	if q := c.Termination; q != nil {
+		ctx.Export("terminationQueueArn", q.QueueArn)
+		ctx.Export("terminationQueueUrl", q.QueueURL)
+		ctx.Export("terminationRoleArn", q.RoleArn)
+	}
+	pools := pulumi.StringMap{}
+	for _, p := range c.NodePools {
+		pools[p.Spec.Name] = p.AutoScalingGroup
+	}
+	ctx.Export("nodePoolAutoScalingGroups", pools)
+	if c.Images != nil {
+		amis := pulumi.StringMap{}
+		for role, b := range c.Images.Images {
+			amis[role] = b.ID
+		}
+		ctx.Export("images", amis)
+	}
 	return nil
 }
 

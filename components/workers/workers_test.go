@@ -1,0 +1,307 @@
+package workers_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/components/workers"
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/iampolicy"
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+var zones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
+
+func cluster() spec.Cluster {
+	return spec.Cluster{
+		Name: "prod", Region: "us-east-1", Tags: map[string]string{"team": "platform"},
+		Network: spec.Network{AvailabilityZones: zones},
+	}
+}
+
+func args(c spec.Cluster, p spec.NodePool) workers.Args {
+	return workers.Args{
+		Cluster: c, Pool: p,
+		Join: workers.Join{
+			APIName: "api.prod.k8s.internal", CACertHash: "sha256:" + strings.Repeat("0f", 32),
+			ParameterPrefix:  "/kinfra/prod",
+			JoinPolicyArn:    pulumi.String("arn:aws:iam::123456789012:policy/kinfra/prod/prod-masters-node-join"),
+			SecurityGroupIDs: []pulumi.StringInput{pulumi.String("sg-0123456789abcdef0")},
+		},
+		Network: workers.Network{
+			VpcID:     pulumi.String("vpc-0123456789abcdef0"),
+			SubnetIDs: []pulumi.StringInput{pulumi.String("subnet-a"), pulumi.String("subnet-b"), pulumi.String("subnet-c")},
+		},
+		Image: &workers.Image{ID: pulumi.String("ami-0123456789abcdef0"), RootDevice: "/dev/sda1"},
+		Termination: workers.Termination{
+			QueueArn: pulumi.String("arn:aws:sqs:us-east-1:123456789012:prod-node-termination"),
+			RoleArn:  pulumi.String("arn:aws:iam::123456789012:role/hooks"),
+		},
+	}
+}
+
+func run(t *testing.T, a workers.Args) (*mockaws.Mocks, *workers.NodePool) {
+	t.Helper()
+	m := mockaws.New("us-east-1")
+	var pool *workers.NodePool
+	err := m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+		var err error
+		pool, err = workers.New(ctx, "prod-pool-"+a.Pool.Name, a)
+		return err
+	})
+	require.NoError(t, err)
+	return m, pool
+}
+
+func get(t *testing.T, m *mockaws.Mocks, typ, name string) mockaws.Resource {
+	t.Helper()
+	r, ok := m.Named(typ, name)
+	require.True(t, ok, "no %s named %s", typ, name)
+	return r
+}
+
+func obj(v any) map[string]any { return v.(map[string]any) }
+func list(v any) []any         { return v.([]any) }
+
+func groupTags(g mockaws.Resource) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, tag := range list(g.Inputs["tags"]) {
+		out[obj(tag)["key"].(string)] = obj(tag)
+	}
+	return out
+}
+
+const (
+	groupType = "aws:autoscaling/group:Group"
+	ltType    = "aws:ec2/launchTemplate:LaunchTemplate"
+)
+
+func TestPoolGroupRunsTheLaunchTemplateOverItsZonesSubnets(t *testing.T) {
+	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MinSize: 3, MaxSize: 60, Zones: []string{"us-east-1a", "us-east-1c"},
+		InstanceTypes: []string{"m7i.4xlarge", "m6i.4xlarge"}, RootVolume: spec.Volume{SizeGiB: 200}}))
+	g := get(t, m, groupType, "prod-pool-general")
+	lt := get(t, m, ltType, "prod-pool-general")
+	require.Equal(t, "prod-pool-general", g.Parent[strings.LastIndex(g.Parent, ":")+1:], "parented to the pool component")
+	require.Equal(t, []any{"subnet-a", "subnet-c"}, g.Inputs["vpcZoneIdentifiers"])
+	require.EqualValues(t, 3, g.Inputs["minSize"])
+	require.EqualValues(t, 60, g.Inputs["maxSize"])
+	require.EqualValues(t, 3, g.Inputs["desiredCapacity"], "desired starts at minSize")
+	require.Equal(t, "EC2", g.Inputs["healthCheckType"])
+
+	mip := obj(g.Inputs["mixedInstancesPolicy"])
+	spec := obj(obj(mip["launchTemplate"])["launchTemplateSpecification"])
+	require.Equal(t, lt.ID, spec["launchTemplateId"])
+	require.Equal(t, "1", spec["version"], "the group follows the template's latest version")
+	var types []string
+	for _, o := range list(obj(mip["launchTemplate"])["overrides"]) {
+		types = append(types, obj(o)["instanceType"].(string))
+	}
+	require.Equal(t, []string{"m7i.4xlarge", "m6i.4xlarge"}, types)
+	dist := obj(mip["instancesDistribution"])
+	require.EqualValues(t, 100, dist["onDemandPercentageAboveBaseCapacity"])
+	require.Equal(t, false, g.Inputs["capacityRebalance"])
+
+	// The launch template: the built AMI, IMDSv2 with one hop, an
+	// encrypted root volume on the AMI's root device.
+	require.Equal(t, "ami-0123456789abcdef0", lt.Inputs["imageId"])
+	require.Equal(t, "m7i.4xlarge", lt.Inputs["instanceType"])
+	md := obj(lt.Inputs["metadataOptions"])
+	require.Equal(t, "required", md["httpTokens"])
+	require.EqualValues(t, 1, md["httpPutResponseHopLimit"])
+	bdm := obj(list(lt.Inputs["blockDeviceMappings"])[0])
+	require.Equal(t, "/dev/sda1", bdm["deviceName"])
+	require.Equal(t, "true", obj(bdm["ebs"])["encrypted"])
+	require.EqualValues(t, 200, obj(bdm["ebs"])["volumeSize"])
+	require.Equal(t, []any{"sg-0123456789abcdef0"}, lt.Inputs["vpcSecurityGroupIds"])
+	for _, ts := range list(lt.Inputs["tagSpecifications"]) {
+		if obj(ts)["resourceType"] == "instance" {
+			tags := obj(obj(ts)["tags"])
+			require.Equal(t, "owned", tags["kubernetes.io/cluster/prod"], "the cloud controller finds the cluster's instances")
+			require.Equal(t, "general", tags[workers.PoolTag])
+		}
+	}
+}
+
+func TestSpotPoolMixesInstancesAboveAnOnDemandBase(t *testing.T) {
+	pct := 0
+	m, _ := run(t, args(cluster(), spec.NodePool{Name: "spot", MaxSize: 200, OnDemandBase: 2, OnDemandPercentageAboveBase: &pct,
+		SpotAllocationStrategy: "capacity-optimized", InstanceTypes: []string{"m7i.2xlarge", "m6i.2xlarge", "m6a.2xlarge"}}))
+	g := get(t, m, groupType, "prod-pool-spot")
+	dist := obj(obj(g.Inputs["mixedInstancesPolicy"])["instancesDistribution"])
+	require.EqualValues(t, 2, dist["onDemandBaseCapacity"])
+	require.EqualValues(t, 0, dist["onDemandPercentageAboveBaseCapacity"])
+	require.Equal(t, "capacity-optimized", dist["spotAllocationStrategy"])
+	require.Equal(t, "prioritized", dist["onDemandAllocationStrategy"])
+	require.Equal(t, true, g.Inputs["capacityRebalance"], "spot pools replace nodes at risk before they are interrupted")
+}
+
+func TestInstanceRefreshRollsTheGroupOnTemplateChanges(t *testing.T) {
+	min := 75
+	skip := false
+	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10,
+		InstanceRefresh: spec.InstanceRefresh{MinHealthyPercentage: &min, MaxHealthyPercentage: 125, InstanceWarmupSeconds: 120, SkipMatching: &skip}}))
+	g := get(t, m, groupType, "prod-pool-general")
+	ir := obj(g.Inputs["instanceRefresh"])
+	require.Equal(t, "Rolling", ir["strategy"])
+	prefs := obj(ir["preferences"])
+	require.EqualValues(t, 75, prefs["minHealthyPercentage"])
+	require.EqualValues(t, 125, prefs["maxHealthyPercentage"])
+	require.Equal(t, "120", prefs["instanceWarmup"])
+	require.Equal(t, false, prefs["skipMatching"])
+
+	// Defaults: 90% healthy, skip nodes already on the template.
+	m, _ = run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10}))
+	prefs = obj(obj(get(t, m, groupType, "prod-pool-general").Inputs["instanceRefresh"])["preferences"])
+	require.EqualValues(t, 90, prefs["minHealthyPercentage"])
+	require.Equal(t, true, prefs["skipMatching"])
+}
+
+func TestTerminatingNodesWaitInTheDrainHook(t *testing.T) {
+	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10, DrainTimeoutSeconds: 1200}))
+	hook := get(t, m, "aws:autoscaling/lifecycleHook:LifecycleHook", "prod-pool-general-drain")
+	g := get(t, m, groupType, "prod-pool-general")
+	require.Equal(t, "autoscaling:EC2_INSTANCE_TERMINATING", hook.Inputs["lifecycleTransition"])
+	require.EqualValues(t, 1200, hook.Inputs["heartbeatTimeout"])
+	require.Equal(t, "CONTINUE", hook.Inputs["defaultResult"])
+	require.Equal(t, g.ID, hook.Inputs["autoscalingGroupName"])
+	require.Equal(t, "arn:aws:sqs:us-east-1:123456789012:prod-node-termination", hook.Inputs["notificationTargetArn"])
+	require.Equal(t, "arn:aws:iam::123456789012:role/hooks", hook.Inputs["roleArn"])
+	require.JSONEq(t, `{"cluster":"prod","nodePool":"general"}`, hook.Inputs["notificationMetadata"].(string))
+	require.Equal(t, "true", groupTags(g)[workers.TerminationHandlerTag]["value"], "the termination handler drains this group's nodes")
+}
+
+func TestAutoscaledPoolsCarryTemplateTagsAndLeaveDesiredCapacityAlone(t *testing.T) {
+	c := cluster()
+	p := spec.NodePool{Name: "ingress", MinSize: 2, MaxSize: 30,
+		Labels: map[string]string{"node.kubernetes.io/ingress": "true"},
+		Taints: []spec.Taint{{Key: "dedicated", Value: "ingress", Effect: "NoSchedule"}}}
+	m, pool := run(t, args(c, p))
+	g := get(t, m, groupType, "prod-pool-ingress")
+	require.Equal(t, workers.AutoscaledSettings, g.Options.IgnoreChanges)
+	require.Equal(t, []string{"desiredCapacity"}, g.Options.IgnoreChanges)
+	tags := groupTags(g)
+	for key, value := range map[string]string{
+		"k8s.io/cluster-autoscaler/enabled":                                        "true",
+		"k8s.io/cluster-autoscaler/prod":                                           "owned",
+		"k8s.io/cluster-autoscaler/node-template/label/kinfra.dev/node-pool":       "ingress",
+		"k8s.io/cluster-autoscaler/node-template/label/node.kubernetes.io/ingress": "true",
+		"k8s.io/cluster-autoscaler/node-template/taint/dedicated":                  "ingress:NoSchedule",
+	} {
+		require.Equal(t, value, tags[key]["value"], key)
+		require.Equal(t, false, tags[key]["propagateAtLaunch"], "%s stays on the group", key)
+	}
+	require.Equal(t, true, tags["kubernetes.io/cluster/prod"]["propagateAtLaunch"])
+	require.Len(t, tags, c.WithDefaults().PoolGroupTags(pool.Spec), "spec's tag budget counts every tag the group gets")
+
+	// Without the autoscaler, Pulumi owns the size and no discovery tag
+	// invites an autoscaler in.
+	off := false
+	p.Autoscaler = &off
+	p.DesiredSize = new(int)
+	*p.DesiredSize = 5
+	m, pool = run(t, args(c, p))
+	g = get(t, m, groupType, "prod-pool-ingress")
+	require.Empty(t, g.Options.IgnoreChanges)
+	require.EqualValues(t, 5, g.Inputs["desiredCapacity"])
+	tags = groupTags(g)
+	require.NotContains(t, tags, "k8s.io/cluster-autoscaler/enabled")
+	require.Len(t, tags, c.WithDefaults().PoolGroupTags(pool.Spec))
+}
+
+func TestNodeRoleJoinsAndPullsAndNothingMore(t *testing.T) {
+	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10}))
+	att := get(t, m, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "prod-pool-general-node-join")
+	require.Equal(t, "arn:aws:iam::123456789012:policy/kinfra/prod/prod-masters-node-join", att.Inputs["policyArn"])
+	doc := policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))
+	var sids []string
+	for _, s := range doc.Statement {
+		sids = append(sids, s.Sid)
+		for _, a := range s.Action {
+			require.NotContains(t, a, "*", "no wildcard actions")
+		}
+	}
+	require.Equal(t, []string{"PullImagesToken", "PullImages", "MarkOwnInstanceUnhealthy"}, sids)
+	require.Equal(t, map[string]any{"aws:ResourceTag/kinfra.dev/cluster": "prod", "aws:ResourceTag/kinfra.dev/node-pool": "general"},
+		doc.Statement[2].Condition["StringEquals"], "a node may only mark instances of its own pool unhealthy")
+
+	// Native routing: pods' interfaces, created in the cluster's VPC and
+	// changed only while tagged as the cluster's.
+	c := cluster()
+	c.CNI = spec.CNI{Provider: spec.CNICilium, Tunnel: spec.TunnelNone}
+	m, _ = run(t, args(c, spec.NodePool{Name: "general", MaxSize: 10, MaxPods: 50}))
+	doc = policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))
+	require.Len(t, doc.Statement, 8)
+	require.Equal(t, map[string]any{"ec2:Vpc": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0"}, doc.Statement[4].Condition["StringEquals"])
+}
+
+func policy(t *testing.T, r mockaws.Resource) iampolicy.Document {
+	t.Helper()
+	var doc iampolicy.Document
+	require.NoError(t, json.Unmarshal([]byte(r.Inputs["policy"].(string)), &doc))
+	return doc
+}
+
+func TestUserDataJoinsWithoutSecrets(t *testing.T) {
+	p := spec.NodePool{Name: "general", MaxSize: 10, MaxPods: 200, Labels: map[string]string{"example.com/team": "data"}}
+	c := cluster()
+	c.Kubernetes.NodeCidrMaskSize = 23
+	m, _ := run(t, args(c, p))
+	lt := get(t, m, ltType, "prod-pool-general")
+	ud, err := bootstrap.DecodeUserData(lt.Inputs["userData"].(string))
+	require.NoError(t, err)
+	require.Contains(t, ud, "maxPods: 200")
+	require.Contains(t, ud, "example.com/team=data,kinfra.dev/node-pool=general")
+	require.Contains(t, ud, "sha256:"+strings.Repeat("0f", 32))
+	require.Contains(t, ud, "token: '"+bootstrap.TokenPlaceholder+"'")
+	require.NotRegexp(t, `[a-z0-9]{6}\.[a-z0-9]{16}`, ud, "no bootstrap token in user data")
+}
+
+func TestBadArgsRegisterNothing(t *testing.T) {
+	a := args(cluster(), spec.NodePool{Name: "gpu", MaxSize: 4, InstanceTypes: []string{"m7g.large"}, Zones: []string{"us-east-1z"}})
+	a.Network.SubnetIDs = a.Network.SubnetIDs[:2]
+	a.Termination = workers.Termination{}
+	a.Image = nil
+	m := mockaws.New("us-east-1")
+	err := m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+		_, err := workers.New(ctx, "prod-pool-gpu", a)
+		return err
+	})
+	require.Error(t, err)
+	for _, want := range []string{
+		`workers.Pool.zones[0]: "us-east-1z" is not one of the cluster's zones (us-east-1a, us-east-1b, us-east-1c)`,
+		"workers.Pool.instanceTypes[0]: m7g.large is arm64, but the pipeline builds x86_64 images",
+		"workers.Network.SubnetIDs: 2 subnets for 3 zones",
+		"workers.Image: required (ID and RootDevice) when the pool uses the stack's pipeline image",
+		"workers.Termination: QueueArn and RoleArn are required",
+	} {
+		require.ErrorContains(t, err, want)
+	}
+	require.Empty(t, m.Resources())
+}
+
+func TestTerminationQueueReceivesHooksAndInterruptions(t *testing.T) {
+	m := mockaws.New("us-east-1")
+	err := m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+		_, err := workers.NewTerminationQueue(ctx, "prod-termination", workers.TerminationQueueArgs{ClusterName: "prod", Region: "us-east-1"})
+		return err
+	})
+	require.NoError(t, err)
+	q := get(t, m, "aws:sqs/queue:Queue", "prod-termination")
+	require.Equal(t, "prod-node-termination", q.Inputs["name"])
+	require.Equal(t, true, q.Inputs["sqsManagedSseEnabled"])
+	rules := m.ByType("aws:cloudwatch/eventRule:EventRule")
+	targets := m.ByType("aws:cloudwatch/eventTarget:EventTarget")
+	require.Len(t, rules, 4)
+	require.Len(t, targets, 4)
+	for _, tg := range targets {
+		require.Equal(t, "arn:aws:sqs:us-east-1:123456789012:prod-node-termination", tg.Inputs["arn"])
+	}
+	doc := policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-termination-hooks"))
+	require.Equal(t, []string{"sqs:GetQueueUrl", "sqs:SendMessage"}, doc.Statement[0].Action)
+	require.Equal(t, []string{"arn:aws:sqs:us-east-1:123456789012:prod-node-termination"}, doc.Statement[0].Resource)
+}
