@@ -76,6 +76,7 @@ func New(ctx *pulumi.Context, name string, s spec.Cluster, bundle *pki.Bundle, o
 			Cluster:  eff,
 			VpcID:    c.Network.VpcID,
 			SubnetID: c.Network.PrivateSubnets[0].ID,
+			Roles:    imageRoles(eff),
 		}, pulumi.Parent(c))
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", name, err)
@@ -103,6 +104,26 @@ func New(ctx *pulumi.Context, name string, s spec.Cluster, bundle *pki.Bundle, o
 		return nil, err
 	}
 	return c, nil
+}
+
+// imageRoles are the images the stack's machines use; when none uses the
+// pipeline (every selection names its own AMI), both are built, for the
+// stacks that share them through distributeTo.
+func imageRoles(c spec.Cluster) []string {
+	var roles []string
+	if c.Masters.Image.Pipeline {
+		roles = append(roles, images.RoleMaster)
+	}
+	for _, p := range c.NodePools {
+		if p.Image.Pipeline {
+			roles = append(roles, images.RoleNode)
+			break
+		}
+	}
+	if len(roles) == 0 {
+		return []string{images.RoleMaster, images.RoleNode}
+	}
+	return roles
 }
 
 // nodePools creates the termination queue and every pool, once the control

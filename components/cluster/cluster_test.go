@@ -61,3 +61,30 @@ func testPKI(t *testing.T) *pki.Bundle {
 	require.NoError(t, err)
 	return b
 }
+
+func TestClusterWiresImagesMastersAndPools(t *testing.T) {
+	m := mockaws.New("eu-west-1")
+	err := m.Run("kinfra", "eu-west-1", nil, func(ctx *pulumi.Context) error {
+		_, err := cluster.New(ctx, "prod", spec.Cluster{Name: "prod", Region: "eu-west-1",
+			Network:   spec.Network{AvailabilityZones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}},
+			NodePools: []spec.NodePool{{Name: "general", MinSize: 1, MaxSize: 10}, {Name: "gpu", MaxSize: 2, Image: spec.Image{ID: "ami-0123456789abcdef0"}}},
+		}, testPKI(t))
+		return err
+	})
+	require.NoError(t, err)
+	lt := func(name string) mockaws.Resource {
+		r, ok := m.Named("aws:ec2/launchTemplate:LaunchTemplate", name)
+		require.True(t, ok, name)
+		return r
+	}
+	for _, role := range []string{"master", "node"} {
+		_, ok := m.Named("aws:imagebuilder/image:Image", "prod-images-"+role)
+		require.True(t, ok, "the %s image is built in the stack", role)
+	}
+	require.NotEqual(t, lt("prod-masters-master-0").Inputs["imageId"], lt("prod-pool-general").Inputs["imageId"], "masters and nodes run their own images")
+	require.Equal(t, "ami-0123456789abcdef0", lt("prod-pool-gpu").Inputs["imageId"], "a pool's own AMI wins")
+	require.Len(t, m.ByType("aws:sqs/queue:Queue"), 1, "one termination queue for the cluster")
+	pool, _ := m.Named("aws:autoscaling/group:Group", "prod-pool-general")
+	master, _ := m.Named("aws:autoscaling/group:Group", "prod-masters-master-0")
+	require.Contains(t, pool.Options.Dependencies, master.URN, "nodes launch once the API answers")
+}

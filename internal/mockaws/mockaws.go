@@ -331,8 +331,19 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return resource.NewPropertyMapFromMap(map[string]any{"id": str("id"), "vpcId": s.VpcID, "availabilityZone": s.AvailabilityZone, "cidrBlock": s.Cidr}), nil
 	case "aws:ec2/getAmi:getAmi":
 		sum := sha256.Sum256([]byte(fmt.Sprint(Plain(args.Args))))
+		id := "ami-" + hex.EncodeToString(sum[:])[:17]
+		// An explicit image-id filter finds that image.
+		if filters, ok := Plain(args.Args)["filters"].([]any); ok {
+			for _, f := range filters {
+				if f, ok := f.(map[string]any); ok && f["name"] == "image-id" {
+					if v, ok := f["values"].([]any); ok && len(v) == 1 {
+						id, _ = v[0].(string)
+					}
+				}
+			}
+		}
 		return resource.NewPropertyMapFromMap(map[string]any{
-			"id": "ami-" + hex.EncodeToString(sum[:])[:17], "imageId": "ami-" + hex.EncodeToString(sum[:])[:17],
+			"id": id, "imageId": id,
 			"name": "kinfra-offline-placeholder", "architecture": "x86_64", "rootDeviceName": "/dev/sda1",
 		}), nil
 	}
