@@ -103,7 +103,7 @@ func (p NodePool) WithDefaults(version string, pipeline bool) NodePool {
 		// defaulted.
 		p.EvictionHard = map[string]string{
 			"memory.available": "500Mi", "nodefs.available": "10%",
-			"nodefs.inodesFree": "5%", "imagefs.available": "15%",
+			"nodefs.inodesFree": "5%", "imagefs.available": "15%", "imagefs.inodesFree": "5%",
 		}
 	} else {
 		p.EvictionHard = cloneMap(p.EvictionHard)

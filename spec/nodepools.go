@@ -146,7 +146,7 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 
 	errs.Append(c.checkMaxPods(path, p, types))
 	errs.Append(checkLabels(path+".labels", p.Labels))
-	errs.Append(checkTaints(path+".taints", p.Taints))
+	errs.Append(checkTaints(path+".taints", p.Taints, p.AutoscalerOn()))
 	errs.Append(checkReserved(path+".kubeReserved", p.KubeReserved))
 	errs.Append(checkReserved(path+".systemReserved", p.SystemReserved))
 	errs.Append(checkEviction(path+".evictionHard", p.EvictionHard))
@@ -316,9 +316,9 @@ func qualifiedName(k string) string {
 	return ""
 }
 
-func checkTaints(path string, taints []Taint) validate.Errors {
+func checkTaints(path string, taints []Taint, autoscaler bool) validate.Errors {
 	var errs validate.Errors
-	seen := map[string]bool{}
+	seen, keys := map[string]bool{}, map[string]bool{}
 	for j, t := range taints {
 		tp := fmt.Sprintf("%s[%d]", path, j)
 		if msg := qualifiedName(t.Key); msg != "" {
@@ -332,9 +332,12 @@ func checkTaints(path string, taints []Taint) validate.Errors {
 		}
 		if id := t.Key + ":" + t.Effect; seen[id] {
 			errs.Addf(tp, "%s with effect %s is listed twice", t.Key, t.Effect)
+		} else if autoscaler && keys[t.Key] {
+			errs.Addf(tp, "%s is listed with two effects, but cluster-autoscaler's node-template tag holds one effect per key, so it would plan nodes without one of them; use one effect or turn the pool's autoscaler off", t.Key)
 		} else {
 			seen[id] = true
 		}
+		keys[t.Key] = true
 	}
 	return errs
 }

@@ -102,6 +102,9 @@ func TestEachBadNodePoolHasItsExactMessage(t *testing.T) {
 		{"duplicate taint", func(p *spec.NodePool, _ *spec.Cluster) {
 			p.Taints = []spec.Taint{{Key: "dedicated", Effect: "NoSchedule"}, {Key: "dedicated", Value: "x", Effect: "NoSchedule"}}
 		}, []string{"cluster.nodePools[0].taints[1]: dedicated with effect NoSchedule is listed twice"}},
+		{"taint key with two effects under the autoscaler", func(p *spec.NodePool, _ *spec.Cluster) {
+			p.Taints = []spec.Taint{{Key: "dedicated", Effect: "NoSchedule"}, {Key: "dedicated", Effect: "NoExecute"}}
+		}, []string{"cluster.nodePools[0].taints[1]: dedicated is listed with two effects, but cluster-autoscaler's node-template tag holds one effect per key, so it would plan nodes without one of them; use one effect or turn the pool's autoscaler off"}},
 		{"reserved resource", func(p *spec.NodePool, _ *spec.Cluster) {
 			p.SystemReserved = map[string]string{"gpu": "1", "memory": "lots"}
 		},

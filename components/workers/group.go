@@ -102,13 +102,14 @@ func (b *builder) launchTemplate(img ami.Image, profile *iam.InstanceProfile) (*
 	}, b.parent)
 }
 
-// groupTags are the group's tags: the instance tags (propagated at launch,
-// though the launch template sets them too) and the discovery tags of
-// cluster-autoscaler and the termination handler (on the group only).
+// groupTags are the group's tags: the instance tags, propagated at launch
+// (the termination handler's among them: it reads the instance's tags before
+// draining), and cluster-autoscaler's discovery and node-template tags, on
+// the group only.
 func (b *builder) groupTags() autoscaling.GroupTagArray {
 	poolTag := map[string]string{PoolTag: b.p.Name}
-	propagated := b.tags.For(b.name, poolTag, map[string]string{tags.ClusterKey(b.c.Name): "owned"})
-	groupOnly := map[string]string{TerminationHandlerTag: "true"}
+	propagated := b.tags.For(b.name, poolTag, map[string]string{tags.ClusterKey(b.c.Name): "owned", TerminationHandlerTag: "true"})
+	groupOnly := map[string]string{}
 	if b.p.AutoscalerOn() {
 		groupOnly[AutoscalerEnabledTag] = "true"
 		groupOnly[AutoscalerClusterTag(b.c.Name)] = "owned"

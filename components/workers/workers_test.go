@@ -173,6 +173,7 @@ func TestTerminatingNodesWaitInTheDrainHook(t *testing.T) {
 	require.Equal(t, "arn:aws:iam::123456789012:role/hooks", hook.Inputs["roleArn"])
 	require.JSONEq(t, `{"cluster":"prod","nodePool":"general"}`, hook.Inputs["notificationMetadata"].(string))
 	require.Equal(t, "true", groupTags(g)[workers.TerminationHandlerTag]["value"], "the termination handler drains this group's nodes")
+	require.Equal(t, true, groupTags(g)[workers.TerminationHandlerTag]["propagateAtLaunch"], "the handler reads the tag from the instance")
 }
 
 func TestAutoscaledPoolsCarryTemplateTagsAndLeaveDesiredCapacityAlone(t *testing.T) {
