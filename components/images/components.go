@@ -1,7 +1,6 @@
 package images
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"slices"
@@ -9,6 +8,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kinfra-dev/kinfra/internal/yamldoc"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -169,51 +169,20 @@ func (d document) render() (string, error) {
 					return "", fmt.Errorf("step %s: a command contains {{, which AWSTOE would expand", s.name)
 				}
 			}
-			steps = append(steps, orderedMap{
+			steps = append(steps, yamldoc.Map{
 				{"name", s.name},
 				{"action", "ExecuteBash"},
-				{"inputs", orderedMap{{"commands", s.commands}}},
+				{"inputs", yamldoc.Map{{"commands", s.commands}}},
 			})
 		}
-		phases = append(phases, orderedMap{{"name", p.name}, {"steps", steps}})
+		phases = append(phases, yamldoc.Map{{"name", p.name}, {"steps", steps}})
 	}
-	return marshal(orderedMap{
+	return yamldoc.Marshal(yamldoc.Map{
 		{"name", "kinfra-" + d.short},
 		{"description", d.description},
 		{"schemaVersion", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: "1.0"}},
 		{"phases", phases},
 	})
-}
-
-// orderedMap keeps keys in the order written, for readable documents.
-type orderedMap [][2]any
-
-func (o orderedMap) MarshalYAML() (any, error) {
-	n := &yaml.Node{Kind: yaml.MappingNode}
-	for _, kv := range o {
-		var k, v yaml.Node
-		if err := k.Encode(kv[0]); err != nil {
-			return nil, err
-		}
-		if err := v.Encode(kv[1]); err != nil {
-			return nil, err
-		}
-		n.Content = append(n.Content, &k, &v)
-	}
-	return n, nil
-}
-
-func marshal(v any) (string, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	if err := enc.Close(); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
 }
 
 // shq single-quotes s for bash.

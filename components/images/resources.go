@@ -79,10 +79,7 @@ func (b *builder) awsName(suffix string) string { return "kinfra-" + b.c.Name + 
 // policies Image Builder requires, and its instance profile.
 func (b *builder) iam() error {
 	name := b.name + "-builder"
-	trust, err := iampolicy.New(iampolicy.Statement{
-		Effect: "Allow", Principal: &iampolicy.Principal{Service: []string{"ec2.amazonaws.com"}},
-		Action: []string{"sts:AssumeRole"},
-	}).JSON()
+	trust, err := iampolicy.New(iampolicy.AssumeRole("ec2.amazonaws.com")).JSON()
 	if err != nil {
 		return err
 	}

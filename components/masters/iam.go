@@ -149,10 +149,7 @@ func (b *builder) slotPolicy(slot int, zoneID, record string) iampolicy.Document
 // slotRole creates slot i's role, its policies and its instance profile.
 func (b *builder) slotRole(slot int, record string) (*iam.Role, *iam.InstanceProfile, []pulumi.Resource, error) {
 	name := b.slotName(slot)
-	trust, err := iampolicy.New(iampolicy.Statement{
-		Effect: "Allow", Principal: &iampolicy.Principal{Service: []string{"ec2.amazonaws.com"}},
-		Action: []string{"sts:AssumeRole"},
-	}).JSON()
+	trust, err := iampolicy.New(iampolicy.AssumeRole("ec2.amazonaws.com")).JSON()
 	if err != nil {
 		return nil, nil, nil, err
 	}

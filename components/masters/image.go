@@ -1,8 +1,6 @@
 package masters
 
 import (
-	"fmt"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/ami"
@@ -33,7 +31,7 @@ type Image struct {
 
 func (a Args) checkImage() []string {
 	if a.Cluster.Masters.Image.Pipeline && (a.Image == nil || a.Image.ID == nil || a.Image.RootDevice == "") {
-		return []string{fmt.Sprintf("masters.Image: required (ID and RootDevice) when %s uses the stack's pipeline image", "cluster.masters.image")}
+		return []string{"masters.Image: required (ID and RootDevice) when cluster.masters.image uses the stack's pipeline image"}
 	}
 	return nil
 }

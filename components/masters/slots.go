@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/launchtemplate"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -77,17 +78,6 @@ func (b *builder) slot(i int) error {
 	if !rolling {
 		ltOpts = append(ltOpts, pulumi.IgnoreChanges(FrozenLaunchSettings))
 	}
-	root := b.c.Masters.RootVolume
-	rootEBS := &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
-		VolumeSize:          pulumi.Int(root.SizeGiB),
-		VolumeType:          pulumi.String(root.Type),
-		Iops:                pulumi.Int(root.Iops),
-		Encrypted:           pulumi.String("true"),
-		DeleteOnTermination: pulumi.String("true"),
-	}
-	if root.Type == "gp3" {
-		rootEBS.Throughput = pulumi.Int(root.ThroughputMiBps)
-	}
 	instanceTags := b.tags.For(name, slotTag, map[string]string{tags.ClusterKey(b.c.Name): "owned"})
 	lt, err := ec2.NewLaunchTemplate(b.ctx, name, &ec2.LaunchTemplateArgs{
 		Description:          pulumi.String(fmt.Sprintf("kinfra %s: master slot %d (%s)", b.c.Name, i, zone)),
@@ -98,17 +88,9 @@ func (b *builder) slot(i int) error {
 		UserData:             encoded,
 		EbsOptimized:         pulumi.String("true"),
 		UpdateDefaultVersion: pulumi.Bool(true),
-		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
-			HttpEndpoint:            pulumi.String("enabled"),
-			HttpTokens:              pulumi.String("required"),
-			HttpPutResponseHopLimit: pulumi.Int(1),
-			InstanceMetadataTags:    pulumi.String("disabled"),
-		},
-		Monitoring: &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
-		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{&ec2.LaunchTemplateBlockDeviceMappingArgs{
-			DeviceName: pulumi.String(b.image.RootDevice),
-			Ebs:        rootEBS,
-		}},
+		MetadataOptions:      launchtemplate.IMDSv2(),
+		Monitoring:           &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
+		BlockDeviceMappings:  launchtemplate.RootVolume(b.image.RootDevice, b.c.Masters.RootVolume),
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
 			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("volume"), Tags: b.tags.For(name+"-root", slotTag)},
 			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("network-interface"), Tags: b.tags.For(name, slotTag)},

@@ -50,15 +50,12 @@ func (b *builder) flowLogs() error {
 		return err
 	}
 	// Confused-deputy protection: only flow logs of this account and region.
-	trust, err := iampolicy.New(iampolicy.Statement{
-		Effect:    "Allow",
-		Principal: &iampolicy.Principal{Service: []string{"vpc-flow-logs.amazonaws.com"}},
-		Action:    []string{"sts:AssumeRole"},
-		Condition: map[string]map[string]any{
-			"StringEquals": {"aws:SourceAccount": id.AccountID},
-			"ArnLike":      {"aws:SourceArn": "arn:" + id.Partition + ":ec2:" + b.args.Region + ":" + id.AccountID + ":vpc-flow-log/*"},
-		},
-	}).JSON()
+	assume := iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com")
+	assume.Condition = map[string]map[string]any{
+		"StringEquals": {"aws:SourceAccount": id.AccountID},
+		"ArnLike":      {"aws:SourceArn": "arn:" + id.Partition + ":ec2:" + b.args.Region + ":" + id.AccountID + ":vpc-flow-log/*"},
+	}
+	trust, err := iampolicy.New(assume).JSON()
 	if err != nil {
 		return err
 	}

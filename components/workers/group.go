@@ -12,6 +12,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/ami"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/launchtemplate"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -56,17 +57,6 @@ func (b *builder) launchTemplate(img ami.Image, profile *iam.InstanceProfile) (*
 	}
 	b.out.UserData = pulumi.String(rendered.UserData).ToStringOutput()
 
-	root := b.p.RootVolume
-	rootEBS := &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
-		VolumeSize:          pulumi.Int(root.SizeGiB),
-		VolumeType:          pulumi.String(root.Type),
-		Iops:                pulumi.Int(root.Iops),
-		Encrypted:           pulumi.String("true"),
-		DeleteOnTermination: pulumi.String("true"),
-	}
-	if root.Type == "gp3" {
-		rootEBS.Throughput = pulumi.Int(root.ThroughputMiBps)
-	}
 	poolTag := map[string]string{PoolTag: b.p.Name}
 	instanceTags := b.tags.For(b.name, poolTag, map[string]string{tags.ClusterKey(b.c.Name): "owned"})
 	return ec2.NewLaunchTemplate(b.ctx, b.name, &ec2.LaunchTemplateArgs{
@@ -80,19 +70,9 @@ func (b *builder) launchTemplate(img ami.Image, profile *iam.InstanceProfile) (*
 		UserData:             pulumi.String(encoded),
 		EbsOptimized:         pulumi.String("true"),
 		UpdateDefaultVersion: pulumi.Bool(true),
-		// IMDSv2 only, and a hop limit of 1: containers in pod networks
-		// cannot reach the node's credentials.
-		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
-			HttpEndpoint:            pulumi.String("enabled"),
-			HttpTokens:              pulumi.String("required"),
-			HttpPutResponseHopLimit: pulumi.Int(1),
-			InstanceMetadataTags:    pulumi.String("disabled"),
-		},
-		Monitoring: &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
-		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{&ec2.LaunchTemplateBlockDeviceMappingArgs{
-			DeviceName: pulumi.String(img.RootDevice),
-			Ebs:        rootEBS,
-		}},
+		MetadataOptions:      launchtemplate.IMDSv2(),
+		Monitoring:           &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
+		BlockDeviceMappings:  launchtemplate.RootVolume(img.RootDevice, b.p.RootVolume),
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
 			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("instance"), Tags: instanceTags},
 			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("volume"), Tags: b.tags.For(b.name+"-root", poolTag)},

@@ -18,10 +18,7 @@ import (
 func (b *builder) role() (*iam.InstanceProfile, error) {
 	name := b.name + "-node"
 	path := pulumi.String("/kinfra/" + b.c.Name + "/")
-	trust, err := iampolicy.New(iampolicy.Statement{
-		Effect: "Allow", Principal: &iampolicy.Principal{Service: []string{"ec2.amazonaws.com"}},
-		Action: []string{"sts:AssumeRole"},
-	}).JSON()
+	trust, err := iampolicy.New(iampolicy.AssumeRole("ec2.amazonaws.com")).JSON()
 	if err != nil {
 		return nil, err
 	}

@@ -109,10 +109,7 @@ func NewTerminationQueue(ctx *pulumi.Context, name string, args TerminationQueue
 		}
 	}
 
-	trust, err := iampolicy.New(iampolicy.Statement{
-		Effect: "Allow", Principal: &iampolicy.Principal{Service: []string{"autoscaling.amazonaws.com"}},
-		Action: []string{"sts:AssumeRole"},
-	}).JSON()
+	trust, err := iampolicy.New(iampolicy.AssumeRole("autoscaling.amazonaws.com")).JSON()
 	if err != nil {
 		return nil, err
 	}

@@ -86,7 +86,13 @@ func TestPoolGroupRunsTheLaunchTemplateOverItsZonesSubnets(t *testing.T) {
 		InstanceTypes: []string{"m7i.4xlarge", "m6i.4xlarge"}, RootVolume: spec.Volume{SizeGiB: 200}}))
 	g := get(t, m, groupType, "prod-pool-general")
 	lt := get(t, m, ltType, "prod-pool-general")
-	require.Equal(t, "prod-pool-general", g.Parent[strings.LastIndex(g.Parent, ":")+1:], "parented to the pool component")
+	component := get(t, m, "kinfra:workers:NodePool", "prod-pool-general")
+	for _, r := range m.Resources() {
+		if r.Custom {
+			require.Equal(t, component.URN, r.Parent, "%s is parented to the pool", r.Name)
+			require.True(t, strings.HasPrefix(r.Name, "prod-pool-general"), "%s is named after the pool", r.Name)
+		}
+	}
 	require.Equal(t, []any{"subnet-a", "subnet-c"}, g.Inputs["vpcZoneIdentifiers"])
 	require.EqualValues(t, 3, g.Inputs["minSize"])
 	require.EqualValues(t, 60, g.Inputs["maxSize"])

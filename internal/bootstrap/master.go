@@ -24,6 +24,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/kinfra-dev/kinfra/internal/ports"
+	"github.com/kinfra-dev/kinfra/internal/yamldoc"
 )
 
 //go:embed assets
@@ -140,6 +141,12 @@ func (m Master) Render() (Rendered, error) {
 		{BootUnitPath, "0644", "root:root", asset("kinfra-master.service")},
 		{EtcdUnitPath, "0644", "root:root", asset("etcd.service")},
 	}
+	return cloudConfig(files, "kinfra-master.service")
+}
+
+// cloudConfig is the user data that writes files and starts unit, the boot
+// service, without waiting for it (cloud-init must finish for it to run).
+func cloudConfig(files []File, unit string) (Rendered, error) {
 	doc := struct {
 		WriteFiles []File     `yaml:"write_files"`
 		Runcmd     [][]string `yaml:"runcmd"`
@@ -147,11 +154,11 @@ func (m Master) Render() (Rendered, error) {
 		WriteFiles: files,
 		Runcmd: [][]string{
 			{"systemctl", "daemon-reload"},
-			{"systemctl", "enable", "kinfra-master.service"},
-			{"systemctl", "start", "--no-block", "kinfra-master.service"},
+			{"systemctl", "enable", unit},
+			{"systemctl", "start", "--no-block", unit},
 		},
 	}
-	body, err := marshal(doc)
+	body, err := yamldoc.Marshal(doc)
 	if err != nil {
 		return Rendered{}, err
 	}
@@ -160,6 +167,21 @@ func (m Master) Render() (Rendered, error) {
 		out.Files[f.Path] = f
 	}
 	return out, nil
+}
+
+// envFile is a shell settings file for a boot script: one single-quoted
+// assignment per variable, refusing values a single-quoted string cannot
+// hold safely.
+func envFile(header string, vars [][2]string) (string, error) {
+	var b strings.Builder
+	b.WriteString(header + "\n")
+	for _, kv := range vars {
+		if !safeValue.MatchString(kv[1]) {
+			return "", fmt.Errorf("bootstrap: %s %q has characters a shell file cannot hold safely", kv[0], kv[1])
+		}
+		fmt.Fprintf(&b, "%s='%s'\n", kv[0], kv[1])
+	}
+	return b.String(), nil
 }
 
 func (m Master) check() error {
@@ -207,15 +229,7 @@ func (m Master) env() (string, error) {
 		{"ENCRYPTION_CONFIG", EncryptionPath},
 		{"DISCOVERY_CONFIG", DiscoveryPath},
 	}
-	var b strings.Builder
-	b.WriteString("# kinfra master slot settings, read by " + BootScriptPath + ".\n")
-	for _, kv := range vars {
-		if !safeValue.MatchString(kv[1]) {
-			return "", fmt.Errorf("bootstrap: %s %q has characters a shell file cannot hold safely", kv[0], kv[1])
-		}
-		fmt.Fprintf(&b, "%s='%s'\n", kv[0], kv[1])
-	}
-	return b.String(), nil
+	return envFile("# kinfra master slot settings, read by "+BootScriptPath+".", vars)
 }
 
 // etcdConfig is the member's configuration file. Every value is static for
@@ -238,7 +252,7 @@ func (m Master) etcdConfig() (string, error) {
 	}
 	record := EtcdRecord(m.Slot, m.Domain)
 	cfg := yaml.Node{}
-	if err := cfg.Encode(orderedMap{
+	if err := cfg.Encode(yamldoc.Map{
 		{"name", EtcdName(m.Slot)},
 		{"data-dir", EtcdDataDir},
 		{"listen-peer-urls", fmt.Sprintf("https://0.0.0.0:%d", EtcdPeerPort)},
@@ -266,7 +280,7 @@ func (m Master) etcdConfig() (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	return marshal(&cfg)
+	return yamldoc.Marshal(&cfg)
 }
 
 func (m Master) clusterConfiguration() clusterConfiguration {
@@ -338,7 +352,7 @@ func (m Master) kubeadmInit() (string, error) {
 		// kube-proxy is ours (the add-ons component), not kubeadm's.
 		SkipPhases: []string{"addon/kube-proxy"},
 	}
-	return marshalDocs(init, m.clusterConfiguration())
+	return yamldoc.MarshalDocs(init, m.clusterConfiguration())
 }
 
 // kubeadmJoin is every other boot: join the control plane, discovering the
@@ -351,7 +365,7 @@ func (m Master) kubeadmJoin() (string, error) {
 		Discovery:        discovery{File: &fileDiscovery{KubeConfigPath: DiscoveryPath}},
 		ControlPlane:     &joinControlPlane{},
 	}
-	return marshalDocs(join)
+	return yamldoc.MarshalDocs(join)
 }
 
 // authenticationConfig admits anonymous requests to the health endpoints
@@ -445,47 +459,4 @@ func asset(name string) string {
 		panic("bootstrap: missing embedded asset " + name) // a build defect, not input
 	}
 	return string(b)
-}
-
-// orderedMap keeps keys in the order written, for readable files.
-type orderedMap [][2]any
-
-func (o orderedMap) MarshalYAML() (any, error) {
-	n := &yaml.Node{Kind: yaml.MappingNode}
-	for _, kv := range o {
-		var k, v yaml.Node
-		if err := k.Encode(kv[0]); err != nil {
-			return nil, err
-		}
-		if err := v.Encode(kv[1]); err != nil {
-			return nil, err
-		}
-		n.Content = append(n.Content, &k, &v)
-	}
-	return n, nil
-}
-
-func marshal(v any) (string, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	if err := enc.Close(); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
-}
-
-func marshalDocs(docs ...any) (string, error) {
-	var parts []string
-	for _, d := range docs {
-		s, err := marshal(d)
-		if err != nil {
-			return "", err
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, "---\n"), nil
 }

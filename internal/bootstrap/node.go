@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kinfra-dev/kinfra/internal/yamldoc"
 )
 
 // Paths on the workers. The boot script reads the same defaults.
@@ -77,26 +79,7 @@ func (n Node) Render() (Rendered, error) {
 		{NodeBootPath, "0755", "root:root", asset("kinfra-node-boot.sh")},
 		{NodeBootUnitPath, "0644", "root:root", asset("kinfra-node.service")},
 	}
-	doc := struct {
-		WriteFiles []File     `yaml:"write_files"`
-		Runcmd     [][]string `yaml:"runcmd"`
-	}{
-		WriteFiles: files,
-		Runcmd: [][]string{
-			{"systemctl", "daemon-reload"},
-			{"systemctl", "enable", "kinfra-node.service"},
-			{"systemctl", "start", "--no-block", "kinfra-node.service"},
-		},
-	}
-	body, err := marshal(doc)
-	if err != nil {
-		return Rendered{}, err
-	}
-	out := Rendered{UserData: "#cloud-config\n" + body, Files: map[string]File{}}
-	for _, f := range files {
-		out.Files[f.Path] = f
-	}
-	return out, nil
+	return cloudConfig(files, "kinfra-node.service")
 }
 
 func (n Node) check() error {
@@ -137,15 +120,7 @@ func (n Node) env() (string, error) {
 		{"API_ENDPOINT", fmt.Sprintf("%s:%d", n.APIName, APIPort)},
 		{"CRI_SOCKET", ContainerdSocket},
 	}
-	var b strings.Builder
-	b.WriteString("# kinfra node pool settings, read by " + NodeBootPath + ".\n")
-	for _, kv := range vars {
-		if !safeValue.MatchString(kv[1]) {
-			return "", fmt.Errorf("bootstrap: %s %q has characters a shell file cannot hold safely", kv[0], kv[1])
-		}
-		fmt.Fprintf(&b, "%s='%s'\n", kv[0], kv[1])
-	}
-	return b.String(), nil
+	return envFile("# kinfra node pool settings, read by "+NodeBootPath+".", vars)
 }
 
 // JoinTemplate is the pool's kubeadm JoinConfiguration with the node name and
@@ -183,7 +158,7 @@ func (n Node) JoinTemplate() (string, error) {
 		},
 		Patches: &patches{Directory: NodePatchesDir},
 	}
-	return marshalDocs(join)
+	return yamldoc.MarshalDocs(join)
 }
 
 func (n Node) nodeLabels() string {
@@ -202,7 +177,7 @@ func (n Node) nodeLabels() string {
 // KubeletPatch is the pool's KubeletConfiguration: what differs from the
 // cluster-wide kubelet configuration kubeadm keeps.
 func (n Node) KubeletPatch() (string, error) {
-	doc := orderedMap{
+	doc := yamldoc.Map{
 		{"apiVersion", kubeletAPIVersion},
 		{"kind", "KubeletConfiguration"},
 		{"maxPods", n.MaxPods},
@@ -216,7 +191,7 @@ func (n Node) KubeletPatch() (string, error) {
 		{"evictionHard", n.EvictionHard},
 	} {
 		if len(m.values) > 0 {
-			doc = append(doc, [2]any{m.key, sortedMap(m.values)})
+			doc = append(doc, [2]any{m.key, yamldoc.Sorted(m.values)})
 		}
 	}
 	// Pull images in parallel: a node of hundreds of pods starts many at
@@ -226,18 +201,5 @@ func (n Node) KubeletPatch() (string, error) {
 	if err := node.Encode(doc); err != nil {
 		return "", err
 	}
-	return marshal(&node)
-}
-
-func sortedMap(m map[string]string) orderedMap {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := orderedMap{}
-	for _, k := range keys {
-		out = append(out, [2]any{k, m[k]})
-	}
-	return out
+	return yamldoc.Marshal(&node)
 }

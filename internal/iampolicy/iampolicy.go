@@ -41,6 +41,11 @@ func Allow(sid string, actions, resources []string) Statement {
 	return Statement{Sid: sid, Effect: "Allow", Action: actions, Resource: resources}
 }
 
+// AssumeRole is the trust statement that lets an AWS service assume a role.
+func AssumeRole(service string) Statement {
+	return Statement{Effect: "Allow", Principal: &Principal{Service: []string{service}}, Action: []string{"sts:AssumeRole"}}
+}
+
 // JSON marshals the document.
 func (d Document) JSON() (string, error) {
 	b, err := json.Marshal(d)
