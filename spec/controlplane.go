@@ -168,8 +168,11 @@ func (c CNI) check(path string) validate.Errors {
 	switch c.Provider {
 	case CNICilium:
 	case CNICalico:
-		if c.Tunnel == TunnelGeneve {
-			errs.Addf(path+".tunnel", "geneve is not available with calico; use vxlan or none")
+		switch c.Tunnel {
+		case TunnelGeneve:
+			errs.Addf(path+".tunnel", "geneve is not available with calico; use vxlan")
+		case TunnelNone:
+			errs.Addf(path+".tunnel", "none is not available with calico: its unencapsulated pod addresses are not the VPC's, so the VPC drops them between subnets; use vxlan (kinfra encapsulates only between subnets)")
 		}
 		if c.Hubble {
 			errs.Addf(path+".hubble", "true, but Hubble is Cilium's; remove it or use provider: cilium")
@@ -180,6 +183,7 @@ func (c CNI) check(path string) validate.Errors {
 	if !slices.Contains([]string{TunnelVXLAN, TunnelGeneve, TunnelNone}, c.Tunnel) {
 		errs.Addf(path+".tunnel", "%q is not allowed; use vxlan, geneve or none", c.Tunnel)
 	}
+	errs.Append(c.checkOptions(path))
 	return errs
 }
 

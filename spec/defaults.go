@@ -50,15 +50,24 @@ func (c Cluster) WithDefaults() Cluster {
 	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version, pipeline)
 	c.API = c.API.WithDefaults(c.Network.VpcCidr)
 	c.CNI = c.CNI.WithDefaults()
-	c.Tags = cloneMap(c.Tags)
-	if c.KubeProxy.Mode == "" {
-		c.KubeProxy.Mode = ProxyNFTables
+	if c.CNI.Provider == CNICalico && c.CNI.Dataplane == "" {
+		c.CNI.Dataplane = DataplaneIPTables
+		if c.KubeProxy.Mode == ProxyNone {
+			c.CNI.Dataplane = DataplaneBPF
+		}
 	}
+	c.KubeProxy = c.KubeProxy.withDefaults(c.CNI, c.Kubernetes.Version)
+	c.Tags = cloneMap(c.Tags)
 	pools := make([]NodePool, len(c.NodePools))
 	for i, p := range c.NodePools {
 		pools[i] = p.WithDefaults(c.Kubernetes.Version, pipeline)
 	}
 	c.NodePools = pools
+	autoscaled := false
+	for _, p := range pools {
+		autoscaled = autoscaled || p.AutoscalerOn()
+	}
+	c.Addons = c.Addons.withDefaults(len(pools) > 0, autoscaled)
 	return c
 }
 

@@ -41,6 +41,9 @@ type Cluster struct {
 	KubeProxy KubeProxy `json:"kubeProxy"`
 	// Images bakes the AMIs.
 	Images Images `json:"images"`
+	// Addons are the Kubernetes add-ons deployed once the API answers:
+	// kube-proxy, the CNI and the cloud integration. See docs/addons.md.
+	Addons Addons `json:"addons"`
 }
 
 // NAT gateway modes.
@@ -271,9 +274,21 @@ type CNI struct {
 	Tunnel string `json:"tunnel,omitempty"`
 	// WireGuard encrypts pod traffic between nodes. Default false.
 	WireGuard bool `json:"wireGuard,omitempty"`
-	// Hubble (cilium only) opens the Hubble peer port between nodes.
-	// Default false.
+	// Hubble (cilium only) deploys Hubble and Hubble Relay and opens the
+	// Hubble peer port between nodes. Default false.
 	Hubble bool `json:"hubble,omitempty"`
+	// KubeProxyReplacement (cilium only): Cilium's eBPF implements Services
+	// and kube-proxy is not deployed (kubeProxy.mode none, its default then).
+	// Default false.
+	KubeProxyReplacement bool `json:"kubeProxyReplacement,omitempty"`
+	// Dataplane (calico only) is iptables, nftables (kube-proxy must then
+	// run in nftables mode) or bpf (Calico's eBPF replaces kube-proxy:
+	// kubeProxy.mode none, its default then). Default iptables, or bpf when
+	// kubeProxy.mode is none.
+	Dataplane string `json:"dataplane,omitempty"`
+	// Version of the CNI's Helm chart (cilium, or calico's tigera-operator).
+	// Default: the version pinned in kinfra (docs/addons.md).
+	Version string `json:"version,omitempty"`
 }
 
 // NodePool is one worker group: an Auto Scaling Group over the private
@@ -387,9 +402,41 @@ const (
 // KubeProxy is how Services are implemented on the nodes. The images load
 // the kernel modules the mode needs; the add-ons deploy kube-proxy.
 type KubeProxy struct {
-	// Mode is nftables, iptables, ipvs (deprecated upstream) or none (the
-	// CNI replaces kube-proxy). Default nftables.
+	// Mode is nftables, iptables, ipvs (deprecated upstream since v1.35) or
+	// none (the CNI replaces kube-proxy: cni.kubeProxyReplacement or calico's
+	// bpf dataplane). Default nftables, or none when the CNI replaces it.
 	Mode string `json:"mode,omitempty"`
+	// SyncPeriodSeconds is how often kube-proxy resyncs every rule, 1 to
+	// 3600. Default 30; ipvs 120 (a full IPVS sync walks every virtual
+	// server, seconds with tens of thousands of Services).
+	SyncPeriodSeconds int `json:"syncPeriodSeconds,omitempty"`
+	// MinSyncPeriodSeconds batches changes: at most one sync per period,
+	// 0 to syncPeriodSeconds. Default 1; ipvs 5.
+	MinSyncPeriodSeconds *int `json:"minSyncPeriodSeconds,omitempty"`
+	// Conntrack is the connection tracking table kube-proxy sizes.
+	Conntrack Conntrack `json:"conntrack"`
+	// MetricsBindAddress is where kube-proxy serves /metrics, host:port.
+	// Default 0.0.0.0:10249 (scraped from inside the cluster; the security
+	// groups do not open it to the VPC).
+	MetricsBindAddress string `json:"metricsBindAddress,omitempty"`
+	// Image is kube-proxy's image. Default
+	// registry.k8s.io/kube-proxy:<kubernetes.version>.
+	Image string `json:"image,omitempty"`
+}
+
+// Conntrack sizes the kernel's connection tracking table and its timeouts.
+type Conntrack struct {
+	// MaxPerCore sets nf_conntrack_max to this many entries per CPU (at least
+	// min). Default 0: leave the images' nf_conntrack_max (1048576), which
+	// kube-proxy would otherwise lower on small machines.
+	MaxPerCore *int `json:"maxPerCore,omitempty"`
+	// Min is the floor of nf_conntrack_max when maxPerCore is set. Default 0.
+	Min *int `json:"min,omitempty"`
+	// TCPEstablishedTimeoutSeconds for idle established TCP connections.
+	// Default 86400 (the kernel's is 5 days).
+	TCPEstablishedTimeoutSeconds int `json:"tcpEstablishedTimeoutSeconds,omitempty"`
+	// TCPCloseWaitTimeoutSeconds for connections in CLOSE_WAIT. Default 3600.
+	TCPCloseWaitTimeoutSeconds int `json:"tcpCloseWaitTimeoutSeconds,omitempty"`
 }
 
 // Image parents the images pipeline can build on.

@@ -96,9 +96,8 @@ func (c Cluster) Validate() validate.Errors {
 	errs.Append(c.checkControlPlane())
 	errs.Append(c.validateNodePools(net))
 	errs.Append(c.validateImages())
-	if !slices.Contains([]string{ProxyNFTables, ProxyIPTables, ProxyIPVS, ProxyNone}, c.KubeProxy.Mode) {
-		errs.Addf("cluster.kubeProxy.mode", "%q is not allowed; use nftables, iptables, ipvs or none (the CNI replaces kube-proxy)", c.KubeProxy.Mode)
-	}
+	errs.Append(c.checkProxy())
+	errs.Append(c.checkAddons())
 	// Capacity checks run whenever their own inputs are valid, so they are
 	// reported together with unrelated mistakes.
 	errs.Append(c.validateCapacity(net))

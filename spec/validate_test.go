@@ -170,7 +170,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"cni provider", func(c *spec.Cluster) { c.CNI.Provider = "flannel" },
 			`cluster.cni.provider: "flannel" is not allowed; use cilium or calico`},
 		{"calico geneve", func(c *spec.Cluster) { c.CNI = spec.CNI{Provider: "calico", Tunnel: "geneve"} },
-			"cluster.cni.tunnel: geneve is not available with calico; use vxlan or none"},
+			"cluster.cni.tunnel: geneve is not available with calico; use vxlan"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

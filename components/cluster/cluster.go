@@ -9,10 +9,13 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/components/addons"
 	"github.com/kinfra-dev/kinfra/components/images"
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/components/network"
 	"github.com/kinfra-dev/kinfra/components/workers"
+	"github.com/kinfra-dev/kinfra/internal/kubeconfig"
+	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -32,6 +35,9 @@ type Cluster struct {
 	Termination *workers.TerminationQueue
 	// NodePools in spec order.
 	NodePools []*workers.NodePool
+	// Addons is nil when the stack does not deploy them
+	// (cluster.addons.enabled: false).
+	Addons *addons.Addons
 }
 
 // New validates s (applying defaults) and the PKI bundle (kinfra:pki), then
@@ -39,8 +45,7 @@ type Cluster struct {
 // listed before any resource is registered.
 //
 // It builds the network, the images (when the stack bakes them), the control
-// plane and the node pools; add-ons follow with their component
-// (docs/roadmap.md).
+// plane, the node pools and the add-ons.
 func New(ctx *pulumi.Context, name string, s spec.Cluster, bundle *pki.Bundle, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	var errs validate.Errors
 	eff, err := spec.Resolve(s)
@@ -93,6 +98,11 @@ func New(ctx *pulumi.Context, name string, s spec.Cluster, bundle *pki.Bundle, o
 	}
 	if err := c.nodePools(ctx, name, built); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	if eff.Addons.On() {
+		if err := c.addons(ctx, name, bundle); err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", name, err)
+		}
 	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"apiEndpoint":       pulumi.String(c.Masters.APIEndpoint),
@@ -171,4 +181,51 @@ func (c *Cluster) nodePools(ctx *pulumi.Context, name string, built map[string]i
 		c.NodePools = append(c.NodePools, pool)
 	}
 	return nil
+}
+
+// addons deploys the add-ons through a provider made from the admin
+// credentials. Its kubeconfig is derived from the master groups' names, which
+// are known only once every group has its master healthy behind the API load
+// balancer: so the provider is configured only after the API answers, and a
+// preview of a new cluster does not try to reach an API that does not exist.
+func (c *Cluster) addons(ctx *pulumi.Context, name string, bundle *pki.Bundle) error {
+	eff := c.Spec
+	m := c.Masters
+	names := []string{m.APIName}
+	if eff.API.PublicName != "" {
+		names = append(names, eff.API.PublicName)
+	}
+	endpoint := eff.Addons.Endpoint
+	switch {
+	case endpoint != "":
+	case eff.API.PublicName != "":
+		endpoint = fmt.Sprintf("https://%s:%d", eff.API.PublicName, ports.API)
+	default:
+		endpoint = m.APIEndpoint
+	}
+	kc, err := kubeconfig.Admin{
+		Cluster: eff.Name, Server: endpoint, TLSServerName: kubeconfig.ServerName(endpoint, names...),
+		CACert: bundle.ClusterCA.Cert, ClientCert: bundle.Admin.Cert, ClientKey: bundle.Admin.Key,
+	}.Render()
+	if err != nil {
+		return err
+	}
+	groups := []any{}
+	roles := []pulumi.StringInput{}
+	for _, s := range m.Slots {
+		groups = append(groups, s.AutoScaling)
+		roles = append(roles, s.RoleName)
+	}
+	args := addons.Args{
+		Cluster:             eff,
+		Kubeconfig:          pulumi.All(groups...).ApplyT(func([]any) string { return kc }).(pulumi.StringOutput),
+		APIHost:             m.APIName,
+		ControllerRoleNames: roles,
+		After:               []pulumi.Resource{m},
+	}
+	if q := c.Termination; q != nil {
+		args.TerminationQueueURL, args.TerminationQueueArn = q.QueueURL, q.QueueArn
+	}
+	c.Addons, err = addons.New(ctx, name+"-addons", args, pulumi.Parent(c))
+	return err
 }

@@ -498,6 +498,7 @@ func variants(t *testing.T) map[string]spec.Cluster {
 				for _, wg := range []bool{false, true} {
 					out[fmt.Sprintf("%s/%s/%s/wireguard=%t", parent, arch, mode, wg)] = cluster(t, func(c *spec.Cluster) {
 						c.Images.Parent, c.Images.Architecture, c.KubeProxy.Mode, c.CNI.WireGuard = parent, arch, mode, wg
+						c.CNI.KubeProxyReplacement = mode == spec.ProxyNone
 					})
 				}
 			}
@@ -612,7 +613,10 @@ func TestKernelModulesFollowTheProxyModeAndCNI(t *testing.T) {
 		{spec.ProxyNone, nil, append(append([]string{"nf_tables"}, ipvs...), iptables...)},
 	} {
 		for _, wg := range []bool{false, true} {
-			c := cluster(t, func(c *spec.Cluster) { c.KubeProxy.Mode, c.CNI.WireGuard = tc.mode, wg })
+			c := cluster(t, func(c *spec.Cluster) {
+				c.KubeProxy.Mode, c.CNI.WireGuard = tc.mode, wg
+				c.CNI.KubeProxyReplacement = tc.mode == spec.ProxyNone
+			})
 			mods := modulesFile(t, c)
 			require.Equal(t, images.Modules(tc.mode, c.CNI), mods)
 			for _, m := range append(slices.Clone(base), tc.want...) {

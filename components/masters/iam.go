@@ -8,6 +8,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // Policies are typed documents, scoped as narrowly as each AWS action allows:
@@ -121,6 +122,23 @@ func (b *builder) masterPolicy(keyArn, vpcID string) iampolicy.Document {
 			Resource:  []string{fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/elasticloadbalancing.amazonaws.com/*", b.partition, b.account)},
 			Condition: map[string]map[string]any{"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}},
 	)
+	if b.c.CNI.Provider == spec.CNICalico {
+		// Calico's Felix runs on the masters too, with their credentials,
+		// and turns off source/destination checking on the master's own
+		// interface: its IP pool routes pod traffic within a subnet
+		// unencapsulated, from and to pod addresses, which EC2 drops
+		// otherwise. Only interfaces tagged as the cluster's (the launch
+		// templates tag them) in the cluster's VPC.
+		statements = append(statements,
+			iampolicy.Allow("CalicoSourceDestCheckDescribe", []string{"ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"}, []string{"*"}),
+			iampolicy.Statement{Sid: "CalicoSourceDestCheckOwnInterfaces", Effect: "Allow", Action: []string{"ec2:ModifyNetworkInterfaceAttribute"},
+				Resource: []string{b.arn("ec2", "network-interface/*")},
+				Condition: map[string]map[string]any{"StringEquals": {
+					"aws:ResourceTag/" + tags.Cluster: b.c.Name,
+					"ec2:Vpc":                         b.arn("ec2", "vpc/"+vpcID),
+				}}},
+		)
+	}
 	return iampolicy.New(statements...)
 }
 

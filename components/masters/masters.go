@@ -80,6 +80,7 @@ type Slot struct {
 	VolumeID       pulumi.StringOutput
 	AutoScaling    pulumi.StringOutput // the group's name
 	RoleArn        pulumi.StringOutput
+	RoleName       pulumi.StringOutput
 	LaunchTemplate pulumi.StringOutput // the launch template's ID
 }
 
@@ -182,7 +183,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	for _, s := range out.Slots {
 		slots = append(slots, pulumi.Map{
 			"index": pulumi.Int(s.Index), "zone": pulumi.String(s.Zone), "record": pulumi.String(s.Record),
-			"volumeId": s.VolumeID, "autoScalingGroup": s.AutoScaling, "roleArn": s.RoleArn,
+			"volumeId": s.VolumeID, "autoScalingGroup": s.AutoScaling, "roleArn": s.RoleArn, "roleName": s.RoleName,
 		})
 	}
 	if err := ctx.RegisterResourceOutputs(out, pulumi.Map{

@@ -277,8 +277,8 @@ func TestSecurityGroupRulesAreExactlyTheDocumentedSet(t *testing.T) {
 		{"cilium vxlan", spec.CNI{Provider: "cilium"}, slices.Concat(between("udp", "8472-8472"), between("tcp", "4240-4240"), between("icmp", "-1--1"))},
 		{"cilium geneve wireguard hubble", spec.CNI{Provider: "cilium", Tunnel: "geneve", WireGuard: true, Hubble: true},
 			slices.Concat(between("udp", "6081-6081"), between("tcp", "4240-4240"), between("icmp", "-1--1"), between("tcp", "4244-4244"), between("udp", "51871-51871"))},
-		{"calico vxlan", spec.CNI{Provider: "calico"}, slices.Concat(between("udp", "4789-4789"), between("tcp", "5473-5473"))},
-		{"native routing", spec.CNI{Provider: "calico", Tunnel: "none"}, between("-1", "all")},
+		{"calico vxlan", spec.CNI{Provider: "calico"}, slices.Concat(between("udp", "4789-4789"), between("tcp", "5473-5473"), between("-1", "all"))},
+		{"native routing", spec.CNI{Provider: "cilium", Tunnel: "none"}, between("-1", "all")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := clusterSpec(3, 3)
@@ -470,5 +470,50 @@ func TestSecurityGroupDescriptionsUseOnlyWhatEC2Accepts(t *testing.T) {
 		for _, r := range m.ByType(typ) {
 			require.Regexp(t, ec2Description, r.Inputs["description"], r.Name)
 		}
+	}
+}
+
+func TestOnlyCalicoMastersMayTurnOffSourceDestCheckOnTheirOwnInterfaces(t *testing.T) {
+	calicoStatements := func(c spec.Cluster) []iampolicy.Statement {
+		var out []iampolicy.Statement
+		for name, d := range policies(t, plan(t, c)) {
+			for _, s := range d.Statement {
+				if strings.HasPrefix(s.Sid, "Calico") {
+					require.Equal(t, "prod-masters-masters", name, "only in the policy every master attaches")
+					out = append(out, s)
+				}
+			}
+		}
+		return out
+	}
+	require.Empty(t, calicoStatements(clusterSpec(3, 3)), "cilium")
+
+	c := clusterSpec(3, 3)
+	c.CNI = spec.CNI{Provider: spec.CNICalico}
+	got := calicoStatements(c)
+	require.Len(t, got, 2)
+	describe, modify := got[0], got[1]
+	require.Equal(t, "CalicoSourceDestCheckDescribe", describe.Sid)
+	require.Equal(t, []string{"ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"}, describe.Action)
+	require.Equal(t, []string{"*"}, describe.Resource)
+	require.Equal(t, "CalicoSourceDestCheckOwnInterfaces", modify.Sid)
+	require.Equal(t, []string{"ec2:ModifyNetworkInterfaceAttribute"}, modify.Action)
+	require.Equal(t, []string{"arn:aws:ec2:us-east-1:123456789012:network-interface/*"}, modify.Resource)
+	cond := modify.Condition["StringEquals"]
+	require.Equal(t, "prod", cond["aws:ResourceTag/kinfra.dev/cluster"], "only the cluster's own interfaces")
+	require.Regexp(t, `^arn:aws:ec2:us-east-1:123456789012:vpc/vpc-[0-9a-f]{17}$`, cond["ec2:Vpc"], "in the cluster's VPC")
+	require.Len(t, cond, 2)
+	// The condition holds for each master's own interface: the launch
+	// templates tag it as the cluster's.
+	m := plan(t, c)
+	for i := range 3 {
+		lt := get(t, m, ltType, fmt.Sprintf("prod-masters-master-%d", i))
+		tagged := false
+		for _, ts := range lt.Inputs["tagSpecifications"].([]any) {
+			if field(ts, "resourceType") == "network-interface" {
+				tagged = field(ts, "tags", "kinfra.dev/cluster") == "prod"
+			}
+		}
+		require.True(t, tagged, lt.Name)
 	}
 }

@@ -151,6 +151,7 @@ func (b *builder) slot(i int) error {
 		VolumeID:       volume.ID().ToStringOutput(),
 		AutoScaling:    asg.Name,
 		RoleArn:        role.Arn,
+		RoleName:       role.Name,
 		LaunchTemplate: lt.ID().ToStringOutput(),
 	})
 	b.out.UserData = append(b.out.UserData, userData)

@@ -8,13 +8,15 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // role creates the pool's node role: the join policy (read the join
 // parameters), and an inline policy with what the node itself does (pull
 // images from ECR, mark itself unhealthy when it cannot join, and with
-// native routing manage its pods' network interfaces). Add-ons that need
-// AWS access get their own credentials, not the node's.
+// native routing manage its pods' network interfaces; with Calico, turn off
+// source/destination checking on its own interface). Other add-ons that
+// need AWS access get their own credentials, not the node's.
 func (b *builder) role() (*iam.InstanceProfile, error) {
 	name := b.name + "-node"
 	path := pulumi.String("/kinfra/" + b.c.Name + "/")
@@ -98,5 +100,27 @@ func (b *builder) nodePolicy(vpcID string) iampolicy.Document {
 				Resource: []string{b.arn("ec2", "instance/*")}, Condition: owned},
 		)
 	}
+	if b.c.CNI.Provider == spec.CNICalico {
+		statements = append(statements, calicoSourceDestCheck(b.c.Name, b.arn, vpcID)...)
+	}
 	return iampolicy.New(statements...)
+}
+
+// calicoSourceDestCheck lets Calico's Felix, with its node's credentials,
+// turn off source/destination checking on the node's own interface: its IP
+// pool routes pod traffic within a subnet unencapsulated, from and to pod
+// addresses, which EC2 drops otherwise (FelixConfiguration awsSrcDstCheck:
+// Disable). Felix finds the interface through the instance it runs on, and
+// may change only interfaces tagged as the cluster's (every kinfra launch
+// template tags its instances' interfaces) in the cluster's VPC.
+func calicoSourceDestCheck(cluster string, arn func(service, resource string) string, vpcID string) []iampolicy.Statement {
+	own := map[string]any{"aws:ResourceTag/" + tags.Cluster: cluster}
+	if vpcID != "" {
+		own["ec2:Vpc"] = arn("ec2", "vpc/"+vpcID)
+	}
+	return []iampolicy.Statement{
+		iampolicy.Allow("CalicoSourceDestCheckDescribe", []string{"ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"}, []string{"*"}),
+		{Sid: "CalicoSourceDestCheckOwnInterfaces", Effect: "Allow", Action: []string{"ec2:ModifyNetworkInterfaceAttribute"},
+			Resource: []string{arn("ec2", "network-interface/*")}, Condition: map[string]map[string]any{"StringEquals": own}},
+	}
 }

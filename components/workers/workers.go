@@ -34,15 +34,15 @@ const PoolTag = spec.NodePoolLabel
 // both; node-template tags tell it what a node of an empty group would look
 // like, so it can scale a pool up from zero.
 const (
-	AutoscalerEnabledTag  = "k8s.io/cluster-autoscaler/enabled"
+	AutoscalerEnabledTag  = tags.AutoscalerEnabled
 	AutoscalerTemplateTag = "k8s.io/cluster-autoscaler/node-template/"
 	// TerminationHandlerTag marks groups whose nodes the AWS node
 	// termination handler (queue mode) drains.
-	TerminationHandlerTag = "aws-node-termination-handler/managed"
+	TerminationHandlerTag = tags.TerminationHandler
 )
 
 // AutoscalerClusterTag is the per-cluster auto-discovery tag.
-func AutoscalerClusterTag(cluster string) string { return "k8s.io/cluster-autoscaler/" + cluster }
+func AutoscalerClusterTag(cluster string) string { return tags.AutoscalerCluster(cluster) }
 
 // Join is what a node needs of the cluster's control plane; the masters
 // component (or another stack's outputs) provides it.
@@ -175,6 +175,9 @@ func (a Args) check(c spec.Cluster, p spec.NodePool) []string {
 	}
 	if c.CNI.PodsUseVPCAddresses() && a.Network.VpcID == nil {
 		problems = append(problems, "workers.Network.VpcID: required with native routing (the node role may create pod network interfaces in this VPC only)")
+	}
+	if c.CNI.Provider == spec.CNICalico && a.Network.VpcID == nil {
+		problems = append(problems, "workers.Network.VpcID: required with calico (the node role may turn off source/destination checks on interfaces in this VPC only)")
 	}
 	j := a.Join
 	if j.APIName == "" || j.CACertHash == "" || j.ParameterPrefix == "" {

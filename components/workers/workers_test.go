@@ -312,3 +312,50 @@ func TestTerminationQueueReceivesHooksAndInterruptions(t *testing.T) {
 	require.Equal(t, []string{"sqs:GetQueueUrl", "sqs:SendMessage"}, doc.Statement[0].Action)
 	require.Equal(t, []string{"arn:aws:sqs:us-east-1:123456789012:prod-node-termination"}, doc.Statement[0].Resource)
 }
+
+func TestOnlyCalicoNodesMayTurnOffSourceDestCheckOnTheirOwnInterfaces(t *testing.T) {
+	sids := func(doc iampolicy.Document) []string {
+		var out []string
+		for _, s := range doc.Statement {
+			out = append(out, s.Sid)
+		}
+		return out
+	}
+	for _, cni := range []spec.CNI{{Provider: spec.CNICilium}, {Provider: spec.CNICilium, Tunnel: spec.TunnelNone}} {
+		c := cluster()
+		c.CNI = cni
+		m, _ := run(t, args(c, spec.NodePool{Name: "general", MaxSize: 10, MaxPods: 50}))
+		for _, sid := range sids(policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))) {
+			require.NotContains(t, sid, "Calico", "%s %s", cni.Provider, cni.Tunnel)
+		}
+	}
+
+	c := cluster()
+	c.CNI = spec.CNI{Provider: spec.CNICalico}
+	m, _ := run(t, args(c, spec.NodePool{Name: "general", MaxSize: 10}))
+	doc := policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))
+	require.Equal(t, []string{"PullImagesToken", "PullImages", "MarkOwnInstanceUnhealthy", "CalicoSourceDestCheckDescribe", "CalicoSourceDestCheckOwnInterfaces"}, sids(doc))
+	describe, modify := doc.Statement[3], doc.Statement[4]
+	require.Equal(t, []string{"ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"}, describe.Action)
+	require.Equal(t, []string{"*"}, describe.Resource, "Describe actions take no resource")
+	require.Equal(t, []string{"ec2:ModifyNetworkInterfaceAttribute"}, modify.Action)
+	require.Equal(t, []string{"arn:aws:ec2:us-east-1:123456789012:network-interface/*"}, modify.Resource)
+	require.Equal(t, map[string]any{
+		"aws:ResourceTag/kinfra.dev/cluster": "prod",
+		"ec2:Vpc":                            "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0",
+	}, modify.Condition["StringEquals"], "only the cluster's own interfaces, in its VPC")
+	// The condition holds for the node's own interface: the launch template
+	// tags it as the cluster's.
+	requireInterfaceTagged(t, get(t, m, "aws:ec2/launchTemplate:LaunchTemplate", "prod-pool-general"))
+}
+
+func requireInterfaceTagged(t *testing.T, lt mockaws.Resource) {
+	t.Helper()
+	for _, ts := range list(lt.Inputs["tagSpecifications"]) {
+		if obj(ts)["resourceType"] == "network-interface" {
+			require.Equal(t, "prod", obj(obj(ts)["tags"])["kinfra.dev/cluster"])
+			return
+		}
+	}
+	t.Fatalf("%s tags no network interface", lt.Name)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
@@ -45,6 +46,7 @@ var Rules = []Rule{
 	{ID: "network/single-nat", Severity: Warning, Doc: "a single NAT gateway makes every zone's egress depend on one zone", Check: singleNAT},
 	{ID: "network/public-ip-on-launch", Severity: Warning, Doc: "no subnet hands out public IPv4 addresses to instances", Check: publicIPOnLaunch},
 	{ID: "security-group/world-open", Severity: Error, Doc: "no security group admits the whole internet to a cluster port", Check: worldOpen},
+	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
 	{ID: "masters/single-member", Severity: Warning, Doc: "a control plane of one etcd member loses the cluster's state with its volume and stops the API with its instance", Check: singleMaster},
 }
 
@@ -185,6 +187,31 @@ func singleMaster(rs []mockaws.Resource) []Finding {
 		return nil
 	}
 	return []Finding{{Resource: etcd[0].URN, Message: "the control plane has one etcd member: losing its zone or volume stops or loses the cluster. Use cluster.masters.count: 3 (or 5) for anything but a test cluster"}}
+}
+
+// deprecatedProxyModes are kube-proxy modes upstream has deprecated, and why.
+var deprecatedProxyModes = map[string]string{
+	"ipvs": "ipvs is deprecated upstream since Kubernetes v1.35 and will be removed; use cluster.kubeProxy.mode: nftables (same scale without IPVS's iptables side tables), or let the CNI replace kube-proxy",
+}
+
+// deprecatedProxyMode reads the mode from every KubeProxyConfiguration the
+// stack deploys.
+func deprecatedProxyMode(rs []mockaws.Resource) []Finding {
+	var out []Finding
+	for _, cm := range mockaws.OfType(rs, "kubernetes:core/v1:ConfigMap") {
+		data, _ := cm.Inputs["data"].(map[string]any)
+		config := str(data, "config.conf")
+		if !strings.Contains(config, "kind: KubeProxyConfiguration") {
+			continue
+		}
+		for _, line := range strings.Split(config, "\n") {
+			mode, ok := strings.CutPrefix(line, "mode: ")
+			if why, deprecated := deprecatedProxyModes[strings.TrimSpace(mode)]; ok && deprecated {
+				out = append(out, Finding{Resource: cm.URN, Message: why})
+			}
+		}
+	}
+	return out
 }
 
 func opensToWorld(rule map[string]any) bool {

@@ -28,6 +28,14 @@ func TestEachRuleFlagsItsViolationAndPassesTheFix(t *testing.T) {
 		wantViolation string
 	}{
 		{
+			rule: "addons/deprecated-proxy-mode",
+			bad: []mockaws.Resource{res("kubernetes:core/v1:ConfigMap", "kube-proxy", "kube-system/kube-proxy", map[string]any{"data": map[string]any{
+				"config.conf": "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n"}})},
+			good: []mockaws.Resource{res("kubernetes:core/v1:ConfigMap", "kube-proxy", "kube-system/kube-proxy", map[string]any{"data": map[string]any{
+				"config.conf": "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\n"}})},
+			wantViolation: "warning addons/deprecated-proxy-mode urn:kubernetes:core/v1:ConfigMap::kube-proxy",
+		},
+		{
 			rule:          "network/flow-logs",
 			bad:           []mockaws.Resource{vpc, res("aws:ec2/flowLog:FlowLog", "fl", "fl-1", map[string]any{"vpcId": "vpc-other"})},
 			good:          []mockaws.Resource{vpc, res("aws:ec2/flowLog:FlowLog", "fl", "fl-1", map[string]any{"vpcId": "vpc-1"})},

@@ -34,6 +34,10 @@ type Options struct {
 	Dependencies []string `json:"dependencies"`
 	// Import is the ID of an existing resource adopted by `pulumi import`.
 	Import string `json:"import,omitempty"`
+	// Provider is the URN of the explicit provider the resource uses; ""
+	// means the default provider of its package (for Kubernetes objects:
+	// whatever cluster the ambient kubeconfig names).
+	Provider string `json:"provider,omitempty"`
 }
 
 // Resource is one registered resource.
@@ -120,6 +124,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			DependsOn:           explicitDeps(rpc.GetDependencies(), rpc.GetPropertyDependencies()),
 			Dependencies:        sortedUnique(rpc.GetDependencies()),
 			Import:              rpc.GetImportId(),
+			Provider:            providerURN(rpc.GetProvider()),
 		}
 	}
 	state := args.Inputs.Copy()
@@ -174,6 +179,14 @@ func explicitDeps(all []string, byProp map[string]*pulumirpcPropertyDeps) []stri
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// providerURN is the URN of a provider reference ("URN::ID").
+func providerURN(ref string) string {
+	if i := strings.LastIndex(ref, "::"); i > 0 {
+		return ref[:i]
+	}
+	return ref
 }
 
 func sortedUnique(s []string) []string {

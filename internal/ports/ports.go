@@ -126,6 +126,9 @@ func cniRules(cni spec.CNI) ([]Rule, error) {
 	case spec.CNICalico:
 		port(UDP, CalicoVXLAN, "vxlan", "calico vxlan overlay")
 		port(TCP, CalicoTypha, "typha", "felix reaches typha")
+		// The IP pool encapsulates only across subnets (VXLANCrossSubnet):
+		// within one, pods talk on their own addresses, on any port.
+		rules = append(rules, Rule{Protocol: All, FromPort: portRangeNone, ToPort: portRangeNone, Name: "pods", Why: "calico cross-subnet: pod traffic within a subnet is routed unencapsulated"})
 		if cni.WireGuard {
 			port(UDP, CalicoWG, "wireguard", "calico wireguard encryption (IPv4)")
 			port(UDP, CalicoWGv6, "wireguard-v6", "calico wireguard encryption (IPv6)")

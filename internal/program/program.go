@@ -76,6 +76,13 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 		groups = append(groups, s.AutoScaling)
 	}
 	ctx.Export("masterAutoScalingGroups", groups)
+	// The add-ons' AWS controllers run on the masters with their roles; a
+	// stack that deploys the add-ons itself attaches their policies here.
+	roles := pulumi.StringArray{}
+	for _, s := range m.Slots {
+		roles = append(roles, s.RoleName)
+	}
+	ctx.Export("masterRoleNames", roles)
 	// What a stack that adds node pools to this cluster needs (see the
 	// workers example).
 	ctx.Export("apiName", pulumi.String(m.APIName))
@@ -85,10 +92,18 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 		"serviceCidr":      pulumi.String(c.Spec.Kubernetes.ServiceCidr),
 		"nodeCidrMaskSize": pulumi.Int(c.Spec.Kubernetes.NodeCidrMaskSize),
 	})
+	n := c.Spec.CNI
+	// All of it: the security groups were made for exactly this CNI, so a
+	// stack that deploys the add-ons must configure the same.
 	ctx.Export("cni", pulumi.Map{
-		"provider": pulumi.String(c.Spec.CNI.Provider),
-		"tunnel":   pulumi.String(c.Spec.CNI.Tunnel),
+		"provider":             pulumi.String(n.Provider),
+		"tunnel":               pulumi.String(n.Tunnel),
+		"wireGuard":            pulumi.Bool(n.WireGuard),
+		"hubble":               pulumi.Bool(n.Hubble),
+		"kubeProxyReplacement": pulumi.Bool(n.KubeProxyReplacement),
+		"dataplane":            pulumi.String(n.Dataplane),
 	})
+	ctx.Export("kubeProxyMode", pulumi.String(c.Spec.KubeProxy.Mode))
 	if q := c.Termination; q != nil {
 		ctx.Export("terminationQueueArn", q.QueueArn)
 		ctx.Export("terminationQueueUrl", q.QueueURL)
@@ -99,6 +114,12 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 		pools[p.Spec.Name] = p.AutoScalingGroup
 	}
 	ctx.Export("nodePoolAutoScalingGroups", pools)
+	if a := c.Addons; a != nil {
+		ctx.Export("addons", pulumi.Map{
+			"cni":       pulumi.String(a.Spec.CNI.Provider),
+			"proxyMode": pulumi.String(a.Spec.KubeProxy.Mode),
+		})
+	}
 	if c.Images != nil {
 		amis := pulumi.StringMap{}
 		for role, b := range c.Images.Images {

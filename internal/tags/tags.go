@@ -12,6 +12,19 @@ const (
 	ManagedBy = "managed-by"
 )
 
+// Tags that Kubernetes' AWS controllers look for on Auto Scaling Groups:
+// cluster-autoscaler's auto-discovery finds groups carrying both autoscaler
+// tags, and the node termination handler (queue mode) drains only nodes of
+// groups carrying TerminationHandler. The workers set them, the add-ons
+// configure the controllers with them.
+const (
+	AutoscalerEnabled  = "k8s.io/cluster-autoscaler/enabled"
+	TerminationHandler = "aws-node-termination-handler/managed"
+)
+
+// AutoscalerCluster is the per-cluster auto-discovery tag.
+func AutoscalerCluster(cluster string) string { return "k8s.io/cluster-autoscaler/" + cluster }
+
 // ClusterKey is the tag Kubernetes' AWS integrations use to find a cluster's
 // resources; its value is "owned" or "shared".
 func ClusterKey(cluster string) string { return "kubernetes.io/cluster/" + cluster }
