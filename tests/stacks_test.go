@@ -71,6 +71,7 @@ func checkInvariants(t *testing.T, p *plan.Plan) {
 	}
 	require.Equal(t, 1, roots)
 	checkMasters(t, p)
+	checkAddons(t, p)
 
 	if c.Network.Existing != nil {
 		require.Empty(t, mockaws.OfType(p.Resources, "aws:ec2/vpc:Vpc"))
@@ -255,4 +256,87 @@ func TestUSEast1RunsOnDemandSpotAndDedicatedPools(t *testing.T) {
 	require.Len(t, groups["prod-use1-pool-ingress"].Inputs["vpcZoneIdentifiers"], 3, "the ingress pool runs in three of six zones")
 	require.Len(t, mockaws.OfType(p.Resources, "aws:autoscaling/lifecycleHook:LifecycleHook"), 4)
 	require.Len(t, mockaws.OfType(p.Resources, "aws:imagebuilder/image:Image"), 2, "a master and a node image are built in the stack")
+}
+
+// checkAddons asserts what must hold for any stack's add-ons.
+func checkAddons(t *testing.T, p *plan.Plan) {
+	c := p.Config
+	providers := mockaws.OfType(p.Resources, "pulumi:providers:kubernetes")
+	if !c.Addons.On() {
+		require.Empty(t, providers)
+		return
+	}
+	require.Len(t, providers, 1)
+	provider := providers[0]
+	require.Equal(t, mockaws.Secret, provider.Inputs["kubeconfig"], "the admin kubeconfig is a secret")
+	// Created after every master group, which completes once its master
+	// answers behind the load balancer.
+	for _, g := range mockaws.OfType(p.Resources, "aws:autoscaling/group:Group") {
+		if strings.Contains(g.Name, "-masters-") {
+			require.Contains(t, provider.Options.Dependencies, g.URN)
+		}
+	}
+	kube := 0
+	for _, r := range p.Resources {
+		if strings.HasPrefix(r.Type, "kubernetes:") {
+			kube++
+			// Never the default provider, which would deploy to whatever
+			// cluster the runner's kubeconfig names.
+			require.Equal(t, provider.URN, r.Options.Provider, "%s %s uses the cluster's provider", r.Type, r.Name)
+		}
+	}
+	require.NotZero(t, kube)
+	proxy := mockaws.OfType(p.Resources, "kubernetes:apps/v1:DaemonSet")
+	require.Equal(t, c.ProxyDeployed(), len(proxy) == 1, "kube-proxy runs exactly when the CNI does not replace it")
+}
+
+// release is the Helm release named name in a plan.
+func release(t *testing.T, p *plan.Plan, name string) map[string]any {
+	t.Helper()
+	for _, r := range mockaws.OfType(p.Resources, "kubernetes:helm.sh/v3:Release") {
+		if r.Name == name {
+			return r.Inputs
+		}
+	}
+	t.Fatalf("no release %s", name)
+	return nil
+}
+
+func planStack(t *testing.T, name string) *plan.Plan {
+	t.Helper()
+	sf, err := plan.LoadStackFile(filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
+	require.NoError(t, err)
+	p, err := plan.Run(sf)
+	require.NoError(t, err)
+	return p
+}
+
+func TestAPSoutheast2RunsCiliumInPlaceOfKubeProxy(t *testing.T) {
+	p := planStack(t, "ap-southeast-2")
+	values := release(t, p, "prod-apse2-addons-cilium")["values"].(map[string]any)
+	require.Equal(t, "true", values["kubeProxyReplacement"])
+	require.Equal(t, "api.prod-apse2.k8s.internal", values["k8sServiceHost"], "Cilium reaches the API without the Service it implements")
+	require.Equal(t, "crd", values["identityAllocationMode"])
+	require.Empty(t, mockaws.OfType(p.Resources, "kubernetes:apps/v1:DaemonSet"), "no kube-proxy")
+	for _, cm := range mockaws.OfType(p.Resources, "kubernetes:core/v1:ConfigMap") {
+		require.NotContains(t, cm.Name, "kube-proxy")
+	}
+}
+
+func TestEUWest1RunsCalicoNFTablesBesideNFTablesKubeProxy(t *testing.T) {
+	p := planStack(t, "eu-west-1")
+	release(t, p, "prod-euw1-addons-calico")
+	installations := mockaws.OfType(p.Resources, "kubernetes:operator.tigera.io/v1:Installation")
+	require.Len(t, installations, 1)
+	network := installations[0].Inputs["spec"].(map[string]any)["calicoNetwork"].(map[string]any)
+	require.Equal(t, "Nftables", network["linuxDataplane"])
+	require.Equal(t, p.Config.Kubernetes.PodCidr, network["ipPools"].([]any)[0].(map[string]any)["cidr"])
+	var config string
+	for _, cm := range mockaws.OfType(p.Resources, "kubernetes:core/v1:ConfigMap") {
+		if cm.Name == "prod-euw1-addons-kube-proxy" {
+			config = cm.Inputs["data"].(map[string]any)["config.conf"].(string)
+		}
+	}
+	require.Contains(t, config, "\nmode: nftables\n")
+	require.Len(t, mockaws.OfType(p.Resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy"), 2, "default-deny and DNS in default")
 }
