@@ -75,16 +75,40 @@ var tokenFormat = regexp.MustCompile(`^[a-z0-9]{6}\.[a-z0-9]{16}$`)
 
 // Generate makes a new bundle for the named cluster.
 func Generate(clusterName string) (*Bundle, error) {
-	return generate(clusterName, "", time.Now())
+	return generate(clusterName, "", time.Now(), randomKey)
 }
 
 // Offline makes a throwaway bundle for the offline plan: real keys (so every
 // rendered artifact is well-formed) whose CA subjects carry OfflineMarker.
 func Offline(clusterName string) (*Bundle, error) {
-	return generate(clusterName, OfflineMarker, time.Now())
+	return generate(clusterName, OfflineMarker, time.Now(), derivedKeys(clusterName))
 }
 
-func generate(clusterName, marker string, now time.Time) (*Bundle, error) {
+// keySource makes the bundle's P-256 keys; purpose names the key.
+type keySource func(purpose string) (*ecdsa.PrivateKey, error)
+
+// randomKey is every real bundle's key source.
+func randomKey(string) (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }
+
+// derivedKeys derives the throwaway bundle's keys from the cluster's name,
+// so that offline plans are reproducible: the cluster CA's hash, which node
+// user data pins, is the same on every run, and golden plans and plan diffs
+// show only real changes. Never used for a bundle that is deployed (the
+// offline marker keeps those out, see IsOffline).
+func derivedKeys(clusterName string) keySource {
+	return func(purpose string) (*ecdsa.PrivateKey, error) {
+		for i := 0; ; i++ {
+			seed := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%d", OfflineMarker, clusterName, purpose, i)))
+			// A scalar of zero or beyond the group order is refused;
+			// the next counter value gives another.
+			if k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), seed[:]); err == nil {
+				return k, nil
+			}
+		}
+	}
+}
+
+func generate(clusterName, marker string, now time.Time, keys keySource) (*Bundle, error) {
 	b := &Bundle{Version: Version}
 	org := []string{"kinfra " + clusterName}
 	if marker != "" {
@@ -97,7 +121,11 @@ func generate(clusterName, marker string, now time.Time) (*Bundle, error) {
 		dst *KeyPair
 		cn  string
 	}{{&b.ClusterCA, "kubernetes"}, {&b.EtcdCA, "etcd-ca"}, {&b.FrontProxyCA, "front-proxy-ca"}} {
-		cert, key, err := newCA(pkix.Name{CommonName: ca.cn, Organization: org}, now)
+		key, err := keys(ca.cn)
+		if err != nil {
+			return nil, err
+		}
+		cert, err := newCA(pkix.Name{CommonName: ca.cn, Organization: org}, key, now)
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +137,7 @@ func generate(clusterName, marker string, now time.Time) (*Bundle, error) {
 			caCert, caKey = cert, key
 		}
 	}
-	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	saKey, err := keys("service-account")
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +150,11 @@ func generate(clusterName, marker string, now time.Time) (*Bundle, error) {
 	}
 	b.ServiceAccount.Public = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
 
-	adminCert, adminKey, err := newClient(pkix.Name{CommonName: "kubernetes-admin", Organization: []string{AdminGroup}}, caCert, caKey, now)
+	adminKey, err := keys("admin")
+	if err != nil {
+		return nil, err
+	}
+	adminCert, err := newClient(pkix.Name{CommonName: "kubernetes-admin", Organization: []string{AdminGroup}}, adminKey, caCert, caKey, now)
 	if err != nil {
 		return nil, err
 	}
@@ -138,32 +170,28 @@ func generate(clusterName, marker string, now time.Time) (*Bundle, error) {
 	return b, nil
 }
 
-func newCA(subject pkix.Name, now time.Time) (*x509.Certificate, crypto.Signer, error) {
+func newCA(subject pkix.Name, key *ecdsa.PrivateKey, now time.Time) (*x509.Certificate, error) {
 	return issue(&x509.Certificate{
 		Subject:               subject,
 		NotAfter:              now.Add(CALifetime).UTC(),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}, nil, nil, now)
+	}, key, nil, nil, now)
 }
 
-func newClient(subject pkix.Name, ca *x509.Certificate, caKey crypto.Signer, now time.Time) (*x509.Certificate, crypto.Signer, error) {
+func newClient(subject pkix.Name, key *ecdsa.PrivateKey, ca *x509.Certificate, caKey crypto.Signer, now time.Time) (*x509.Certificate, error) {
 	return issue(&x509.Certificate{
 		Subject:     subject,
 		NotAfter:    now.Add(AdminLifetime).UTC(),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, ca, caKey, now)
+	}, key, ca, caKey, now)
 }
 
-// issue makes a P-256 key and a certificate for it from tmpl, signed by
-// parent, or self-signed when parent is nil.
-func issue(tmpl, parent *x509.Certificate, parentKey crypto.Signer, now time.Time) (*x509.Certificate, crypto.Signer, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
+// issue makes a certificate for key from tmpl, signed by parent, or
+// self-signed when parent is nil.
+func issue(tmpl *x509.Certificate, key *ecdsa.PrivateKey, parent *x509.Certificate, parentKey crypto.Signer, now time.Time) (*x509.Certificate, error) {
 	tmpl.SerialNumber = serial()
 	tmpl.NotBefore = now.Add(-time.Hour).UTC()
 	if parent == nil {
@@ -171,10 +199,9 @@ func issue(tmpl, parent *x509.Certificate, parentKey crypto.Signer, now time.Tim
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	cert, err := x509.ParseCertificate(der)
-	return cert, key, err
+	return x509.ParseCertificate(der)
 }
 
 func serial() *big.Int {

@@ -95,3 +95,15 @@ func TestAdminExpiryIsTheAdminCertificatesNotAfter(t *testing.T) {
 	require.Equal(t, cert(t, b.Admin.Cert).NotAfter, b.AdminExpiry())
 	require.WithinDuration(t, time.Now().Add(pki.AdminLifetime), b.AdminExpiry(), time.Minute)
 }
+
+func TestOfflineBundlesAreReproducibleAndRealOnesAreNot(t *testing.T) {
+	hash := func(b *pki.Bundle, err error) string {
+		require.NoError(t, err)
+		h, err := b.CACertHash()
+		require.NoError(t, err)
+		return h
+	}
+	require.Equal(t, hash(pki.Offline("prod")), hash(pki.Offline("prod")), "offline plans pin the same CA")
+	require.NotEqual(t, hash(pki.Offline("prod")), hash(pki.Offline("staging")))
+	require.NotEqual(t, hash(pki.Generate("prod")), hash(pki.Generate("prod")), "a real PKI's keys are random")
+}
