@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -437,10 +438,11 @@ func DecodeUserData(encoded string) (string, error) {
 // Gzip compresses s deterministically (no name or time in the header).
 func Gzip(s string) ([]byte, error) {
 	var buf bytes.Buffer
-	w, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
-	if err != nil {
-		return nil, err
-	}
+	// A writer's compression state is large: reuse them across the many
+	// launch templates of one plan.
+	w := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(w)
+	w.Reset(&buf)
 	if _, err := w.Write([]byte(s)); err != nil {
 		return nil, err
 	}
@@ -449,6 +451,8 @@ func Gzip(s string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // UserDataLimit is EC2's limit on user data, before base64.
 const UserDataLimit = 16 * 1024

@@ -3,16 +3,20 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // largeStack is the biggest topology kinfra supports: six zones, every
-// endpoint, IPv6, seven masters and forty node pools.
+// endpoint, IPv6, seven masters, forty node pools and every add-on (kube-proxy
+// beside Cilium with WireGuard and Hubble, the AWS controllers, the EBS
+// driver with a customer key, a NetworkPolicy baseline in ten namespaces).
 func largeStack(tb testing.TB) StackFile {
 	tb.Helper()
 	c := spec.Cluster{
@@ -26,6 +30,15 @@ func largeStack(tb testing.TB) StackFile {
 		},
 		Kubernetes: spec.Kubernetes{PodCidr: "100.64.0.0/10", ServiceCidr: "172.20.0.0/16", MaxServices: 50000},
 		Masters:    spec.Masters{Count: 7},
+		CNI:        spec.CNI{Provider: spec.CNICilium, WireGuard: true, Hubble: true},
+		Addons: spec.Addons{
+			EBSCSIDriver: spec.EBSCSIDriver{StorageClass: spec.StorageClass{
+				KmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+			}},
+		},
+	}
+	for i := range 10 {
+		c.Addons.NetworkPolicy.DefaultDeny = append(c.Addons.NetworkPolicy.DefaultDeny, fmt.Sprintf("team-%02d", i))
 	}
 	for i := range 40 {
 		c.NodePools = append(c.NodePools, spec.NodePool{Name: fmt.Sprintf("pool-%02d", i), MinSize: 1, MaxSize: 100})
@@ -43,6 +56,9 @@ func TestLargeStackPlansEveryZoneAndEndpoint(t *testing.T) {
 	require.Equal(t, 6, counts["aws:ec2/natGateway:NatGateway"])
 	require.Equal(t, 20, counts["aws:ec2/vpcEndpoint:VpcEndpoint"])
 	require.Equal(t, 1, counts["aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway"])
+	require.Equal(t, 4, counts["kubernetes:helm.sh/v3:Release"], "cilium, ccm, ebs, autoscaler")
+	require.Equal(t, 20, counts["kubernetes:networking.k8s.io/v1:NetworkPolicy"])
+	require.Empty(t, findings.Errors(p.Findings))
 }
 
 // BenchmarkPlanLargeStack measures a whole offline plan of the largest
@@ -57,6 +73,33 @@ func BenchmarkPlanLargeStack(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(len(p.Resources)), "resources/op")
+	}
+}
+
+// BenchmarkFindingsLargeStack is the safety rules' share of a plan: they
+// run over the recorded resources once the program has registered them.
+func BenchmarkFindingsLargeStack(b *testing.B) {
+	p, err := Run(largeStack(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		findings.Run(p.Resources)
+	}
+}
+
+// BenchmarkJSONLargeStack is the cost of printing the plan as JSON.
+func BenchmarkJSONLargeStack(b *testing.B) {
+	p, err := Run(largeStack(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.JSON(io.Discard); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

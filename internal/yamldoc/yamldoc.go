@@ -19,16 +19,57 @@ type Map [][2]any
 func (m Map) MarshalYAML() (any, error) {
 	n := &yaml.Node{Kind: yaml.MappingNode}
 	for _, kv := range m {
-		var k, v yaml.Node
-		if err := k.Encode(kv[0]); err != nil {
+		k, err := node(kv[0])
+		if err != nil {
 			return nil, err
 		}
-		if err := v.Encode(kv[1]); err != nil {
+		v, err := node(kv[1])
+		if err != nil {
 			return nil, err
 		}
-		n.Content = append(n.Content, &k, &v)
+		n.Content = append(n.Content, k, v)
 	}
 	return n, nil
+}
+
+// node is v as a YAML node. Maps and lists of them, which documents nest
+// deeply, are built directly: encoding each level with its own encoder
+// re-encodes every level below it (node pools' user data made this most of
+// a plan's time).
+func node(v any) (*yaml.Node, error) {
+	switch x := v.(type) {
+	case Map:
+		n, err := x.MarshalYAML()
+		if err != nil {
+			return nil, err
+		}
+		return n.(*yaml.Node), nil
+	case []Map:
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, m := range x {
+			c, err := node(m)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, c)
+		}
+		return n, nil
+	case []any:
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, e := range x {
+			c, err := node(e)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, c)
+		}
+		return n, nil
+	}
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		return nil, err
+	}
+	return &n, nil
 }
 
 // Sorted is m's entries as a Map in key order.
