@@ -79,8 +79,11 @@ func (b *builder) masterPolicy(keyArn, vpcID string) iampolicy.Document {
 	elb := b.arn("elasticloadbalancing", "*")
 	statements := b.readParameters([]string{ControlPlaneParameters, JoinParameters}, keyArn)
 	statements = append(statements,
-		// Boot script: find the slot volume's state, wait for DNS changes.
-		iampolicy.Allow("BootDescribe", []string{"ec2:DescribeVolumes", "route53:GetChange"}, []string{"*"}),
+		// Boot script: find the slot volume's state, wait for DNS changes
+		// (GetChange is scoped by change ID, which no one knows in advance).
+		iampolicy.Allow("BootDescribe", []string{"ec2:DescribeVolumes"}, []string{"*"}),
+		iampolicy.Allow("BootWaitForRecords", []string{"route53:GetChange"},
+			[]string{fmt.Sprintf("arn:%s:route53:::change/*", b.partition)}),
 		// Cloud controller: read the account's view of instances and network.
 		iampolicy.Allow("CloudControllerDescribe", []string{
 			"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeTags",

@@ -5,7 +5,6 @@ package findings
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +28,10 @@ type Finding struct {
 	Resource string `json:"resource"`
 	// Message says what is wrong and how to fix it.
 	Message string `json:"message"`
+	// Acknowledged is the reason a stack's kinfra:acknowledgements gives
+	// for accepting this finding; an acknowledged error does not fail the
+	// plan.
+	Acknowledged string `json:"acknowledged,omitempty"`
 }
 
 // Rule checks a planned stack.
@@ -40,26 +43,44 @@ type Rule struct {
 	Check func(rs []mockaws.Resource) []Finding
 }
 
-// Rules is kinfra's rule set, in report order.
+// Rules is kinfra's rule set, in report order. docs/review.md has the same
+// table with how to fix each finding.
 var Rules = []Rule{
 	{ID: "network/flow-logs", Severity: Warning, Doc: "every VPC kinfra creates records its traffic", Check: flowLogs},
 	{ID: "network/single-nat", Severity: Warning, Doc: "a single NAT gateway makes every zone's egress depend on one zone", Check: singleNAT},
 	{ID: "network/public-ip-on-launch", Severity: Warning, Doc: "no subnet hands out public IPv4 addresses to instances", Check: publicIPOnLaunch},
 	{ID: "security-group/world-open", Severity: Error, Doc: "no security group admits the whole internet to a cluster port", Check: worldOpen},
-	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
+	{ID: "security-group/etcd-masters-only", Severity: Error, Doc: "only the masters reach etcd: every rule admitting TCP 2379-2380 into the masters' group comes from that group itself", Check: etcdMastersOnly},
+	{ID: "api/world-open", Severity: Error, Doc: "the API load balancer does not admit the whole internet to the Kubernetes API unless a stack acknowledges it", Check: apiWorldOpen},
+	{ID: "instances/imdsv2", Severity: Error, Doc: "every instance kinfra launches requires IMDSv2 tokens, with a hop limit that keeps pods from the instance's credentials", Check: imdsv2},
+	{ID: "storage/encrypted", Severity: Error, Doc: "every EBS volume kinfra creates or launches is encrypted", Check: storageEncrypted},
+	{ID: "masters/etcd-volume-protected", Severity: Error, Doc: "etcd volumes are protected and retained, so no Pulumi operation deletes the cluster's state", Check: etcdVolumeProtected},
+	{ID: "masters/one-refresh-at-a-time", Severity: Error, Doc: "at most one master group replaces its instance on a launch template change, and no two share a launch template", Check: oneRefreshAtATime},
 	{ID: "masters/single-member", Severity: Warning, Doc: "a control plane of one etcd member loses the cluster's state with its volume and stops the API with its instance", Check: singleMaster},
+	{ID: "workers/autoscaler-desired-capacity", Severity: Error, Doc: "Pulumi never resets the size cluster-autoscaler gave a group (a warning: a group no autoscaler scales ignores its configured size)", Check: autoscalerDesiredCapacity},
+	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},
+	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
 }
 
 // Run applies every rule and returns the findings ordered by severity, rule
-// and resource.
+// and resource. A finding has its rule's severity unless its check set a
+// lower one.
 func Run(rs []mockaws.Resource) []Finding {
 	out := []Finding{}
 	for _, r := range Rules {
 		for _, f := range r.Check(rs) {
-			f.Rule, f.Severity = r.ID, r.Severity
+			f.Rule = r.ID
+			if f.Severity == "" {
+				f.Severity = r.Severity
+			}
 			out = append(out, f)
 		}
 	}
+	sortFindings(out)
+	return out
+}
+
+func sortFindings(out []Finding) {
 	rank := map[Severity]int{Error: 0, Warning: 1, Info: 2}
 	sort.SliceStable(out, func(i, j int) bool {
 		if rank[out[i].Severity] != rank[out[j].Severity] {
@@ -70,14 +91,14 @@ func Run(rs []mockaws.Resource) []Finding {
 		}
 		return out[i].Resource < out[j].Resource
 	})
-	return out
 }
 
-// Errors returns the error findings.
+// Errors returns the error findings that fail the plan: those no stack
+// acknowledgement accepts.
 func Errors(fs []Finding) []Finding {
 	var out []Finding
 	for _, f := range fs {
-		if f.Severity == Error {
+		if f.Severity == Error && f.Acknowledged == "" {
 			out = append(out, f)
 		}
 	}
@@ -129,53 +150,6 @@ func publicIPOnLaunch(rs []mockaws.Resource) []Finding {
 	return out
 }
 
-// sensitivePorts are cluster ports that must never face the internet.
-var sensitivePorts = []struct {
-	from, to int
-	what     string
-}{
-	{22, 22, "SSH"}, {443, 443, "HTTPS (AWS API endpoints)"}, {2379, 2380, "etcd"}, {6443, 6443, "the Kubernetes API"},
-	{10250, 10250, "the kubelet"}, {10257, 10257, "kube-controller-manager"}, {10259, 10259, "kube-scheduler"},
-}
-
-func worldOpen(rs []mockaws.Resource) []Finding {
-	var out []Finding
-	for _, sg := range mockaws.OfType(rs, "aws:ec2/securityGroup:SecurityGroup") {
-		rules, _ := sg.Inputs["ingress"].([]any)
-		for _, raw := range rules {
-			rule, _ := raw.(map[string]any)
-			if !opensToWorld(rule) {
-				continue
-			}
-			from, to := port(rule["fromPort"]), port(rule["toPort"])
-			if str(rule, "protocol") == "-1" || str(rule, "protocol") == "all" {
-				from, to = 0, 65535
-			}
-			for _, p := range sensitivePorts {
-				if from <= p.to && p.from <= to {
-					out = append(out, Finding{Resource: sg.URN, Message: fmt.Sprintf("ingress %d-%d admits the whole internet to %s; restrict it to the networks that need it", from, to, p.what)})
-				}
-			}
-		}
-	}
-	// Rules as resources of their own (how kinfra's masters write them).
-	for _, r := range mockaws.OfType(rs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
-		if c := str(r.Inputs, "cidrIpv4") + str(r.Inputs, "cidrIpv6"); c != "0.0.0.0/0" && c != "::/0" {
-			continue
-		}
-		from, to := port(r.Inputs["fromPort"]), port(r.Inputs["toPort"])
-		if str(r.Inputs, "ipProtocol") == "-1" {
-			from, to = 0, 65535
-		}
-		for _, p := range sensitivePorts {
-			if from <= p.to && p.from <= to {
-				out = append(out, Finding{Resource: r.URN, Message: fmt.Sprintf("ingress %d-%d admits the whole internet to %s; restrict it to the networks that need it", from, to, p.what)})
-			}
-		}
-	}
-	return out
-}
-
 func singleMaster(rs []mockaws.Resource) []Finding {
 	var etcd []mockaws.Resource
 	for _, v := range mockaws.OfType(rs, "aws:ebs/volume:Volume") {
@@ -212,16 +186,6 @@ func deprecatedProxyMode(rs []mockaws.Resource) []Finding {
 		}
 	}
 	return out
-}
-
-func opensToWorld(rule map[string]any) bool {
-	for _, key := range []string{"cidrBlocks", "ipv6CidrBlocks"} {
-		blocks, _ := rule[key].([]any)
-		if slices.ContainsFunc(blocks, func(b any) bool { return b == "0.0.0.0/0" || b == "::/0" }) {
-			return true
-		}
-	}
-	return false
 }
 
 func port(v any) int {

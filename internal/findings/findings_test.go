@@ -22,6 +22,7 @@ func rules(fs []Finding) []string {
 
 func TestEachRuleFlagsItsViolationAndPassesTheFix(t *testing.T) {
 	vpc := res("aws:ec2/vpc:Vpc", "vpc", "vpc-1", nil)
+	protected := mockaws.Options{Protect: true, RetainOnDelete: true}
 	cases := []struct {
 		rule          string
 		bad, good     []mockaws.Resource
@@ -82,13 +83,9 @@ func TestEachRuleFlagsItsViolationAndPassesTheFix(t *testing.T) {
 			wantViolation: "error security-group/world-open urn:aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::api",
 		},
 		{
-			rule: "masters/single-member",
-			bad:  []mockaws.Resource{res("aws:ebs/volume:Volume", "etcd-0", "vol-0", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}})},
-			good: []mockaws.Resource{
-				res("aws:ebs/volume:Volume", "etcd-0", "vol-0", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}}),
-				res("aws:ebs/volume:Volume", "etcd-1", "vol-1", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}}),
-				res("aws:ebs/volume:Volume", "etcd-2", "vol-2", map[string]any{"tags": map[string]any{"kinfra.dev/role": "etcd"}}),
-			},
+			rule:          "masters/single-member",
+			bad:           []mockaws.Resource{etcdVolume("etcd-0", protected)},
+			good:          []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected)},
 			wantViolation: "warning masters/single-member urn:aws:ebs/volume:Volume::etcd-0",
 		},
 	}

@@ -35,6 +35,15 @@ type Plan struct {
 // was registered before it failed: nothing, for config errors.
 func Run(sf StackFile) (*Plan, error) {
 	p := &Plan{Stack: sf.Name, Resources: []mockaws.Resource{}, Findings: []findings.Finding{}, Notes: []string{}}
+	// Acknowledgements are the plan's, not the program's: checked first, so
+	// that a bad one fails before anything is registered.
+	var acks []findings.Acknowledgement
+	if raw, ok := sf.Config[findings.AcknowledgementsKey]; ok {
+		var err error
+		if acks, err = findings.ParseAcknowledgements(raw); err != nil {
+			return p, err
+		}
+	}
 	region := sf.Config[program.RegionKey]
 	m := mockaws.New(region)
 	for _, k := range sf.Secure {
@@ -67,7 +76,7 @@ func Run(sf StackFile) (*Plan, error) {
 	}
 	p.Resources = m.Resources()
 	if err == nil {
-		p.Findings = findings.Run(p.Resources)
+		p.Findings = findings.Acknowledge(findings.Run(p.Resources), acks)
 	}
 	return p, err
 }

@@ -108,5 +108,8 @@ func (p *Plan) Text(w io.Writer) {
 	fmt.Fprintf(w, "\nFindings: %d\n", len(p.Findings))
 	for _, f := range p.Findings {
 		fmt.Fprintf(w, "  %-7s %s  %s\n          %s\n", f.Severity, f.Rule, f.Resource, f.Message)
+		if f.Acknowledged != "" {
+			fmt.Fprintf(w, "          acknowledged: %s\n", f.Acknowledged)
+		}
 	}
 }

@@ -31,7 +31,7 @@ type StackFile struct {
 var ErrUsage = errors.New("usage")
 
 // knownKeys are the kinfra config keys; any other kinfra:* key is a typo.
-var knownKeys = map[string]bool{"kinfra:cluster": true, "kinfra:pki": true}
+var knownKeys = map[string]bool{"kinfra:cluster": true, "kinfra:pki": true, "kinfra:acknowledgements": true}
 
 // LoadStackFile reads a stack file with the Pulumi SDK's own loader (the code
 // the Pulumi CLI runs), so that the plan sees every value exactly as `pulumi
@@ -71,7 +71,7 @@ func LoadStackFile(path string) (StackFile, error) {
 	sort.Strings(sf.Secure)
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return StackFile{}, fmt.Errorf("%s: unknown config keys %s; kinfra reads kinfra:cluster (and kinfra:pki)", path, strings.Join(unknown, ", "))
+		return StackFile{}, fmt.Errorf("%s: unknown config keys %s; kinfra reads kinfra:cluster, kinfra:pki and kinfra:acknowledgements", path, strings.Join(unknown, ", "))
 	}
 	return sf, nil
 }

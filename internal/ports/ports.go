@@ -90,11 +90,34 @@ func Rules(cni spec.CNI) ([]Rule, error) {
 		for _, to := range cluster {
 			for _, from := range cluster {
 				r.To, r.From = to, from
+				if r.Protocol == All && to == Masters && from != Masters {
+					rules = append(rules, exceptEtcd(r)...)
+					continue
+				}
 				rules = append(rules, r)
 			}
 		}
 	}
 	return rules, nil
+}
+
+// exceptEtcd narrows an all-traffic rule into the masters' group from
+// another group to every TCP port but etcd's, every UDP port and ICMP: etcd
+// admits the masters only, and an all-traffic rule would admit it from every
+// node. Other IP protocols stay between nodes.
+func exceptEtcd(r Rule) []Rule {
+	part := func(proto string, from, to int, suffix, what string) Rule {
+		p := r
+		p.Protocol, p.FromPort, p.ToPort, p.Name = proto, from, to, r.Name+"-"+suffix
+		p.Why = r.Why + " (" + what + ")"
+		return p
+	}
+	return []Rule{
+		part(TCP, 0, EtcdClient-1, "tcp-low", "TCP below etcd"),
+		part(TCP, EtcdPeer+1, 65535, "tcp-high", "TCP above etcd"),
+		part(UDP, 0, 65535, "udp", "UDP"),
+		part(ICMP, portRangeNone, portRangeNone, "icmp", "ICMP"),
+	}
 }
 
 // cniRules are the rules the CNI needs between every pair of nodes.

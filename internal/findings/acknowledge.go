@@ -1,0 +1,112 @@
+package findings
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/kinfra-dev/kinfra/internal/validate"
+)
+
+// AcknowledgementsKey is the stack config key that accepts findings.
+const AcknowledgementsKey = "kinfra:acknowledgements"
+
+// UnusedAcknowledgement is the rule of the warning an acknowledgement that
+// matches no finding raises: the risk it accepted is gone (or its resource
+// was renamed), and a stale acceptance would silently cover the next one.
+const UnusedAcknowledgement = "acknowledgements/unused"
+
+// Acknowledgement accepts a finding in one stack, with the reason. An
+// acknowledged error no longer fails the plan; the plan still shows it,
+// with the reason.
+type Acknowledgement struct {
+	// Rule is the finding's rule ID, e.g. api/world-open.
+	Rule string `json:"rule"`
+	// Resource is the finding's resource: its URN or its name (the last
+	// part of the URN). Empty accepts the rule's findings on every resource.
+	Resource string `json:"resource,omitempty"`
+	// Reason says why the risk is accepted, and by whom; required.
+	Reason string `json:"reason"`
+}
+
+// ParseAcknowledgements decodes the value of kinfra:acknowledgements (a
+// JSON list, as Pulumi hands objects to programs) and checks every entry:
+// a known rule, a reason, no duplicates. All problems are returned at once.
+func ParseAcknowledgements(raw string) ([]Acknowledgement, error) {
+	var errs validate.Errors
+	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec.DisallowUnknownFields()
+	var acks []Acknowledgement
+	if err := dec.Decode(&acks); err != nil {
+		errs.Addf(AcknowledgementsKey, "is not a list of {rule, resource, reason} (%v)", err)
+		return nil, errs
+	}
+	known := map[string]bool{}
+	var ids []string
+	for _, r := range Rules {
+		known[r.ID] = true
+		ids = append(ids, r.ID)
+	}
+	seen := map[[2]string]int{}
+	for i, a := range acks {
+		path := fmt.Sprintf("%s[%d]", AcknowledgementsKey, i)
+		switch {
+		case a.Rule == "":
+			errs.Addf(path+".rule", "required: the ID of the rule whose finding is accepted (%s)", strings.Join(ids, ", "))
+		case !known[a.Rule]:
+			errs.Addf(path+".rule", "%q is not a rule; rules are %s", a.Rule, strings.Join(ids, ", "))
+		}
+		if strings.TrimSpace(a.Reason) == "" {
+			errs.Addf(path+".reason", "required: say why this risk is accepted and who decided, so that reviewers can judge it")
+		}
+		key := [2]string{a.Rule, a.Resource}
+		if j, dup := seen[key]; dup {
+			errs.Addf(path, "acknowledges the same rule and resource as %s[%d]; keep one", AcknowledgementsKey, j)
+		} else {
+			seen[key] = i
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return acks, nil
+}
+
+// Acknowledge marks the findings the acknowledgements accept, and adds a
+// warning for each acknowledgement that accepts none. The result is sorted
+// as Run sorts.
+func Acknowledge(fs []Finding, acks []Acknowledgement) []Finding {
+	used := make([]bool, len(acks))
+	out := make([]Finding, 0, len(fs))
+	for _, f := range fs {
+		for i, a := range acks {
+			if a.Rule == f.Rule && (a.Resource == "" || a.Resource == f.Resource || a.Resource == urnName(f.Resource)) {
+				f.Acknowledged, used[i] = a.Reason, true
+				break
+			}
+		}
+		out = append(out, f)
+	}
+	for i, a := range acks {
+		if used[i] {
+			continue
+		}
+		what := "any resource"
+		if a.Resource != "" {
+			what = a.Resource
+		}
+		out = append(out, Finding{Rule: UnusedAcknowledgement, Severity: Warning, Resource: fmt.Sprintf("%s[%d]", AcknowledgementsKey, i),
+			Message: fmt.Sprintf("acknowledges %s on %s, but the plan has no such finding; remove it, or fix its resource if the resource was renamed", a.Rule, what)})
+	}
+	sortFindings(out)
+	return out
+}
+
+// urnName is the name part of a URN (after the last "::").
+func urnName(urn string) string {
+	if i := strings.LastIndex(urn, "::"); i >= 0 {
+		return urn[i+2:]
+	}
+	return urn
+}
