@@ -5,6 +5,10 @@
 //	kinfra plan --stack us-east-1 --json    one JSON object: stack, config, resources, findings
 //	kinfra plan --stack us-east-1 --config  print the effective config (defaults applied)
 //	kinfra plan --stack us-east-1 --user-data  print every instance's decoded cloud-config
+//	kinfra plan --stack us-east-1 --failures  what losing each availability zone would do
+//	kinfra plan --parity                    config values that differ between the stacks
+//	kinfra plan diff OLD.json NEW.json      what changes between two plans, and which changes are dangerous
+//	kinfra plan diff --stack us-east-1 --base-ref main  the same, against the plan at a git ref
 //	kinfra pki init --stack us-east-1       create the cluster PKI as the secret kinfra:pki
 //
 // Exit status: 0 success (a valid plan), 1 invalid config, error findings or
@@ -28,6 +32,10 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 const usage = `usage:
   kinfra plan (--stack NAME | --stack-file PATH) [--json | --config | --user-data]
+  kinfra plan (--stack NAME | --stack-file PATH) --failures [--json]
+  kinfra plan --parity [--dir DIR] [--json]
+  kinfra plan diff OLD.json NEW.json [--json | --markdown]
+  kinfra plan diff (--stack NAME | --stack-file PATH) --base-ref GIT_REF [--dir DIR] [--json | --markdown]
   kinfra pki init --stack NAME [--force] [--pulumi PATH] [--dir DIR]
 
 plan runs the kinfra Pulumi program offline, under mocks, and prints what it
@@ -36,6 +44,10 @@ would create. No AWS credentials and no Pulumi CLI are needed.
 pki init generates the cluster's CAs, keys, admin certificate, bootstrap token
 and encryption key, and stores them as the stack's secret config kinfra:pki
 through the Pulumi CLI (docs/pki.md).
+
+plan --failures simulates the loss of each availability zone over the plan
+and checks every master slot's identity; plan --parity lists the config paths
+whose values differ between the stacks (docs/review.md).
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -50,6 +62,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runPlan(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "diff" {
+		return runPlanDiff(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("kinfra plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
@@ -59,8 +74,12 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	showConfig := fs.Bool("config", false, "print only the effective config, defaults applied")
 	showUserData := fs.Bool("user-data", false, "print every launch template's decoded cloud-config")
 	dir := fs.String("dir", ".", "`directory` inside the kinfra project (for --stack)")
+	review := addReviewFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *review.parity {
+		return runParity(fs, *dir, *asJSON, stdout, stderr)
 	}
 	if fs.NArg() > 0 || (*stack == "") == (*stackFile == "") {
 		fmt.Fprintln(stderr, "kinfra plan: give exactly one of --stack or --stack-file")
@@ -87,6 +106,9 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "kinfra plan: stack %s is invalid; nothing would be created (%d resources registered):\n%v\n", sf.Name, len(p.Resources), err)
 		return 1
+	}
+	if *review.failures {
+		return runFailures(p, *asJSON, stdout, stderr)
 	}
 	switch {
 	case *showUserData:

@@ -127,3 +127,52 @@ func TestEncryptedValuesAreNotedNotRead(t *testing.T) {
 	require.Contains(t, p.Notes, "kinfra:pki is encrypted and was not read offline")
 	require.Contains(t, p.Notes, "availability zones are not pinned; the offline plan assumes eu-west-1a, b, c…, AWS may report others")
 }
+
+// BenchmarkFailuresLargeStack is the failure simulation's share: it reads
+// the recorded resources once per run.
+func BenchmarkFailuresLargeStack(b *testing.B) {
+	p, err := Run(largeStack(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Failures(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDiffLargeStack is plan diff's own cost on the largest topology:
+// the plan against one where every pool's nodes take fewer pods (every
+// resource compared; forty launch templates and their groups change).
+func BenchmarkDiffLargeStack(b *testing.B) {
+	old, err := Run(largeStack(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sf := largeStack(b)
+	var c map[string]any
+	if err := json.Unmarshal([]byte(sf.Config["kinfra:cluster"]), &c); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range c["nodePools"].([]any) {
+		p.(map[string]any)["maxPods"] = 100
+	}
+	js, err := json.Marshal(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sf.Config["kinfra:cluster"] = string(js)
+	new, err := Run(sf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		d := Diff(old, new)
+		if len(d.Resources) < 40 {
+			b.Fatalf("%d resources change; want every pool's launch template", len(d.Resources))
+		}
+	}
+}

@@ -1,0 +1,225 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/plan"
+)
+
+const planDiffStackFile = "../stacks/Pulumi.us-east-1.yaml"
+
+var (
+	planDiffBaseOnce sync.Once
+	planDiffBase     *plan.Plan
+	planDiffBaseErr  error
+)
+
+// planDiffCommitted is the plan of the committed us-east-1 stack, made once.
+func planDiffCommitted(t *testing.T) *plan.Plan {
+	t.Helper()
+	planDiffBaseOnce.Do(func() {
+		sf, err := plan.LoadStackFile(planDiffStackFile)
+		if err != nil {
+			planDiffBaseErr = err
+			return
+		}
+		planDiffBase, planDiffBaseErr = plan.Run(sf)
+	})
+	require.NoError(t, planDiffBaseErr)
+	return planDiffBase
+}
+
+// planDiffOfEdit plans the committed us-east-1 stack with its
+// kinfra:cluster edited, and diffs that against the committed plan.
+func planDiffOfEdit(t *testing.T, edit func(c map[string]any)) *plan.PlanDiff {
+	t.Helper()
+	return plan.Diff(planDiffCommitted(t), planDiffEdited(t, edit))
+}
+
+// planDiffEdited plans the committed us-east-1 stack with its
+// kinfra:cluster edited.
+func planDiffEdited(t *testing.T, edit func(c map[string]any)) *plan.Plan {
+	t.Helper()
+	sf, err := plan.LoadStackFile(planDiffStackFile)
+	require.NoError(t, err)
+	sf.Config = maps.Clone(sf.Config)
+	var c map[string]any
+	require.NoError(t, json.Unmarshal([]byte(sf.Config["kinfra:cluster"]), &c))
+	edit(c)
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	sf.Config["kinfra:cluster"] = string(b)
+	p, err := plan.Run(sf)
+	require.NoError(t, err)
+	return p
+}
+
+func planDiffRules(d *plan.PlanDiff, sev findings.Severity) []string {
+	var out []string
+	for _, f := range d.Flags {
+		if f.Severity == sev {
+			out = append(out, f.Rule)
+		}
+	}
+	return out
+}
+
+func TestPlanDiffReorderingZonesMovesAMasterSlotAndIsAnError(t *testing.T) {
+	d := planDiffOfEdit(t, func(c map[string]any) {
+		zones := c["network"].(map[string]any)["availabilityZones"].([]any)
+		zones[0], zones[1] = zones[1], zones[0]
+	})
+	errs := planDiffRules(d, findings.Error)
+	require.Contains(t, errs, "diff/master-slot-moved")
+	require.Contains(t, errs, "diff/etcd-volume-zone-changed")
+	require.Contains(t, errs, "diff/etcd-volume-replaced")
+	require.Equal(t, 1, d.ExitCode())
+}
+
+func TestPlanDiffChangingAZoneOfASlotIsAnError(t *testing.T) {
+	d := planDiffOfEdit(t, func(c map[string]any) {
+		c["network"].(map[string]any)["availabilityZones"].([]any)[2] = "us-east-1f"
+		c["network"].(map[string]any)["availabilityZones"].([]any)[5] = "us-east-1c"
+	})
+	require.Contains(t, planDiffRules(d, findings.Error), "diff/etcd-volume-zone-changed")
+	require.Equal(t, 1, d.ExitCode())
+}
+
+func TestPlanDiffChangingTheMasterCountIsAnError(t *testing.T) {
+	d := planDiffOfEdit(t, func(c map[string]any) {
+		c["masters"].(map[string]any)["count"] = 5
+	})
+	require.Contains(t, planDiffRules(d, findings.Error), "diff/master-count-changed")
+	require.Positive(t, d.Summary.Added, "the new slots")
+	require.Equal(t, 1, d.ExitCode())
+}
+
+func TestPlanDiffRenamingTheClusterReplacesEverythingAndIsAnError(t *testing.T) {
+	d := planDiffOfEdit(t, func(c map[string]any) { c["name"] = "prod-use9" })
+	errs := planDiffRules(d, findings.Error)
+	require.Contains(t, errs, "diff/etcd-volume-removed")
+	require.Contains(t, errs, "diff/vpc-removed")
+	require.Contains(t, errs, "diff/master-group-removed")
+	require.Contains(t, errs, "diff/private-zone-removed")
+	require.Contains(t, errs, "diff/kms-key-removed")
+	require.Contains(t, errs, "diff/pki-parameter-removed")
+	require.Equal(t, len(planDiffCommitted(t).Resources), d.Summary.Removed, "every URN has the cluster name")
+	require.Equal(t, d.Summary.Removed, d.Summary.Added)
+	n := 0
+	for _, f := range d.Flags {
+		if f.Rule == "diff/etcd-volume-removed" {
+			n++
+		}
+	}
+	require.Equal(t, 3, n, "one per etcd volume")
+	require.Equal(t, 1, d.ExitCode())
+}
+
+func TestPlanDiffOfABenignChangeIsOnlyUpdatesAndExitsZero(t *testing.T) {
+	d := planDiffOfEdit(t, func(c map[string]any) {
+		pool := c["nodePools"].([]any)[0].(map[string]any)
+		pool["maxSize"] = 1300
+	})
+	require.Equal(t, 0, d.ExitCode(), "%+v", d.Flags)
+	require.Empty(t, d.Flags)
+	require.Zero(t, d.Summary.Added)
+	require.Zero(t, d.Summary.Removed)
+	require.Zero(t, d.Summary.Replaced)
+	require.Positive(t, d.Summary.Updated)
+	for _, rd := range d.Resources {
+		require.Equal(t, plan.ActionUpdate, rd.Action, rd.URN)
+	}
+}
+
+// README, "Rolling the masters": roll: 0, then 1, then 2, then none, each
+// step rolling one slot.
+func TestPlanDiffOfEachStepOfTheRollProcedureIsNoError(t *testing.T) {
+	roll := func(slot any) *plan.Plan {
+		return planDiffEdited(t, func(c map[string]any) {
+			c["kubernetes"].(map[string]any)["version"] = "v1.37.3"
+			if slot != nil {
+				c["masters"].(map[string]any)["roll"] = slot
+			}
+		})
+	}
+	steps := []*plan.Plan{planDiffCommitted(t), roll(0), roll(1), roll(2), roll(nil)}
+	for i := 1; i < len(steps); i++ {
+		d := plan.Diff(steps[i-1], steps[i])
+		require.Empty(t, d.Errors(), "step %d: %+v", i, d.Flags)
+		require.Positive(t, d.Summary.Updated, "step %d changes something", i)
+	}
+}
+
+func TestPlanDiffOfTheUnchangedStackIsEmpty(t *testing.T) {
+	d := planDiffOfEdit(t, func(map[string]any) {})
+	require.Empty(t, d.Resources, "offline plans are reproducible")
+	require.Equal(t, len(planDiffCommitted(t).Resources), d.Summary.Unchanged)
+}
+
+// --base-ref HEAD builds HEAD's program in a worktree: minutes on a cold
+// cache. With uncommitted changes HEAD's plan may legitimately differ, so
+// only a clean tree must diff to nothing.
+func TestPlanDiffAgainstBaseRefHEADProducesADiffAndRemovesItsWorktree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the program at HEAD in a git worktree")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	if err := exec.Command("git", "-C", root, "rev-parse", "--verify", "HEAD").Run(); err != nil {
+		t.Skip("not a git checkout with a HEAD commit")
+	}
+	bin := filepath.Join(t.TempDir(), "kinfra")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/kinfra")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, "plan", "diff", "--stack", "us-east-1", "--dir", root, "--base-ref", "HEAD", "--json")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	require.Contains(t, []int{0, 1}, code, "0 or 1 (dangerous changes), never a usage error or a failure to plan: %s", stderr.String())
+	var d plan.PlanDiff
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &d), stderr.String())
+	require.Equal(t, "us-east-1", d.Stack)
+	require.Positive(t, d.Summary.Added+d.Summary.Removed+d.Summary.Replaced+d.Summary.Updated+d.Summary.Unchanged)
+	require.Equal(t, code, d.ExitCode())
+	require.Contains(t, stderr.String(), "removed the temporary worktree")
+
+	// Others may be diffing in this checkout too: look for this run's
+	// worktree only.
+	m := regexp.MustCompile(`in a temporary worktree (\S+)`).FindStringSubmatch(stderr.String())
+	require.NotNil(t, m, stderr.String())
+	list, err := exec.Command("git", "-C", root, "worktree", "list", "--porcelain").Output()
+	require.NoError(t, err)
+	require.NotContains(t, string(list), "worktree "+m[1]+"\n", "the worktree is removed")
+	require.NoDirExists(t, m[1])
+
+	status, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
+	require.NoError(t, err)
+	if len(bytes.TrimSpace(status)) == 0 {
+		require.Empty(t, d.Resources, "a clean tree plans as HEAD does")
+		require.Equal(t, 0, code)
+	} else {
+		t.Logf("the tree has uncommitted changes; HEAD's plan may differ: %d changed resources", len(d.Resources))
+	}
+}
