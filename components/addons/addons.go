@@ -57,8 +57,9 @@ type Args struct {
 	// termination handler is on.
 	TerminationQueueURL pulumi.StringInput
 	TerminationQueueArn pulumi.StringInput
-	// After are resources the provider waits for: the control plane, whose
-	// groups wait until the API answers on every master.
+	// After are resources the provider waits for: the master groups
+	// (masters.ControlPlane.Ready), which wait until the API answers on
+	// every master.
 	After []pulumi.Resource
 }
 

@@ -169,7 +169,7 @@ func (c *Cluster) nodePools(ctx *pulumi.Context, name string, built map[string]i
 			Cluster: cluster, Pool: p, Join: join,
 			Network:     workers.Network{VpcID: c.Network.VpcID, SubnetIDs: subnets},
 			Termination: c.Termination.Termination(),
-			After:       []pulumi.Resource{c.Masters},
+			After:       c.Masters.Ready,
 		}
 		if b, ok := built[images.RoleNode]; ok && p.Image.Pipeline {
 			args.Image = &workers.Image{ID: b.ID, RootDevice: b.RootDevice}
@@ -221,7 +221,7 @@ func (c *Cluster) addons(ctx *pulumi.Context, name string, bundle *pki.Bundle) e
 		Kubeconfig:          pulumi.All(groups...).ApplyT(func([]any) string { return kc }).(pulumi.StringOutput),
 		APIHost:             m.APIName,
 		ControllerRoleNames: roles,
-		After:               []pulumi.Resource{m},
+		After:               m.Ready,
 	}
 	if q := c.Termination; q != nil {
 		args.TerminationQueueURL, args.TerminationQueueArn = q.QueueURL, q.QueueArn

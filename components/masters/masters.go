@@ -96,6 +96,11 @@ type ControlPlane struct {
 	// Domain is the private hosted zone's name.
 	Domain string
 	Slots  []Slot
+	// Ready are the master groups: each is created once its master answers
+	// behind the API load balancer, and depends on everything the master
+	// needs. Depend on these, not on the component: a component's children
+	// register asynchronously, so dependsOn a component can miss some.
+	Ready []pulumi.Resource
 
 	PrivateZoneID               pulumi.StringOutput
 	LoadBalancerDNSName         pulumi.StringOutput

@@ -146,6 +146,7 @@ func (b *builder) slot(i int) error {
 	if err != nil {
 		return err
 	}
+	b.out.Ready = append(b.out.Ready, asg)
 	b.out.Slots = append(b.out.Slots, Slot{
 		Index: i, Zone: zone, Record: record,
 		VolumeID:       volume.ID().ToStringOutput(),

@@ -95,7 +95,9 @@ type Args struct {
 	Image       *Image
 	Termination Termination
 	// After are resources the group waits for before launching nodes: the
-	// control plane, whose groups are complete once the API answers.
+	// master groups (masters.ControlPlane.Ready), complete once the API
+	// answers. Name resources, not a component: dependsOn a component waits
+	// only for the children it has registered so far.
 	After []pulumi.Resource
 }
 
