@@ -7,6 +7,7 @@ package yamldoc
 import (
 	"bytes"
 	"sort"
+	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -64,13 +65,68 @@ func node(v any) (*yaml.Node, error) {
 			n.Content = append(n.Content, c)
 		}
 		return n, nil
+	case string:
+		if plainString(x) {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: x}, nil
+		}
+	case bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(x)}, nil
+	case int:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(x)}, nil
 	}
+	// Node.Encode marshals v and parses the text back: right for every
+	// value, but the cost of a document per scalar.
 	var n yaml.Node
 	if err := n.Encode(v); err != nil {
 		return nil, err
 	}
 	return &n, nil
 }
+
+// plainString reports whether s encodes as a plain scalar that every YAML
+// reader takes for a string: a letter, then letters, digits and ._/-, and
+// not a word YAML 1.1 (cloud-init's PyYAML) reads as a boolean or null; or
+// a quantity (digits, then only letters or %: 110m, 1Gi, 10%). Other
+// strings take the encoder's quoting.
+func plainString(s string) bool {
+	if s == "" {
+		return false
+	}
+	if !isLetter(s[0]) {
+		return isQuantity(s)
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !isLetter(c) && !('0' <= c && c <= '9') && c != '.' && c != '_' && c != '/' && c != '-' {
+			return false
+		}
+	}
+	switch strings.ToLower(s) {
+	case "y", "yes", "n", "no", "true", "false", "on", "off", "null":
+		return false
+	}
+	return true
+}
+
+// isQuantity matches digits followed by letters or % and nothing else,
+// which no YAML reader takes for a number (1e3 and 0x1F end in digits).
+func isQuantity(s string) bool {
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	if i == 0 || i == len(s) {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if !isLetter(s[i]) && s[i] != '%' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // Sorted is m's entries as a Map in key order.
 func Sorted(m map[string]string) Map {
