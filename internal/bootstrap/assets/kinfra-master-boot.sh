@@ -50,10 +50,16 @@ imds() {
 # attached to another instance belongs to a predecessor that is shutting
 # down; AWS releases it when that instance terminates.
 attach_volume() {
-	local deadline=$((SECONDS + ATTACH_TIMEOUT)) state holder
+	local deadline=$((SECONDS + ATTACH_TIMEOUT)) state holder described
 	while :; do
-		read -r state holder < <(awscli ec2 describe-volumes --volume-ids "$VOLUME_ID" \
-			--query 'Volumes[0].[State, Attachments[0].InstanceId]' --output text)
+		# A failed call (throttling, a network blip) is retried like any
+		# other wait: ending the boot here would leave the slot down.
+		if described=$(awscli ec2 describe-volumes --volume-ids "$VOLUME_ID" \
+			--query 'Volumes[0].[State, Attachments[0].InstanceId]' --output text); then
+			read -r state holder <<<"$described"
+		else
+			state="unknown (describe-volumes failed)" holder=
+		fi
 		case "$state" in
 		in-use)
 			if [ "$holder" = "$INSTANCE_ID" ]; then
@@ -105,7 +111,7 @@ volume_is_blank() {
 	case "$rc" in
 	0)
 		[ -n "$fstype" ] || die "blkid found a signature on $dev but no filesystem type; refusing to format"
-		log "$dev holds a $fstype filesystem; keeping it"
+		log "$dev holds an existing $fstype filesystem; keeping it"
 		return 1
 		;;
 	2) return 0 ;;
