@@ -88,7 +88,9 @@ func Offline(clusterName string) (*Bundle, error) {
 type keySource func(purpose string) (*ecdsa.PrivateKey, error)
 
 // randomKey is every real bundle's key source.
-func randomKey(string) (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }
+func randomKey(string) (*ecdsa.PrivateKey, error) {
+	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+}
 
 // derivedKeys derives the throwaway bundle's keys from the cluster's name,
 // so that offline plans are reproducible: the cluster CA's hash, which node
