@@ -139,13 +139,15 @@ func readPlanFile(path string, stderr io.Writer) (*plan.Plan, int) {
 // plansAtBaseRef makes the new plan from the working tree's stack file and
 // the old one from the same file at baseRef, with that commit's program.
 func plansAtBaseRef(stack, stackFile, dir, baseRef string, stderr io.Writer) (old, new *plan.Plan, code int) {
-	path := stackFile
+	path, projectDir := stackFile, ""
 	if stack != "" {
 		var err error
-		if _, path, err = stackPath(dir, stack); err != nil {
+		if projectDir, path, err = stackPath(dir, stack); err != nil {
 			fmt.Fprintln(stderr, "kinfra plan diff:", err)
 			return nil, nil, 2
 		}
+	} else if pd, _, err := plan.FindProject(dir); err == nil {
+		projectDir = pd
 	}
 	sf, err := plan.LoadStackFile(path)
 	if err != nil {
@@ -168,7 +170,7 @@ func plansAtBaseRef(stack, stackFile, dir, baseRef string, stderr io.Writer) (ol
 		return nil, nil, 2
 	}
 	relProgram := "."
-	if projectDir, _, err := plan.FindProject(dir); err == nil {
+	if projectDir != "" {
 		if rel, err := relInside(top, projectDir); err == nil {
 			relProgram = rel
 		}

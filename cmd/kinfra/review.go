@@ -39,7 +39,11 @@ func runParity(fs *flag.FlagSet, dir string, asJSON bool, stdout, stderr io.Writ
 		}
 	})
 	if conflict != "" || fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "kinfra plan: --parity compares every stack of --dir; it takes no --%s or arguments\n", conflict)
+		what := "arguments"
+		if conflict != "" {
+			what = "--" + conflict
+		}
+		fmt.Fprintf(stderr, "kinfra plan: --parity compares every stack of --dir; it takes no %s\n", what)
 		fs.Usage()
 		return 2
 	}

@@ -81,6 +81,9 @@ func TestParityTakesNoStack(t *testing.T) {
 	code, _, errOut := kinfra("plan", "--parity", "--stack", "us-east-1", "--dir", "../..")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "it takes no --stack")
+	code, _, errOut = kinfra("plan", "--parity", "--dir", "../..", "us-east-1")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "it takes no arguments")
 	code, _, errOut = kinfra("plan", "--parity", "--dir", t.TempDir())
 	require.Equal(t, 2, code, errOut)
 }

@@ -6,19 +6,21 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
 const (
 	groupType = "aws:autoscaling/group:Group"
 	// autoscalerEnabledTag marks a group cluster-autoscaler's auto-discovery
-	// scales (internal/tags.AutoscalerEnabled).
-	autoscalerEnabledTag = "k8s.io/cluster-autoscaler/enabled"
+	// scales.
+	autoscalerEnabledTag = tags.AutoscalerEnabled
 )
 
 // frozenLaunchSettings are the launch template properties a master slot
-// that is not rolling keeps (components/masters.FrozenLaunchSettings).
-var frozenLaunchSettings = []string{"imageId", "instanceType", "userData"}
+// that is not rolling keeps.
+var frozenLaunchSettings = masters.FrozenLaunchSettings
 
 // isEtcdVolume reports whether a volume is a master slot's etcd volume.
 func isEtcdVolume(v mockaws.Resource) bool {

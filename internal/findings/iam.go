@@ -3,6 +3,7 @@ package findings
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -119,7 +120,7 @@ func iamWildcard(rs []mockaws.Resource) []Finding {
 		for _, r := range mockaws.OfType(rs, typ) {
 			arn := str(r.Inputs, "policyArn")
 			name := arn[strings.LastIndex(arn, "/")+1:]
-			if strings.Contains(arn, ":iam::aws:policy/") && (strings.HasSuffix(name, "FullAccess") || contains(broadManagedPolicies, name)) {
+			if strings.Contains(arn, ":iam::aws:policy/") && (strings.HasSuffix(name, "FullAccess") || slices.Contains(broadManagedPolicies, name)) {
 				out = append(out, Finding{Resource: r.URN, Message: fmt.Sprintf("attaches the AWS-managed policy %s, which allows every action of one or more services; write a policy with the actions the role needs", name)})
 			}
 		}
@@ -170,18 +171,9 @@ func policyProblems(doc string) []string {
 		if len(wild) > 0 {
 			out = append(out, fmt.Sprintf("statement %s allows %s: every matching action, present and future; list the actions the role calls", name, strings.Join(wild, ", ")))
 		}
-		if contains(s.Resource, "*") && len(s.Condition) == 0 && len(scopable) > 0 {
+		if slices.Contains(s.Resource, "*") && len(s.Condition) == 0 && len(scopable) > 0 {
 			out = append(out, fmt.Sprintf("statement %s allows %s on every resource (\"*\") with no condition, though IAM can scope them; name the resources by ARN, or add a condition on tags or the VPC", name, strings.Join(scopable, ", ")))
 		}
 	}
 	return out
-}
-
-func contains(l []string, v string) bool {
-	for _, e := range l {
-		if e == v {
-			return true
-		}
-	}
-	return false
 }

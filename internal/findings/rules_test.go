@@ -5,17 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
-	"github.com/kinfra-dev/kinfra/internal/tags"
 )
-
-// The rules read tags and settings the components write; they must agree.
-func TestRulesReadTheTagsAndSettingsTheComponentsWrite(t *testing.T) {
-	require.Equal(t, masters.SlotTag, masterSlotTag)
-	require.Equal(t, tags.AutoscalerEnabled, autoscalerEnabledTag)
-	require.Equal(t, masters.FrozenLaunchSettings, frozenLaunchSettings)
-}
 
 func withOptions(r mockaws.Resource, o mockaws.Options) mockaws.Resource {
 	r.Options = o

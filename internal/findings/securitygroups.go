@@ -7,7 +7,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/ports"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
 // The security group rule types, in every shape a stack can write one.
@@ -123,8 +126,8 @@ var sensitivePorts = []struct {
 	from, to int
 	what     string
 }{
-	{22, 22, "SSH"}, {443, 443, "HTTPS (AWS API endpoints)"}, {2379, 2380, "etcd"}, {6443, 6443, "the Kubernetes API"},
-	{10250, 10250, "the kubelet"}, {10257, 10257, "kube-controller-manager"}, {10259, 10259, "kube-scheduler"},
+	{22, 22, "SSH"}, {443, 443, "HTTPS (AWS API endpoints)"}, {etcdClient, etcdPeer, "etcd"}, {apiPort, apiPort, "the Kubernetes API"},
+	{ports.Kubelet, ports.Kubelet, "the kubelet"}, {10257, 10257, "kube-controller-manager"}, {10259, 10259, "kube-scheduler"},
 }
 
 // worldOpen flags every rule that admits 0.0.0.0/0 or ::/0 to a sensitive
@@ -149,10 +152,10 @@ func worldOpen(rs []mockaws.Resource) []Finding {
 }
 
 const (
-	apiPort                  = 6443
-	etcdClient, etcdPeer     = 2379, 2380
-	masterSlotTag            = "kinfra.dev/master-slot"
-	componentTag, roleTag    = "kinfra.dev/component", "kinfra.dev/role"
+	apiPort                  = ports.API
+	etcdClient, etcdPeer     = ports.EtcdClient, ports.EtcdPeer
+	masterSlotTag            = masters.SlotTag
+	componentTag, roleTag    = tags.Component, "kinfra.dev/role"
 	loadBalancerType         = "aws:lb/loadBalancer:LoadBalancer"
 	listenerType             = "aws:lb/listener:Listener"
 	infrastructureConfigType = "aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration"
@@ -239,7 +242,7 @@ func masterGroups(rs []mockaws.Resource) (masters, others map[string]bool) {
 	}
 	for _, sg := range mockaws.OfType(rs, securityGroupType) {
 		t := tagsOf(sg)
-		if t[componentTag] == "masters" && strings.HasSuffix(t["Name"], "-masters") {
+		if t[componentTag] == "masters" && strings.HasSuffix(t["Name"], "-"+string(ports.Masters)) {
 			masters[sg.ID] = true
 		}
 	}

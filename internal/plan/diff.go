@@ -118,28 +118,38 @@ type OptionChange struct {
 
 // text renders an option change: a long list by what it gains and loses.
 func (o OptionChange) text() string {
-	if len(o.Added)+len(o.Removed) > 0 && len(o.Old)+len(o.New) > maxValueLen {
-		var parts []string
-		for _, side := range []struct {
-			sign  string
-			items []string
-		}{{"-", o.Removed}, {"+", o.Added}} {
-			if len(side.items) == 0 {
-				continue
-			}
-			names := make([]string, 0, 4)
-			for i, u := range side.items {
-				if i == 3 {
-					names = append(names, fmt.Sprintf("… %d more", len(side.items)-3))
-					break
-				}
-				names = append(names, shortName(u))
-			}
-			parts = append(parts, fmt.Sprintf("%s%d (%s)", side.sign, len(side.items), strings.Join(names, ", ")))
-		}
-		return fmt.Sprintf("options.%s: %s", o.Option, strings.Join(parts, " "))
+	if delta, ok := o.listDelta(); ok {
+		return fmt.Sprintf("options.%s: %s", o.Option, delta)
 	}
 	return fmt.Sprintf("options.%s: %s → %s", o.Option, o.Old, o.New)
+}
+
+// listDelta renders a long list option by what it loses and gains
+// ("-8 (a, b, c, … 5 more) +1 (d)"); ok is false for other options, which
+// are shown as old → new.
+func (o OptionChange) listDelta() (string, bool) {
+	if len(o.Added)+len(o.Removed) == 0 || len(o.Old)+len(o.New) <= maxValueLen {
+		return "", false
+	}
+	var parts []string
+	for _, side := range []struct {
+		sign  string
+		items []string
+	}{{"-", o.Removed}, {"+", o.Added}} {
+		if len(side.items) == 0 {
+			continue
+		}
+		names := make([]string, 0, 4)
+		for i, u := range side.items {
+			if i == 3 {
+				names = append(names, fmt.Sprintf("… %d more", len(side.items)-3))
+				break
+			}
+			names = append(names, shortName(u))
+		}
+		parts = append(parts, fmt.Sprintf("%s%d (%s)", side.sign, len(side.items), strings.Join(names, ", ")))
+	}
+	return strings.Join(parts, " "), true
 }
 
 // DiffFlag is a dangerous change: what would happen and how to make the
@@ -943,36 +953,6 @@ func shortName(urn string) string {
 	return urn
 }
 
-// diffTag is a tag's value in a resource's inputs: a tags map, or an Auto
-// Scaling Group's list of {key, value}.
-func diffTag(inputs map[string]any, key string) (string, bool) {
-	if m, ok := inputs["tags"].(map[string]any); ok {
-		if v, ok := m[key]; ok {
-			return fmt.Sprint(v), true
-		}
-	}
-	if l, ok := inputs["tags"].([]any); ok {
-		for _, t := range l {
-			if t, ok := t.(map[string]any); ok && t["key"] == key {
-				return fmt.Sprint(t["value"]), true
-			}
-		}
-	}
-	return "", false
-}
-
-func diffStrings(v any) []string {
-	var out []string
-	if l, ok := v.([]any); ok {
-		for _, e := range l {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
-
 // --- output ------------------------------------------------------------------------
 
 // JSON writes the diff as one indented JSON object.
@@ -1142,8 +1122,8 @@ func (d *PlanDiff) Markdown(w io.Writer) {
 				fmt.Fprintf(&sec, "| `%s` | %s | %s | %s |\n", mdCell(c.Path), mdValue(c.Old), mdValue(c.New), note)
 			}
 			for _, o := range rd.Options {
-				if t := o.text(); !strings.Contains(t, " → ") {
-					fmt.Fprintf(&sec, "| option `%s` | %s | | |\n", o.Option, mdValue(strings.TrimPrefix(t, "options."+o.Option+": ")))
+				if delta, ok := o.listDelta(); ok {
+					fmt.Fprintf(&sec, "| option `%s` | %s | | |\n", o.Option, mdValue(delta))
 					continue
 				}
 				fmt.Fprintf(&sec, "| option `%s` | %s | %s | |\n", o.Option, mdValue(o.Old), mdValue(o.New))
@@ -1253,9 +1233,9 @@ func newFlagContext(old, new *Plan) *flagContext {
 		for _, r := range p.Resources {
 			switch r.Type {
 			case "aws:autoscaling/group:Group":
-				note(r, diffStrings(r.Inputs["vpcZoneIdentifiers"]))
+				note(r, inputStrs(r.Inputs["vpcZoneIdentifiers"]))
 			case "aws:lb/loadBalancer:LoadBalancer":
-				refs := diffStrings(r.Inputs["subnets"])
+				refs := inputStrs(r.Inputs["subnets"])
 				if l, ok := r.Inputs["subnetMappings"].([]any); ok {
 					for _, m := range l {
 						if m, ok := m.(map[string]any); ok {
@@ -1290,17 +1270,17 @@ func (c *flagContext) resource(rd ResourceDiff) mockaws.Resource {
 // kindOf is what a resource is to the cluster, "" when the flags do not
 // single it out.
 func (c *flagContext) kindOf(r mockaws.Resource) string {
-	_, slot := diffTag(r.Inputs, masters.SlotTag)
+	_, slot := inputTag(r.Inputs, masters.SlotTag)
 	switch r.Type {
 	case "aws:ebs/volume:Volume":
-		if role, _ := diffTag(r.Inputs, "kinfra.dev/role"); role == "etcd" || slot {
+		if role, _ := inputTag(r.Inputs, "kinfra.dev/role"); role == "etcd" || slot {
 			return "etcd-volume"
 		}
 	case "aws:autoscaling/group:Group":
 		if slot {
 			return "master-group"
 		}
-		if _, pool := diffTag(r.Inputs, workers.PoolTag); pool {
+		if _, pool := inputTag(r.Inputs, workers.PoolTag); pool {
 			return "node-group"
 		}
 	case "aws:ec2/launchTemplate:LaunchTemplate":
@@ -1329,7 +1309,7 @@ func (c *flagContext) kindOf(r mockaws.Resource) string {
 		return "kms-key"
 	case "aws:ssm/parameter:Parameter":
 		name, _ := r.Inputs["name"].(string)
-		if _, group := diffTag(r.Inputs, "kinfra.dev/parameter-group"); group || strings.HasPrefix(name, "/kinfra/") {
+		if _, group := inputTag(r.Inputs, "kinfra.dev/parameter-group"); group || strings.HasPrefix(name, "/kinfra/") {
 			return "pki-parameter"
 		}
 	case "aws:lb/loadBalancer:LoadBalancer":
@@ -1359,9 +1339,9 @@ func diffFlags(old, new *Plan, d *PlanDiff) []DiffFlag {
 	flag := func(rule string, sev findings.Severity, urn, msg string) {
 		out = append(out, DiffFlag{Rule: rule, Severity: sev, Resource: urn, Message: msg})
 	}
-	byAction := map[string]ResourceDiff{}
+	diffs := map[string]ResourceDiff{}
 	for _, rd := range d.Resources {
-		byAction[rd.URN] = rd
+		diffs[rd.URN] = rd
 	}
 
 	for _, rd := range d.Resources {
@@ -1379,14 +1359,14 @@ func diffFlags(old, new *Plan, d *PlanDiff) []DiffFlag {
 			for _, o := range rd.Options {
 				if (o.Option == "protect" || o.Option == "retainOnDelete") && o.Old == "true" && o.New == "false" {
 					flag("diff/etcd-volume-unprotected", findings.Error, rd.URN, fmt.Sprintf(
-						"%s turns %s off on %s: a later change could then delete the member's data (Pulumi refuses to delete a protected resource, and a retained one stays in AWS). Keep both on: etcd volumes outlive their instances and the stack (docs/masters.md).",
-						"this change", o.Option, slotText(r)))
+						"this change turns %s off on %s: a later change could then delete the member's data (Pulumi refuses to delete a protected resource, and a retained one stays in AWS). Keep both on: etcd volumes outlive their instances and the stack (docs/masters.md).",
+						o.Option, slotText(r)))
 				}
 			}
-			if c := findChange(rd, "availabilityZone"); c != nil {
+			if ch := findChange(rd, "availabilityZone"); ch != nil {
 				flag("diff/etcd-volume-zone-changed", findings.Error, rd.URN, fmt.Sprintf(
 					"%s's etcd volume would move from %s to %s. A volume cannot move: it would be a new, blank volume in the other zone while the member's data stays behind, and the slot's instance cannot attach a volume in another zone. Each slot's zone is fixed (slot i lives in zone i mod zones): only ever append to cluster.network.availabilityZones, never reorder or remove zones.",
-					slotText(r), c.Old, c.New))
+					slotText(r), ch.Old, ch.New))
 			}
 		case "master-group":
 			for _, p := range []string{"vpcZoneIdentifiers", "availabilityZones"} {
@@ -1409,7 +1389,7 @@ func diffFlags(old, new *Plan, d *PlanDiff) []DiffFlag {
 	}
 
 	// The number of master slots.
-	oldSlots, newSlots := slotGroups(old.Resources), slotGroups(new.Resources)
+	oldSlots, newSlots := slotResources(old.Resources, "aws:autoscaling/group:Group"), slotResources(new.Resources, "aws:autoscaling/group:Group")
 	if len(oldSlots) > 0 && len(oldSlots) != len(newSlots) {
 		flag("diff/master-count-changed", findings.Error, "", fmt.Sprintf(
 			"the number of master slots changes from %d to %d. Every slot's etcd configuration names a static initial cluster of %d members: new slots' members cannot join the running cluster by themselves, and removed slots' members stay in etcd (and their protected volumes cannot be deleted). cluster.masters.count is fixed once the cluster exists; growing it is manual etcd work (docs/masters.md, 'Changing the number of masters').",
@@ -1417,14 +1397,12 @@ func diffFlags(old, new *Plan, d *PlanDiff) []DiffFlag {
 	}
 
 	// Masters are never replaced together.
-	if rolling := rollingSlots(c, byAction, oldSlots, newSlots); len(rolling) > 1 {
-		var parts []string
-		for _, s := range rolling {
-			parts = append(parts, s)
-		}
+	oldLTs := slotResources(old.Resources, "aws:ec2/launchTemplate:LaunchTemplate")
+	newLTs := slotResources(new.Resources, "aws:ec2/launchTemplate:LaunchTemplate")
+	if rolling := rollingSlots(diffs, oldSlots, newSlots, oldLTs, newLTs); len(rolling) > 1 {
 		flag("diff/masters-rolled-together", findings.Error, "", fmt.Sprintf(
 			"%d master slots would replace their instances in this one change: %s. Masters are never replaced together: each roll takes an etcd member out until its successor has rejoined, and with three members two at once lose quorum. Roll one slot at a time with cluster.masters.roll (README, 'Rolling the masters'): set roll to one slot, `pulumi up`, wait until its refresh has finished and etcd is healthy, then the next slot.",
-			len(rolling), strings.Join(parts, "; ")))
+			len(rolling), strings.Join(rolling, "; ")))
 	}
 
 	rank := map[findings.Severity]int{findings.Error: 0, findings.Warning: 1, findings.Info: 2}
@@ -1521,7 +1499,7 @@ func (c *flagContext) subnetText(v string) string {
 
 // slotText names a master slot by its tag.
 func slotText(r mockaws.Resource) string {
-	if s, ok := diffTag(r.Inputs, masters.SlotTag); ok {
+	if s, ok := inputTag(r.Inputs, masters.SlotTag); ok {
 		return "master slot " + s
 	}
 	return r.Name
@@ -1542,25 +1520,13 @@ func ignores(ignoreChanges []string, prop string) bool {
 	return pathMatchesAny(prop, parsePaths(ignoreChanges))
 }
 
-// slotGroups are a plan's master groups by slot.
-func slotGroups(rs []mockaws.Resource) map[string]mockaws.Resource {
+// slotResources are a plan's resources of a type that carry the master
+// slot tag (its master groups, its master launch templates), by slot.
+func slotResources(rs []mockaws.Resource, typ string) map[string]mockaws.Resource {
 	out := map[string]mockaws.Resource{}
-	for _, r := range mockaws.OfType(rs, "aws:autoscaling/group:Group") {
-		if s, ok := diffTag(r.Inputs, masters.SlotTag); ok {
+	for _, r := range mockaws.OfType(rs, typ) {
+		if s, ok := inputTag(r.Inputs, masters.SlotTag); ok {
 			out[s] = r
-		}
-	}
-	return out
-}
-
-// slotLaunchTemplates are a plan's master launch templates by slot.
-func slotLaunchTemplates(rs map[string]mockaws.Resource) map[string]mockaws.Resource {
-	out := map[string]mockaws.Resource{}
-	for _, r := range rs {
-		if r.Type == "aws:ec2/launchTemplate:LaunchTemplate" {
-			if s, ok := diffTag(r.Inputs, masters.SlotTag); ok {
-				out[s] = r
-			}
 		}
 	}
 	return out
@@ -1572,8 +1538,7 @@ func slotLaunchTemplates(rs map[string]mockaws.Resource) map[string]mockaws.Reso
 // they change while it follows them), or is replaced; a group that gains an
 // instance refresh, or is replaced. Slots that exist in one plan only are
 // the count flag's business.
-func rollingSlots(c *flagContext, diffs map[string]ResourceDiff, oldSlots, newSlots map[string]mockaws.Resource) []string {
-	oldLTs, newLTs := slotLaunchTemplates(c.oldBy), slotLaunchTemplates(c.newBy)
+func rollingSlots(diffs map[string]ResourceDiff, oldSlots, newSlots, oldLTs, newLTs map[string]mockaws.Resource) []string {
 	frozen := func(r mockaws.Resource) bool {
 		for _, s := range masters.FrozenLaunchSettings {
 			if !ignores(r.Options.IgnoreChanges, s) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,7 +119,7 @@ func (p *Plan) Failures() (FailureReport, error) {
 	}
 	if p.Config != nil && p.Config.Network.Existing != nil {
 		ex := p.Config.Network.Existing
-		for _, s := range append(append(ex.PrivateSubnets[:0:0], ex.PrivateSubnets...), ex.PublicSubnets...) {
+		for _, s := range slices.Concat(ex.PrivateSubnets, ex.PublicSubnets) {
 			subnetZone[s.ID] = s.AvailabilityZone
 		}
 	}
@@ -287,7 +288,7 @@ func (p *Plan) Failures() (FailureReport, error) {
 			g := slots[i]
 			// A member is lost when its instance may run in the zone, when
 			// no zone is known for it, or when its data (the volume) is there.
-			lost := len(g.zones) == 0 || len(g.unknown) > 0 || containsString(g.zones, z)
+			lost := len(g.zones) == 0 || len(g.unknown) > 0 || slices.Contains(g.zones, z)
 			for _, v := range volumes[i] {
 				if inputStr(v.Inputs["availabilityZone"]) == z {
 					lost = true
@@ -460,16 +461,7 @@ func slotList(is []int) string {
 	return strings.Join(s, ", ")
 }
 
-func containsString(s []string, v string) bool {
-	for _, e := range s {
-		if e == v {
-			return true
-		}
-	}
-	return false
-}
-
-// tag finds a tag's value in recorded inputs: tags as a map (most
+// inputTag finds a tag's value in recorded inputs: tags as a map (most
 // resources) or as a list of {key, value} (Auto Scaling Groups).
 func inputTag(inputs map[string]any, key string) (string, bool) {
 	switch t := inputs["tags"].(type) {
@@ -505,7 +497,7 @@ func inputStrs(v any) []string {
 	return out
 }
 
-// num reads a recorded number (float64 after Plain; int in hand-made
+// inputNum reads a recorded number (float64 after Plain; int in hand-made
 // resources); -1 when absent.
 func inputNum(v any) int {
 	switch n := v.(type) {

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -394,15 +393,4 @@ func replSubset(a, b map[string]bool) bool {
 		}
 	}
 	return true
-}
-
-// ReplacementTypes lists the types the table knows, sorted (for docs and
-// tests).
-func ReplacementTypes() []string {
-	out := make([]string, 0, len(Replacements))
-	for t := range Replacements {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }

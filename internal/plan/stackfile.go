@@ -14,6 +14,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
+	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/program"
 )
 
 // StackFile is a Pulumi.<stack>.yaml read the way the Pulumi CLI hands it to
@@ -31,7 +34,7 @@ type StackFile struct {
 var ErrUsage = errors.New("usage")
 
 // knownKeys are the kinfra config keys; any other kinfra:* key is a typo.
-var knownKeys = map[string]bool{"kinfra:cluster": true, "kinfra:pki": true, "kinfra:acknowledgements": true}
+var knownKeys = map[string]bool{program.ClusterKey: true, program.PKIKey: true, findings.AcknowledgementsKey: true}
 
 // LoadStackFile reads a stack file with the Pulumi SDK's own loader (the code
 // the Pulumi CLI runs), so that the plan sees every value exactly as `pulumi
