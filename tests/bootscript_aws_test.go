@@ -143,9 +143,6 @@ func TestBootScriptAWSKeepsAVolumeWithAFilesystem(t *testing.T) {
 	w.requireJoined()
 }
 
-// A blank volume for a member that has run before (the peers list it with
-// client URLs) stops the boot with "data is lost": nothing is formatted,
-// mounted or started.
 // A failed describe-volumes (throttling, a network blip) is retried like
 // any other wait instead of ending the boot, which would leave the slot
 // down until someone restarts it.
@@ -161,9 +158,13 @@ func TestBootScriptAWSRetriesAFailedVolumeLookup(t *testing.T) {
 	require.GreaterOrEqual(t, len(w.callsOf("aws", "--region", w.plan.Region, "ec2", "describe-volumes")), 3)
 	w.requireAttachedHere()
 	w.requireRecordHere()
+	w.requireSafeAWSCalls()
 	w.requireEtcdStarted()
 }
 
+// A blank volume for a member that has run before (the peers list it with
+// client URLs) stops the boot with "data is lost": nothing is formatted,
+// mounted or started.
 func TestBootScriptAWSBlankVolumeOfAMemberThatRanStopsTheBoot(t *testing.T) {
 	t.Parallel()
 	w := newBootWorld(t, 1, bootWorldOptions{})

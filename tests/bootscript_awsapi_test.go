@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,12 +81,7 @@ func (a *motoAPI) jsonCall(t *testing.T, service, target string, in, out any) {
 
 func motoTagParams(p url.Values, resourceType string, tags map[string]string) {
 	p.Set("TagSpecification.1.ResourceType", resourceType)
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
+	for i, k := range sortedKeys(tags) {
 		n := strconv.Itoa(i + 1)
 		p.Set("TagSpecification.1.Tag."+n+".Key", k)
 		p.Set("TagSpecification.1.Tag."+n+".Value", tags[k])

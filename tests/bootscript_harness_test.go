@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
@@ -86,11 +86,7 @@ func loadBootPlan(stack string) (bootPlan, error) {
 	for _, u := range uds {
 		userData[u.LaunchTemplate] = u.CloudConfig
 	}
-	var mp bootPlan
-	mp.Region = sf.Config["aws:region"]
-	if mp.Region == "" {
-		mp.Region = stack
-	}
+	mp := bootPlan{Region: p.Config.Region}
 	zones := mockaws.OfType(p.Resources, "aws:route53/zone:Zone")
 	keys := mockaws.OfType(p.Resources, "aws:kms/key:Key")
 	if len(zones) != 1 || len(keys) != 1 {
@@ -165,7 +161,6 @@ func bootNum(v any) int {
 type bootWorld struct {
 	t     *testing.T
 	api   *motoAPI
-	moto  *testtools.Moto
 	plan  bootPlan
 	slot  bootSlotPlan
 	files map[string]string // rendered path -> content
@@ -204,9 +199,14 @@ func newBootWorld(t *testing.T, slotIndex int, opts bootWorldOptions) *bootWorld
 	realAWS := testtools.Path(t, "aws")
 	openssl := testtools.Path(t, "openssl")
 	moto := testtools.StartMoto(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("moto_server log (last lines):\n%s", testtools.Tail(moto.Log, 40))
+		}
+	})
 	mp := bootMasterPlan(t)
 	require.Less(t, slotIndex, len(mp.Slots))
-	w := &bootWorld{t: t, moto: moto, plan: mp, slot: mp.Slots[slotIndex], api: newMotoAPI(moto.Endpoint, mp.Region)}
+	w := &bootWorld{t: t, plan: mp, slot: mp.Slots[slotIndex], api: newMotoAPI(moto.Endpoint, mp.Region)}
 
 	// The rendered files, exactly as user data writes them.
 	w.dir = t.TempDir()
@@ -230,18 +230,9 @@ func newBootWorld(t *testing.T, slotIndex int, opts bootWorldOptions) *bootWorld
 	var err error
 	w.bundle, err = pki.Generate(w.env["CLUSTER"])
 	require.NoError(t, err)
-	values := map[string]string{
-		"control-plane/ca.crt":                 w.bundle.ClusterCA.Cert,
-		"control-plane/ca.key":                 w.bundle.ClusterCA.Key,
-		"control-plane/etcd-ca.crt":            w.bundle.EtcdCA.Cert,
-		"control-plane/etcd-ca.key":            w.bundle.EtcdCA.Key,
-		"control-plane/front-proxy-ca.crt":     w.bundle.FrontProxyCA.Cert,
-		"control-plane/front-proxy-ca.key":     w.bundle.FrontProxyCA.Key,
-		"control-plane/sa.key":                 w.bundle.ServiceAccount.Key,
-		"control-plane/sa.pub":                 w.bundle.ServiceAccount.Public,
-		"control-plane/encryption-config.yaml": bootstrap.EncryptionConfig(w.bundle.EncryptionKey),
-		"join/ca.crt":                          w.bundle.ClusterCA.Cert,
-		"join/bootstrap-token":                 w.bundle.BootstrapToken,
+	values := map[string]string{}
+	for _, p := range masters.Parameters(w.bundle) {
+		values[p.Path()] = p.Value
 	}
 	prefix := w.env["PARAMETER_PREFIX"] + "/"
 	w.keyArn = w.api.createKey(t, mp.KMSDescription)
@@ -356,7 +347,7 @@ func (w *bootWorld) environ() []string {
 		"PATH=" + w.binDir + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"HOME=" + home,
 		"LANG=C.UTF-8",
-		"AWS_ENDPOINT_URL=" + w.moto.Endpoint,
+		"AWS_ENDPOINT_URL=" + w.api.endpoint,
 		"AWS_ACCESS_KEY_ID=testing",
 		"AWS_SECRET_ACCESS_KEY=testing",
 		"AWS_DEFAULT_REGION=" + w.plan.Region,
@@ -391,13 +382,11 @@ func (w *bootWorld) environ() []string {
 
 // bootRun is the boot script running.
 type bootRun struct {
-	w      *bootWorld
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	log    strings.Builder
-	done   chan struct{}
-	err    error
-	cancel context.CancelFunc
+	w    *bootWorld
+	mu   sync.Mutex
+	log  strings.Builder
+	done chan struct{}
+	err  error
 }
 
 // start runs the rendered boot script with bash, in its own process group
@@ -411,7 +400,7 @@ func (w *bootWorld) start() *bootRun {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	r := &bootRun{w: w, cmd: cmd, done: make(chan struct{}), cancel: cancel}
+	r := &bootRun{w: w, done: make(chan struct{})}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	require.NoError(w.t, cmd.Start())
@@ -667,12 +656,7 @@ exit 0`,
 func writeBootRecorders(t *testing.T, dir, realAWS string) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	names := make([]string, 0, len(bootRecorders))
-	for n := range bootRecorders {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range sortedKeys(bootRecorders) {
 		body := "#!/usr/bin/env bash\nset -uo pipefail\nstate=$KINFRA_TEST_STATE\n" +
 			"(IFS=$'\\t'; printf '%s\\n' \"${0##*/}\t$*\") >>\"$KINFRA_TEST_CALLS\"\n"
 		if name == "aws" {

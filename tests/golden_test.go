@@ -11,8 +11,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/kinfra-dev/kinfra/internal/plan"
 )
 
 // update rewrites the golden plans: go test ./tests -run Golden -update.
@@ -26,10 +24,7 @@ const goldenDir = "golden"
 // goldenFiles renders the golden files of one stack file.
 func goldenFiles(t *testing.T, file string) map[string][]byte {
 	t.Helper()
-	sf, err := plan.LoadStackFile(file)
-	require.NoError(t, err)
-	p, err := plan.Run(sf)
-	require.NoError(t, err)
+	p := planOf(t, file)
 	var js bytes.Buffer
 	require.NoError(t, p.JSON(&js))
 	uds, err := p.UserData()
@@ -39,8 +34,8 @@ func goldenFiles(t *testing.T, file string) map[string][]byte {
 		fmt.Fprintf(&ud, "# ---- launch template %s ----\n%s\n", u.LaunchTemplate, u.CloudConfig)
 	}
 	return map[string][]byte{
-		sf.Name + ".json":           js.Bytes(),
-		sf.Name + ".user-data.yaml": ud.Bytes(),
+		p.Stack + ".json":           js.Bytes(),
+		p.Stack + ".user-data.yaml": ud.Bytes(),
 	}
 }
 

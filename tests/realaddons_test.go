@@ -19,7 +19,6 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 )
 
 // realAddonObjects are the Kubernetes objects among recorded resources
@@ -56,11 +55,7 @@ func TestRealAPIServerAcceptsEveryAddonObject(t *testing.T) {
 		sets = append(sets, addonSet{tc.name, realAddonObjects(t, deployAddons(t, addonCluster(t, tc)))})
 	}
 	for _, name := range realStackNames(t) {
-		sf, err := plan.LoadStackFile("../stacks/Pulumi." + name + ".yaml")
-		require.NoError(t, err)
-		p, err := plan.Run(sf)
-		require.NoError(t, err)
-		sets = append(sets, addonSet{"stack-" + name, realAddonObjects(t, p.Resources)})
+		sets = append(sets, addonSet{"stack-" + name, realAddonObjects(t, planStack(t, name).Resources)})
 	}
 
 	c := newRealCluster(t, loadRealStack(t, "us-east-1"))
@@ -110,7 +105,7 @@ func TestRealAPIServerAcceptsEveryAddonObject(t *testing.T) {
 			dir := filepath.Join(c.dir, "addons", set.name)
 			require.NoError(t, os.MkdirAll(dir, 0o755))
 			n := 0
-			for _, name := range realSortedKeys(set.objects) {
+			for _, name := range sortedKeys(set.objects) {
 				o := set.objects[name]
 				gv := o["apiVersion"].(string)
 				if !served[gv] {
@@ -149,7 +144,7 @@ func TestRealAPIServerAcceptsEveryAddonObject(t *testing.T) {
 	// The same apply rejects a broken object: an unknown field (strict
 	// field validation) and an invalid value.
 	var daemonSet, deployment map[string]any
-	for _, name := range realSortedKeys(sets[0].objects) {
+	for _, name := range sortedKeys(sets[0].objects) {
 		o := sets[0].objects[name]
 		switch {
 		case o["kind"] == "DaemonSet" && daemonSet == nil:

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,7 +53,9 @@ func (a *realAPIServer) adminKubeconfig(t *testing.T, endpoint string) (path, se
 		CACert: st.bundle.ClusterCA.Cert, ClientCert: st.bundle.Admin.Cert, ClientKey: st.bundle.Admin.Key,
 	}.Render()
 	require.NoError(t, err)
-	path = filepath.Join(a.c.dir, fmt.Sprintf("admin-%d.kubeconfig", len(serverName)))
+	u, err := url.Parse(endpoint)
+	require.NoError(t, err)
+	path = filepath.Join(a.c.dir, "admin-"+u.Hostname()+".kubeconfig")
 	require.NoError(t, os.WriteFile(path, []byte(kc), 0o600))
 	return path, serverName
 }
@@ -221,10 +224,10 @@ func TestRealControlPlaneRefusesBrokenConfigs(t *testing.T) {
 			"unknown flag: --encryption-provider-config-automatic-reloads"},
 		{"invalid flag value in the kubeadm configuration", bootstrap.KubeadmInitPath,
 			replace("value: VersionTLS12", "value: VersionTLS10.2"),
-			"VersionTLS10.2"},
+			`unknown tls version \"VersionTLS10.2\"`},
 		{"invalid audit level", bootstrap.AuditPolicyPath,
 			replace("- level: Metadata\n", "- level: Metadat\n"),
-			"Metadat"},
+			`Unsupported value: \"Metadat\"`},
 		{"unknown field in the authentication configuration", bootstrap.AuthnConfigPath,
 			replace("- path: /readyz", "- paths: /readyz"),
 			"strict decoding error: unknown field"},
@@ -232,7 +235,7 @@ func TestRealControlPlaneRefusesBrokenConfigs(t *testing.T) {
 			func(s string) string {
 				return regexp.MustCompile(`secret: \S+`).ReplaceAllString(s, "secret: "+realB64("sixteen byte key"))
 			},
-			"secretbox"},
+			"secret is not of the expected length"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := c.startAPIServer(t, c.prepareControlPlane(t, map[string]func(string) string{tc.path: tc.change}))

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -25,12 +24,11 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
-// realStackNames are the committed stacks, by name.
+// realStackNames are the committed stacks, by name (stackNames), of which
+// there must be some.
 func realStackNames(t *testing.T) []string {
-	var names []string
-	for _, f := range committedStacks(t) {
-		names = append(names, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
-	}
+	t.Helper()
+	names := stackNames(t)
 	require.NotEmpty(t, names)
 	return names
 }
@@ -331,8 +329,8 @@ func TestRealEtcdRefusesBrokenConfigs(t *testing.T) {
 	})
 	for _, tc := range []struct{ name, from, to, refusal string }{
 		{"member name not in initial-cluster", "name: etcd-0\n", "name: etcd-9\n", "couldn't find local name"},
-		{"unknown TLS version", "tls-min-version: TLS1.2", "tls-min-version: TLS1.1", "TLS1.1"},
-		{"listen address that is not a URL", "listen-client-urls: https://0.0.0.0:2379", "listen-client-urls: 0.0.0.0:2379", "listen-client-urls"},
+		{"unknown TLS version", "tls-min-version: TLS1.2", "tls-min-version: TLS1.1", `unexpected TLS version \"TLS1.1\" (must be one of: TLS1.2, TLS1.3)`},
+		{"listen address that is not a URL", "listen-client-urls: https://0.0.0.0:2379", "listen-client-urls: 0.0.0.0:2379", "unexpected error setting up listen-client-urls"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rendered := m.slot.files[bootstrap.EtcdConfigPath].Content

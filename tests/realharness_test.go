@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
@@ -54,10 +55,7 @@ type realSlot struct {
 
 func loadRealStack(t *testing.T, name string) realStack {
 	t.Helper()
-	sf, err := plan.LoadStackFile("../stacks/Pulumi." + name + ".yaml")
-	require.NoError(t, err)
-	p, err := plan.Run(sf)
-	require.NoError(t, err)
+	p := planStack(t, name)
 	uds, err := p.UserData()
 	require.NoError(t, err)
 	st := realStack{name: name, cluster: *p.Config, plan: p}
@@ -110,26 +108,16 @@ func (st realStack) domain() string  { return st.cluster.PrivateDomain }
 func (st realStack) apiName() string { return "api." + st.cluster.PrivateDomain }
 
 // ssmParameters are the PKI parameters as the program stores them in SSM
-// (components/masters/secrets.go: same names, same values; the encryption
-// configuration rendered by the same function). The plan records the
+// (masters.Parameters, the layout the component registers). The plan records the
 // parameters with masked values, so the test checks that it registers
 // exactly these names, as secrets, and takes the values from the bundle.
 func (st realStack) ssmParameters(t *testing.T) map[string]string {
 	t.Helper()
 	b := st.bundle
 	prefix := st.slots[0].env["PARAMETER_PREFIX"]
-	params := map[string]string{
-		prefix + "/control-plane/ca.crt":                 b.ClusterCA.Cert,
-		prefix + "/control-plane/ca.key":                 b.ClusterCA.Key,
-		prefix + "/control-plane/etcd-ca.crt":            b.EtcdCA.Cert,
-		prefix + "/control-plane/etcd-ca.key":            b.EtcdCA.Key,
-		prefix + "/control-plane/front-proxy-ca.crt":     b.FrontProxyCA.Cert,
-		prefix + "/control-plane/front-proxy-ca.key":     b.FrontProxyCA.Key,
-		prefix + "/control-plane/sa.key":                 b.ServiceAccount.Key,
-		prefix + "/control-plane/sa.pub":                 b.ServiceAccount.Public,
-		prefix + "/control-plane/encryption-config.yaml": bootstrap.EncryptionConfig(b.EncryptionKey),
-		prefix + "/join/ca.crt":                          b.ClusterCA.Cert,
-		prefix + "/join/bootstrap-token":                 b.BootstrapToken,
+	params := map[string]string{}
+	for _, p := range masters.Parameters(b) {
+		params[prefix+"/"+p.Path()] = p.Value
 	}
 	var recorded []string
 	for _, r := range mockaws.OfType(st.plan.Resources, "aws:ssm/parameter:Parameter") {
@@ -172,7 +160,6 @@ type realMaster struct {
 	// root + the path it was configured with.
 	root       string
 	etcd       *testtools.Process
-	etcdConfig string // the rendered etcd.yaml with its paths under root
 	etcdStarts int
 }
 
@@ -385,9 +372,10 @@ func realMapPaths(t *testing.T, doc, root string) (string, []string) {
 	return string(out), changed
 }
 
-// etcdCommand is the rendered etcd.service's ExecStart with the real etcd
-// binary in place of the image's and its configuration file mapped.
-func (m *realMaster) etcdCommand(t *testing.T) []string {
+// etcdCommand is the rendered etcd.service's ExecStart, with the real etcd
+// binary in place of the image's and config (the mapped configuration file)
+// in place of the rendered one.
+func (m *realMaster) etcdCommand(t *testing.T, config string) []string {
 	t.Helper()
 	var exec []string
 	for _, line := range strings.Split(m.slot.files[bootstrap.EtcdUnitPath].Content, "\n") {
@@ -397,7 +385,7 @@ func (m *realMaster) etcdCommand(t *testing.T) []string {
 	}
 	require.Equal(t, []string{"/usr/local/bin/etcd", "--config-file", bootstrap.EtcdConfigPath}, exec,
 		"etcd.service runs the image's etcd with the rendered configuration (the mapping below assumes it)")
-	return []string{"--config-file", m.etcdConfig}
+	return []string{"--config-file", config}
 }
 
 // startEtcd starts the slot's member from its rendered configuration, in
@@ -419,13 +407,13 @@ func (m *realMaster) startEtcd(t *testing.T, mutate func(string) string) {
 			"peer-transport-security.cert-file", "peer-transport-security.key-file", "peer-transport-security.trusted-ca-file",
 		}, changed, "the paths the test maps, and nothing else")
 	}
-	m.etcdConfig = m.path(bootstrap.EtcdConfigPath) + ".mapped"
-	require.NoError(t, os.WriteFile(m.etcdConfig, []byte(mapped), 0o644))
+	config := m.path(bootstrap.EtcdConfigPath) + ".mapped"
+	require.NoError(t, os.WriteFile(config, []byte(mapped), 0o644))
 	// The boot script's prepare_volume makes the data directory, 0700.
 	require.NoError(t, os.MkdirAll(m.path(bootstrap.EtcdDataDir), 0o700))
 	m.etcdStarts++
 	log := filepath.Join(m.c.dir, fmt.Sprintf("etcd-%d.%d.log", m.slot.index, m.etcdStarts))
-	m.etcd = m.host.Start(t, bootstrap.EtcdName(m.slot.index), log, nil, m.c.etcd, m.etcdCommand(t)...)
+	m.etcd = m.host.Start(t, bootstrap.EtcdName(m.slot.index), log, nil, m.c.etcd, m.etcdCommand(t, config)...)
 }
 
 // waitEtcdHealthy waits as the boot script's start_etcd does: until its

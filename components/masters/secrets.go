@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/pki"
 )
 
 // SSM parameter groups: the masters read both, nodes only the join group.
@@ -16,16 +17,20 @@ const (
 	JoinParameters         = "join"
 )
 
-// parameter is one SSM SecureString holding part of the PKI.
-type parameter struct {
-	group, name, value string
+// Parameter is one SSM SecureString holding part of the PKI, at
+// <ParameterPrefix>/<Group>/<Name>.
+type Parameter struct {
+	Group, Name, Value string
 }
 
-// parameters lays the bundle out as the boot scripts fetch it.
-func (b *builder) parameters() []parameter {
-	p := b.pki
+// Path is the parameter's name below the cluster's parameter prefix.
+func (p Parameter) Path() string { return p.Group + "/" + p.Name }
+
+// Parameters lays the bundle out as the boot scripts fetch it. Exported so
+// that tests serving the boot script its parameters serve exactly these.
+func Parameters(p *pki.Bundle) []Parameter {
 	cp := ControlPlaneParameters
-	return []parameter{
+	return []Parameter{
 		{cp, "ca.crt", p.ClusterCA.Cert},
 		{cp, "ca.key", p.ClusterCA.Key},
 		{cp, "etcd-ca.crt", p.EtcdCA.Cert},
@@ -64,20 +69,20 @@ func (b *builder) secrets() error {
 	b.kmsKeyArn = key.Arn
 	b.out.KMSKeyArn = key.Arn
 
-	for _, p := range b.parameters() {
-		res := b.name + "-" + p.group + "-" + p.name
-		value, ok := pulumi.ToSecret(pulumi.String(p.value)).(pulumi.StringOutput)
+	for _, p := range Parameters(b.pki) {
+		res := b.name + "-" + p.Group + "-" + p.Name
+		value, ok := pulumi.ToSecret(pulumi.String(p.Value)).(pulumi.StringOutput)
 		if !ok {
 			return fmt.Errorf("parameter %s: secret is not a string output", res)
 		}
 		param, err := ssm.NewParameter(b.ctx, res, &ssm.ParameterArgs{
-			Name:        pulumi.String(b.out.ParameterPrefix + "/" + p.group + "/" + p.name),
+			Name:        pulumi.String(b.out.ParameterPrefix + "/" + p.Path()),
 			Description: pulumi.String("kinfra " + b.c.Name + " PKI, from kinfra:pki"),
 			Type:        pulumi.String("SecureString"),
 			Tier:        pulumi.String("Standard"),
 			KeyId:       key.Arn,
 			Value:       value,
-			Tags:        b.tags.For(res, map[string]string{"kinfra.dev/parameter-group": p.group}),
+			Tags:        b.tags.For(res, map[string]string{"kinfra.dev/parameter-group": p.Group}),
 		}, b.parent)
 		if err != nil {
 			return err

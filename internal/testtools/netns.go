@@ -223,17 +223,6 @@ func (n *Network) writeHosts() {
 	}
 }
 
-// Hosts is the content every host's hosts file has now.
-func (n *Network) Hosts() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if len(n.hosts) == 0 {
-		return ""
-	}
-	b, _ := os.ReadFile(filepath.Join(netnsDir, n.hosts[0].Namespace, "hosts"))
-	return string(b)
-}
-
 func (n *Network) must(args ...string) {
 	n.t.Helper()
 	if out, err := ipCmd(args...); err != nil {

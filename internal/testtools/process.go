@@ -45,7 +45,6 @@ func (h *Host) Run(timeout time.Duration, env []string, bin string, args ...stri
 
 // A Process is a long-running program a test started in a Host.
 type Process struct {
-	Name string
 	// Log is the file its standard output and error go to.
 	Log  string
 	cmd  *exec.Cmd
@@ -69,7 +68,7 @@ func (h *Host) Start(t testing.TB, name, log string, env []string, bin string, a
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s in %s: %v", name, h.Name, err)
 	}
-	p := &Process{Name: name, Log: log, cmd: cmd, done: make(chan struct{})}
+	p := &Process{Log: log, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)

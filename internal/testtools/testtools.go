@@ -1,6 +1,8 @@
 // Package testtools finds the upstream binaries the tests hand rendered
-// artifacts to (kubeadm, shellcheck, cloud-init, the Pulumi CLI, and
-// k8s-check, kinfra's checker built on the Kubernetes code). The test
+// artifacts to (kubeadm, kube-apiserver, kubectl, etcd, shellcheck,
+// cloud-init, the Pulumi CLI, actionlint, moto_server, and k8s-check,
+// kinfra's checker built on the Kubernetes code), and runs servers for them
+// in network namespaces (netns.go, process.go) or on loopback (moto.go). The test
 // command (scripts/test) builds or installs them and sets
 // KINFRA_REQUIRE_TOOLS=1, so there a missing tool fails the test; in a bare
 // `go test` it skips, saying what to run.
@@ -15,7 +17,9 @@ import (
 )
 
 // Path returns the binary for name: $KINFRA_<NAME> (upper case, '-' as '_'),
-// else the newest .tools/bin/<name>-* of the repository, else name on PATH.
+// else the last (by name) .tools/bin/<name>-* of the repository, else name
+// on PATH. scripts/tools leaves one per pinned version; after a pin changes,
+// the test command sets $KINFRA_<NAME> to the new one.
 func Path(t testing.TB, name string) string {
 	t.Helper()
 	env := "KINFRA_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
@@ -31,11 +35,7 @@ func Path(t testing.TB, name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	msg := name + " is not available: run ./scripts/test (it builds or installs it), or set " + env
-	if os.Getenv("KINFRA_REQUIRE_TOOLS") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	skipOrFail(t, name+" is not available: run ./scripts/test (it builds or installs it), or set "+env)
 	return ""
 }
 
