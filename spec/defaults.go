@@ -48,6 +48,7 @@ func (c Cluster) WithDefaults() Cluster {
 	c.Images = c.Images.WithDefaults()
 	pipeline := c.Images.On()
 	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version, pipeline)
+	c.Backup = c.Backup.withDefaults(c.Name)
 	c.API = c.API.WithDefaults(c.Network.VpcCidr)
 	c.CNI = c.CNI.WithDefaults()
 	if c.CNI.Provider == CNICalico && c.CNI.Dataplane == "" {

@@ -31,6 +31,8 @@ type Cluster struct {
 	PrivateDomain string `json:"privateDomain,omitempty"`
 	// Masters is the control plane: etcd members and API servers.
 	Masters Masters `json:"masters"`
+	// Backup is how etcd is backed up to S3.
+	Backup Backup `json:"backup"`
 	// API is how clients reach the Kubernetes API.
 	API API `json:"api"`
 	// CNI is the pod network; the node security groups open what it needs.

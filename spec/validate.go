@@ -94,6 +94,7 @@ func (c Cluster) Validate() validate.Errors {
 	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc))
 	errs.Append(c.validateMasters(net))
 	errs.Append(c.checkControlPlane())
+	errs.Append(c.Backup.check("cluster.backup"))
 	errs.Append(c.validateNodePools(net))
 	errs.Append(c.validateImages())
 	errs.Append(c.checkProxy())

@@ -82,8 +82,14 @@ type Master struct {
 	// VolumeID is the slot's etcd volume; HostedZoneID the private zone.
 	VolumeID     string
 	HostedZoneID string
-	// ParameterPrefix is the SSM path of the cluster's PKI (/kinfra/<name>).
+	// ParameterPrefix is the SSM path of the cluster's PKI (/kinfra/<name>)
+	// and of its etcd record (<prefix>/etcd/...).
 	ParameterPrefix string
+	// EtcdVersion is the etcd the image installs, recorded with each
+	// snapshot.
+	EtcdVersion string
+	// Backup is where the masters snapshot etcd; nil renders no backups.
+	Backup *Backup
 }
 
 // File is one file cloud-init writes.
@@ -198,6 +204,9 @@ func (m Master) check() error {
 		if v == "" || !safeValue.MatchString(v) {
 			problems = append(problems, fmt.Sprintf("%s %q", name, v))
 		}
+	}
+	if m.Backup != nil {
+		problems = append(problems, m.Backup.check()...)
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)

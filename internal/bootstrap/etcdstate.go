@@ -1,0 +1,92 @@
+package bootstrap
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// The etcd cluster's durable record and its backups: what the masters write
+// outside their instances, so that a decision that could lose data (format a
+// blank volume, run kubeadm init, restore a snapshot) rests on evidence that
+// survives every instance. docs/masters.md ("etcd data safety").
+//
+// The record is SSM String parameters under <ParameterPrefix>/etcd/ (no
+// secrets: IDs, names, generations). The masters write them at run time;
+// Pulumi does not manage them, so no `pulumi up` or refresh can reset them.
+const (
+	// StateGroup is the parameter group of the record, beside the PKI's
+	// control-plane and join groups.
+	StateGroup = "etcd"
+	// ClusterRecord is written once the cluster exists (after kubeadm init,
+	// or by the first member that finds the cluster without one): its etcd
+	// cluster ID, restore generation and cluster token.
+	ClusterRecord = StateGroup + "/cluster"
+	// RestoreRequest is written by `kinfra etcd restore`: which snapshot
+	// every member restores, for which generation.
+	RestoreRequest = StateGroup + "/restore"
+	// membersRecord holds one parameter per member, written by the member
+	// once it is healthy: its member ID and generation.
+	membersRecord = StateGroup + "/members"
+)
+
+// MemberRecord is slot i's member parameter below the parameter prefix.
+func MemberRecord(slot int) string { return membersRecord + "/" + EtcdName(slot) }
+
+// Backups: the CloudWatch metric every master publishes after each timer
+// run, and the alarm reads.
+const (
+	BackupMetricNamespace = "kinfra/etcd"
+	// BackupAgeMetric is the age in seconds of the newest snapshot in the
+	// bucket, as a master sees it (dimension ClusterName).
+	BackupAgeMetric = "NewestSnapshotAgeSeconds"
+	// BackupMetricDimension names the cluster in the metric.
+	BackupMetricDimension = "ClusterName"
+)
+
+// Backup tiers: a snapshot goes under <prefix>/<tier>/, and the bucket's
+// lifecycle expires each tier after its own retention. The first snapshot
+// of a UTC day is daily, the first of an hour hourly, every other frequent.
+const (
+	TierFrequent = "frequent"
+	TierHourly   = "hourly"
+	TierDaily    = "daily"
+)
+
+// BackupTiers in the order a snapshot is classified.
+var BackupTiers = []string{TierDaily, TierHourly, TierFrequent}
+
+// Backup is where and how often the masters snapshot etcd. A nil
+// Master.Backup renders no backup timer.
+type Backup struct {
+	// Bucket is the S3 bucket; Prefix the key prefix (no leading or
+	// trailing slash) under which the masters may write, and nowhere else.
+	Bucket string
+	Prefix string
+	// IntervalMinutes between snapshots; divides 60.
+	IntervalMinutes int
+}
+
+// TierPrefix is the key prefix of one tier's snapshots.
+func (b Backup) TierPrefix(tier string) string { return b.Prefix + "/" + tier + "/" }
+
+// BackupIntervals are the intervals the backup timer supports: divisors of
+// an hour, so that every master's timer fires at the same wall-clock
+// minutes and the first snapshot of each hour is well defined.
+var BackupIntervals = []int{5, 10, 15, 20, 30, 60}
+
+func (b Backup) check() []string {
+	var problems []string
+	ok := false
+	for _, i := range BackupIntervals {
+		ok = ok || i == b.IntervalMinutes
+	}
+	if !ok {
+		problems = append(problems, "Backup.IntervalMinutes "+strconv.Itoa(b.IntervalMinutes))
+	}
+	for name, v := range map[string]string{"Backup.Bucket": b.Bucket, "Backup.Prefix": b.Prefix} {
+		if v == "" || !safeValue.MatchString(v) || v[0] == '/' || v[len(v)-1] == '/' {
+			problems = append(problems, fmt.Sprintf("%s %q", name, v))
+		}
+	}
+	return problems
+}
