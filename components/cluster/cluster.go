@@ -110,6 +110,7 @@ func New(ctx *pulumi.Context, name string, s spec.Cluster, bundle *pki.Bundle, o
 		"availabilityZones": pulumi.ToStringArray(c.Network.AvailabilityZones),
 		"privateSubnetIds":  c.Network.PrivateSubnetIDs,
 		"publicSubnetIds":   c.Network.PublicSubnetIDs,
+		"backupBucket":      pulumi.String(c.Masters.BackupBucket),
 	}); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -78,6 +79,8 @@ func (b *builder) masterPolicy(keyArn, vpcID string) iampolicy.Document {
 	requestOwned := map[string]map[string]any{"StringEquals": {"aws:RequestTag/" + tags.ClusterKey(b.c.Name): "owned"}}
 	elb := b.arn("elasticloadbalancing", "*")
 	statements := b.readParameters([]string{ControlPlaneParameters, JoinParameters}, keyArn)
+	statements = append(statements, b.etcdRecordStatements()...)
+	statements = append(statements, b.backupStatements(keyArn)...)
 	statements = append(statements,
 		// Boot script: find the slot volume's state, wait for DNS changes
 		// (GetChange is scoped by change ID, which no one knows in advance).
@@ -145,9 +148,65 @@ func (b *builder) masterPolicy(keyArn, vpcID string) iampolicy.Document {
 	return iampolicy.New(statements...)
 }
 
+// parameterArn is the ARN of a parameter below the cluster's prefix.
+func (b *builder) parameterArn(path string) string {
+	return b.arn("ssm", "parameter"+b.out.ParameterPrefix+"/"+path)
+}
+
+// etcdRecordStatements let every master read the etcd cluster's durable
+// record (String parameters: no key involved) and write the cluster's own
+// entry; each slot writes its member entry with its own policy, and only
+// operators write the restore request. Nothing may delete the record.
+func (b *builder) etcdRecordStatements() []iampolicy.Statement {
+	return []iampolicy.Statement{
+		iampolicy.Allow("ReadEtcdRecord", []string{"ssm:GetParameter"}, []string{b.parameterArn(bootstrap.StateGroup + "/*")}),
+		iampolicy.Allow("WriteEtcdClusterRecord", []string{"ssm:PutParameter"}, []string{b.parameterArn(bootstrap.ClusterRecord)}),
+	}
+}
+
+// backupStatements let every master write and read snapshots under the
+// backup prefix (never delete them: the lifecycle expires them), list only
+// that prefix, use the bucket's key only through S3 for that bucket, and
+// publish the snapshot-age metric. None when backups are off. keyArn is the
+// cluster key, which encrypts the bucket kinfra creates.
+func (b *builder) backupStatements(keyArn string) []iampolicy.Statement {
+	bk := b.c.Backup
+	if !bk.On() {
+		return nil
+	}
+	bucket := b.bucketArn()
+	statements := []iampolicy.Statement{
+		iampolicy.Allow("BackupSnapshots", []string{"s3:GetObject", "s3:PutObject"}, []string{bucket + "/" + bk.Prefix + "/*"}),
+		{Sid: "BackupListSnapshots", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: []string{bucket},
+			Condition: map[string]map[string]any{"StringLike": {"s3:prefix": []string{bk.Prefix + "/*"}}}},
+	}
+	// With a bucket key (the bucket kinfra creates), S3 asks KMS with the
+	// bucket's ARN as the encryption context; an existing bucket may use
+	// one or not, so either context is allowed there.
+	viaS3 := map[string]any{"kms:ViaService": "s3." + b.c.Region + ".amazonaws.com"}
+	condition := map[string]map[string]any{"StringEquals": viaS3}
+	switch {
+	case bk.Bucket == "":
+		viaS3["kms:EncryptionContext:aws:s3:arn"] = bucket
+	case bk.BucketKmsKeyArn != "":
+		keyArn = bk.BucketKmsKeyArn
+		condition["StringLike"] = map[string]any{"kms:EncryptionContext:aws:s3:arn": []string{bucket, bucket + "/" + bk.Prefix + "/*"}}
+	default:
+		keyArn = "" // an existing bucket without a KMS key
+	}
+	if keyArn != "" {
+		statements = append(statements, iampolicy.Statement{Sid: "BackupEncryption", Effect: "Allow",
+			Action: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{keyArn}, Condition: condition})
+	}
+	// PutMetricData has no resource type; the namespace condition scopes it.
+	return append(statements, iampolicy.Statement{Sid: "BackupMetrics", Effect: "Allow",
+		Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
+		Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": bootstrap.BackupMetricNamespace}}})
+}
+
 // slotPolicy is what only slot i's master may do: attach its own volume
-// (and only to an instance of its own slot) and point its own record at
-// itself.
+// (and only to an instance of its own slot), point its own record at
+// itself and write its own etcd member entry.
 func (b *builder) slotPolicy(slot int, zoneID, record string) iampolicy.Document {
 	mine := map[string]map[string]any{"StringEquals": {
 		"aws:ResourceTag/" + tags.Cluster: b.c.Name,
@@ -164,6 +223,7 @@ func (b *builder) slotPolicy(slot int, zoneID, record string) iampolicy.Document
 				"route53:ChangeResourceRecordSetsRecordTypes":           []string{"A"},
 				"route53:ChangeResourceRecordSetsActions":               []string{"UPSERT"},
 			}}},
+		iampolicy.Allow("WriteOwnEtcdMemberRecord", []string{"ssm:PutParameter"}, []string{b.parameterArn(bootstrap.MemberRecord(slot))}),
 	)
 }
 

@@ -109,8 +109,12 @@ type ControlPlane struct {
 	NodeSecurityGroupID         pulumi.StringOutput
 	LoadBalancerSecurityGroupID pulumi.StringOutput
 	KMSKeyArn                   pulumi.StringOutput
-	// ParameterPrefix is the SSM path of the cluster's secrets.
+	// ParameterPrefix is the SSM path of the cluster's secrets and of its
+	// etcd record (<ParameterPrefix>/etcd/...).
 	ParameterPrefix string
+	// BackupBucket is the S3 bucket the masters back etcd up to (the one
+	// kinfra creates, or cluster.backup.bucket); "" when backups are off.
+	BackupBucket string
 	// JoinPolicyArn lets a node role read the join parameters and nothing
 	// else; the workers attach it.
 	JoinPolicyArn pulumi.StringOutput
@@ -146,8 +150,11 @@ type builder struct {
 	listener     pulumi.Resource
 	zoneID       pulumi.StringOutput
 	sharedPolicy pulumi.StringOutput
-	image        ami.Image
-	built        Image
+	// backupDeps are the backup bucket's configuration resources, which
+	// the master groups wait for.
+	backupDeps []pulumi.Resource
+	image      ami.Image
+	built      Image
 }
 
 // New validates args, then registers the control plane. Invalid args fail
@@ -200,6 +207,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"kmsKeyArn":             out.KMSKeyArn,
 		"parameterPrefix":       pulumi.String(out.ParameterPrefix),
 		"joinPolicyArn":         out.JoinPolicyArn,
+		"backupBucket":          pulumi.String(out.BackupBucket),
 		"slots":                 slots,
 	}); err != nil {
 		return nil, err
@@ -240,9 +248,12 @@ func (b *builder) build() error {
 		return err
 	}
 	b.account, b.partition = id.AccountID, id.Partition
-	for _, step := range []func() error{
-		b.lookupImage, b.secrets, b.securityGroups, b.loadBalancer, b.dns, b.sharedIAM,
-	} {
+	steps := []func() error{b.lookupImage, b.secrets}
+	if b.c.Backup.On() {
+		steps = append(steps, b.backupBucket)
+	}
+	steps = append(steps, b.securityGroups, b.loadBalancer, b.dns, b.sharedIAM)
+	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
 		}
@@ -250,6 +261,11 @@ func (b *builder) build() error {
 	for i := range b.c.Masters.Count {
 		if err := b.slot(i); err != nil {
 			return fmt.Errorf("slot %d: %w", i, err)
+		}
+	}
+	if b.c.Backup.On() {
+		if err := b.backupAlarm(); err != nil {
+			return fmt.Errorf("backup alarm: %w", err)
 		}
 	}
 	return nil

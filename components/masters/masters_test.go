@@ -379,6 +379,11 @@ func TestMasterPoliciesHaveNoWildcardActionsAndScopeEveryResource(t *testing.T) 
 					continue
 				}
 				for _, a := range s.Action {
+					if a == "cloudwatch:PutMetricData" {
+						// No resource type: scoped to kinfra's namespace by condition.
+						require.Equal(t, map[string]any{"cloudwatch:namespace": bootstrap.BackupMetricNamespace}, s.Condition["StringEquals"], "%s %s", name, s.Sid)
+						continue
+					}
 					verb := a[strings.Index(a, ":")+1:]
 					require.True(t, strings.HasPrefix(verb, "Describe"),
 						"%s %s: %s on * (only actions without resource-level permissions may)", name, s.Sid, a)
@@ -401,13 +406,17 @@ func TestEachSlotMayOnlyAttachItsOwnVolumeAndUpsertItsOwnRecord(t *testing.T) {
 	docs := policies(t, m)
 	for i := range 3 {
 		d := docs[fmt.Sprintf("prod-masters-master-%d", i)]
-		require.Len(t, d.Statement, 2)
-		attach, upsert := d.Statement[0], d.Statement[1]
+		require.Len(t, d.Statement, 3)
+		attach, upsert, member := d.Statement[0], d.Statement[1], d.Statement[2]
 		require.Equal(t, []string{"ec2:AttachVolume"}, attach.Action)
 		require.Equal(t, map[string]any{"aws:ResourceTag/kinfra.dev/cluster": "prod", "aws:ResourceTag/" + masters.SlotTag: fmt.Sprint(i)}, attach.Condition["StringEquals"])
 		require.Equal(t, []string{"route53:ChangeResourceRecordSets"}, upsert.Action)
 		names := upsert.Condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
 		require.Equal(t, []any{fmt.Sprintf("etcd-%d.prod.k8s.internal", i)}, names)
+		require.Equal(t, []string{"ssm:PutParameter"}, member.Action)
+		require.Equal(t, []string{fmt.Sprintf("arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/etcd/members/etcd-%d", i)}, member.Resource,
+			"each slot writes only its own member entry")
+		require.Empty(t, member.Condition)
 	}
 	// The volume and instance carry the tag the condition names.
 	for i := range 3 {

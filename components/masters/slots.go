@@ -142,6 +142,7 @@ func (b *builder) slot(i int) error {
 	}
 	deps := append([]pulumi.Resource{rec, b.listener}, policies...)
 	deps = append(deps, b.params...)
+	deps = append(deps, b.backupDeps...)
 	asg, err := autoscaling.NewGroup(b.ctx, name, asgArgs, b.parent, pulumi.DependsOn(deps))
 	if err != nil {
 		return err
@@ -171,5 +172,6 @@ func (b *builder) master(i int, volumeID, zoneID string) bootstrap.Master {
 		Domain: b.c.PrivateDomain, APIName: b.out.APIName, ExtraSANs: sans,
 		KubernetesVersion: k.Version, PodCidr: k.PodCidr, ServiceCidr: k.ServiceCidr, NodeCidrMaskSize: k.NodeCidrMaskSize,
 		VolumeID: volumeID, HostedZoneID: zoneID, ParameterPrefix: b.out.ParameterPrefix,
+		EtcdVersion: b.c.Images.Versions.Etcd,
 	}
 }

@@ -76,6 +76,11 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 		groups = append(groups, s.AutoScaling)
 	}
 	ctx.Export("masterAutoScalingGroups", groups)
+	// Where etcd's snapshots are, for `kinfra etcd restore` and operators.
+	if m.BackupBucket != "" {
+		ctx.Export("backupBucket", pulumi.String(m.BackupBucket))
+		ctx.Export("backupPrefix", pulumi.String(c.Spec.Backup.Prefix))
+	}
 	// The add-ons' AWS controllers run on the masters with their roles; a
 	// stack that deploys the add-ons itself attaches their policies here.
 	roles := pulumi.StringArray{}
