@@ -71,7 +71,8 @@ func (b *builder) backupBucket() error {
 	if err != nil {
 		return err
 	}
-	id := bucket.ID().ToStringOutput()
+	// The bucket's name (its ID too), as an output: the parts wait for it.
+	id := bucket.Bucket
 	add := func(r pulumi.Resource, err error) error {
 		if err == nil {
 			b.backupDeps = append(b.backupDeps, r)

@@ -552,3 +552,308 @@ func TestOnlyCalicoMastersMayTurnOffSourceDestCheckOnTheirOwnInterfaces(t *testi
 		require.True(t, tagged, lt.Name)
 	}
 }
+
+const (
+	bucketType     = "aws:s3/bucketV2:BucketV2"
+	alarmType      = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	prodBucket     = "prod-etcd-123456789012-us-east-1"
+	prodBucketArn  = "arn:aws:s3:::" + prodBucket
+	prodKMSKeyType = "aws:kms/key:Key"
+)
+
+// backupTypes are every resource type the backups add.
+var backupTypes = []string{
+	bucketType, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+	"aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+	"aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+	"aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2", alarmType,
+}
+
+func clusterKeyArn(t *testing.T, m *mockaws.Mocks) string {
+	keys := m.ByType(prodKMSKeyType)
+	require.Len(t, keys, 1)
+	return "arn:aws:kms:us-east-1:123456789012:key/" + keys[0].ID
+}
+
+func TestBackupBucketIsPrivateVersionedEncryptedWithTheClusterKeyAndKept(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	bucket := get(t, m, bucketType, "prod-masters-backup")
+	require.Equal(t, prodBucket, bucket.Inputs["bucket"], "<cluster>-etcd-<account>-<region>")
+	require.True(t, bucket.Options.Protect, "the cluster's backups: Pulumi never deletes them")
+	require.True(t, bucket.Options.RetainOnDelete)
+	require.Equal(t, false, bucket.Inputs["forceDestroy"])
+	require.Nil(t, bucket.Inputs["objectLockEnabled"], "no Object Lock unless asked for")
+	require.Empty(t, m.ByType("aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2"))
+	require.Equal(t, "prod-masters-backup", field(bucket.Inputs, "tags", "Name"))
+
+	parts := map[string]map[string]any{}
+	for _, typ := range backupTypes[1:] {
+		for _, r := range m.ByType(typ) {
+			if typ != alarmType {
+				require.Equal(t, prodBucket, r.Inputs["bucket"], r.Name)
+				require.Contains(t, r.Options.Dependencies, bucket.URN, r.Name)
+			}
+			require.Equal(t, bucket.Parent, r.Parent, "%s is the control plane's", r.Name)
+			parts[r.Name] = r.Inputs
+		}
+	}
+	require.Equal(t, "BucketOwnerEnforced", field(parts["prod-masters-backup-ownership"], "rule", "objectOwnership"), "no ACLs")
+	for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+		require.Equal(t, true, parts["prod-masters-backup-public-access"][k], k)
+	}
+	require.Equal(t, "Enabled", field(parts["prod-masters-backup-versioning"], "versioningConfiguration", "status"))
+	rules := parts["prod-masters-backup-encryption"]["rules"].([]any)
+	require.Len(t, rules, 1)
+	require.Equal(t, "aws:kms", field(rules[0], "applyServerSideEncryptionByDefault", "sseAlgorithm"))
+	require.Equal(t, clusterKeyArn(t, m), field(rules[0], "applyServerSideEncryptionByDefault", "kmsMasterKeyId"))
+	require.Equal(t, true, field(rules[0], "bucketKeyEnabled"))
+}
+
+func TestBackupBucketPolicyRefusesRequestsWithoutTLS(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	var d iampolicy.Document
+	require.NoError(t, json.Unmarshal([]byte(str(get(t, m, "aws:s3/bucketPolicy:BucketPolicy", "prod-masters-backup-policy").Inputs["policy"])), &d))
+	for _, s := range d.Statement {
+		require.Equal(t, "Deny", s.Effect, "%s: the policy only refuses; IAM grants", s.Sid)
+	}
+	tls := d.Statement[0]
+	require.Equal(t, "DenyInsecureTransport", tls.Sid)
+	require.Equal(t, []string{"*"}, tls.Principal.AWS)
+	require.Equal(t, []string{"s3:*"}, tls.Action)
+	require.Equal(t, []string{prodBucketArn, prodBucketArn + "/*"}, tls.Resource)
+	require.Equal(t, map[string]any{"aws:SecureTransport": "false"}, tls.Condition["Bool"])
+	// Uploads asking for another encryption or key are refused.
+	other := d.Statement[2]
+	require.Equal(t, []string{"s3:PutObject"}, other.Action)
+	require.Equal(t, clusterKeyArn(t, m), other.Condition["StringNotEquals"]["s3:x-amz-server-side-encryption-aws-kms-key-id"])
+}
+
+func TestBackupLifecycleExpiresEachTierAfterItsRetention(t *testing.T) {
+	type rule struct {
+		ID, Prefix                  string
+		Days, Noncurrent, Multipart float64
+	}
+	lifecycle := func(c spec.Cluster) []rule {
+		c, err := spec.Resolve(c)
+		require.NoError(t, err)
+		var out []rule
+		for _, r := range get(t, plan(t, c), "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "prod-masters-backup-lifecycle").Inputs["rules"].([]any) {
+			require.Equal(t, "Enabled", field(r, "status"))
+			out = append(out, rule{str(field(r, "id")), str(field(r, "filter", "prefix")), field(r, "expiration", "days").(float64),
+				field(r, "noncurrentVersionExpiration", "noncurrentDays").(float64), field(r, "abortIncompleteMultipartUpload", "daysAfterInitiation").(float64)})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		backup spec.Backup
+		want   []rule
+	}{
+		{"defaults", spec.Backup{}, []rule{
+			{"expire-frequent", "prod/etcd/frequent/", 1, 1, 1},
+			{"expire-hourly", "prod/etcd/hourly/", 7, 1, 1},
+			{"expire-daily", "prod/etcd/daily/", 365, 1, 1},
+		}},
+		{"configured days and prefix", spec.Backup{Prefix: "backups/prod", Retention: spec.BackupRetention{FrequentDays: 2, HourlyDays: 14, DailyDays: 90}}, []rule{
+			{"expire-frequent", "backups/prod/frequent/", 2, 1, 1},
+			{"expire-hourly", "backups/prod/hourly/", 14, 1, 1},
+			{"expire-daily", "backups/prod/daily/", 90, 1, 1},
+		}},
+		{"object lock keeps old versions as long as the lock", spec.Backup{ObjectLockDays: 30}, []rule{
+			{"expire-frequent", "prod/etcd/frequent/", 1, 30, 1},
+			{"expire-hourly", "prod/etcd/hourly/", 7, 30, 1},
+			{"expire-daily", "prod/etcd/daily/", 365, 30, 1},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := clusterSpec(3, 3)
+			c.Backup = tc.backup
+			require.Equal(t, tc.want, lifecycle(c))
+		})
+	}
+	// Each tier's prefix is the one the masters write to.
+	for _, tier := range bootstrap.BackupTiers {
+		require.Equal(t, "prod/etcd/"+tier+"/", bootstrap.Backup{Prefix: "prod/etcd"}.TierPrefix(tier))
+	}
+}
+
+func TestObjectLockIsSetOnlyWhenConfiguredInGovernanceMode(t *testing.T) {
+	c := clusterSpec(3, 3)
+	c.Backup.ObjectLockDays = 30
+	m := plan(t, c)
+	require.Equal(t, true, get(t, m, bucketType, "prod-masters-backup").Inputs["objectLockEnabled"], "chosen when the bucket is created")
+	lock := get(t, m, "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2", "prod-masters-backup-object-lock")
+	require.Equal(t, "GOVERNANCE", field(lock.Inputs, "rule", "defaultRetention", "mode"))
+	require.Equal(t, 30.0, field(lock.Inputs, "rule", "defaultRetention", "days"))
+}
+
+func TestBackupAgeAlarmWatchesTheMastersMetricAndTreatsSilenceAsFailure(t *testing.T) {
+	for _, tc := range []struct {
+		interval  int
+		actions   []string
+		threshold float64
+	}{
+		{15, nil, 40 * 60},
+		{5, []string{"arn:aws:sns:us-east-1:123456789012:oncall"}, 20 * 60},
+		{60, []string{"arn:aws:sns:us-east-1:123456789012:oncall", "arn:aws:sns:us-east-1:123456789012:etcd"}, 130 * 60},
+	} {
+		t.Run(fmt.Sprintf("every %d minutes", tc.interval), func(t *testing.T) {
+			c := clusterSpec(3, 3)
+			c.Backup = spec.Backup{IntervalMinutes: tc.interval, AlarmActions: tc.actions}
+			m := plan(t, c)
+			alarms := m.ByType(alarmType)
+			require.Len(t, alarms, 1)
+			a := alarms[0]
+			require.Equal(t, "prod-masters-backup-age", a.Name)
+			in := a.Inputs
+			require.Equal(t, bootstrap.BackupMetricNamespace, in["namespace"])
+			require.Equal(t, bootstrap.BackupAgeMetric, in["metricName"])
+			require.Equal(t, map[string]any{bootstrap.BackupMetricDimension: "prod"}, in["dimensions"])
+			require.Equal(t, "Minimum", in["statistic"], "the freshest view of any master")
+			require.Equal(t, float64(tc.interval*60), in["period"])
+			require.Equal(t, float64(masters.BackupAlarmPeriods), in["evaluationPeriods"])
+			require.Equal(t, float64(masters.BackupAlarmPeriods), in["datapointsToAlarm"])
+			require.Equal(t, tc.threshold, in["threshold"], "two intervals and ten minutes")
+			require.Equal(t, "GreaterThanThreshold", in["comparisonOperator"])
+			require.Equal(t, "breaching", in["treatMissingData"], "no master reporting means no backups")
+			if tc.actions == nil {
+				require.Nil(t, in["alarmActions"])
+			} else {
+				require.Equal(t, tc.actions, strs(in["alarmActions"]))
+				require.Equal(t, tc.actions, strs(in["okActions"]))
+			}
+			// Created once the masters answer, so a new cluster does not
+			// alarm before its first snapshot is due.
+			for i := range 3 {
+				require.Contains(t, a.Options.DependsOn, get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i)).URN)
+			}
+		})
+	}
+}
+
+func TestMastersWaitForTheBackupBucketsConfiguration(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	for _, asg := range m.ByType(asgType) {
+		for _, typ := range backupTypes[1:7] {
+			for _, r := range m.ByType(typ) {
+				require.Contains(t, asg.Options.Dependencies, r.URN, "%s waits for %s", asg.Name, r.Name)
+			}
+		}
+	}
+}
+
+// statement finds a policy's statement by Sid.
+func statement(t *testing.T, d iampolicy.Document, sid string) iampolicy.Statement {
+	t.Helper()
+	for _, s := range d.Statement {
+		if s.Sid == sid {
+			return s
+		}
+	}
+	t.Fatalf("no statement %s", sid)
+	return iampolicy.Statement{}
+}
+
+// backupSids are the shared policy's backup statements.
+var backupSids = []string{"BackupSnapshots", "BackupListSnapshots", "BackupEncryption", "BackupMetrics"}
+
+func TestMastersMayReadTheEtcdRecordAndWriteOnlyTheirOwnEntries(t *testing.T) {
+	docs := policies(t, plan(t, clusterSpec(3, 3)))
+	shared := docs["prod-masters-masters"]
+	read := statement(t, shared, "ReadEtcdRecord")
+	require.Equal(t, []string{"ssm:GetParameter"}, read.Action)
+	require.Equal(t, []string{"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/etcd/*"}, read.Resource, "the record and the restore request")
+	require.Empty(t, read.Condition, "String parameters: no key")
+	write := statement(t, shared, "WriteEtcdClusterRecord")
+	require.Equal(t, []string{"ssm:PutParameter"}, write.Action)
+	require.Equal(t, []string{"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/etcd/cluster"}, write.Resource)
+	for name, d := range docs {
+		for _, s := range d.Statement {
+			for _, a := range s.Action {
+				require.NotEqual(t, "ssm:DeleteParameter", a, "%s %s: the record is never deleted", name, s.Sid)
+				require.False(t, strings.HasPrefix(a, "s3:Delete"), "%s %s: snapshots expire by lifecycle only", name, s.Sid)
+				if a == "ssm:PutParameter" {
+					for _, r := range s.Resource {
+						require.NotContains(t, r, "/etcd/restore", "only operators request a restore")
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestMastersMayWriteAndReadSnapshotsOnlyUnderThePrefix(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	shared := policies(t, m)["prod-masters-masters"]
+	require.Equal(t, iampolicy.Statement{Sid: "BackupSnapshots", Effect: "Allow",
+		Action: []string{"s3:GetObject", "s3:PutObject"}, Resource: []string{prodBucketArn + "/prod/etcd/*"}},
+		statement(t, shared, "BackupSnapshots"))
+	require.Equal(t, iampolicy.Statement{Sid: "BackupListSnapshots", Effect: "Allow",
+		Action: []string{"s3:ListBucket"}, Resource: []string{prodBucketArn},
+		Condition: map[string]map[string]any{"StringLike": {"s3:prefix": []any{"prod/etcd/*"}}}},
+		statement(t, shared, "BackupListSnapshots"))
+	require.Equal(t, iampolicy.Statement{Sid: "BackupEncryption", Effect: "Allow",
+		Action: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{clusterKeyArn(t, m)},
+		Condition: map[string]map[string]any{"StringEquals": {
+			"kms:ViaService":                   "s3.us-east-1.amazonaws.com",
+			"kms:EncryptionContext:aws:s3:arn": prodBucketArn,
+		}}},
+		statement(t, shared, "BackupEncryption"))
+	require.Equal(t, iampolicy.Statement{Sid: "BackupMetrics", Effect: "Allow",
+		Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
+		Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": "kinfra/etcd"}}},
+		statement(t, shared, "BackupMetrics"))
+}
+
+func TestAnExistingBucketGetsNoBucketResourcesButTheIAMPointsAtIt(t *testing.T) {
+	for _, tc := range []struct {
+		name, key string
+	}{
+		{"with its KMS key", "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100"},
+		{"without a KMS key", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := clusterSpec(3, 3)
+			c.Backup = spec.Backup{Bucket: "central-etcd-backups", BucketKmsKeyArn: tc.key, Prefix: "clusters/prod"}
+			m := plan(t, c)
+			for _, typ := range backupTypes[:8] {
+				require.Empty(t, m.ByType(typ), typ)
+			}
+			require.Len(t, m.ByType(alarmType), 1, "the alarm watches any bucket")
+			shared := policies(t, m)["prod-masters-masters"]
+			arn := "arn:aws:s3:::central-etcd-backups"
+			require.Equal(t, []string{arn + "/clusters/prod/*"}, statement(t, shared, "BackupSnapshots").Resource)
+			require.Equal(t, []any{"clusters/prod/*"}, statement(t, shared, "BackupListSnapshots").Condition["StringLike"]["s3:prefix"])
+			var sids []string
+			for _, s := range shared.Statement {
+				sids = append(sids, s.Sid)
+			}
+			if tc.key == "" {
+				require.NotContains(t, sids, "BackupEncryption", "no key given: nothing KMS")
+			} else {
+				enc := statement(t, shared, "BackupEncryption")
+				require.Equal(t, []string{tc.key}, enc.Resource)
+				require.Equal(t, map[string]any{"kms:ViaService": "s3.us-east-1.amazonaws.com"}, enc.Condition["StringEquals"])
+				require.Equal(t, []any{arn, arn + "/clusters/prod/*"}, enc.Condition["StringLike"]["kms:EncryptionContext:aws:s3:arn"],
+					"with or without a bucket key")
+			}
+		})
+	}
+}
+
+func TestBackupsOffCreateNoBucketNoAlarmAndNoBackupPermissions(t *testing.T) {
+	c := clusterSpec(3, 3)
+	off := false
+	c.Backup.Enabled = &off
+	m := plan(t, c)
+	for _, typ := range backupTypes {
+		require.Empty(t, m.ByType(typ), typ)
+	}
+	for name, d := range policies(t, m) {
+		for _, s := range d.Statement {
+			require.NotContains(t, backupSids, s.Sid, name)
+		}
+	}
+	// The etcd record is not a backup: the masters keep it either way.
+	statement(t, policies(t, m)["prod-masters-masters"], "ReadEtcdRecord")
+}

@@ -167,11 +167,17 @@ func (b *builder) master(i int, volumeID, zoneID string) bootstrap.Master {
 		sans = append(sans, b.c.API.PublicName)
 	}
 	k := b.c.Kubernetes
-	return bootstrap.Master{
+	m := bootstrap.Master{
 		ClusterName: b.c.Name, Region: b.c.Region, Slot: i, Count: b.c.Masters.Count,
 		Domain: b.c.PrivateDomain, APIName: b.out.APIName, ExtraSANs: sans,
 		KubernetesVersion: k.Version, PodCidr: k.PodCidr, ServiceCidr: k.ServiceCidr, NodeCidrMaskSize: k.NodeCidrMaskSize,
 		VolumeID: volumeID, HostedZoneID: zoneID, ParameterPrefix: b.out.ParameterPrefix,
+		// The etcd the image installs, recorded with every snapshot.
 		EtcdVersion: b.c.Images.Versions.Etcd,
 	}
+	if b.c.Backup.On() {
+		layout := b.backupLayout()
+		m.Backup = &layout
+	}
+	return m
 }
