@@ -84,8 +84,8 @@ func TestEachRuleFlagsItsViolationAndPassesTheFix(t *testing.T) {
 		},
 		{
 			rule:          "masters/single-member",
-			bad:           []mockaws.Resource{etcdVolume("etcd-0", protected)},
-			good:          []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected)},
+			bad:           []mockaws.Resource{etcdVolume("etcd-0", protected), backupAlarm()},
+			good:          []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected), backupAlarm()},
 			wantViolation: "warning masters/single-member urn:aws:ebs/volume:Volume::etcd-0",
 		},
 	}

@@ -36,11 +36,15 @@ var (
 		"route53:ListHostedZones":                      true,
 		"s3:ListAllMyBuckets":                          true,
 		"sqs:ListQueues":                               true,
-		"cloudwatch:PutMetricData":                     true,
 		"cloudwatch:GetMetricData":                     true,
 		"cloudwatch:ListMetrics":                       true,
 		"tag:GetResources":                             true,
 		"iam:ListRoles":                                true,
+	}
+	// conditionScoped are actions IAM authorizes only on Resource "*" but
+	// narrows by a condition key; on "*" they need that condition.
+	conditionScoped = map[string]string{
+		"cloudwatch:PutMetricData": "cloudwatch:namespace",
 	}
 	// broadManagedPolicies are AWS-managed policies that grant every action
 	// of one service or more.
@@ -69,6 +73,24 @@ type policyStatement struct {
 	NotAction stringOrList    `json:"NotAction"`
 	Resource  stringOrList    `json:"Resource"`
 	Condition json.RawMessage `json:"Condition"`
+}
+
+// scopingOperators are the condition operators that limit a request to
+// the values they list (a missing key does not match them).
+var scopingOperators = []string{"StringEquals", "StringLike", "StringEqualsIgnoreCase"}
+
+// conditions reports whether the statement limits key to listed values.
+func (s policyStatement) conditions(key string) bool {
+	var c map[string]map[string]json.RawMessage
+	if json.Unmarshal(s.Condition, &c) != nil {
+		return false
+	}
+	for _, op := range scopingOperators {
+		if _, ok := c[op][key]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 type stringOrList []string
@@ -156,7 +178,7 @@ func policyProblems(doc string) []string {
 		if len(s.NotAction) > 0 {
 			out = append(out, fmt.Sprintf("statement %s allows by NotAction, which allows every action not listed, including those added to AWS later; list the allowed actions in Action", name))
 		}
-		var wild, scopable []string
+		var wild, scopable, unconditioned []string
 		for _, a := range s.Action {
 			_, verb, _ := strings.Cut(a, ":")
 			switch {
@@ -164,9 +186,16 @@ func policyProblems(doc string) []string {
 				wild = append(wild, a)
 			case strings.Contains(verb, "*") && !strings.HasPrefix(verb, "Describe"):
 				wild = append(wild, a)
+			case conditionScoped[a] != "":
+				if slices.Contains(s.Resource, "*") && !s.conditions(conditionScoped[a]) {
+					unconditioned = append(unconditioned, a+" (by "+conditionScoped[a]+")")
+				}
 			case !onlyStar(a):
 				scopable = append(scopable, a)
 			}
+		}
+		if len(unconditioned) > 0 {
+			out = append(out, fmt.Sprintf("statement %s allows %s on every resource without the condition that scopes it; add the condition", name, strings.Join(unconditioned, ", ")))
 		}
 		if len(wild) > 0 {
 			out = append(out, fmt.Sprintf("statement %s allows %s: every matching action, present and future; list the actions the role calls", name, strings.Join(wild, ", ")))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
 
@@ -16,6 +17,12 @@ func withOptions(r mockaws.Resource, o mockaws.Options) mockaws.Resource {
 func etcdVolume(name string, o mockaws.Options) mockaws.Resource {
 	return withOptions(res(ebsVolumeType, name, "vol-"+name, map[string]any{"encrypted": true,
 		"tags": map[string]any{masterSlotTag: "0", roleTag: "etcd"}}), o)
+}
+
+// backupAlarm is the alarm kinfra creates when etcd is backed up.
+func backupAlarm() mockaws.Resource {
+	return res(metricAlarmType, "c-masters-backup-age", "c-etcd-backup-age", map[string]any{
+		"namespace": bootstrap.BackupMetricNamespace, "metricName": bootstrap.BackupAgeMetric, "period": 900.0})
 }
 
 // masterSlot is a master group and its launch template; rolling gives the
@@ -72,15 +79,41 @@ func TestNewRulesFlagTheirViolationsAndPassTheFixes(t *testing.T) {
 	}{
 		{
 			name: "etcd volume without protect",
-			bad:  []mockaws.Resource{etcdVolume("etcd-0", mockaws.Options{RetainOnDelete: true}), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected)},
-			good: []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected)},
+			bad:  []mockaws.Resource{etcdVolume("etcd-0", mockaws.Options{RetainOnDelete: true}), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected), backupAlarm()},
+			good: []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected), backupAlarm()},
 			want: []string{"error masters/etcd-volume-protected urn:" + ebsVolumeType + "::etcd-0"},
 		},
 		{
 			name: "etcd volume without retainOnDelete",
-			bad:  []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", mockaws.Options{Protect: true}), etcdVolume("etcd-2", protected)},
-			good: []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected)},
+			bad:  []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", mockaws.Options{Protect: true}), etcdVolume("etcd-2", protected), backupAlarm()},
+			good: []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected), backupAlarm()},
 			want: []string{"error masters/etcd-volume-protected urn:" + ebsVolumeType + "::etcd-1"},
+		},
+		{
+			name: "etcd without backups",
+			bad:  []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected)},
+			good: []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected), backupAlarm()},
+			want: []string{"error backup/disabled "},
+		},
+		{
+			name: "etcd with some other alarm but no backup-age alarm",
+			bad: []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected),
+				res(metricAlarmType, "cpu", "cpu", map[string]any{"namespace": "AWS/EC2", "metricName": "CPUUtilization"})},
+			good: []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected), backupAlarm()},
+			want: []string{"error backup/disabled "},
+		},
+		{
+			name: "metrics published to any namespace",
+			bad:  []mockaws.Resource{policy("p", `{"Statement":[{"Effect":"Allow","Action":["cloudwatch:PutMetricData"],"Resource":"*"}]}`)},
+			good: []mockaws.Resource{policy("p", `{"Statement":[{"Effect":"Allow","Action":["cloudwatch:PutMetricData"],"Resource":"*","Condition":{"StringEquals":{"cloudwatch:namespace":"kinfra/etcd"}}}]}`)},
+			want: []string{"error iam/wildcard urn:aws:iam/rolePolicy:RolePolicy::p"},
+		},
+		{
+			name: "metrics namespace condition that does not scope",
+			bad: []mockaws.Resource{policy("p", `{"Statement":[{"Effect":"Allow","Action":["cloudwatch:PutMetricData"],"Resource":"*",`+
+				`"Condition":{"StringNotEquals":{"cloudwatch:namespace":"AWS/EC2"}}}]}`)},
+			good: []mockaws.Resource{policy("p", `{"Statement":[{"Effect":"Allow","Action":["cloudwatch:PutMetricData"],"Resource":"*","Condition":{"StringLike":{"cloudwatch:namespace":["kinfra/*"]}}}]}`)},
+			want: []string{"error iam/wildcard urn:aws:iam/rolePolicy:RolePolicy::p"},
 		},
 		{
 			name: "two master slots rolling",
@@ -242,4 +275,26 @@ func TestBadAcknowledgementsAreAllReportedWithTheirPaths(t *testing.T) {
 	require.ErrorContains(t, err, `unknown field "until"`)
 	_, err = ParseAcknowledgements(`{"rule":"iam/wildcard"}`)
 	require.ErrorContains(t, err, "is not a list")
+}
+
+func TestStacksWithoutBackupsCanAcknowledgeIt(t *testing.T) {
+	protected := mockaws.Options{Protect: true, RetainOnDelete: true}
+	noBackups := []mockaws.Resource{etcdVolume("etcd-0", protected), etcdVolume("etcd-1", protected), etcdVolume("etcd-2", protected)}
+	fs := Run(noBackups)
+	require.Len(t, Errors(fs), 1)
+	require.Contains(t, fs[0].Message, "cluster.backup.enabled: true")
+	require.Contains(t, fs[0].Message, "acknowledge backup/disabled")
+
+	acks, err := ParseAcknowledgements(`[{"rule":"backup/disabled","reason":"CI cluster, rebuilt every run; platform team"}]`)
+	require.NoError(t, err)
+	out := Acknowledge(fs, acks)
+	require.Empty(t, Errors(out))
+	require.Equal(t, []string{"error backup/disabled "}, rules(out))
+	require.Equal(t, "CI cluster, rebuilt every run; platform team", out[0].Acknowledged)
+
+	// With backups on, the acknowledgement is stale, and says so.
+	out = Acknowledge(Run(append(noBackups, backupAlarm())), acks)
+	require.Equal(t, []string{"warning acknowledgements/unused kinfra:acknowledgements[0]"}, rules(out))
+	// No control plane, nothing to back up.
+	require.Empty(t, Run([]mockaws.Resource{res(ebsVolumeType, "data", "vol-1", map[string]any{"encrypted": true})}))
 }
