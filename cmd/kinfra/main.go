@@ -10,6 +10,8 @@
 //	kinfra plan diff OLD.json NEW.json      what changes between two plans, and which changes are dangerous
 //	kinfra plan diff --stack us-east-1 --base-ref main  the same, against the plan at a git ref
 //	kinfra pki init --stack us-east-1       create the cluster PKI as the secret kinfra:pki
+//	kinfra etcd backups --stack us-east-1   list the cluster's etcd snapshots in S3
+//	kinfra etcd restore --stack us-east-1 --snapshot latest  restore every etcd member from one
 //
 // Exit status: 0 success (a valid plan), 1 invalid config, error findings or
 // a failed command, 2 usage.
@@ -37,6 +39,8 @@ const usage = `usage:
   kinfra plan diff OLD.json NEW.json [--json | --markdown]
   kinfra plan diff (--stack NAME | --stack-file PATH) --base-ref GIT_REF [--dir DIR] [--json | --markdown]
   kinfra pki init --stack NAME [--force] [--pulumi PATH] [--dir DIR]
+  kinfra etcd backups (--stack NAME | --stack-file PATH) [--json]
+  kinfra etcd restore (--stack NAME | --stack-file PATH) --snapshot latest|KEY [--dry-run] [--yes] ...
 
 plan runs the kinfra Pulumi program offline, under mocks, and prints what it
 would create. No AWS credentials and no Pulumi CLI are needed.
@@ -48,6 +52,9 @@ through the Pulumi CLI (docs/pki.md).
 plan --failures simulates the loss of each availability zone over the plan
 and checks every master slot's identity; plan --parity lists the config paths
 whose values differ between the stacks (docs/review.md).
+
+etcd backups lists the cluster's etcd snapshots; etcd restore has every
+master restore one (docs/etcd-restore.md). Both call AWS.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -56,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runPlan(args[1:], stdout, stderr)
 	case len(args) > 1 && args[0] == "pki" && args[1] == "init":
 		return runPKIInit(args[2:], stdout, stderr)
+	case len(args) > 0 && args[0] == "etcd":
+		return runEtcd(args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return 2

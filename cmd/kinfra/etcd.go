@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kinfra-dev/kinfra/internal/etcdops"
+	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+// The restore's terminal, replaceable by tests.
+var (
+	etcdStdin       io.Reader = os.Stdin
+	stdinIsTerminal           = func() bool {
+		st, err := os.Stdin.Stat()
+		return err == nil && st.Mode()&os.ModeCharDevice != 0
+	}
+	etcdPoll = etcdops.DefaultPoll
+)
+
+const etcdUsage = `usage:
+  kinfra etcd backups (--stack NAME | --stack-file PATH) [--json]
+  kinfra etcd restore (--stack NAME | --stack-file PATH) --snapshot latest|KEY [--dry-run] [--yes]
+                      [--force] [--no-reboot] [--reboot-pending] [--again] [--wait 30m]
+
+backups lists the cluster's etcd snapshots in S3, newest first.
+restore asks every master to restore one snapshot (docs/etcd-restore.md).
+Both use the AWS credentials of the environment (AWS_PROFILE, the stack's
+aws:profile, SSO, ...); AWS_ENDPOINT_URL points them at another endpoint.
+`
+
+func runEtcd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "backups":
+			return runEtcdBackups(args[1:], stdout, stderr)
+		case "restore":
+			return runEtcdRestore(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprint(stderr, etcdUsage)
+	return 2
+}
+
+// stackFlags are the flags that choose the stack, as in plan.
+type stackFlags struct{ stack, stackFile, dir *string }
+
+func addStackFlags(fs *flag.FlagSet) stackFlags {
+	return stackFlags{
+		stack:     fs.String("stack", "", "stack `name`: <project>/stacks/Pulumi.<name>.yaml"),
+		stackFile: fs.String("stack-file", "", "`path` of any Pulumi stack file"),
+		dir:       fs.String("dir", ".", "`directory` inside the kinfra project (for --stack)"),
+	}
+}
+
+// cluster loads the stack's effective cluster spec (defaults applied, as
+// plan and the program see it) and its aws:profile; code is the exit code
+// on failure.
+func (f stackFlags) cluster(cmd string, stderr io.Writer) (c spec.Cluster, profile string, code int) {
+	if (*f.stack == "") == (*f.stackFile == "") {
+		fmt.Fprintf(stderr, "%s: give exactly one of --stack or --stack-file\n", cmd)
+		return c, "", 2
+	}
+	path := *f.stackFile
+	if *f.stack != "" {
+		var err error
+		if _, path, err = stackPath(*f.dir, *f.stack); err != nil {
+			fmt.Fprintln(stderr, cmd+":", err)
+			return c, "", 2
+		}
+	}
+	sf, err := plan.LoadStackFile(path)
+	if err != nil {
+		fmt.Fprintln(stderr, cmd+":", err)
+		if errors.Is(err, plan.ErrUsage) {
+			return c, "", 2
+		}
+		return c, "", 1
+	}
+	c, err = spec.Load([]byte(sf.Config[program.ClusterKey]), sf.Config[program.RegionKey])
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: the cluster config of %s is invalid (kinfra plan --stack-file %s shows why):\n%v\n", cmd, path, path, err)
+		return c, "", 1
+	}
+	return c, sf.Config["aws:profile"], 0
+}
+
+func etcdClients(ctx context.Context, cmd string, c spec.Cluster, profile string, stderr io.Writer) (etcdops.Clients, bool) {
+	cl, err := etcdops.NewClients(ctx, c.Region, profile)
+	if err != nil {
+		fmt.Fprintln(stderr, cmd+":", err)
+		return cl, false
+	}
+	return cl, true
+}
+
+func runEtcdBackups(args []string, stdout, stderr io.Writer) int {
+	const cmd = "kinfra etcd backups"
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, etcdUsage); fs.PrintDefaults() }
+	sfl := addStackFlags(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return 2
+	}
+	c, profile, code := sfl.cluster(cmd, stderr)
+	if code != 0 {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cl, ok := etcdClients(ctx, cmd, c, profile, stderr)
+	if !ok {
+		return 1
+	}
+	l, err := etcdops.Backups(ctx, cl, c, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(l); err != nil {
+			fmt.Fprintln(stderr, cmd+":", err)
+			return 1
+		}
+	} else {
+		printBackups(stdout, l)
+	}
+	if len(l.Snapshots) == 0 {
+		fmt.Fprintf(stderr, "%s: no snapshots under s3://%s/%s/; check the masters' backup timer (docs/masters.md, Backups)\n", cmd, l.Bucket, l.Prefix)
+		return 1
+	}
+	return 0
+}
+
+func printBackups(w io.Writer, l etcdops.Listing) {
+	fmt.Fprintf(w, "Snapshots of cluster %s in s3://%s/%s/ (newest first): %d\n", l.Cluster, l.Bucket, l.Prefix, len(l.Snapshots))
+	if len(l.Snapshots) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "TAKEN AT\tTIER\tMEMBER\tREVISION\tSIZE\tGEN\tCLUSTER ID\tKEY")
+		for _, s := range l.Snapshots {
+			gen := "?"
+			if s.Generation != nil {
+				gen = fmt.Sprint(*s.Generation)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.TakenAt.Format(time.RFC3339), s.Tier, s.Member, s.Revision,
+				etcdops.Bytes(s.Size), gen, orDash(s.ClusterID), s.Key)
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "Newest: %s, %s old\n", l.Newest, time.Duration(l.NewestAgeSeconds)*time.Second)
+	}
+	if l.Ignored > 0 {
+		fmt.Fprintf(w, "(%d other objects under the tiers are not named like snapshots and were left out)\n", l.Ignored)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func runEtcdRestore(args []string, stdout, stderr io.Writer) int {
+	const cmd = "kinfra etcd restore"
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, etcdUsage); fs.PrintDefaults() }
+	sfl := addStackFlags(fs)
+	var o etcdops.RestoreOptions
+	fs.StringVar(&o.Snapshot, "snapshot", "", "`latest` or the key of the snapshot to restore (kinfra etcd backups lists them)")
+	fs.BoolVar(&o.Force, "force", false, "restore a snapshot that fails the identity checks (another cluster's, another PKI's)")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "print every step and change nothing")
+	fs.BoolVar(&o.NoReboot, "no-reboot", false, "write the request only; each master restores when it next boots")
+	fs.BoolVar(&o.RebootPending, "reboot-pending", false, "when resuming, reboot the masters not yet at the request's generation")
+	fs.BoolVar(&o.Again, "again", false, "restore once more a snapshot whose request is already complete")
+	fs.DurationVar(&o.Wait, "wait", 30*time.Minute, "how long to wait for every member to restore (0: do not wait)")
+	yes := fs.Bool("yes", false, "confirm: a restore replaces every member's data")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return 2
+	}
+	if o.Snapshot == "" {
+		fmt.Fprintf(stderr, "%s: --snapshot is required: latest, or a key from kinfra etcd backups\n", cmd)
+		return 2
+	}
+	if o.Wait < 0 {
+		fmt.Fprintf(stderr, "%s: --wait %s is negative\n", cmd, o.Wait)
+		return 2
+	}
+	c, profile, code := sfl.cluster(cmd, stderr)
+	if code != 0 {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cl, ok := etcdClients(ctx, cmd, c, profile, stderr)
+	if !ok {
+		return 1
+	}
+	o.Out, o.Warn, o.Poll = stdout, stderr, etcdPoll
+	o.Confirm = func() error { return confirmRestore(c.Name, *yes, stderr) }
+	res, err := etcdops.Restore(ctx, cl, c, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "%s: interrupted; the request stays in place; run the same command again to resume waiting\n", cmd)
+		}
+		return 1
+	}
+	if res.Written && o.Wait == 0 {
+		fmt.Fprintf(stdout, "Requested generation %d; run the same command again to wait for it.\n", res.Request.Generation)
+	}
+	return 0
+}
+
+// confirmRestore asks for --yes, or for the cluster name on a terminal.
+func confirmRestore(cluster string, yes bool, stderr io.Writer) error {
+	if yes {
+		return nil
+	}
+	if !stdinIsTerminal() {
+		return errors.New("a restore replaces the data of every etcd member; pass --yes to confirm (stdin is not a terminal to ask on)")
+	}
+	fmt.Fprintf(stderr, "A restore replaces the data of every etcd member of cluster %s with the snapshot above:\n"+
+		"everything written since it was taken is lost. Type the cluster name to continue: ", cluster)
+	line, err := bufio.NewReader(etcdStdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("no confirmation: %v", err)
+	}
+	if strings.TrimSpace(line) != cluster {
+		return fmt.Errorf("confirmation %q is not the cluster name %q; nothing was written", strings.TrimSpace(line), cluster)
+	}
+	return nil
+}
