@@ -9,6 +9,9 @@ import (
 
 const metricAlarmType = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
+// BackupDisabled is the rule ID of backupDisabled's findings.
+const BackupDisabled = "backup/disabled"
+
 // IsBackupAgeAlarm reports whether a recorded resource is the alarm on the
 // age of the newest etcd snapshot, which kinfra creates exactly when
 // backups are on (so the failure report reads the interval from it too).

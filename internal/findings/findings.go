@@ -56,7 +56,7 @@ var Rules = []Rule{
 	{ID: "storage/encrypted", Severity: Error, Doc: "every EBS volume kinfra creates or launches is encrypted", Check: storageEncrypted},
 	{ID: "masters/etcd-volume-protected", Severity: Error, Doc: "etcd volumes are protected and retained, so no Pulumi operation deletes the cluster's state", Check: etcdVolumeProtected},
 	{ID: "masters/one-refresh-at-a-time", Severity: Error, Doc: "at most one master group replaces its instance on a launch template change, and no two share a launch template", Check: oneRefreshAtATime},
-	{ID: "backup/disabled", Severity: Error, Doc: "etcd is backed up: a control plane without snapshots loses the cluster's state with a majority of its etcd volumes", Check: backupDisabled},
+	{ID: BackupDisabled, Severity: Error, Doc: "etcd is backed up: a control plane without snapshots loses the cluster's state with a majority of its etcd volumes", Check: backupDisabled},
 	{ID: "masters/single-member", Severity: Warning, Doc: "a control plane of one etcd member loses the cluster's state with its volume and stops the API with its instance", Check: singleMaster},
 	{ID: "workers/autoscaler-desired-capacity", Severity: Error, Doc: "Pulumi never resets the size cluster-autoscaler gave a group (a warning: a group no autoscaler scales ignores its configured size)", Check: autoscalerDesiredCapacity},
 	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},

@@ -13,6 +13,7 @@ import (
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/ports"
 )
@@ -26,6 +27,7 @@ const (
 	simVolume      = "aws:ebs/volume:Volume"
 	simRecord      = "aws:route53/record:Record"
 	simZone        = "aws:route53/zone:Zone"
+	simBucket      = "aws:s3/bucketV2:BucketV2"
 )
 
 // FailureReport is what losing each availability zone would do to a planned
@@ -44,8 +46,11 @@ type FailureReport struct {
 	APITargets int            `json:"apiTargets"`
 	ZoneLosses []ZoneLoss     `json:"zoneLosses"`
 	Slots      []SlotIdentity `json:"slots"`
+	// Recovery is what losing etcd's data would cost, and how it comes back.
+	Recovery Recovery `json:"recovery"`
 	// Problems are the reasons the stack does not survive the loss of any
-	// one zone or a slot would not keep its identity; empty when OK.
+	// one zone, a slot would not keep its identity, or etcd is not backed
+	// up (unless the stack acknowledges backup/disabled); empty when OK.
 	Problems []string `json:"problems"`
 	OK       bool     `json:"ok"`
 }
@@ -90,6 +95,43 @@ type SlotIdentity struct {
 	Problems   []string `json:"problems"`
 	OK         bool     `json:"ok"`
 }
+
+// Recovery is how the stack gets etcd's data back after each kind of loss.
+type Recovery struct {
+	// Backups reports whether etcd is backed up: the plan records the
+	// backup-age alarm, which kinfra creates exactly when backups are on.
+	Backups bool `json:"backups"`
+	// Bucket and Prefix are where the snapshots go ("" when unknown).
+	Bucket string `json:"bucket,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+	// RPOMinutes is the recovery point objective: the backup interval, the
+	// most data a restore from the newest snapshot loses. 0 without backups.
+	RPOMinutes int `json:"rpoMinutes"`
+	// RPOFrom says where the interval was read: "alarm" (the recorded
+	// alarm's period) or "config" (the plan's cluster.backup).
+	RPOFrom string `json:"rpoFrom,omitempty"`
+	// Acknowledged is the reason the stack gives for running without
+	// backups (its backup/disabled acknowledgement).
+	Acknowledged string             `json:"acknowledged,omitempty"`
+	Scenarios    []RecoveryScenario `json:"scenarios"`
+}
+
+// RecoveryScenario is one way of losing etcd's data, what then happens,
+// what is lost and what recovers it.
+type RecoveryScenario struct {
+	Name     string `json:"name"`
+	Happens  string `json:"happens"`
+	DataLost string `json:"dataLost"`
+	Recover  string `json:"recover"`
+}
+
+// Recovery scenario names.
+const (
+	ScenarioOneVolume      = "one etcd volume lost"
+	ScenarioMajority       = "a majority of etcd volumes lost"
+	ScenarioAllMastersDown = "every master down, volumes intact"
+	ScenarioBadChange      = "a bad delete or corruption"
+)
 
 // simGroup is an Auto Scaling Group as the simulation sees it.
 type simGroup struct {
@@ -327,8 +369,102 @@ func (p *Plan) Failures() (FailureReport, error) {
 	if len(rep.Zones) == 0 {
 		rep.Problems = append(rep.Problems, "no availability zone is known for any subnet of the plan")
 	}
+	rep.Recovery = p.recovery(rep.EtcdMembers)
+	if rep.EtcdMembers > 0 && !rep.Recovery.Backups && rep.Recovery.Acknowledged == "" {
+		rep.Problems = append(rep.Problems, "etcd is not backed up: losing a majority of its volumes, or a bad delete, loses the cluster's state; "+
+			"set cluster.backup.enabled: true, or acknowledge "+findings.BackupDisabled+" with the reason")
+	}
 	rep.OK = len(rep.Problems) == 0
 	return rep, nil
+}
+
+// recovery reads the stack's backups from the recorded resources (the
+// backup-age alarm and its period, the control plane's bucket), falling
+// back to the plan's config for what is not recorded (an existing bucket,
+// the prefix), and lays out each data-loss scenario for members members.
+func (p *Plan) recovery(members int) Recovery {
+	rec := Recovery{Scenarios: []RecoveryScenario{}}
+	for _, r := range p.Resources {
+		switch {
+		case findings.IsBackupAgeAlarm(r):
+			rec.Backups = true
+			if period := inputNum(r.Inputs["period"]); period > 0 {
+				rec.RPOMinutes, rec.RPOFrom = period/60, "alarm"
+			}
+		case r.Type == simBucket && strings.Contains(r.URN, "kinfra:masters:ControlPlane$"+simBucket+"::"):
+			rec.Bucket = inputStr(r.Inputs["bucket"])
+		}
+	}
+	if c := p.Config; c != nil && rec.Backups {
+		if rec.Bucket == "" {
+			rec.Bucket = c.Backup.Bucket
+		}
+		rec.Prefix = c.Backup.Prefix
+		if rec.RPOMinutes == 0 && c.Backup.IntervalMinutes > 0 {
+			rec.RPOMinutes, rec.RPOFrom = c.Backup.IntervalMinutes, "config"
+		}
+	}
+	for _, f := range p.Findings {
+		if f.Rule == findings.BackupDisabled && f.Acknowledged != "" {
+			rec.Acknowledged = f.Acknowledged
+		}
+	}
+	if members == 0 {
+		return rec
+	}
+
+	stack := p.Stack
+	quorum := members/2 + 1
+	lastSnapshot := "the writes since the newest snapshot"
+	if rec.RPOMinutes > 0 {
+		lastSnapshot = fmt.Sprintf("the writes since the newest snapshot: at most %d minutes", rec.RPOMinutes)
+	}
+	restore := func(snapshot string) string {
+		return fmt.Sprintf("kinfra etcd restore --stack %s --snapshot %s", stack, snapshot)
+	}
+	majority := RecoveryScenario{
+		Name: ScenarioMajority,
+		Happens: fmt.Sprintf("etcd loses quorum (it needs %d of %d members) and the API stops; the boots refuse to format the blank volumes, so no new, empty cluster starts in the old one's place",
+			quorum, members),
+		DataLost: lastSnapshot,
+		Recover:  restore("latest") + ": every member restores the newest verified snapshot as a new generation",
+	}
+	if !rec.Backups {
+		majority.DataLost = "everything: the cluster's state is lost (no backups)"
+		majority.Recover = "none: rebuild the cluster and redeploy every workload; turn backups on (cluster.backup.enabled) before it happens"
+	}
+	one := RecoveryScenario{
+		Name:     ScenarioOneVolume,
+		Happens:  fmt.Sprintf("quorum is kept (%d of %d members); the slot's boot refuses the blank volume, since its member has run", members-1, members),
+		DataLost: "none: the other members hold every write",
+		Recover:  "replace the member by hand while the others keep quorum: docs/masters.md#lost-etcd-volume",
+	}
+	if members-1 < quorum {
+		one.Happens = fmt.Sprintf("with %d member, that is a majority: %s", members, majority.Happens)
+		one.DataLost, one.Recover = majority.DataLost, majority.Recover
+	}
+	bad := RecoveryScenario{
+		Name:     ScenarioBadChange,
+		Happens:  "etcd replicates the delete or the corrupt data to every member; quorum is kept, the data is wrong",
+		DataLost: "the writes since the snapshot restored: at most one interval after the snapshot before the change",
+		Recover:  restore("<key>") + ", with the key of the newest snapshot taken before the change (listed under the bucket's tier prefixes)",
+	}
+	if rec.RPOMinutes > 0 {
+		bad.DataLost = fmt.Sprintf("the writes since the snapshot restored: at most %d minutes before the change, and everything after it", rec.RPOMinutes)
+	}
+	if !rec.Backups {
+		bad.DataLost = "what the change deleted or corrupted: there is no earlier state to restore (no backups)"
+		bad.Recover = "none from kinfra: repair the objects by hand, or recreate them from their sources"
+	}
+	rec.Scenarios = append(rec.Scenarios, one, majority,
+		RecoveryScenario{
+			Name:     ScenarioAllMastersDown,
+			Happens:  "the API is down while no member runs; each replacement instance attaches its slot's volume and rejoins as the same member with its data",
+			DataLost: "none",
+			Recover:  "nothing to run: the master groups replace the instances; quorum returns with a majority of them",
+		},
+		bad)
+	return rec
 }
 
 // slotIdentity checks that slot i's replacement keeps its identity.
@@ -439,11 +575,45 @@ func (r FailureReport) Text(w io.Writer) {
 			yes(s.Protected), yes(s.Retained), dashIfEmpty(s.Record), s.MaxSize, ok)
 	}
 	_ = tw.Flush()
+	r.Recovery.text(w)
 	if r.OK {
 		fmt.Fprintln(w, "\nThe stack survives the loss of any one zone, and every slot keeps its identity.")
 	} else {
 		fmt.Fprintf(w, "\n%d problems (listed on stderr).\n", len(r.Problems))
 	}
+}
+
+// text writes the recovery section.
+func (r Recovery) text(w io.Writer) {
+	switch {
+	case r.Backups:
+		where := "the backup bucket"
+		if r.Bucket != "" {
+			where = "s3://" + r.Bucket + "/"
+			if r.Prefix != "" {
+				where += r.Prefix + "/"
+			}
+		}
+		every := "on the backup timer"
+		if r.RPOMinutes > 0 {
+			every = fmt.Sprintf("every %d minutes", r.RPOMinutes)
+		}
+		fmt.Fprintf(w, "\nRecovery: etcd snapshots %s to %s; recovery point %s\n", every, where, dashIfEmpty(rpo(r.RPOMinutes)))
+	case r.Acknowledged != "":
+		fmt.Fprintf(w, "\nRecovery: etcd is NOT backed up (acknowledged: %s)\n", r.Acknowledged)
+	default:
+		fmt.Fprintln(w, "\nRecovery: etcd is NOT backed up")
+	}
+	for _, s := range r.Scenarios {
+		fmt.Fprintf(w, "  %s\n    happens:   %s\n    data lost: %s\n    recover:   %s\n", s.Name, s.Happens, s.DataLost, s.Recover)
+	}
+}
+
+func rpo(minutes int) string {
+	if minutes <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d minutes", minutes)
 }
 
 func dashIfEmpty(s string) string {

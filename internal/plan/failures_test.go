@@ -11,6 +11,8 @@ import (
 
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/components/workers"
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -27,6 +29,10 @@ func controlPlane(zones []string, zoneOf []string) []mockaws.Resource {
 			Inputs: map[string]any{"port": 6443.0, "protocol": "TCP"}},
 		{Type: simZone, Name: "c-masters-zone", ID: "Zprivate", URN: stack + simZone + "::c-masters-zone",
 			Inputs: map[string]any{"name": "c.k8s.internal"}},
+		{Type: simBucket, Name: "c-masters-backup", ID: "c-etcd-123456789012-r", URN: stack + simBucket + "::c-masters-backup",
+			Inputs: map[string]any{"bucket": "c-etcd-123456789012-r"}, Options: mockaws.Options{Protect: true, RetainOnDelete: true}},
+		{Type: simAlarm, Name: "c-masters-backup-age", ID: "c-etcd-backup-age", URN: stack + simAlarm + "::c-masters-backup-age",
+			Inputs: map[string]any{"namespace": bootstrap.BackupMetricNamespace, "metricName": bootstrap.BackupAgeMetric, "period": 900.0}},
 	}
 	var all []any
 	for _, z := range zones {
@@ -62,6 +68,8 @@ func controlPlane(zones []string, zoneOf []string) []mockaws.Resource {
 	}
 	return rs
 }
+
+const simAlarm = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 var abc = []string{"r-1a", "r-1b", "r-1c"}
 
@@ -276,6 +284,10 @@ func TestLargestTopologySurvivesAnyZone(t *testing.T) {
 	rep.Text(&buf)
 	require.Contains(t, buf.String(), "us-east-1a  2 (slots 0, 6)  5/7")
 	require.Contains(t, buf.String(), "The stack survives the loss of any one zone, and every slot keeps its identity.")
+	require.True(t, rep.Recovery.Backups, "backups are on by default")
+	require.Equal(t, p.Config.Backup.IntervalMinutes, rep.Recovery.RPOMinutes)
+	require.Equal(t, "alarm", rep.Recovery.RPOFrom)
+	require.Equal(t, p.Config.BackupBucketName("123456789012"), rep.Recovery.Bucket)
 	buf.Reset()
 	require.NoError(t, rep.JSON(&buf))
 	var back FailureReport
@@ -314,4 +326,119 @@ func TestAdoptedSubnetsTakeTheirDeclaredZones(t *testing.T) {
 	require.True(t, rep.OK, rep.Problems)
 	require.Equal(t, []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, rep.Zones)
 	require.Equal(t, "subnet-00000000000000002", rep.Slots[1].Subnets[0])
+}
+
+// withoutBackups drops the backup bucket and alarm.
+func withoutBackups(rs []mockaws.Resource) []mockaws.Resource {
+	var out []mockaws.Resource
+	for _, r := range rs {
+		if r.Type != simBucket && r.Type != simAlarm {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func scenario(t *testing.T, rec Recovery, name string) RecoveryScenario {
+	t.Helper()
+	for _, s := range rec.Scenarios {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no scenario %q", name)
+	return RecoveryScenario{}
+}
+
+func TestRecoveryReadsTheBackupsFromTheRecordedAlarmAndBucket(t *testing.T) {
+	rep := failures(t, controlPlane(abc, abc))
+	rec := rep.Recovery
+	require.True(t, rec.Backups)
+	require.Equal(t, "c-etcd-123456789012-r", rec.Bucket)
+	require.Equal(t, 15, rec.RPOMinutes, "the alarm's period")
+	require.Equal(t, "alarm", rec.RPOFrom)
+	var names []string
+	for _, s := range rec.Scenarios {
+		names = append(names, s.Name)
+	}
+	require.Equal(t, []string{ScenarioOneVolume, ScenarioMajority, ScenarioAllMastersDown, ScenarioBadChange}, names)
+
+	one := scenario(t, rec, ScenarioOneVolume)
+	require.Contains(t, one.Happens, "quorum is kept (2 of 3 members)")
+	require.Contains(t, one.Happens, "refuses the blank volume")
+	require.Equal(t, "none: the other members hold every write", one.DataLost)
+	require.Contains(t, one.Recover, "docs/masters.md#lost-etcd-volume")
+
+	majority := scenario(t, rec, ScenarioMajority)
+	require.Contains(t, majority.Happens, "refuse to format")
+	require.Contains(t, majority.DataLost, "at most 15 minutes")
+	require.Contains(t, majority.Recover, "kinfra etcd restore --stack test --snapshot latest")
+
+	require.Equal(t, "none", scenario(t, rec, ScenarioAllMastersDown).DataLost)
+	bad := scenario(t, rec, ScenarioBadChange)
+	require.Contains(t, bad.Recover, "kinfra etcd restore --stack test --snapshot <key>")
+	require.Contains(t, bad.DataLost, "at most 15 minutes")
+
+	var buf bytes.Buffer
+	rep.Text(&buf)
+	require.Contains(t, buf.String(), "Recovery: etcd snapshots every 15 minutes to s3://c-etcd-123456789012-r/; recovery point 15 minutes")
+	require.Contains(t, buf.String(), "  a majority of etcd volumes lost\n    happens:")
+}
+
+func TestRecoveryFallsBackToTheConfigForWhatIsNotRecorded(t *testing.T) {
+	// An existing bucket: no bucket resource; the alarm has no period.
+	var rs []mockaws.Resource
+	for _, r := range controlPlane(abc, abc) {
+		if r.Type == simBucket {
+			continue
+		}
+		if r.Type == simAlarm {
+			delete(r.Inputs, "period")
+		}
+		rs = append(rs, r)
+	}
+	c := &spec.Cluster{Backup: spec.Backup{Bucket: "central", Prefix: "k8s/c", IntervalMinutes: 30}}
+	rep, err := (&Plan{Stack: "test", Config: c, Resources: rs}).Failures()
+	require.NoError(t, err)
+	require.True(t, rep.OK, rep.Problems)
+	require.Equal(t, Recovery{Backups: true, Bucket: "central", Prefix: "k8s/c", RPOMinutes: 30, RPOFrom: "config"},
+		Recovery{Backups: rep.Recovery.Backups, Bucket: rep.Recovery.Bucket, Prefix: rep.Recovery.Prefix, RPOMinutes: rep.Recovery.RPOMinutes, RPOFrom: rep.Recovery.RPOFrom})
+}
+
+func TestWithoutBackupsAMajorityLossLosesTheClusterAndIsAProblemUnlessAcknowledged(t *testing.T) {
+	rs := withoutBackups(controlPlane(abc, abc))
+	rep := failures(t, rs)
+	require.False(t, rep.Recovery.Backups)
+	require.Zero(t, rep.Recovery.RPOMinutes)
+	majority := scenario(t, rep.Recovery, ScenarioMajority)
+	require.Contains(t, majority.DataLost, "the cluster's state is lost (no backups)")
+	require.Contains(t, majority.Recover, "rebuild the cluster")
+	require.Contains(t, scenario(t, rep.Recovery, ScenarioBadChange).DataLost, "no backups")
+	problemsMention(t, rep, "etcd is not backed up")
+	for _, l := range rep.ZoneLosses {
+		require.True(t, l.QuorumKept, "the zones are fine; the backups are the problem")
+	}
+	var buf bytes.Buffer
+	rep.Text(&buf)
+	require.Contains(t, buf.String(), "Recovery: etcd is NOT backed up\n")
+
+	// The stack's acknowledgement of backup/disabled accepts it.
+	fs := findings.Run(rs)
+	acks := []findings.Acknowledgement{{Rule: findings.BackupDisabled, Reason: "test cluster"}}
+	p := &Plan{Stack: "test", Resources: rs, Findings: findings.Acknowledge(fs, acks)}
+	rep, err := p.Failures()
+	require.NoError(t, err)
+	require.True(t, rep.OK, rep.Problems)
+	require.Equal(t, "test cluster", rep.Recovery.Acknowledged)
+	require.Contains(t, scenario(t, rep.Recovery, ScenarioMajority).DataLost, "no backups", "acknowledged, still lost")
+	buf.Reset()
+	rep.Text(&buf)
+	require.Contains(t, buf.String(), "Recovery: etcd is NOT backed up (acknowledged: test cluster)")
+}
+
+func TestOneMemberLosingItsVolumeIsAMajorityLoss(t *testing.T) {
+	rep := failures(t, controlPlane(abc, abc[:1]))
+	one := scenario(t, rep.Recovery, ScenarioOneVolume)
+	require.Contains(t, one.Happens, "with 1 member, that is a majority")
+	require.Contains(t, one.Recover, "--snapshot latest")
 }
