@@ -107,3 +107,18 @@ func TestExternalModuleBuildsAVPC(t *testing.T) {
 	runGo(t, dir, "build", "-o", filepath.Join(t.TempDir(), "vpc-only"), ".")
 	runGo(t, dir, "vet", ".")
 }
+
+// The AWS SDK for Go v2 is for the CLI's day-2 commands (internal/etcdops);
+// the components, the spec and the Pulumi program never compile it.
+func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
+	const awsSDK = "github.com/aws/aws-sdk-go-v2"
+	root := repoRoot(t)
+	deps := runGo(t, root, "list", "-deps", "./components/...", "./spec/...", "./pki/...", "./internal/program", ".")
+	require.Empty(t, linesContaining(deps, awsSDK), "the components' import graph includes the AWS SDK")
+	require.Contains(t, strings.Split(deps, "\n"), "github.com/kinfra-dev/kinfra/components/masters",
+		"go list -deps no longer lists the components; the test is not looking at the right graph")
+
+	ops := runGo(t, root, "list", "-deps", "./internal/etcdops")
+	require.Contains(t, strings.Split(ops, "\n"), awsSDK+"/service/s3",
+		"internal/etcdops no longer imports the AWS SDK; the test is not looking at the right package")
+}
