@@ -446,11 +446,11 @@ func (p *Plan) recovery(members int) Recovery {
 	bad := RecoveryScenario{
 		Name:     ScenarioBadChange,
 		Happens:  "etcd replicates the delete or the corrupt data to every member; quorum is kept, the data is wrong",
-		DataLost: "the writes since the snapshot restored: at most one interval after the snapshot before the change",
+		DataLost: "the writes between the snapshot restored and the change (at most one interval), and every write after the change",
 		Recover:  restore("<key>") + ", with the key of the newest snapshot taken before the change (listed under the bucket's tier prefixes)",
 	}
 	if rec.RPOMinutes > 0 {
-		bad.DataLost = fmt.Sprintf("the writes since the snapshot restored: at most %d minutes before the change, and everything after it", rec.RPOMinutes)
+		bad.DataLost = fmt.Sprintf("the writes between the snapshot restored and the change (at most %d minutes), and every write after the change", rec.RPOMinutes)
 	}
 	if !rec.Backups {
 		bad.DataLost = "what the change deleted or corrupted: there is no earlier state to restore (no backups)"
