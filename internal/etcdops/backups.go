@@ -219,6 +219,9 @@ type Listing struct {
 
 // Backups lists cluster c's snapshots with their metadata, as of now.
 func Backups(ctx context.Context, cl Clients, c spec.Cluster, now time.Time) (Listing, error) {
+	if !c.Backup.On() && c.Backup.Bucket == "" {
+		return Listing{}, fmt.Errorf("backups are disabled in this stack (cluster.backup.enabled: false): there is no bucket to list")
+	}
 	id, err := cl.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return Listing{}, fmt.Errorf("who am I (STS GetCallerIdentity): %w; check your AWS credentials", err)

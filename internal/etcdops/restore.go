@@ -365,6 +365,7 @@ func waitFor(ctx context.Context, cl Clients, c spec.Cluster, names Names, n int
 		return nil
 	}
 	out("wait", "up to %s, every %s, until the %d member records and the cluster record show generation %d", o.Wait, o.Poll, c.Masters.Count, n)
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, o.Wait)
 	defer cancel()
 	tick := time.NewTicker(o.Poll)
@@ -394,6 +395,9 @@ func waitFor(ctx context.Context, cl Clients, c spec.Cluster, names Names, n int
 		}
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return fmt.Errorf("stopped waiting for generation %d: %w", n, parent.Err())
+			}
 			return timeout(c, rec, n, o.Wait)
 		case <-tick.C:
 		}
