@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -58,7 +59,8 @@ func TestBootScriptAWSFirstBootOfSlot0(t *testing.T) {
 	for _, p := range w.peers() {
 		etcdctl = append(etcdctl, bootMemberList(p))
 	}
-	require.Equal(t, append(etcdctl, bootEtcdHealth, bootClusterCheck), w.etcdctlCommands())
+	// The member's record once healthy, the cluster's after init.
+	require.Equal(t, append(etcdctl, bootEtcdHealth, bootEtcdStatus, bootClusterCheck, bootEtcdStatus), w.etcdctlCommands())
 	require.Len(t, w.callsOf("kubeadm", "token", "create", w.bundle.BootstrapToken, "--ttl", "0"), 1)
 	require.Empty(t, w.callsOf("kubeadm", "join"))
 	require.FileExists(t, filepath.Join(w.dataMount, "kinfra-cluster-initialized"))
@@ -116,7 +118,7 @@ func TestBootScriptAWSReplacedMasterWaitsForThePredecessor(t *testing.T) {
 
 	require.Empty(t, w.callsOf("mkfs.ext4"), "a volume with a filesystem is never formatted")
 	// The marker on the volume: slot 0 joins without asking etcd.
-	require.Equal(t, []string{bootEtcdHealth}, w.etcdctlCommands())
+	require.Equal(t, []string{bootEtcdHealth, bootEtcdStatus, bootEtcdStatus}, w.etcdctlCommands())
 	w.requireEtcdStarted()
 	w.requireJoined()
 }
@@ -137,7 +139,7 @@ func TestBootScriptAWSKeepsAVolumeWithAFilesystem(t *testing.T) {
 	w.requireSafeAWSCalls()
 	require.Len(t, w.callsOf("blkid"), 1)
 	require.Empty(t, w.callsOf("mkfs.ext4"))
-	require.Equal(t, []string{bootEtcdHealth}, w.etcdctlCommands(), "no lost-member check for a volume with data")
+	require.Equal(t, []string{bootEtcdHealth, bootEtcdStatus, bootEtcdStatus}, w.etcdctlCommands(), "no lost-member check for a volume with data")
 	require.Equal(t, []bootCall{{"mount", []string{"-o", "noatime", w.device, w.dataMount}}}, w.callsOf("mount"))
 	w.requireEtcdStarted()
 	w.requireJoined()
@@ -210,7 +212,7 @@ func TestBootScriptAWSSlot1JoinsTheExistingCluster(t *testing.T) {
 	require.Equal(t, []bootCall{{"mkfs.ext4", []string{"-q", "-L", "etcd-1", w.device}}}, w.callsOf("mkfs.ext4"))
 	w.requireEtcdStarted()
 	// The first peer answers; only slot 0 asks whether the cluster exists.
-	require.Equal(t, []string{bootMemberList(w.peers()[0]), bootEtcdHealth}, w.etcdctlCommands())
+	require.Equal(t, []string{bootMemberList(w.peers()[0]), bootEtcdHealth, bootEtcdStatus, bootEtcdStatus}, w.etcdctlCommands())
 	w.requireJoined()
 }
 
@@ -235,7 +237,7 @@ func TestBootScriptAWSRebootOfAControlPlaneNode(t *testing.T) {
 	require.Empty(t, w.callsOf("aws", "--region", w.plan.Region, "ec2", "attach-volume"))
 	require.Empty(t, w.callsOf("mkfs.ext4"))
 	w.requireEtcdStarted()
-	require.Equal(t, []string{bootEtcdHealth}, w.etcdctlCommands())
+	require.Equal(t, []string{bootEtcdHealth, bootEtcdStatus, bootEtcdStatus}, w.etcdctlCommands())
 	require.Empty(t, w.callsOf("kubeadm"))
 	w.requireParametersRead("control-plane/etcd-ca.crt", "control-plane/etcd-ca.key")
 }
@@ -279,10 +281,11 @@ func (w *bootWorld) etcdctlCommands() []string {
 }
 
 // memberList is the lost-member check's question to a peer.
-func bootMemberList(peer string) string { return peer + " member list -w simple" }
+func bootMemberList(peer string) string { return peer + " member list -w simple --consistency=l" }
 
 const (
 	bootEtcdHealth   = bootLocalEtcd + " endpoint health"
+	bootEtcdStatus   = bootLocalEtcd + " endpoint status -w fields"
 	bootClusterCheck = bootLocalEtcd + " get /registry/namespaces/kube-system --keys-only"
 )
 
@@ -368,6 +371,9 @@ func (w *bootWorld) requireParametersRead(names ...string) {
 		want = append(want, w.env["PARAMETER_PREFIX"]+"/"+n)
 	}
 	for _, c := range w.callsOf("aws", "--region", w.plan.Region, "ssm", "get-parameter") {
+		if strings.HasPrefix(c.Args[5], w.env["PARAMETER_PREFIX"]+"/"+bootstrap.StateGroup+"/") {
+			continue // the etcd record: a plain String (bootRecordReads)
+		}
 		require.Equal(t, "--with-decryption", c.Args[4], c.String())
 		require.Equal(t, "--name", c.Args[5], c.String())
 		got = append(got, c.Args[6])
@@ -479,9 +485,11 @@ func (w *bootWorld) requireEtcdPKI() {
 func (w *bootWorld) requireEtcdStarted() {
 	t := w.t
 	t.Helper()
+	// etcd started, then (once a control-plane node) the backup timer.
 	require.Equal(t, []bootCall{
 		{"systemctl", []string{"daemon-reload"}},
 		{"systemctl", []string{"start", "--no-block", "etcd.service"}},
+		{"systemctl", []string{"enable", "--now", "kinfra-etcd-backup.timer"}},
 	}, w.callsOf("systemctl"))
 	require.Equal(t, w.dataMount+"\n", mustRead(t, filepath.Join(w.state, "mounted")), "etcd starts on the mounted volume")
 	fi, err := os.Stat(filepath.Join(w.dataMount, "data"))
@@ -543,4 +551,79 @@ func (w *bootWorld) requireOrder(steps ...bootStep) {
 		require.Greater(w.t, i, last, "%s %v comes after %s", s.name, s.args, lastName)
 		last, lastName = i, s.name+" "+strings.Join(s.args, " ")
 	}
+}
+
+// putRecord writes the cluster's record as a booted slot 0 leaves it.
+func (w *bootWorld) putRecord(name, value string) {
+	w.t.Helper()
+	w.api.jsonCall(w.t, "ssm", "AmazonSSM.PutParameter", map[string]any{
+		"Name": w.env["PARAMETER_PREFIX"] + "/" + name, "Type": "String", "Value": value,
+	}, nil)
+}
+
+const bootClusterRecordValue = `{"cluster":"prod-use1","clusterId":"cdf818194e3a8c32","generation":0,"token":"prod-use1","members":["etcd-0","etcd-1","etcd-2"],"caCertHash":"sha256:00","writtenBy":"etcd-0","time":"2026-12-01T00:00:00Z"}`
+
+// Issue 13's hole: the cluster exists (its record is in SSM), this slot's
+// volume comes back blank and no peer answers (no quorum). Before, no
+// answer let the boot format; now it stops, names the recovery command, and
+// neither formats nor starts etcd.
+func TestBootScriptAWSBlankVolumeWithoutQuorumStopsOnceTheClusterExists(t *testing.T) {
+	t.Parallel()
+	w := newBootWorld(t, 1, bootWorldOptions{})
+	w.putRecord(bootstrap.ClusterRecord, bootClusterRecordValue)
+	code, out := w.boot()
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "FATAL: etcd cluster prod-use1 exists (cluster ID cdf818194e3a8c32, generation 0")
+	require.Contains(t, out, "no peer answered with a quorum")
+	require.Contains(t, out, "kinfra etcd restore --stack <stack> --snapshot latest")
+	require.Empty(t, w.callsOf("mkfs.ext4"), "nothing formatted")
+	require.Empty(t, w.callsOf("mount"))
+	require.NoFileExists(t, filepath.Join(w.state, "etcd-started"), "etcd not started")
+	var lists []string
+	for _, p := range w.peers() {
+		lists = append(lists, bootMemberList(p))
+	}
+	require.Equal(t, lists, w.etcdctlCommands(), "every peer asked, none answered")
+
+	// A live quorum that lists the member as never started does consent.
+	w2 := newBootWorld(t, 1, bootWorldOptions{})
+	w2.putRecord(bootstrap.ClusterRecord, bootClusterRecordValue)
+	w2.set("members", w2.members(0, 2))
+	w2.set("kube-system", "")
+	code, out = w2.boot()
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "a quorum lists etcd member etcd-1 as never started")
+	require.Len(t, w2.callsOf("mkfs.ext4"), 1)
+}
+
+// Slot 0 whose volume and etcd look new (no marker, no cluster in etcd)
+// never runs kubeadm init once the cluster's record exists: it joins.
+func TestBootScriptAWSSlot0NeverInitsOnceTheRecordExists(t *testing.T) {
+	t.Parallel()
+	w := newBootWorld(t, 0, bootWorldOptions{})
+	w.putRecord(bootstrap.ClusterRecord, bootClusterRecordValue)
+	w.set("members", w.members(1, 2))
+	code, out := w.boot()
+	require.Equal(t, 0, code, out)
+	require.Empty(t, w.callsOf("kubeadm", "init", "--config"), "no kubeadm init")
+	require.NotEmpty(t, w.callsOf("kubeadm", "join"))
+	// The member recorded itself; the cluster's record was left as it was.
+	var got struct{ Parameter struct{ Value string } }
+	w.api.jsonCall(t, "ssm", "AmazonSSM.GetParameter", map[string]any{"Name": w.env["PARAMETER_PREFIX"] + "/" + bootstrap.MemberRecord(0)}, &got)
+	require.JSONEq(t, `{"member":"etcd-0","memberId":"8e9e05c52164694d","clusterId":"cdf818194e3a8c32","generation":0}`,
+		stripTime(t, got.Parameter.Value))
+	w.api.jsonCall(t, "ssm", "AmazonSSM.GetParameter", map[string]any{"Name": w.env["PARAMETER_PREFIX"] + "/" + bootstrap.ClusterRecord}, &got)
+	require.Equal(t, bootClusterRecordValue, got.Parameter.Value)
+}
+
+// stripTime drops a record's time field, which changes every run.
+func stripTime(t *testing.T, record string) string {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(record), &m), record)
+	require.NotEmpty(t, m["time"])
+	delete(m, "time")
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return string(b)
 }

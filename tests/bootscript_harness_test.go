@@ -177,7 +177,7 @@ type bootWorld struct {
 	bundle *pki.Bundle
 	params map[string]string
 	// Paths of this run.
-	dir, kinfraDir, envFile, script, binDir, state, calls               string
+	dir, kinfraDir, envFile, script, lib, binDir, state, calls          string
 	dataMount, pkiDir, etcdPKIDir, kubeconfigDir, encryption, discovery string
 	device, openssl                                                     string
 }
@@ -218,6 +218,8 @@ func newBootWorld(t *testing.T, slotIndex int, opts bootWorldOptions) *bootWorld
 		w.files[rendered] = mustRead(t, localPath)
 	}
 	w.script = paths[bootstrap.BootScriptPath]
+	w.lib = paths[bootstrap.MasterLibPath]
+	require.NotEmpty(t, w.lib, "slot %d's user data carries the scripts' library", slotIndex)
 	require.NotEmpty(t, w.script, "slot %d's user data carries the boot script", slotIndex)
 	w.env = bootEnvValues(t, w.files[bootstrap.MasterEnvPath])
 	require.Equal(t, strconv.Itoa(slotIndex), w.env["SLOT"])
@@ -359,6 +361,7 @@ func (w *bootWorld) environ() []string {
 		"NO_PROXY=127.0.0.1", "no_proxy=127.0.0.1",
 		"KINFRA_DIR=" + w.kinfraDir,
 		"KINFRA_ENV=" + w.envFile,
+		"KINFRA_LIB=" + w.lib,
 		"INSTANCE_ID=" + w.self.ID,
 		"PRIVATE_IP=" + w.self.PrivateIP,
 		"PKI_DIR=" + w.pkiDir,
@@ -629,6 +632,7 @@ while [ $# -gt 0 ]; do
 		[ -s "$2" ] || { echo "open $2: no such file or directory" >&2; exit 1; }
 		shift 2 ;;
 	--dial-timeout | --command-timeout | -w) shift 2 ;;
+	--consistency=*) shift ;;
 	*) words+=("$1"); shift ;;
 	esac
 done
@@ -637,6 +641,9 @@ case "${words[*]}" in
 	if [ -f "$state/members" ]; then cat "$state/members"; exit 0; fi
 	echo "{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"$endpoint\",\"error\":\"context deadline exceeded\"}" >&2
 	exit 1 ;;
+"endpoint status")
+	[ -f "$state/etcd-started" ] || { echo "$endpoint is unhealthy" >&2; exit 1; }
+	printf '"ClusterID" : %s\n"MemberID" : %s\n"Revision" : %s\n"Leader" : %s\n' 14841639068965178418 10276657743932975437 42 10276657743932975437 ;;
 "endpoint health")
 	[ -f "$state/etcd-started" ] || { echo "$endpoint is unhealthy: failed to commit proposal: context deadline exceeded" >&2; exit 1; }
 	echo "$endpoint is healthy: successfully committed proposal: took = 2.1ms" ;;

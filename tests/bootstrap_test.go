@@ -211,7 +211,15 @@ func TestEveryRenderedScriptPassesShellcheck(t *testing.T) {
 				script, ok = files[bootstrap.NodeBootPath]
 			}
 			require.True(t, ok, "user data carries a boot script")
-			runTool(t, shellcheck, "--shell=bash", "--severity=style", script)
+			scripts := []string{script}
+			// A master's library and backup script too.
+			for _, p := range []string{bootstrap.MasterLibPath, bootstrap.BackupScriptPath} {
+				if f, ok := files[p]; ok {
+					scripts = append(scripts, f)
+				}
+			}
+			args := append([]string{"--shell=bash", "--severity=style"}, scripts...)
+			runTool(t, shellcheck, args...)
 		})
 	}
 }

@@ -135,19 +135,24 @@ func (st realStack) ssmParameters(t *testing.T) map[string]string {
 
 // realCluster is a stack's masters as machines on a test network.
 type realCluster struct {
-	stack   realStack
-	net     *testtools.Network
-	dir     string
-	ssm     string // the parameters, as files at ssm + name
-	bin     string // stand-ins the boot script calls: aws (SSM reads), etcdctl
-	lib     string // the rendered boot script, without its final `main "$@"`
-	masters []*realMaster
+	stack realStack
+	net   *testtools.Network
+	dir   string
+	ssm   string // the parameters, as files at ssm + name
+	bin   string // stand-ins the boot script calls: aws (SSM reads), etcdctl
+	lib   string // the rendered boot script, without its final `main "$@"`
+	// backupLib is the rendered backup script, likewise ("" without backups).
+	backupLib string
+	masters   []*realMaster
 	// client is an operator's machine on the same network, not a master.
 	client *testtools.Host
 
 	etcd, etcdctl string // the real binaries
 
 	apiServerStarts int
+	// aws is the AWS emulator on the test network, once useAWS ran: the
+	// masters' aws is then the real AWS CLI, pointed at it.
+	aws *realAWS
 }
 
 // realMaster is one slot's machine.
@@ -194,6 +199,11 @@ func newRealCluster(t *testing.T, st realStack) *realCluster {
 	require.True(t, strings.HasSuffix(script, call), "the boot script ends by calling main")
 	c.lib = filepath.Join(c.dir, "kinfra-master-boot.functions")
 	require.NoError(t, os.WriteFile(c.lib, []byte(strings.TrimSuffix(script, call)+"\n"), 0o644))
+	if f, ok := st.slots[0].files[bootstrap.BackupScriptPath]; ok {
+		require.True(t, strings.HasSuffix(f.Content, call), "the backup script ends by calling main")
+		c.backupLib = filepath.Join(c.dir, "kinfra-etcd-backup.functions")
+		require.NoError(t, os.WriteFile(c.backupLib, []byte(strings.TrimSuffix(f.Content, call)+"\n"), 0o644))
+	}
 
 	for _, s := range st.slots {
 		m := &realMaster{c: c, slot: s, root: filepath.Join(c.dir, "m"+strconv.Itoa(s.index))}
@@ -268,22 +278,42 @@ echo
 // instance metadata.
 func (m *realMaster) boot(t *testing.T, timeout time.Duration, commands string) (string, error) {
 	t.Helper()
+	return m.runScript(t, timeout, m.c.lib, commands)
+}
+
+// backup runs the rendered backup script's main on the machine, as its
+// timer does, with the same mapping as boot.
+func (m *realMaster) backup(t *testing.T) (string, error) {
+	t.Helper()
+	require.NotEmpty(t, m.c.backupLib, "the stack renders the backup script")
+	return m.runScript(t, 3*time.Minute, m.c.backupLib, "main 2>&1")
+}
+
+// runScript runs commands after sourcing lib, a rendered script without its
+// final call of main.
+func (m *realMaster) runScript(t *testing.T, timeout time.Duration, lib, commands string) (string, error) {
+	t.Helper()
 	const prelude = `set -euo pipefail
 . "$KINFRA_TEST_LIB"
-for v in PKI_DIR ETCD_PKI_DIR ENCRYPTION_CONFIG KUBECONFIG_DIR DISCOVERY_CONFIG DATA_MOUNT CLUSTER_MARKER; do
-	printf -v "$v" '%s%s' "$KINFRA_TEST_ROOT" "${!v}"
+for v in PKI_DIR ETCD_PKI_DIR ENCRYPTION_CONFIG KUBECONFIG_DIR DISCOVERY_CONFIG DATA_MOUNT CLUSTER_MARKER ETCD_DATA_DIR GENERATION_FILE BACKUP_DIR; do
+	if [ -n "${!v-}" ]; then printf -v "$v" '%s%s' "$KINFRA_TEST_ROOT" "${!v}"; fi
 done
 `
 	env := []string{
-		"KINFRA_TEST_LIB=" + m.c.lib,
+		"KINFRA_TEST_LIB=" + lib,
 		"KINFRA_TEST_ROOT=" + m.root,
 		"KINFRA_TEST_SSM=" + m.c.ssm,
 		"KINFRA_TEST_REGION=" + m.slot.env["REGION"],
 		"KINFRA_DIR=" + m.path(bootstrap.KinfraDir),
+		"KINFRA_LIB=" + m.path(bootstrap.MasterLibPath),
 		"PATH=" + m.c.bin + ":" + os.Getenv("PATH"),
 		"PRIVATE_IP=" + m.host.IP(),
 		"INSTANCE_ID=i-0kinfratest" + strconv.Itoa(m.slot.index),
 		"ETCDCTL_API=3",
+		"POLL=1",
+	}
+	if m.c.aws != nil {
+		env = append(env, m.c.aws.environ()...)
 	}
 	return m.host.Run(timeout, env, "bash", "-c", prelude+commands)
 }

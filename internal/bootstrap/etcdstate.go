@@ -90,3 +90,23 @@ func (b Backup) check() []string {
 	}
 	return problems
 }
+
+// timer is the backup timer: every master fires at the same wall-clock
+// minutes (the leader snapshots), never catching up missed runs.
+func (b Backup) timer() string {
+	calendar := fmt.Sprintf("*:00/%02d", b.IntervalMinutes)
+	if b.IntervalMinutes == 60 {
+		calendar = "hourly"
+	}
+	return `[Unit]
+Description=kinfra etcd backup every ` + strconv.Itoa(b.IntervalMinutes) + ` minutes
+
+[Timer]
+OnCalendar=` + calendar + `
+AccuracySec=1s
+Persistent=false
+
+[Install]
+WantedBy=timers.target
+`
+}

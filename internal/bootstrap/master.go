@@ -43,6 +43,10 @@ const (
 	AuthnConfigPath  = APIServerDir + "/authentication.yaml"
 	EtcdPKIDir       = KinfraDir + "/etcd-pki"
 	BootScriptPath   = "/usr/local/sbin/kinfra-master-boot"
+	MasterLibPath    = "/usr/local/lib/kinfra/master-lib.sh"
+	BackupScriptPath = "/usr/local/sbin/kinfra-etcd-backup"
+	BackupUnitPath   = "/etc/systemd/system/kinfra-etcd-backup.service"
+	BackupTimerPath  = "/etc/systemd/system/kinfra-etcd-backup.timer"
 	BootUnitPath     = "/etc/systemd/system/kinfra-master.service"
 	EtcdUnitPath     = "/etc/systemd/system/etcd.service"
 	EncryptionDir    = "/etc/kubernetes/encryption"
@@ -110,6 +114,10 @@ type Rendered struct {
 
 var safeValue = regexp.MustCompile(`^[A-Za-z0-9._:/@ -]*$`)
 
+// envValue is what a single-quoted shell value may hold: safeValue and the
+// separators of etcd's initial-cluster list.
+var envValue = regexp.MustCompile(`^[A-Za-z0-9._:/@ ,=-]*$`)
+
 // EtcdName is slot i's etcd member name.
 func EtcdName(slot int) string { return "etcd-" + strconv.Itoa(slot) }
 
@@ -144,9 +152,17 @@ func (m Master) Render() (Rendered, error) {
 		{KubeadmJoinPath, "0600", "root:root", joinDoc},
 		{AuditPolicyPath, "0644", "root:root", asset("audit-policy.yaml")},
 		{AuthnConfigPath, "0644", "root:root", authenticationConfig},
+		{MasterLibPath, "0644", "root:root", asset("kinfra-master-lib.sh")},
 		{BootScriptPath, "0755", "root:root", asset("kinfra-master-boot.sh")},
 		{BootUnitPath, "0644", "root:root", asset("kinfra-master.service")},
 		{EtcdUnitPath, "0644", "root:root", asset("etcd.service")},
+	}
+	if m.Backup != nil {
+		files = append(files,
+			File{BackupScriptPath, "0755", "root:root", asset("kinfra-etcd-backup.sh")},
+			File{BackupUnitPath, "0644", "root:root", asset("kinfra-etcd-backup.service")},
+			File{BackupTimerPath, "0644", "root:root", m.Backup.timer()},
+		)
 	}
 	return cloudConfig(files, "kinfra-master.service")
 }
@@ -183,7 +199,7 @@ func envFile(header string, vars [][2]string) (string, error) {
 	var b strings.Builder
 	b.WriteString(header + "\n")
 	for _, kv := range vars {
-		if !safeValue.MatchString(kv[1]) {
+		if !envValue.MatchString(kv[1]) {
 			return "", fmt.Errorf("bootstrap: %s %q has characters a shell file cannot hold safely", kv[0], kv[1])
 		}
 		fmt.Fprintf(&b, "%s='%s'\n", kv[0], kv[1])
@@ -200,6 +216,7 @@ func (m Master) check() error {
 		"ClusterName": m.ClusterName, "Region": m.Region, "Domain": m.Domain, "APIName": m.APIName,
 		"KubernetesVersion": m.KubernetesVersion, "PodCidr": m.PodCidr, "ServiceCidr": m.ServiceCidr,
 		"VolumeID": m.VolumeID, "HostedZoneID": m.HostedZoneID, "ParameterPrefix": m.ParameterPrefix,
+		"EtcdVersion": m.EtcdVersion,
 	} {
 		if v == "" || !safeValue.MatchString(v) {
 			problems = append(problems, fmt.Sprintf("%s %q", name, v))
@@ -217,8 +234,9 @@ func (m Master) check() error {
 
 // env is the boot script's settings.
 func (m Master) env() (string, error) {
-	var peers []string
+	var peers, members []string
 	for i := range m.Count {
+		members = append(members, EtcdName(i))
 		if i != m.Slot {
 			peers = append(peers, fmt.Sprintf("https://%s:%d", EtcdRecord(i, m.Domain), EtcdClientPort))
 		}
@@ -238,6 +256,27 @@ func (m Master) env() (string, error) {
 		{"ETCD_PKI_DIR", EtcdPKIDir},
 		{"ENCRYPTION_CONFIG", EncryptionPath},
 		{"DISCOVERY_CONFIG", DiscoveryPath},
+		// The etcd cluster: every member's name, the static initial
+		// cluster and this member's peer URL, as etcd.yaml has them (a
+		// restore recreates the member from them).
+		{"ETCD_MEMBERS", strings.Join(members, " ")},
+		{"ETCD_INITIAL_CLUSTER", m.initialCluster()},
+		{"ETCD_PEER_URL", m.peerURL(m.Slot)},
+		// The cluster's durable record, below PARAMETER_PREFIX.
+		{"CLUSTER_RECORD", ClusterRecord},
+		{"MEMBER_RECORD", MemberRecord(m.Slot)},
+		{"RESTORE_REQUEST", RestoreRequest},
+		{"ETCD_VERSION", m.EtcdVersion},
+		{"KUBERNETES_VERSION", m.KubernetesVersion},
+	}
+	if b := m.Backup; b != nil {
+		vars = append(vars,
+			[2]string{"BACKUP_BUCKET", b.Bucket},
+			[2]string{"BACKUP_PREFIX", b.Prefix},
+			[2]string{"BACKUP_METRIC_NAMESPACE", BackupMetricNamespace},
+			[2]string{"BACKUP_AGE_METRIC", BackupAgeMetric},
+			[2]string{"BACKUP_METRIC_DIMENSION", BackupMetricDimension},
+		)
 	}
 	return envFile("# kinfra master slot settings, read by "+BootScriptPath+".", vars)
 }
@@ -247,10 +286,6 @@ func (m Master) env() (string, error) {
 // replacement instance gets the very same file and rejoins as the same
 // member from its data directory.
 func (m Master) etcdConfig() (string, error) {
-	var initial []string
-	for i := range m.Count {
-		initial = append(initial, fmt.Sprintf("%s=https://%s:%d", EtcdName(i), EtcdRecord(i, m.Domain), EtcdPeerPort))
-	}
 	tls := func(name string) map[string]any {
 		return map[string]any{
 			"cert-file":        EtcdPKIDir + "/" + name + ".crt",
@@ -268,9 +303,9 @@ func (m Master) etcdConfig() (string, error) {
 		{"listen-peer-urls", fmt.Sprintf("https://0.0.0.0:%d", EtcdPeerPort)},
 		{"listen-client-urls", fmt.Sprintf("https://0.0.0.0:%d", EtcdClientPort)},
 		{"listen-metrics-urls", "http://127.0.0.1:2381"},
-		{"initial-advertise-peer-urls", fmt.Sprintf("https://%s:%d", record, EtcdPeerPort)},
+		{"initial-advertise-peer-urls", m.peerURL(m.Slot)},
 		{"advertise-client-urls", fmt.Sprintf("https://%s:%d", record, EtcdClientPort)},
-		{"initial-cluster", strings.Join(initial, ",")},
+		{"initial-cluster", m.initialCluster()},
 		{"initial-cluster-state", "new"},
 		{"initial-cluster-token", m.ClusterName},
 		{"client-transport-security", tls("server")},
@@ -291,6 +326,20 @@ func (m Master) etcdConfig() (string, error) {
 		return "", err
 	}
 	return yamldoc.Marshal(&cfg)
+}
+
+// peerURL is slot i's etcd peer URL, on its stable DNS name.
+func (m Master) peerURL(slot int) string {
+	return fmt.Sprintf("https://%s:%d", EtcdRecord(slot, m.Domain), EtcdPeerPort)
+}
+
+// initialCluster is etcd's static initial-cluster: every slot by name.
+func (m Master) initialCluster() string {
+	var initial []string
+	for i := range m.Count {
+		initial = append(initial, EtcdName(i)+"="+m.peerURL(i))
+	}
+	return strings.Join(initial, ",")
 }
 
 func (m Master) clusterConfiguration() clusterConfiguration {

@@ -19,6 +19,7 @@ func sampleMaster(slot, count int) bootstrap.Master {
 		ExtraSANs:         []string{"api.prod-use1.example.com"},
 		KubernetesVersion: "v1.37.2", PodCidr: "10.64.0.0/11", ServiceCidr: "172.20.0.0/16", NodeCidrMaskSize: 24,
 		VolumeID: "vol-0123456789abcdef0", HostedZoneID: "Z0123456789ABCDEFGHIJ", ParameterPrefix: "/kinfra/prod-use1",
+		EtcdVersion: "3.7.3",
 	}
 }
 

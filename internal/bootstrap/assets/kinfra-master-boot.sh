@@ -6,23 +6,28 @@
 #      releases it (never force-detached: that risks etcd's data);
 #   2. point the slot's DNS record (etcd-<slot>.<domain>) at this instance;
 #   3. fetch the etcd CA from SSM and issue this host's etcd certificates;
-#   4. format the volume only if it holds no filesystem and its member has
-#      never run, then mount it;
-#   5. start etcd as the slot's member (same name, same data: no member
-#      add/remove when an instance is replaced);
-#   6. kubeadm init (slot 0, once per cluster) or kubeadm join --control-plane.
+#   4. format the volume only if it holds no filesystem and its member
+#      provably never ran (or a restore was requested), then mount it;
+#   5. restore the member from a snapshot if `kinfra etcd restore` asked
+#      for a generation it has not restored yet;
+#   6. start etcd as the slot's member (same name, same data: no member
+#      add/remove when an instance is replaced), and record it in SSM;
+#   7. kubeadm init (slot 0, only while no cluster record exists) or
+#      kubeadm join --control-plane; record the cluster; start backups.
 # Settings come from /etc/kinfra/master.env, rendered by kinfra per slot.
 set -euo pipefail
 
 KINFRA_DIR=${KINFRA_DIR:-/etc/kinfra}
+# shellcheck disable=SC2034 # read by the library's log
+KINFRA_PROG=kinfra-master-boot
 # shellcheck source=/dev/null
 . "${KINFRA_ENV:-$KINFRA_DIR/master.env}"
 : "${CLUSTER:?}" "${SLOT:?}" "${REGION:?}" "${VOLUME_ID:?}" "${HOSTED_ZONE_ID:?}"
 : "${ETCD_NAME:?}" "${ETCD_RECORD:?}" "${PARAMETER_PREFIX:?}" "${API_ENDPOINT:?}"
+: "${CLUSTER_RECORD:?}" "${MEMBER_RECORD:?}" "${RESTORE_REQUEST:?}"
 ETCD_PEERS=${ETCD_PEERS:-}
-DATA_MOUNT=${DATA_MOUNT:-/var/lib/etcd}
-PKI_DIR=${PKI_DIR:-/etc/kubernetes/pki}
-ETCD_PKI_DIR=${ETCD_PKI_DIR:-$KINFRA_DIR/etcd-pki}
+# shellcheck source=/dev/null
+. "${KINFRA_LIB:-/usr/local/lib/kinfra/master-lib.sh}"
 ENCRYPTION_CONFIG=${ENCRYPTION_CONFIG:-/etc/kubernetes/encryption/config.yaml}
 KUBECONFIG_DIR=${KUBECONFIG_DIR:-/etc/kubernetes}
 DISCOVERY_CONFIG=${DISCOVERY_CONFIG:-$KUBECONFIG_DIR/kinfra-discovery.conf}
@@ -30,15 +35,7 @@ DEVICE_NAME=${DEVICE_NAME:-/dev/xvdf}
 ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-1800}
 ETCD_TIMEOUT=${ETCD_TIMEOUT:-1800}
 JOIN_TIMEOUT=${JOIN_TIMEOUT:-3600}
-POLL=${POLL:-10}
 CLUSTER_MARKER="$DATA_MOUNT/kinfra-cluster-initialized"
-
-log() { printf '%s kinfra-master-boot[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$ETCD_NAME" "$*" >&2; }
-die() {
-	log "FATAL: $*"
-	exit 1
-}
-awscli() { aws --region "$REGION" "$@"; }
 
 imds() {
 	local token
@@ -119,13 +116,18 @@ volume_is_blank() {
 	esac
 }
 
-# prepare_volume formats a blank volume (after refuse_lost_member has ruled
-# out a member whose data was lost) and mounts it.
+# prepare_volume formats a blank volume, only when a restore was requested
+# for this member or guard_blank_volume has shown that the member never
+# ran, and mounts it.
 prepare_volume() {
 	local dev=$1
 	if volume_is_blank "$dev"; then
-		refuse_lost_member
-		log "$dev has no filesystem (the slot's first boot); formatting"
+		if pending_restore; then
+			log "$dev has no filesystem and a restore to generation $(json_field "$RESTORE" generation) is requested; formatting"
+		else
+			guard_blank_volume
+			log "$dev has no filesystem (the slot's first boot); formatting"
+		fi
 		mkfs.ext4 -q -L "$ETCD_NAME" "$dev"
 	fi
 	mkdir -p "$DATA_MOUNT"
@@ -198,29 +200,44 @@ etcd_pki() {
 	issue apiserver-etcd-client kube-apiserver-etcd-client clientAuth ""
 }
 
-etcdctl_at() {
-	local endpoint=$1
-	shift
-	ETCDCTL_API=3 etcdctl --endpoints "$endpoint" --cacert "$ETCD_PKI_DIR/ca.crt" \
-		--cert "$ETCD_PKI_DIR/apiserver-etcd-client.crt" --key "$ETCD_PKI_DIR/apiserver-etcd-client.key" \
-		--dial-timeout 5s --command-timeout 10s "$@"
+# member_state prints what a member list (etcdctl -w simple) says of this
+# member: ran (listed with client URLs, which a member publishes when it
+# first starts), new (listed without them: it never started), or absent.
+member_state() {
+	awk -F', ' -v name="$ETCD_NAME" '$3 == name { print ($5 == "" ? "new" : "ran"); found = 1; exit } END { if (!found) print "absent" }' <<<"$1"
 }
 
-# refuse_lost_member stops a blank volume from becoming a member that has
-# run before: its data is gone, and a member that forgot its raft log must
-# not vote. A member publishes its client URLs when it first starts, so a
-# member listed without them has never run. It runs before formatting, so a
-# refusal holds across reboots and replacement instances.
-refuse_lost_member() {
-	local peer members
+# guard_blank_volume stops the boot unless this member's blank volume may
+# be formatted: a member that forgot its raft log must not vote, and two
+# blank members must never form a quorum of their own. Once the cluster
+# exists (its record is in SSM), only a live quorum saying that the member
+# never started lets it format: `member list` is linearizable, so any
+# answer comes from a quorum. No answer is no consent. Before the cluster
+# exists, no answer is the normal case: every member is new. It runs
+# before formatting, so a refusal holds across reboots and replacements.
+guard_blank_volume() {
+	local peer members exists=false
+	if record_read "$CLUSTER_RECORD"; then
+		exists=true
+	fi
+	# shellcheck disable=SC2153 # RECORD is set by record_read
+	local record=$RECORD
 	for peer in $ETCD_PEERS; do
-		if members=$(etcdctl_at "$peer" member list -w simple 2>/dev/null); then
-			if printf '%s\n' "$members" | awk -F', ' -v name="$ETCD_NAME" '$3 == name && $5 != "" { found = 1 } END { exit !found }'; then
-				die "etcd member $ETCD_NAME has run before but volume $VOLUME_ID is blank: its data is lost. Replace the member by hand (docs/masters.md, 'Lost etcd volume'); not formatting, not starting etcd"
-			fi
+		members=$(etcdctl_at "$peer" member list -w simple --consistency=l 2>/dev/null) || continue
+		case "$(member_state "$members")" in
+		ran) die "etcd member $ETCD_NAME has run before but volume $VOLUME_ID is blank: its data is lost. Replace the member by hand (docs/masters.md, 'Lost etcd volume'); not formatting, not starting etcd" ;;
+		new)
+			log "a quorum lists etcd member $ETCD_NAME as never started: this is its first volume"
 			return 0
-		fi
+			;;
+		*)
+			$exists || return 0
+			die "the etcd cluster does not list member $ETCD_NAME, and volume $VOLUME_ID is blank: add it first (docs/masters.md, 'Lost etcd volume'); not formatting, not starting etcd"
+			;;
+		esac
 	done
+	$exists || return 0
+	die "etcd cluster $CLUSTER exists (cluster ID $(json_field "$record" clusterId), generation $(json_field "$record" generation): SSM $PARAMETER_PREFIX/$CLUSTER_RECORD) but volume $VOLUME_ID is blank and no peer answered with a quorum, so nothing shows that member $ETCD_NAME never ran: not formatting, not starting etcd. If the other members are only down, bring them back, then: systemctl restart kinfra-master. If a majority of the members lost their data, restore the cluster from a backup: kinfra etcd restore --stack <stack> --snapshot latest ($RECOVERY_DOC)"
 }
 
 start_etcd() {
@@ -304,6 +321,13 @@ kubeadm_join() {
 	kubeadm init phase control-plane all --config "$KINFRA_DIR/kubeadm-init.yaml"
 }
 
+# enable_backups starts the etcd backup timer (every master runs it; only
+# the leader snapshots).
+enable_backups() {
+	[ -n "${BACKUP_BUCKET:-}" ] || return 0
+	systemctl enable --now kinfra-etcd-backup.timer
+}
+
 main() {
 	INSTANCE_ID=${INSTANCE_ID:-$(imds instance-id)}
 	PRIVATE_IP=${PRIVATE_IP:-$(imds local-ipv4)}
@@ -316,20 +340,30 @@ main() {
 	chmod 0700 "$ETCD_PKI_DIR"
 	etcd_pki
 	prepare_volume "$dev"
+	if pending_restore; then
+		restore_member "$RESTORE"
+	fi
 	start_etcd
+	record_member
 	if [ -f "$KUBECONFIG_DIR/manifests/kube-apiserver.yaml" ]; then
 		log "this instance is already a control-plane node"
+		record_cluster
+		enable_backups
 		return 0
 	fi
 	TOKEN=$(param join/bootstrap-token)
 	place_pki
-	if [ "$SLOT" = 0 ] && [ ! -e "$CLUSTER_MARKER" ] && ! cluster_exists; then
+	# kubeadm init creates a cluster: never once the cluster's record
+	# exists, whatever this slot's volume or etcd say.
+	if [ "$SLOT" = 0 ] && [ ! -e "$CLUSTER_MARKER" ] && ! record_read "$CLUSTER_RECORD" && ! cluster_exists; then
 		kubeadm_init
 	else
 		write_discovery
 		kubeadm_join
 		touch "$CLUSTER_MARKER"
 	fi
+	record_cluster
+	enable_backups
 	log "slot $SLOT is a control-plane node"
 }
 

@@ -1,0 +1,211 @@
+# shellcheck shell=bash
+# kinfra-master-lib: functions the master's scripts share (the boot script,
+# the etcd backup), sourced after /etc/kinfra/master.env. It holds what
+# decides about etcd data: the cluster's durable record in SSM, restores and
+# snapshots. Every decision that could lose data fails closed: an answer
+# that cannot be read is never taken for "no".
+
+DATA_MOUNT=${DATA_MOUNT:-/var/lib/etcd}
+ETCD_DATA_DIR=${ETCD_DATA_DIR:-$DATA_MOUNT/data}
+ETCD_PKI_DIR=${ETCD_PKI_DIR:-${KINFRA_DIR:-/etc/kinfra}/etcd-pki}
+PKI_DIR=${PKI_DIR:-/etc/kubernetes/pki}
+POLL=${POLL:-10}
+RECORD_ATTEMPTS=${RECORD_ATTEMPTS:-6}
+# The volume's restore generation: which restore its data comes from (none:
+# generation 0, the cluster as first created).
+GENERATION_FILE="$DATA_MOUNT/kinfra-generation"
+# Where the refusals tell the operator to look.
+# shellcheck disable=SC2034 # read by the scripts that source this library
+RECOVERY_DOC="docs/masters.md, 'etcd data safety'"
+
+log() { printf '%s %s[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${KINFRA_PROG:-kinfra}" "$ETCD_NAME" "$*" >&2; }
+die() {
+	log "FATAL: $*"
+	exit 1
+}
+awscli() { aws --region "$REGION" "$@"; }
+
+etcdctl_at() {
+	local endpoint=$1
+	shift
+	ETCDCTL_API=3 etcdctl --endpoints "$endpoint" --cacert "$ETCD_PKI_DIR/ca.crt" \
+		--cert "$ETCD_PKI_DIR/apiserver-etcd-client.crt" --key "$ETCD_PKI_DIR/apiserver-etcd-client.key" \
+		--dial-timeout 5s --command-timeout 10s "$@"
+}
+
+# record_read NAME reads the record parameter <prefix>/NAME into RECORD.
+# It returns 1 only when SSM says the parameter does not exist; any other
+# failure (throttling, no network, no permission) is retried and then stops
+# the script: an unreadable record is never taken for an absent one. Call
+# it directly, not in a subshell, so that stopping stops the script.
+record_read() {
+	local name="$PARAMETER_PREFIX/$1" attempt out err
+	RECORD=
+	err=$(mktemp)
+	for ((attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++)); do
+		if out=$(awscli ssm get-parameter --name "$name" --query Parameter.Value --output text 2>"$err"); then
+			rm -f "$err"
+			RECORD=$out
+			return 0
+		fi
+		if grep -q 'ParameterNotFound' "$err"; then
+			rm -f "$err"
+			return 1
+		fi
+		log "reading $name failed (attempt $attempt of $RECORD_ATTEMPTS): $(tr '\n' ' ' <"$err")"
+		sleep "$POLL"
+	done
+	rm -f "$err"
+	die "cannot read $name from SSM; refusing to guess whether the etcd cluster exists"
+}
+
+# record_put NAME JSON [create] writes the record parameter <prefix>/NAME;
+# with create, only if it does not exist yet (then it succeeds either way).
+record_put() {
+	local name="$PARAMETER_PREFIX/$1" value=$2 mode=${3:-overwrite} attempt out
+	local -a flags=(--overwrite)
+	[ "$mode" != create ] || flags=(--no-overwrite)
+	for ((attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++)); do
+		if out=$(awscli ssm put-parameter --name "$name" --type String --value "$value" "${flags[@]}" 2>&1 >/dev/null); then
+			return 0
+		fi
+		if [ "$mode" = create ] && [[ "$out" == *ParameterAlreadyExists* ]]; then
+			return 0
+		fi
+		log "writing $name failed (attempt $attempt of $RECORD_ATTEMPTS): $out"
+		sleep "$POLL"
+	done
+	die "cannot write $name to SSM"
+}
+
+# json_field JSON FIELD prints one field of a record ("" when absent).
+json_field() { jq -r --arg f "$2" '.[$f] // "" | tostring' <<<"$1"; }
+
+# local_status reads the local member's status: member and cluster IDs in
+# hex (as etcdctl member list prints them), its leader (decimal, as
+# compared with the member's) and revision.
+local_status() {
+	local fields
+	fields=$(etcdctl_at https://127.0.0.1:2379 endpoint status -w fields) || return 1
+	STATUS_CLUSTER_ID=$(printf '%x' "$(awk -F' : ' '$1 == "\"ClusterID\"" { print $2; exit }' <<<"$fields")")
+	STATUS_MEMBER=$(awk -F' : ' '$1 == "\"MemberID\"" { print $2; exit }' <<<"$fields")
+	STATUS_MEMBER_ID=$(printf '%x' "$STATUS_MEMBER")
+	STATUS_LEADER=$(awk -F' : ' '$1 == "\"Leader\"" { print $2; exit }' <<<"$fields")
+	STATUS_REVISION=$(awk -F' : ' '$1 == "\"Revision\"" { print $2; exit }' <<<"$fields")
+	[ -n "$STATUS_MEMBER" ] && [ -n "$STATUS_LEADER" ] && [ -n "$STATUS_REVISION" ]
+}
+
+# ca_cert_hash is kubeadm's discovery hash of the cluster CA (sha256 of its
+# public key), which names the cluster in every snapshot's metadata.
+ca_cert_hash() {
+	local hash
+	hash=$(openssl x509 -pubkey -noout -in "$PKI_DIR/ca.crt" | openssl pkey -pubin -outform der | sha256sum)
+	printf 'sha256:%s\n' "${hash%% *}"
+}
+
+volume_generation() {
+	if [ -s "$GENERATION_FILE" ]; then cat "$GENERATION_FILE"; else echo 0; fi
+}
+
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+
+# record_member writes this member's record: its ID, its cluster's and the
+# restore generation its data comes from. Run whenever etcd is healthy.
+record_member() {
+	local_status || die "cannot read the local etcd member's status"
+	record_put "$MEMBER_RECORD" "$(jq -cn --arg m "$ETCD_NAME" --arg id "$STATUS_MEMBER_ID" --arg c "$STATUS_CLUSTER_ID" \
+		--argjson g "$(volume_generation)" --arg t "$(now)" \
+		'{member: $m, memberId: $id, clusterId: $c, generation: $g, time: $t}')"
+}
+
+# record_cluster writes the cluster's record once the cluster exists in
+# etcd: created once, and rewritten only by a member restored to a newer
+# generation (its cluster ID and token are new).
+record_cluster() {
+	local gen token
+	local_status || die "cannot read the local etcd member's status"
+	gen=$(volume_generation)
+	token=$CLUSTER
+	[ "$gen" = 0 ] || token="$CLUSTER-g$gen"
+	local value
+	value=$(jq -cn --arg c "$CLUSTER" --arg id "$STATUS_CLUSTER_ID" --argjson g "$gen" --arg tok "$token" \
+		--arg members "$ETCD_MEMBERS" --arg ca "$(ca_cert_hash)" --arg by "$ETCD_NAME" --arg t "$(now)" \
+		'{cluster: $c, clusterId: $id, generation: $g, token: $tok, members: ($members | split(" ")), caCertHash: $ca, writtenBy: $by, time: $t}')
+	if record_read "$CLUSTER_RECORD"; then
+		[ "$(json_field "$RECORD" generation)" -lt "$gen" ] || return 0
+		log "recording the etcd cluster restored to generation $gen ($STATUS_CLUSTER_ID)"
+		record_put "$CLUSTER_RECORD" "$value"
+		return 0
+	fi
+	log "recording the etcd cluster $STATUS_CLUSTER_ID in SSM ($PARAMETER_PREFIX/$CLUSTER_RECORD)"
+	record_put "$CLUSTER_RECORD" "$value" create
+}
+
+# pending_restore reads into RESTORE the restore request this member has
+# yet to carry out: one for a generation newer than both its volume's and
+# its member record's, so that a member restores exactly once per
+# generation, even when its volume is later replaced by a blank one.
+pending_restore() {
+	local gen mgen=0
+	RESTORE=
+	record_read "$RESTORE_REQUEST" || return 1
+	local request=$RECORD
+	gen=$(json_field "$request" generation)
+	[[ "$gen" =~ ^[0-9]+$ ]] || die "the restore request $PARAMETER_PREFIX/$RESTORE_REQUEST has no generation: $request"
+	if record_read "$MEMBER_RECORD"; then
+		mgen=$(json_field "$RECORD" generation)
+	fi
+	if [ "$gen" -le "$(volume_generation)" ] || [ "$gen" -le "${mgen:-0}" ]; then
+		return 1
+	fi
+	# shellcheck disable=SC2034 # read by the caller
+	RESTORE=$request
+}
+
+# restore_member replaces this member's data with the requested snapshot:
+# downloaded from S3, its SHA-256 checked, restored by etcdutl under the
+# member's rendered name and peer URL with the request's new cluster token,
+# so that every member restored for the generation forms one new cluster
+# and no member of an older generation can join it. The data it replaces is
+# moved aside, never deleted. Resumable: a restore cut short runs again.
+restore_member() {
+	local request=$1 gen token bucket key version sha snap restoring aside got
+	gen=$(json_field "$request" generation)
+	token=$(json_field "$request" token)
+	bucket=$(json_field "$request" bucket)
+	key=$(json_field "$request" key)
+	version=$(json_field "$request" versionId)
+	sha=$(json_field "$request" sha256)
+	if [ -z "$token" ] || [ -z "$bucket" ] || [ -z "$key" ] || [ -z "$sha" ]; then
+		die "the restore request for generation $gen is incomplete: $request"
+	fi
+	log "restoring etcd member $ETCD_NAME from s3://$bucket/$key (generation $gen, token $token)"
+	snap="$DATA_MOUNT/restore-g$gen.db"
+	local -a version_flag=()
+	[ -z "$version" ] || version_flag=(--version-id "$version")
+	awscli s3api get-object --bucket "$bucket" --key "$key" "${version_flag[@]}" "$snap.tmp" >/dev/null ||
+		die "cannot download s3://$bucket/$key"
+	got=$(sha256sum "$snap.tmp")
+	got=${got%% *}
+	[ "$got" = "$sha" ] || die "s3://$bucket/$key has SHA-256 $got, the restore request says $sha; not restoring"
+	mv -f "$snap.tmp" "$snap"
+	etcdutl snapshot status "$snap" -w table >&2 || die "etcdutl cannot read the snapshot s3://$bucket/$key"
+	restoring="$DATA_MOUNT/data.restoring-g$gen"
+	rm -rf "$restoring"
+	etcdutl snapshot restore "$snap" --name "$ETCD_NAME" --data-dir "$restoring" \
+		--initial-cluster "$ETCD_INITIAL_CLUSTER" --initial-cluster-token "$token" \
+		--initial-advertise-peer-urls "$ETCD_PEER_URL" >&2 || die "etcdutl snapshot restore failed"
+	aside="$DATA_MOUNT/data.before-g$gen"
+	if [ -d "$ETCD_DATA_DIR" ] && [ -n "$(ls -A "$ETCD_DATA_DIR")" ]; then
+		[ ! -e "$aside" ] || die "$aside exists and $ETCD_DATA_DIR is not empty; move one of them away by hand"
+		mv "$ETCD_DATA_DIR" "$aside"
+		log "the member's previous data is kept in $aside"
+	fi
+	rm -rf "$ETCD_DATA_DIR"
+	mv "$restoring" "$ETCD_DATA_DIR"
+	chmod 0700 "$ETCD_DATA_DIR"
+	printf '%s\n' "$gen" >"$GENERATION_FILE.tmp"
+	mv -f "$GENERATION_FILE.tmp" "$GENERATION_FILE"
+	rm -f "$snap"
+	log "etcd member $ETCD_NAME restored to generation $gen"
+}

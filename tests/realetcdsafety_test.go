@@ -1,0 +1,206 @@
+package tests
+
+// etcd data safety on real binaries (docs/real-binaries.md, docs/masters.md
+// "etcd data safety"): a committed stack's rendered masters, real etcd,
+// etcdctl and etcdutl in network namespaces, the real AWS CLI against
+// moto_server on the same network for the cluster's record (SSM) and its
+// snapshots (S3). Every test writes data first and reads every key back.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/testtools"
+)
+
+func realSafetyTools(t *testing.T) {
+	testtools.RequireNetns(t)
+	for _, tool := range []string{"etcd", "etcdctl", "etcdutl", "moto_server", "aws"} {
+		testtools.Path(t, tool)
+	}
+}
+
+// writeKeys puts n keys through slot 0's member and returns them.
+func (c *realCluster) writeKeys(t *testing.T, prefix string, n int) map[string]string {
+	t.Helper()
+	keys := map[string]string{}
+	for i := range n {
+		k, v := fmt.Sprintf("/kinfra-test/%s/%03d", prefix, i), fmt.Sprintf("value-%d", i)
+		_, err := c.masters[0].etcdctl(c.endpoint(0), "put", k, v)
+		require.NoError(t, err)
+		keys[k] = v
+	}
+	return keys
+}
+
+// readKeys reads every key under /kinfra-test/ linearizably through m.
+func (m *realMaster) readKeys(t *testing.T) (map[string]string, error) {
+	out, err := m.etcdctl(m.c.endpoint(m.slot.index), "get", "/kinfra-test/", "--prefix", "-w", "json")
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		KVs []struct{ Key, Value []byte } `json:"kvs"`
+	}
+	if err := json.Unmarshal([]byte(out), &resp); err != nil {
+		return nil, err
+	}
+	got := map[string]string{}
+	for _, kv := range resp.KVs {
+		got[string(kv.Key)] = string(kv.Value)
+	}
+	return got, nil
+}
+
+// record reads one of the cluster's record parameters from the emulator.
+func (a *realAWS) record(t *testing.T, name string) map[string]any {
+	t.Helper()
+	out := a.must(t, "ssm", "get-parameter", "--name", a.c.stack.slots[0].env["PARAMETER_PREFIX"]+"/"+name,
+		"--query", "Parameter.Value", "--output", "text")
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &v), out)
+	return v
+}
+
+// recordAfterInit is what the boot records once the cluster exists: every
+// member its own record when healthy, slot 0 the cluster's after kubeadm
+// init. place_pki puts the cluster CA where the record's hash is read.
+func (c *realCluster) recordAfterInit(t *testing.T) {
+	t.Helper()
+	for _, m := range c.masters {
+		out, err := m.boot(t, 2*time.Minute, "place_pki\nrecord_member")
+		require.NoError(t, err, out)
+	}
+	out, err := c.masters[0].boot(t, 2*time.Minute, "record_cluster")
+	require.NoError(t, err, out)
+}
+
+// requestRestore writes the restore request as `kinfra etcd restore` does
+// (internal/etcdops), for the newest snapshot in the bucket.
+func (a *realAWS) requestRestore(t *testing.T, generation int) (bucket, key string) {
+	t.Helper()
+	env := a.c.stack.slots[0].env
+	bucket, prefix := env["BACKUP_BUCKET"], env["BACKUP_PREFIX"]
+	var newest string
+	for _, tier := range bootstrap.BackupTiers {
+		out := a.must(t, "s3api", "list-objects-v2", "--bucket", bucket, "--prefix", prefix+"/"+tier+"/", "--query", "Contents[].Key", "--output", "text")
+		for _, k := range strings.Fields(out) {
+			if k != "None" && (newest == "" || k[strings.LastIndex(k, "/"):] > newest[strings.LastIndex(newest, "/"):]) {
+				newest = k
+			}
+		}
+	}
+	require.NotEmpty(t, newest, "a snapshot in s3://%s/%s", bucket, prefix)
+	sha := strings.TrimSpace(a.must(t, "s3api", "head-object", "--bucket", bucket, "--key", newest, "--query", "Metadata.sha256", "--output", "text"))
+	req, err := json.Marshal(map[string]any{
+		"generation": generation, "token": fmt.Sprintf("%s-g%d", a.c.stack.cluster.Name, generation),
+		"bucket": bucket, "key": newest, "versionId": "", "sha256": sha,
+		"requestedAt": time.Now().UTC().Format(time.RFC3339), "requestedBy": "arn:aws:iam::123456789012:user/test",
+	})
+	require.NoError(t, err)
+	a.must(t, "ssm", "put-parameter", "--name", env["PARAMETER_PREFIX"]+"/"+bootstrap.RestoreRequest, "--type", "String", "--overwrite", "--value", string(req))
+	return bucket, newest
+}
+
+// The disaster of issue 13: every member down, then slots 1 and 2 back on
+// blank volumes. Before the fix their boot asked the peers, none answered
+// (no quorum), and it formatted and started etcd: the two blank members
+// formed a quorum on an empty keyspace. Now the cluster's record says the
+// cluster exists, so no answer is no consent: each refuses, nothing is
+// formatted, etcd is not started, and the cluster comes back whole from its
+// backup through the restore path.
+func TestRealEtcdBlankMajorityIsRefusedAndRestoredWithNothingLost(t *testing.T) {
+	realSafetyTools(t)
+	st := loadRealStack(t, "us-east-1")
+	c := newRealCluster(t, st)
+	a := c.useAWS(t)
+	env := st.slots[0].env
+	require.NotEmpty(t, env["BACKUP_BUCKET"], "the stack backs etcd up")
+	a.must(t, "s3api", "create-bucket", "--bucket", env["BACKUP_BUCKET"])
+
+	c.startEtcdCluster(t)
+	keys := c.writeKeys(t, "before-outage", 50)
+	c.recordAfterInit(t)
+	cluster := a.record(t, bootstrap.ClusterRecord)
+	require.Equal(t, float64(0), cluster["generation"])
+	require.Equal(t, []any{"etcd-0", "etcd-1", "etcd-2"}, cluster["members"])
+
+	// The leader's timer takes the snapshot; the others only report its age.
+	leader := c.leader(t, c.masters)
+	for _, m := range c.masters {
+		out, err := m.backup(t)
+		require.NoError(t, err, out)
+		if m == leader {
+			require.Contains(t, out, "uploaded to s3://"+env["BACKUP_BUCKET"]+"/"+env["BACKUP_PREFIX"]+"/daily/")
+		} else {
+			require.Contains(t, out, "not the etcd leader")
+		}
+	}
+
+	// The outage: every member down; slots 1 and 2 return on blank volumes.
+	for _, m := range c.masters {
+		m.etcd.Stop()
+	}
+	for _, m := range c.masters[1:] {
+		require.NoError(t, os.RemoveAll(m.path(bootstrap.EtcdDataMount)))
+		require.NoError(t, os.MkdirAll(m.path(bootstrap.EtcdDataMount), 0o755))
+	}
+	for _, m := range c.masters[1:] {
+		out, err := m.boot(t, 2*time.Minute, "guard_blank_volume")
+		if err == nil {
+			// What the boot did next before the fix: format, start etcd.
+			for _, m := range c.masters[1:] {
+				m.startEtcd(t, nil)
+			}
+			for _, m := range c.masters[1:] {
+				m.waitEtcdHealthy(t)
+			}
+			got, _ := c.masters[1].readKeys(t)
+			t.Fatalf("the boot let blank member %s format and start: the blank members formed a quorum serving %d of the %d keys\n%s",
+				bootstrap.EtcdName(m.slot.index), len(got), len(keys), out)
+		}
+		require.ErrorContains(t, err, "no peer answered with a quorum")
+		require.ErrorContains(t, err, "kinfra etcd restore --stack")
+		entries, rerr := os.ReadDir(m.path(bootstrap.EtcdDataMount))
+		require.NoError(t, rerr)
+		require.Empty(t, entries, "nothing written to %s's volume", m.host.Name)
+	}
+
+	// Recovery, as `kinfra etcd restore --snapshot latest` asks: every
+	// member restores the same snapshot at boot, once.
+	_, key := a.requestRestore(t, 1)
+	for _, m := range c.masters {
+		out, err := m.boot(t, 3*time.Minute, `{ pending_restore || die "no restore pending"
+restore_member "$RESTORE"; } 2>&1`)
+		require.NoError(t, err, out)
+		require.Contains(t, out, "restored to generation 1")
+	}
+	require.DirExists(t, c.masters[0].path(bootstrap.EtcdDataMount+"/data.before-g1"), "slot 0's own data is kept aside")
+	c.startEtcdCluster(t)
+	for _, m := range c.masters {
+		got, err := m.readKeys(t)
+		require.NoError(t, err)
+		require.Equal(t, keys, got, "every key, read through %s", m.host.Name)
+		out, err := m.boot(t, time.Minute, "record_member")
+		require.NoError(t, err, out)
+	}
+	out, err := c.masters[1].boot(t, time.Minute, "record_cluster")
+	require.NoError(t, err, out)
+	cluster = a.record(t, bootstrap.ClusterRecord)
+	require.Equal(t, float64(1), cluster["generation"])
+	require.Equal(t, st.cluster.Name+"-g1", cluster["token"])
+	// Exactly once per generation: the request is still there, but no
+	// member restores again, even one whose volume is then replaced.
+	for _, m := range c.masters {
+		_, err := m.boot(t, time.Minute, `if pending_restore; then die "restore pending again"; fi`)
+		require.NoError(t, err)
+	}
+	t.Logf("restored from %s; all %d keys read back through every member", key, len(keys))
+}
