@@ -88,7 +88,7 @@ func runFailures(p *plan.Plan, asJSON bool, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	if !rep.OK {
-		fmt.Fprintf(stderr, "kinfra plan --failures: stack %s does not survive the loss of any one zone with every slot's identity kept:\n", p.Stack)
+		fmt.Fprintf(stderr, "kinfra plan --failures: stack %s does not survive the loss of any one zone (with every slot's identity kept), or cannot recover etcd's data:\n", p.Stack)
 		for _, pr := range rep.Problems {
 			fmt.Fprintf(stderr, "  %s\n", pr)
 		}
