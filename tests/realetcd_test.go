@@ -75,14 +75,15 @@ func testEtcdQuorum(t *testing.T, c *realCluster) {
 	out, err := last.boot(t, time.Minute, `for peer in $ETCD_PEERS; do etcdctl_at "$peer" member list -w simple; done`)
 	require.NoError(t, err)
 	require.Equal(t, n-1, strings.Count(out, ", "+lastName+", "), "every peer answers:\n%s", out)
-	out, err = last.boot(t, time.Minute, "refuse_lost_member")
-	require.NoError(t, err, "refuse_lost_member must let a slot that never ran format its volume")
+	out, err = last.boot(t, time.Minute, "guard_blank_volume 2>&1")
+	require.NoError(t, err, "guard_blank_volume must let a slot that never ran format its volume")
+	require.Contains(t, out, "a quorum lists etcd member "+lastName+" as never started")
 	require.NotContains(t, out, "FATAL")
 
 	last.startEtcd(t, nil)
 	last.waitEtcdHealthy(t)
 	// ...and once it has run, a blank volume for it stops the boot.
-	_, err = last.boot(t, time.Minute, "refuse_lost_member")
+	_, err = last.boot(t, time.Minute, "guard_blank_volume")
 	require.ErrorContains(t, err, "etcd member "+lastName+" has run before")
 
 	// Every member took the rendered configuration, and lists the cluster
