@@ -3,7 +3,6 @@ package tests
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,7 +38,7 @@ func TestBootScriptAWSFirstBootOfSlot0(t *testing.T) {
 	w.requireSafeAWSCalls()
 	require.Equal(t, []string{"ec2 describe-volumes", "ec2 attach-volume", "ec2 describe-volumes",
 		"route53 change-resource-record-sets", "route53 wait"}, w.awsSubcommands()[:5])
-	w.requireParametersRead(bootControlPlaneParameters...)
+	w.requireParametersRead(bootInitParameters...)
 	w.requireEtcdPKI()
 	w.requireControlPlanePKI()
 
@@ -118,9 +118,9 @@ func TestBootScriptAWSReplacedMasterWaitsForThePredecessor(t *testing.T) {
 
 	require.Empty(t, w.callsOf("mkfs.ext4"), "a volume with a filesystem is never formatted")
 	// The marker on the volume: slot 0 joins without asking etcd.
-	require.Equal(t, []string{bootEtcdHealth, bootEtcdStatus, bootEtcdStatus}, w.etcdctlCommands())
+	require.Equal(t, []string{bootEtcdHealth, bootEtcdStatus, bootClusterCheck, bootEtcdStatus}, w.etcdctlCommands())
 	w.requireEtcdStarted()
-	w.requireJoined()
+	w.requireControlPlaneBuilt()
 }
 
 // A volume with a filesystem (blkid finds ext4) is kept: never formatted,
@@ -129,6 +129,7 @@ func TestBootScriptAWSKeepsAVolumeWithAFilesystem(t *testing.T) {
 	t.Parallel()
 	slot := len(bootMasterPlan(t).Slots) - 1
 	w := newBootWorld(t, slot, bootWorldOptions{})
+	w.set("kube-system", "") // slot 0 created the cluster
 	w.set("fstype", "ext4\n")
 	code, out := w.boot()
 	require.Equal(t, 0, code, out)
@@ -139,10 +140,10 @@ func TestBootScriptAWSKeepsAVolumeWithAFilesystem(t *testing.T) {
 	w.requireSafeAWSCalls()
 	require.Len(t, w.callsOf("blkid"), 1)
 	require.Empty(t, w.callsOf("mkfs.ext4"))
-	require.Equal(t, []string{bootEtcdHealth, bootEtcdStatus, bootEtcdStatus}, w.etcdctlCommands(), "no lost-member check for a volume with data")
+	require.Equal(t, []string{bootEtcdHealth, bootEtcdStatus, bootClusterCheck, bootEtcdStatus}, w.etcdctlCommands(), "no lost-member check for a volume with data")
 	require.Equal(t, []bootCall{{"mount", []string{"-o", "noatime", w.device, w.dataMount}}}, w.callsOf("mount"))
 	w.requireEtcdStarted()
-	w.requireJoined()
+	w.requireControlPlaneBuilt()
 }
 
 // A failed describe-volumes (throttling, a network blip) is retried like
@@ -152,6 +153,7 @@ func TestBootScriptAWSRetriesAFailedVolumeLookup(t *testing.T) {
 	t.Parallel()
 	slot := len(bootMasterPlan(t).Slots) - 1
 	w := newBootWorld(t, slot, bootWorldOptions{})
+	w.set("kube-system", "") // slot 0 created the cluster
 	w.set("fstype", "ext4\n")
 	w.set("describe-failures", "2\n")
 	code, out := w.boot()
@@ -192,12 +194,12 @@ func TestBootScriptAWSBlankVolumeOfAMemberThatRanStopsTheBoot(t *testing.T) {
 }
 
 // Slot 1's first boot in an existing cluster: the peers list etcd-1 without
-// client URLs (it never ran), so its blank volume is formatted; it joins
-// the control plane with the rendered join configuration, never kubeadm
-// init.
-func TestBootScriptAWSSlot1JoinsTheExistingCluster(t *testing.T) {
+// client URLs (it never ran), so its blank volume is formatted; it builds
+// its control-plane node from the PKI, never kubeadm init or join.
+func TestBootScriptAWSSlot1BuildsItsControlPlaneInTheExistingCluster(t *testing.T) {
 	t.Parallel()
 	w := newBootWorld(t, 1, bootWorldOptions{})
+	w.set("kube-system", "") // slot 0 created the cluster
 	w.set("members", w.members(0))
 	code, out := w.boot()
 	require.Equal(t, 0, code, out)
@@ -212,8 +214,8 @@ func TestBootScriptAWSSlot1JoinsTheExistingCluster(t *testing.T) {
 	require.Equal(t, []bootCall{{"mkfs.ext4", []string{"-q", "-L", "etcd-1", w.device}}}, w.callsOf("mkfs.ext4"))
 	w.requireEtcdStarted()
 	// The first peer answers; only slot 0 asks whether the cluster exists.
-	require.Equal(t, []string{bootMemberList(w.peers()[0]), bootEtcdHealth, bootEtcdStatus, bootEtcdStatus}, w.etcdctlCommands())
-	w.requireJoined()
+	require.Equal(t, []string{bootMemberList(w.peers()[0]), bootEtcdHealth, bootEtcdStatus, bootClusterCheck, bootEtcdStatus}, w.etcdctlCommands())
+	w.requireControlPlaneBuilt()
 }
 
 // A reboot: the volume is already attached here and the instance is a
@@ -244,10 +246,14 @@ func TestBootScriptAWSRebootOfAControlPlaneNode(t *testing.T) {
 
 // controlPlaneParameters are what a master reads to init or join, in order.
 var bootControlPlaneParameters = []string{
-	"control-plane/etcd-ca.crt", "control-plane/etcd-ca.key", "join/bootstrap-token",
+	"control-plane/etcd-ca.crt", "control-plane/etcd-ca.key",
 	"control-plane/ca.crt", "control-plane/ca.key", "control-plane/front-proxy-ca.crt", "control-plane/front-proxy-ca.key",
 	"control-plane/sa.key", "control-plane/sa.pub", "control-plane/encryption-config.yaml",
 }
+
+// bootInitParameters: slot 0's first boot also reads the join token, which
+// kubeadm init makes a token of the cluster.
+var bootInitParameters = append(slices.Clone(bootControlPlaneParameters), "join/bootstrap-token")
 
 // rendered is the local path of a rendered file: its base name in KINFRA_DIR.
 func (w *bootWorld) rendered(path string) string {
@@ -499,39 +505,27 @@ func (w *bootWorld) requireEtcdStarted() {
 		bootStep{"etcdctl", []string{"--endpoints", bootLocalEtcd}})
 }
 
-// requireJoined: kubeadm join with the rendered join configuration and the
-// discovery kubeconfig written from SSM, never kubeadm init; then this
-// master's own API server certificate and static pods.
-func (w *bootWorld) requireJoined() {
+// requireControlPlaneBuilt: this master's control-plane node built from
+// the PKI with kubeadm's init phases and its own rendered configuration
+// (no kubeadm join, no API needed; never kubeadm init), then marked as a
+// control-plane node through the API.
+func (w *bootWorld) requireControlPlaneBuilt() {
 	t := w.t
 	t.Helper()
 	var kubeadm []string
 	for _, c := range w.callsOf("kubeadm") {
 		kubeadm = append(kubeadm, strings.Join(c.Args, " "))
 	}
-	initPath, joinPath := w.rendered(bootstrap.KubeadmInitPath), w.rendered(bootstrap.KubeadmJoinPath)
+	initPath := w.rendered(bootstrap.KubeadmInitPath)
 	require.Equal(t, []string{
-		"join --config " + joinPath,
-		"init phase certs apiserver --config " + initPath,
+		"init phase certs all --config " + initPath,
+		"init phase kubeconfig all --config " + initPath,
+		"init phase kubelet-start --config " + initPath,
 		"init phase control-plane all --config " + initPath,
+		"init phase mark-control-plane --config " + initPath,
 	}, kubeadm)
 	w.requireParametersRead(bootControlPlaneParameters...)
 	w.requireControlPlanePKI()
-
-	ca := base64.StdEncoding.EncodeToString([]byte(mustRead(t, filepath.Join(w.pkiDir, "ca.crt"))))
-	discovery := mustRead(t, filepath.Join(w.state, "discovery-at-join"))
-	for _, want := range []string{
-		"server: https://" + w.env["API_ENDPOINT"] + "\n",
-		"certificate-authority-data: " + ca + "\n",
-		"token: " + w.bundle.BootstrapToken + "\n",
-		"current-context: join\n",
-	} {
-		require.Contains(t, discovery, want)
-	}
-	fi, err := os.Stat(filepath.Join(w.state, "discovery-at-join"))
-	require.NoError(t, err)
-	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
-	require.NoFileExists(t, w.discovery, "the discovery kubeconfig (with the token) is removed after the join")
 	require.FileExists(t, filepath.Join(w.dataMount, "kinfra-cluster-initialized"))
 }
 
@@ -596,17 +590,19 @@ func TestBootScriptAWSBlankVolumeWithoutQuorumStopsOnceTheClusterExists(t *testi
 	require.Len(t, w2.callsOf("mkfs.ext4"), 1)
 }
 
-// Slot 0 whose volume and etcd look new (no marker, no cluster in etcd)
-// never runs kubeadm init once the cluster's record exists: it joins.
+// Slot 0 whose volume looks new (no marker) never runs kubeadm init once
+// the cluster's record exists: it builds its control-plane node like any
+// other master.
 func TestBootScriptAWSSlot0NeverInitsOnceTheRecordExists(t *testing.T) {
 	t.Parallel()
 	w := newBootWorld(t, 0, bootWorldOptions{})
+	w.set("kube-system", "") // slot 0 created the cluster
 	w.putRecord(bootstrap.ClusterRecord, bootClusterRecordValue)
 	w.set("members", w.members(1, 2))
 	code, out := w.boot()
 	require.Equal(t, 0, code, out)
 	require.Empty(t, w.callsOf("kubeadm", "init", "--config"), "no kubeadm init")
-	require.NotEmpty(t, w.callsOf("kubeadm", "join"))
+	w.requireControlPlaneBuilt()
 	// The member recorded itself; the cluster's record was left as it was.
 	var got struct{ Parameter struct{ Value string } }
 	w.api.jsonCall(t, "ssm", "AmazonSSM.GetParameter", map[string]any{"Name": w.env["PARAMETER_PREFIX"] + "/" + bootstrap.MemberRecord(0)}, &got)

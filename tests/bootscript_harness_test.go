@@ -177,9 +177,9 @@ type bootWorld struct {
 	bundle *pki.Bundle
 	params map[string]string
 	// Paths of this run.
-	dir, kinfraDir, envFile, script, lib, binDir, state, calls          string
-	dataMount, pkiDir, etcdPKIDir, kubeconfigDir, encryption, discovery string
-	device, openssl                                                     string
+	dir, kinfraDir, envFile, script, lib, binDir, state, calls string
+	dataMount, pkiDir, etcdPKIDir, kubeconfigDir, encryption   string
+	device, openssl                                            string
 }
 
 // bootWorldOptions shape the AWS side before the script runs.
@@ -278,7 +278,6 @@ func newBootWorld(t *testing.T, slotIndex int, opts bootWorldOptions) *bootWorld
 	w.etcdPKIDir = filepath.Join(w.kinfraDir, "etcd-pki")
 	w.kubeconfigDir = filepath.Join(w.dir, "etc-kubernetes")
 	w.encryption = filepath.Join(w.dir, "etc-kubernetes", "encryption", "config.yaml")
-	w.discovery = filepath.Join(w.dir, "etc-kubernetes", "kinfra-discovery.conf")
 	w.device = "/dev/kinfra-test-no-such-device"
 	// master.env with only the AWS IDs and the host paths changed.
 	w.envFile = filepath.Join(w.dir, "master.env")
@@ -288,7 +287,6 @@ func newBootWorld(t *testing.T, slotIndex int, opts bootWorldOptions) *bootWorld
 		"DATA_MOUNT":        w.dataMount,
 		"ETCD_PKI_DIR":      w.etcdPKIDir,
 		"ENCRYPTION_CONFIG": w.encryption,
-		"DISCOVERY_CONFIG":  w.discovery,
 	})), 0o644))
 
 	w.state = filepath.Join(w.dir, "recorder-state")
@@ -373,7 +371,6 @@ func (w *bootWorld) environ() []string {
 		"JOIN_TIMEOUT=10",
 		"KINFRA_TEST_CALLS=" + w.calls,
 		"KINFRA_TEST_STATE=" + w.state,
-		"KINFRA_TEST_DISCOVERY=" + w.discovery,
 	}
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "PYENV_") || strings.HasPrefix(kv, "TMPDIR=") {
@@ -651,10 +648,8 @@ case "${words[*]}" in
 	if [ -f "$state/kube-system" ]; then echo /registry/namespaces/kube-system; fi ;;
 *) echo "etcdctl recorder: unexpected call: ${words[*]}" >&2; exit 64 ;;
 esac`,
-	// kubeadm succeeds; join keeps a copy of the discovery kubeconfig the
-	// script wrote for it.
-	"kubeadm": `if [ "${1:-}" = join ] && [ -f "$KINFRA_TEST_DISCOVERY" ]; then cp -p "$KINFRA_TEST_DISCOVERY" "$state/discovery-at-join"; fi
-exit 0`,
+	// kubeadm succeeds.
+	"kubeadm": `exit 0`,
 	// The instance metadata service is not there: INSTANCE_ID and
 	// PRIVATE_IP are set instead.
 	"curl": `exit 7`,

@@ -89,19 +89,6 @@ func TestEveryRenderedKubeadmConfigPassesKubeadmValidate(t *testing.T) {
 			files := writeFiles(t, ud, dir)
 			require.Contains(t, files, bootstrap.KubeadmInitPath)
 			runTool(t, kubeadm, "config", "validate", "--config", files[bootstrap.KubeadmInitPath])
-
-			// kubeadm checks that the discovery kubeconfig exists. The boot
-			// script writes it (from SSM) just before joining; here a stand-in
-			// takes its place, and only that path is changed.
-			join := mustRead(t, files[bootstrap.KubeadmJoinPath])
-			require.Contains(t, join, "kubeConfigPath: "+bootstrap.DiscoveryPath)
-			require.Contains(t, mustRead(t, files[bootstrap.MasterEnvPath]), "DISCOVERY_CONFIG='"+bootstrap.DiscoveryPath+"'",
-				"the boot script writes the file the join configuration names")
-			standIn := filepath.Join(dir, "discovery.conf")
-			require.NoError(t, os.WriteFile(standIn, []byte(discoveryStandIn), 0o600))
-			joinPath := filepath.Join(dir, "join.yaml")
-			require.NoError(t, os.WriteFile(joinPath, []byte(strings.Replace(join, bootstrap.DiscoveryPath, standIn, 1)), 0o600))
-			runTool(t, kubeadm, "config", "validate", "--config", joinPath)
 		})
 	}
 }
@@ -170,25 +157,6 @@ func TestEveryKubeletConfigurationIsAcceptedByTheKubelet(t *testing.T) {
 	}
 	runTool(t, check, append([]string{"kubelet-config"}, paths...)...)
 }
-
-// discoveryStandIn has the shape of the kubeconfig the boot script writes.
-const discoveryStandIn = `apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: https://api.test.k8s.internal:6443
-users:
-- name: tls-bootstrap
-  user:
-    token: abcdef.0123456789abcdef
-contexts:
-- name: join
-  context:
-    cluster: test
-    user: tls-bootstrap
-current-context: join
-`
 
 func TestEveryRenderedUserDataPassesCloudInitSchema(t *testing.T) {
 	cloudInit := testtools.Path(t, "cloud-init")

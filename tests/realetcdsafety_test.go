@@ -262,3 +262,37 @@ restore_member "$RESTORE"; } 2>&1`)
 	require.NoError(t, err, out)
 	require.Equal(t, "c2VhbGVk", out, "the Secret, encrypted at rest, decrypts after the restore")
 }
+
+// Every master new and no API server anywhere (all instances replaced, or
+// after a restore): a master whose etcd holds the cluster builds its own
+// control-plane node from the cluster's PKI with the boot script's
+// control_plane (the real kubeadm's init phases, from its own rendered
+// configuration), and its API server serves the cluster. kubeadm join
+// would have waited for an API server that no master runs.
+func TestRealMasterBuildsItsControlPlaneWithoutAnyAPIServer(t *testing.T) {
+	realControlPlaneTools(t)
+	st := loadRealStack(t, "us-east-1")
+	c := newRealCluster(t, st)
+	c.useKubeadm(t)
+	first := c.startControlPlane(t)
+	kc, _ := first.adminKubeconfig(t, fmt.Sprintf("https://%s:%d", st.apiName(), bootstrap.APIPort))
+	out, err := first.run(kc, "create", "configmap", "kinfra-made-before", "-n", "default", "--from-literal=k=v")
+	require.NoError(t, err, out)
+	first.proc.Stop() // no API server runs now
+
+	m := c.masters[1]
+	out, err = m.boot(t, 5*time.Minute, "{ place_pki; wait_for_cluster; control_plane; } 2>&1")
+	require.NoError(t, err, out)
+	for _, f := range []string{"admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf",
+		"manifests/kube-apiserver.yaml", "manifests/kube-controller-manager.yaml", "manifests/kube-scheduler.yaml", "pki/apiserver.crt"} {
+		require.FileExists(t, m.path("/etc/kubernetes/"+f), "control_plane writes %s", f)
+	}
+	require.FileExists(t, m.path("/var/lib/kubelet/config.yaml"), "the kubelet's settings")
+	// The load balancer's name now reaches slot 1, its only healthy target.
+	c.net.Name(st.apiName(), m.host)
+	api := c.startAPIServer(t, m)
+	api.waitReady(t)
+	out, err = api.run(kc, "get", "configmap", "kinfra-made-before", "-n", "default", "-o", "jsonpath={.data.k}")
+	require.NoError(t, err, out)
+	require.Equal(t, "v", out)
+}

@@ -153,6 +153,8 @@ type realCluster struct {
 	// aws is the AWS emulator on the test network, once useAWS ran: the
 	// masters' aws is then the real AWS CLI, pointed at it.
 	aws *realAWS
+	// scriptEnv is more environment for the boot functions (useKubeadm).
+	scriptEnv []string
 }
 
 // realMaster is one slot's machine.
@@ -241,6 +243,26 @@ func (m *realMaster) writeRendered(t *testing.T) {
 // path maps a path on the machine to the test's directory for it.
 func (m *realMaster) path(p string) string { return filepath.Join(m.root, p) }
 
+// useKubeadm puts the real kubeadm on the boot functions' PATH, run as the
+// image runs it but with --rootfs at the machine's root (the paths the
+// script passes are mapped back to the rendered ones), in the mount
+// namespace `ip netns exec` gives the script, with /proc mounted there.
+func (c *realCluster) useKubeadm(t *testing.T) {
+	t.Helper()
+	const wrapper = `#!/usr/bin/env bash
+# The real kubeadm, chrooted at the test machine's root.
+set -euo pipefail
+root=$KINFRA_TEST_ROOT
+mkdir -p "$root/proc" "$root/tmp"
+mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+args=()
+for a in "$@"; do args+=("${a#"$root"}"); done
+exec "$KINFRA_TEST_KUBEADM" "${args[@]}" --rootfs "$root"
+`
+	require.NoError(t, os.WriteFile(filepath.Join(c.bin, "kubeadm"), []byte(wrapper), 0o755))
+	c.scriptEnv = append(c.scriptEnv, "KINFRA_TEST_KUBEADM="+testtools.Path(t, "kubeadm"))
+}
+
 // realAWSStandIn answers the AWS call the tested boot functions make (SSM
 // get-parameter, with decryption as the script's param function asks it, or
 // without for the etcd record, which is absent here: a cluster whose record
@@ -318,6 +340,7 @@ done
 	if m.c.aws != nil {
 		env = append(env, m.c.aws.environ()...)
 	}
+	env = append(env, m.c.scriptEnv...)
 	return m.host.Run(timeout, env, "bash", "-c", prelude+commands)
 }
 

@@ -87,10 +87,6 @@ type initConfiguration struct {
 	SkipPhases       []string         `yaml:"skipPhases,omitempty"`
 }
 
-type fileDiscovery struct {
-	KubeConfigPath string `yaml:"kubeConfigPath"`
-}
-
 type bootstrapTokenDiscovery struct {
 	APIServerEndpoint string   `yaml:"apiServerEndpoint"`
 	Token             string   `yaml:"token"`
@@ -98,7 +94,6 @@ type bootstrapTokenDiscovery struct {
 }
 
 type discovery struct {
-	File              *fileDiscovery           `yaml:"file,omitempty"`
 	BootstrapToken    *bootstrapTokenDiscovery `yaml:"bootstrapToken,omitempty"`
 	TLSBootstrapToken string                   `yaml:"tlsBootstrapToken,omitempty"`
 }
@@ -107,13 +102,10 @@ type patches struct {
 	Directory string `yaml:"directory"`
 }
 
-type joinControlPlane struct{}
-
 type joinConfiguration struct {
 	typeMeta         `yaml:",inline"`
-	NodeRegistration nodeRegistration  `yaml:"nodeRegistration"`
-	Discovery        discovery         `yaml:"discovery"`
-	ControlPlane     *joinControlPlane `yaml:"controlPlane,omitempty"`
-	SkipPhases       []string          `yaml:"skipPhases,omitempty"`
-	Patches          *patches          `yaml:"patches,omitempty"`
+	NodeRegistration nodeRegistration `yaml:"nodeRegistration"`
+	Discovery        discovery        `yaml:"discovery"`
+	SkipPhases       []string         `yaml:"skipPhases,omitempty"`
+	Patches          *patches         `yaml:"patches,omitempty"`
 }

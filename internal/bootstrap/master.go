@@ -37,7 +37,6 @@ const (
 	MasterEnvPath    = KinfraDir + "/master.env"
 	EtcdConfigPath   = KinfraDir + "/etcd.yaml"
 	KubeadmInitPath  = KinfraDir + "/kubeadm-init.yaml"
-	KubeadmJoinPath  = KinfraDir + "/kubeadm-join.yaml"
 	APIServerDir     = KinfraDir + "/apiserver"
 	AuditPolicyPath  = APIServerDir + "/audit-policy.yaml"
 	AuthnConfigPath  = APIServerDir + "/authentication.yaml"
@@ -54,7 +53,6 @@ const (
 	AuditLogDir      = "/var/log/kubernetes/audit"
 	EtcdDataMount    = "/var/lib/etcd"
 	EtcdDataDir      = EtcdDataMount + "/data"
-	DiscoveryPath    = "/etc/kubernetes/kinfra-discovery.conf"
 	ContainerdSocket = "unix:///run/containerd/containerd.sock"
 )
 
@@ -141,15 +139,10 @@ func (m Master) Render() (Rendered, error) {
 	if err != nil {
 		return Rendered{}, err
 	}
-	joinDoc, err := m.kubeadmJoin()
-	if err != nil {
-		return Rendered{}, err
-	}
 	files := []File{
 		{MasterEnvPath, "0644", "root:root", env},
 		{EtcdConfigPath, "0644", "root:root", etcd},
 		{KubeadmInitPath, "0600", "root:root", initDoc},
-		{KubeadmJoinPath, "0600", "root:root", joinDoc},
 		{AuditPolicyPath, "0644", "root:root", asset("audit-policy.yaml")},
 		{AuthnConfigPath, "0644", "root:root", authenticationConfig},
 		{MasterLibPath, "0644", "root:root", asset("kinfra-master-lib.sh")},
@@ -255,7 +248,6 @@ func (m Master) env() (string, error) {
 		{"DATA_MOUNT", EtcdDataMount},
 		{"ETCD_PKI_DIR", EtcdPKIDir},
 		{"ENCRYPTION_CONFIG", EncryptionPath},
-		{"DISCOVERY_CONFIG", DiscoveryPath},
 		// The etcd cluster: every member's name, the static initial
 		// cluster and this member's peer URL, as etcd.yaml has them (a
 		// restore recreates the member from them).
@@ -401,9 +393,10 @@ func (m Master) nodeRegistration() nodeRegistration {
 	}
 }
 
-// kubeadmInit is slot 0's first boot: InitConfiguration and the
-// ClusterConfiguration. Every master also uses its ClusterConfiguration to
-// write its own static pod manifests after joining.
+// kubeadmInit is slot 0's first boot (kubeadm init): InitConfiguration and
+// the ClusterConfiguration. Every other master, and slot 0 once the cluster
+// exists, builds its control-plane node from the same file with kubeadm's
+// init phases (no join: it needs no API).
 func (m Master) kubeadmInit() (string, error) {
 	init := initConfiguration{
 		typeMeta:         typeMeta{kubeadmAPIVersion, "InitConfiguration"},
@@ -412,19 +405,6 @@ func (m Master) kubeadmInit() (string, error) {
 		SkipPhases: []string{"addon/kube-proxy"},
 	}
 	return yamldoc.MarshalDocs(init, m.clusterConfiguration())
-}
-
-// kubeadmJoin is every other boot: join the control plane, discovering the
-// cluster through the API name with the kubeconfig the boot script writes
-// from SSM (the CA and the join token never appear in user data).
-func (m Master) kubeadmJoin() (string, error) {
-	join := joinConfiguration{
-		typeMeta:         typeMeta{kubeadmAPIVersion, "JoinConfiguration"},
-		NodeRegistration: m.nodeRegistration(),
-		Discovery:        discovery{File: &fileDiscovery{KubeConfigPath: DiscoveryPath}},
-		ControlPlane:     &joinControlPlane{},
-	}
-	return yamldoc.MarshalDocs(join)
 }
 
 // authenticationConfig admits anonymous requests to the health endpoints

@@ -100,11 +100,7 @@ func TestClusterConfigurationUsesTheSlotsAsExternalEtcdAndHardensTheAPIServer(t 
 	require.Equal(t, "external", cm["cloud-provider"])
 	require.Equal(t, "24", cm["node-cidr-mask-size-ipv4"])
 
-	join := docs(t, r.Files[bootstrap.KubeadmJoinPath].Content)
-	require.Len(t, join, 1)
-	require.Equal(t, "JoinConfiguration", join[0]["kind"])
-	require.NotNil(t, join[0]["controlPlane"], "masters join as control-plane nodes")
-	require.Equal(t, bootstrap.DiscoveryPath, join[0]["discovery"].(map[string]any)["file"].(map[string]any)["kubeConfigPath"])
+	require.NotContains(t, r.Files, "/etc/kinfra/kubeadm-join.yaml", "masters build their node from the init configuration; no join")
 }
 
 func TestEtcdConfigurationIsStaticPerSlotWithTLSEverywhere(t *testing.T) {

@@ -12,8 +12,10 @@
 #      for a generation it has not restored yet;
 #   6. start etcd as the slot's member (same name, same data: no member
 #      add/remove when an instance is replaced), and record it in SSM;
-#   7. kubeadm init (slot 0, only while no cluster record exists) or
-#      kubeadm join --control-plane; record the cluster; start backups.
+#   7. kubeadm init (slot 0, only while no cluster record exists), or build
+#      this control-plane node from the cluster's PKI with kubeadm's init
+#      phases, which needs no API (every master may be new); record the
+#      cluster; start backups.
 # Settings come from /etc/kinfra/master.env, rendered by kinfra per slot.
 set -euo pipefail
 
@@ -30,7 +32,6 @@ ETCD_PEERS=${ETCD_PEERS:-}
 . "${KINFRA_LIB:-/usr/local/lib/kinfra/master-lib.sh}"
 ENCRYPTION_CONFIG=${ENCRYPTION_CONFIG:-/etc/kubernetes/encryption/config.yaml}
 KUBECONFIG_DIR=${KUBECONFIG_DIR:-/etc/kubernetes}
-DISCOVERY_CONFIG=${DISCOVERY_CONFIG:-$KUBECONFIG_DIR/kinfra-discovery.conf}
 DEVICE_NAME=${DEVICE_NAME:-/dev/xvdf}
 ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-1800}
 ETCD_TIMEOUT=${ETCD_TIMEOUT:-1800}
@@ -254,35 +255,9 @@ start_etcd() {
 	log "etcd member $ETCD_NAME is healthy"
 }
 
-write_discovery() {
-	local ca
-	ca=$(base64 -w0 <"$PKI_DIR/ca.crt")
-	(
-		umask 077
-		cat >"$DISCOVERY_CONFIG" <<KUBECONFIG
-apiVersion: v1
-kind: Config
-clusters:
-- name: $CLUSTER
-  cluster:
-    server: https://$API_ENDPOINT
-    certificate-authority-data: $ca
-users:
-- name: tls-bootstrap
-  user:
-    token: $TOKEN
-contexts:
-- name: join
-  context:
-    cluster: $CLUSTER
-    user: tls-bootstrap
-current-context: join
-KUBECONFIG
-	)
-}
-
 # cluster_exists asks etcd, the source of truth, whether an API server has
-# ever stored the cluster: then slot 0 joins, whatever its volume says.
+# ever stored the cluster: then slot 0 builds its control plane like the
+# others, whatever its volume says.
 cluster_exists() {
 	local keys
 	keys=$(etcdctl_at https://127.0.0.1:2379 get /registry/namespaces/kube-system --keys-only) ||
@@ -291,34 +266,55 @@ cluster_exists() {
 }
 
 kubeadm_init() {
+	local token
+	token=$(param join/bootstrap-token)
 	log "first boot of slot 0: kubeadm init"
 	kubeadm init --config "$KINFRA_DIR/kubeadm-init.yaml" --skip-token-print
 	# The join token from kinfra:pki never expires: replacement nodes and
 	# masters use it. Recreate it so its settings are always ours.
-	kubeadm token delete "${TOKEN%%.*}" --kubeconfig "$KUBECONFIG_DIR/admin.conf" >/dev/null 2>&1 || true
-	kubeadm token create "$TOKEN" --ttl 0 --kubeconfig "$KUBECONFIG_DIR/admin.conf" \
+	kubeadm token delete "${token%%.*}" --kubeconfig "$KUBECONFIG_DIR/admin.conf" >/dev/null 2>&1 || true
+	kubeadm token create "$token" --ttl 0 --kubeconfig "$KUBECONFIG_DIR/admin.conf" \
 		--description "kinfra node join token (kinfra:pki)" >/dev/null
 	touch "$CLUSTER_MARKER"
 }
 
-kubeadm_join() {
+# wait_for_cluster waits until etcd holds the cluster (when a new cluster
+# is created, the other slots start before slot 0 has run kubeadm init).
+wait_for_cluster() {
 	local deadline=$((SECONDS + JOIN_TIMEOUT))
-	log "joining the control plane through $API_ENDPOINT"
-	until kubeadm join --config "$KINFRA_DIR/kubeadm-join.yaml"; do
-		[ "$SECONDS" -lt "$deadline" ] || die "kubeadm join did not succeed within ${JOIN_TIMEOUT}s"
-		log "kubeadm join failed (is slot 0 initialised?); resetting and retrying"
-		kubeadm reset --force >/dev/null 2>&1 || true
-		place_pki
-		write_discovery
+	until cluster_exists; do
+		[ "$SECONDS" -lt "$deadline" ] || die "etcd holds no cluster after ${JOIN_TIMEOUT}s: slot 0 creates it with kubeadm init (journalctl -u kinfra-master on slot 0's master)"
+		log "waiting for slot 0 to create the cluster"
 		sleep "$POLL"
 	done
-	rm -f "$DISCOVERY_CONFIG"
-	# The cluster's stored ClusterConfiguration is the one slot 0 was created
-	# with; this master serves the certificate names and runs the flags
-	# rendered in its own user data, so a roll applies a changed config.
-	rm -f "$PKI_DIR/apiserver.crt" "$PKI_DIR/apiserver.key"
-	kubeadm init phase certs apiserver --config "$KINFRA_DIR/kubeadm-init.yaml"
-	kubeadm init phase control-plane all --config "$KINFRA_DIR/kubeadm-init.yaml"
+}
+
+# control_plane builds this control-plane node from the cluster's PKI,
+# which every master holds, with kubeadm's init phases and this master's
+# own rendered configuration: certificates (the API server's with its own
+# names), kubeconfigs (the kubelet's with its own client certificate), the
+# kubelet's settings and the static pods. It needs neither the API nor
+# another master, so a cluster whose every master is new (all replaced, or
+# restored) comes back by itself; kubeadm join would wait for an API
+# server that no master runs.
+control_plane() {
+	local phase
+	log "building this control-plane node from the cluster's PKI"
+	for phase in "certs all" "kubeconfig all" "kubelet-start" "control-plane all"; do
+		# shellcheck disable=SC2086 # a phase is one or two words
+		kubeadm init phase $phase --config "$KINFRA_DIR/kubeadm-init.yaml"
+	done
+}
+
+# mark_control_plane labels and taints this node once its kubelet has
+# registered it, through the API (this master's own, once it serves).
+mark_control_plane() {
+	local deadline=$((SECONDS + JOIN_TIMEOUT))
+	until kubeadm init phase mark-control-plane --config "$KINFRA_DIR/kubeadm-init.yaml"; do
+		[ "$SECONDS" -lt "$deadline" ] || die "the API did not take this node's control-plane label and taint within ${JOIN_TIMEOUT}s"
+		log "waiting for the API and this node's registration"
+		sleep "$POLL"
+	done
 }
 
 # enable_backups starts the etcd backup timer (every master runs it; only
@@ -351,15 +347,15 @@ main() {
 		enable_backups
 		return 0
 	fi
-	TOKEN=$(param join/bootstrap-token)
 	place_pki
 	# kubeadm init creates a cluster: never once the cluster's record
 	# exists, whatever this slot's volume or etcd say.
 	if [ "$SLOT" = 0 ] && [ ! -e "$CLUSTER_MARKER" ] && ! record_read "$CLUSTER_RECORD" && ! cluster_exists; then
 		kubeadm_init
 	else
-		write_discovery
-		kubeadm_join
+		wait_for_cluster
+		control_plane
+		mark_control_plane
 		touch "$CLUSTER_MARKER"
 	fi
 	record_cluster
