@@ -1182,6 +1182,7 @@ var flagKinds = map[string]findings.Severity{
 	"vpc":               findings.Error,
 	"subnet":            findings.Error,
 	"kms-key":           findings.Error,
+	"backup-bucket":     findings.Error,
 	"pki-parameter":     findings.Error,
 	"load-balancer":     findings.Warning,
 	"listener":          findings.Warning,
@@ -1307,6 +1308,8 @@ func (c *flagContext) kindOf(r mockaws.Resource) string {
 		}
 	case "aws:kms/key:Key":
 		return "kms-key"
+	case "aws:s3/bucketV2:BucketV2":
+		return "backup-bucket"
 	case "aws:ssm/parameter:Parameter":
 		name, _ := r.Inputs["name"].(string)
 		if _, group := inputTag(r.Inputs, "kinfra.dev/parameter-group"); group || strings.HasPrefix(name, "/kinfra/") {
@@ -1465,6 +1468,10 @@ func (c *flagContext) message(kind string, rd ResourceDiff, r mockaws.Resource) 
 	case "kms-key":
 		msg = fmt.Sprintf("%s the cluster's KMS key%s schedules its deletion: the PKI parameters encrypted under it can no longer be decrypted, so no master (or replacement master) can fetch the cluster's CAs and keys at boot. Keep the key; change its policy or rotation in place.",
 			what, because)
+	case "backup-bucket":
+		name, _ := r.Inputs["bucket"].(string)
+		msg = fmt.Sprintf("%s the etcd backup bucket %s%s: it holds every snapshot the cluster can be restored from. Pulumi refuses while it is protected, and a retained bucket stays in AWS, but a new bucket starts empty and the masters' backups and `kinfra etcd restore` follow the new name. Its name derives from cluster.name, the account and the region, and Object Lock is chosen at creation: change neither.",
+			what, name, because)
 	case "pki-parameter":
 		name, _ := r.Inputs["name"].(string)
 		msg = fmt.Sprintf("%s the PKI parameter %s%s deletes it (a replacement is recreated afterwards): a master that boots meanwhile cannot fetch it and stops. Parameter names derive from cluster.name: never rename a cluster that exists.",

@@ -51,6 +51,7 @@ const (
 	dtZone   = "aws:route53/zone:Zone"
 	dtRecord = "aws:route53/record:Record"
 	dtKey    = "aws:kms/key:Key"
+	dtBucket = "aws:s3/bucketV2:BucketV2"
 	dtParam  = "aws:ssm/parameter:Parameter"
 	dtLB     = "aws:lb/loadBalancer:LoadBalancer"
 	dtTG     = "aws:lb/targetGroup:TargetGroup"
@@ -98,6 +99,7 @@ func diffCluster() *Plan {
 		diffCustom(dtRecord, "c-api", map[string]any{"name": "api.c.k8s.internal", "type": "A", "zoneId": diffID(dtZone, "c-zone"),
 			"aliases": []any{map[string]any{"name": "lb.example", "zoneId": "Z1", "evaluateTargetHealth": false}}}),
 		diffCustom(dtKey, "c-kms", map[string]any{"description": "kinfra c: PKI", "enableKeyRotation": true}),
+		diffCustom(dtBucket, "c-backup", map[string]any{"bucket": "c-etcd-123456789012-r-1", "forceDestroy": false}),
 		diffCustom(dtParam, "c-pki-ca", map[string]any{"name": "/kinfra/c/pki/ca.crt", "type": "SecureString", "value": mockaws.Secret,
 			"keyId": "arn:aws:kms:r-1:123456789012:key/" + kms, "tags": map[string]any{"kinfra.dev/parameter-group": "pki"}}),
 		diffCustom(dtLB, "c-api", map[string]any{"loadBalancerType": "network", "internal": true, "subnets": subnets}),
@@ -539,6 +541,13 @@ func TestEveryFlagFiresOnItsDangerousChangeAndNotOnASafeOne(t *testing.T) {
 			},
 			func(t *testing.T, _, n *Plan) {
 				diffEdit(t, n, dtKey, "c-kms", func(r *mockaws.Resource) { r.Inputs["description"] = "kinfra c" })
+			}},
+		{"diff/backup-bucket-replaced", findings.Error,
+			func(t *testing.T, _, n *Plan) {
+				diffEdit(t, n, dtBucket, "c-backup", func(r *mockaws.Resource) { r.Inputs["objectLockEnabled"] = true })
+			},
+			func(t *testing.T, _, n *Plan) {
+				diffEdit(t, n, dtBucket, "c-backup", func(r *mockaws.Resource) { r.Inputs["tags"] = map[string]any{"team": "platform"} })
 			}},
 		{"diff/pki-parameter-replaced", findings.Error,
 			func(t *testing.T, _, n *Plan) {

@@ -176,6 +176,14 @@ var Replacements = map[string]ReplaceRule{
 		Source:     "verified: " + tfAWS("route53/record.go") + "; type, records, TTL and alias update in place",
 	},
 
+	// --- S3 --------------------------------------------------------------
+	"aws:s3/bucketV2:BucketV2": {
+		// A bucket's name is global and fixed; Object Lock can only be
+		// chosen when the bucket is created.
+		Properties: []string{"bucket", "bucketPrefix", "objectLockEnabled"},
+		Source:     "provider schema: " + tfAWS("s3/bucket.go") + "; tags, forceDestroy update in place",
+	},
+
 	// --- KMS and SSM -----------------------------------------------------
 	"aws:kms/key:Key": {
 		Properties: []string{"customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"},
