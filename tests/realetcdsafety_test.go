@@ -144,6 +144,32 @@ func TestRealEtcdBlankMajorityIsRefusedAndRestoredWithNothingLost(t *testing.T) 
 		}
 	}
 
+	// The snapshot carries what a restore checks it by; every master
+	// published the newest snapshot's age.
+	keyOut := a.must(t, "s3api", "list-objects-v2", "--bucket", env["BACKUP_BUCKET"], "--prefix", env["BACKUP_PREFIX"]+"/daily/", "--query", "Contents[].Key", "--output", "text")
+	snapKeys := strings.Fields(keyOut)
+	require.Len(t, snapKeys, 1, "one snapshot: the leader's")
+	var head struct{ Metadata map[string]string }
+	require.NoError(t, json.Unmarshal([]byte(a.must(t, "s3api", "head-object", "--bucket", env["BACKUP_BUCKET"], "--key", snapKeys[0])), &head))
+	caHash, err := st.bundle.CACertHash()
+	require.NoError(t, err)
+	md := head.Metadata
+	require.Equal(t, st.cluster.Name, md["kinfra-cluster"])
+	require.Equal(t, caHash, md["ca-cert-hash"])
+	require.Equal(t, cluster["clusterId"], md["cluster-id"])
+	require.Equal(t, "0", md["generation"])
+	require.Equal(t, "3.7.3", md["etcd-version"])
+	require.Equal(t, st.cluster.Kubernetes.Version, md["kubernetes-version"])
+	require.Equal(t, bootstrap.EtcdName(leader.slot.index), md["member"])
+	require.Regexp(t, `^[0-9a-f]{64}$`, md["sha256"])
+	require.Regexp(t, `^[0-9]+$`, md["revision"])
+	require.Contains(t, snapKeys[0], "-"+md["member"]+"-r"+md["revision"]+".db")
+	_, err = time.Parse(time.RFC3339, md["taken-at"])
+	require.NoError(t, err)
+	metrics := a.must(t, "cloudwatch", "list-metrics", "--namespace", bootstrap.BackupMetricNamespace, "--metric-name", bootstrap.BackupAgeMetric,
+		"--dimensions", "Name="+bootstrap.BackupMetricDimension+",Value="+st.cluster.Name, "--query", "length(Metrics)", "--output", "text")
+	require.Equal(t, "1", strings.TrimSpace(metrics), "the newest snapshot's age is published for the alarm")
+
 	// The outage: every member down; slots 1 and 2 return on blank volumes.
 	for _, m := range c.masters {
 		m.etcd.Stop()
