@@ -2,11 +2,14 @@ package tests
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	yaml "go.yaml.in/yaml/v3"
@@ -188,6 +191,47 @@ func TestEveryRenderedScriptPassesShellcheck(t *testing.T) {
 			}
 			args := append([]string{"--shell=bash", "--severity=style"}, scripts...)
 			runTool(t, shellcheck, args...)
+		})
+	}
+}
+
+// The backup timer fires every interval at the same wall-clock minutes on
+// every master: systemd's own calendar parser reads the rendered
+// OnCalendar, and its next elapses are one interval apart, on the minutes
+// that divide the hour.
+func TestBackupTimerFiresEveryIntervalBySystemdsCalendar(t *testing.T) {
+	analyze := testtools.Path(t, "systemd-analyze")
+	for _, interval := range bootstrap.BackupIntervals {
+		t.Run(fmt.Sprint(interval), func(t *testing.T) {
+			m := bootstrap.Master{
+				ClusterName: "c", Region: "us-east-1", Slot: 0, Count: 3, Domain: "c.k8s.internal", APIName: "api.c.k8s.internal",
+				KubernetesVersion: "v1.37.2", PodCidr: "10.64.0.0/11", ServiceCidr: "172.20.0.0/16", NodeCidrMaskSize: 24,
+				VolumeID: "vol-0123456789abcdef0", HostedZoneID: "Z0123456789ABCDEFGHIJ", ParameterPrefix: "/kinfra/c", EtcdVersion: "3.7.3",
+				Backup: &bootstrap.Backup{Bucket: "c-etcd-123456789012-us-east-1", Prefix: "c/etcd", IntervalMinutes: interval},
+			}
+			r, err := m.Render()
+			require.NoError(t, err)
+			timer := r.Files[bootstrap.BackupTimerPath].Content
+			calendar := regexp.MustCompile(`(?m)^OnCalendar=(.+)$`).FindStringSubmatch(timer)
+			require.NotNil(t, calendar, timer)
+			cmd := exec.Command(analyze, "calendar", "--iterations", "4", calendar[1])
+			cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "systemd-analyze calendar %q:\n%s", calendar[1], out)
+			var elapses []time.Time
+			for _, m := range regexp.MustCompile(`(?m)(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC`).FindAllStringSubmatch(string(out), -1) {
+				e, err := time.Parse("2006-01-02 15:04:05", m[1])
+				require.NoError(t, err)
+				elapses = append(elapses, e)
+			}
+			require.Len(t, elapses, 4, string(out))
+			for i, e := range elapses {
+				require.Zero(t, e.Second())
+				require.Zero(t, e.Minute()%interval, "%s is on a multiple of %d minutes", e, interval)
+				if i > 0 {
+					require.Equal(t, time.Duration(interval)*time.Minute, e.Sub(elapses[i-1]))
+				}
+			}
 		})
 	}
 }
