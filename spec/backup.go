@@ -88,8 +88,8 @@ func (b Backup) withDefaults(name string) Backup {
 }
 
 // BackupBucketName is the bucket kinfra creates for a cluster's backups:
-// S3 names are global, so the account and region make it unique; a cluster
-// name of at most 24 characters keeps it within S3's 63.
+// S3 names are global, so the account and region make it unique; the
+// cluster name's limit (MaxClusterName) keeps it within S3's 63.
 func BackupBucketName(cluster, account, region string) string {
 	return fmt.Sprintf("%s-etcd-%s-%s", cluster, account, region)
 }

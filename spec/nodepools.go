@@ -26,6 +26,39 @@ const MaxInstanceTypes = 20
 // MaxGroupTags is the most tags AWS allows on an Auto Scaling Group.
 const MaxGroupTags = 50
 
+// AutoscalerTemplateTag is the prefix of cluster-autoscaler's node-template
+// tags, which tell it what a node of an empty pool would look like.
+const AutoscalerTemplateTag = "k8s.io/cluster-autoscaler/node-template/"
+
+// AutoscalerLabelTag is the node-template tag key of a node label.
+func AutoscalerLabelTag(key string) string { return AutoscalerTemplateTag + "label/" + key }
+
+// AutoscalerTaintTag is the node-template tag key of a taint.
+func AutoscalerTaintTag(key string) string { return AutoscalerTemplateTag + "taint/" + key }
+
+// checkTemplateTags: with the autoscaler on, every label and taint key
+// becomes an Auto Scaling Group tag key, which AWS limits to MaxTagKey.
+func checkTemplateTags(path string, p NodePool) validate.Errors {
+	var errs validate.Errors
+	if !p.AutoscalerOn() {
+		return errs
+	}
+	check := func(fieldPath, key, tag, kind string) {
+		if qualifiedName(key) != "" || len(tag) <= MaxTagKey {
+			return // an invalid key is reported as such
+		}
+		errs.Addf(fieldPath, "%q is %d characters; with the pool's autoscaler on, its Auto Scaling Group carries cluster-autoscaler's node-template tag %q (%d characters), and AWS allows tag keys of at most %d. Use a %s key of at most %d characters, or set autoscaler: false",
+			key, len(key), tag, len(tag), MaxTagKey, kind, MaxTagKey-len(tag)+len(key))
+	}
+	for _, k := range validate.SortedKeys(p.Labels) {
+		check(fmt.Sprintf("%s.labels[%q]", path, k), k, AutoscalerLabelTag(k), "label")
+	}
+	for j, t := range p.Taints {
+		check(fmt.Sprintf("%s.taints[%d].key", path, j), t.Key, AutoscalerTaintTag(t.Key), "taint")
+	}
+	return errs
+}
+
 // SpotAllocationStrategies are the strategies an Auto Scaling Group takes.
 var SpotAllocationStrategies = []string{"price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"}
 
@@ -95,8 +128,8 @@ func (c Cluster) validateNodePools(net networkFacts) validate.Errors {
 		switch {
 		case p.Name == "":
 			errs.Addf(path+".name", "required; a DNS label such as general or gpu")
-		case len(p.Name) > 32 || !dnsLabel.MatchString(p.Name):
-			errs.Addf(path+".name", "%q is not allowed; use a DNS label of at most 32 lowercase letters, digits and '-'", p.Name)
+		case !dnsLabel.MatchString(p.Name):
+			errs.Addf(path+".name", "%q is not allowed; use a DNS label of lowercase letters, digits and '-', starting with a letter", p.Name)
 		case seen[p.Name]:
 			errs.Addf(path+".name", "%q is used by another node pool; names must be unique", p.Name)
 		}
@@ -147,6 +180,7 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 	errs.Append(c.checkMaxPods(path, p, types))
 	errs.Append(checkLabels(path+".labels", p.Labels))
 	errs.Append(checkTaints(path+".taints", p.Taints, p.AutoscalerOn()))
+	errs.Append(checkTemplateTags(path, p))
 	errs.Append(checkReserved(path+".kubeReserved", p.KubeReserved))
 	errs.Append(checkReserved(path+".systemReserved", p.SystemReserved))
 	errs.Append(checkEviction(path+".evictionHard", p.EvictionHard))
@@ -191,8 +225,11 @@ func (c Cluster) PoolGroupTags(p NodePool) int {
 // added from another stack.
 func (c Cluster) ValidateNodePool(path string, p NodePool) validate.Errors {
 	var errs validate.Errors
-	if p.Name == "" || len(p.Name) > 32 || !dnsLabel.MatchString(p.Name) {
-		errs.Addf(path+".name", "%q is not allowed; use a DNS label of at most 32 lowercase letters, digits and '-'", p.Name)
+	if p.Name == "" || !dnsLabel.MatchString(p.Name) {
+		errs.Addf(path+".name", "%q is not allowed; use a DNS label of lowercase letters, digits and '-', starting with a letter", p.Name)
+	} else if room := MaxNodePoolName(c.Name); len(p.Name) > room {
+		n, _ := binding(poolNames, "{pool}", c.Name, "", c.Region)
+		errs.Addf(path+".name", "%q is %d characters; with cluster name %q at most %d are allowed, because %s", p.Name, len(p.Name), c.Name, room, n.explain(c.Name, p.Name, c.Region))
 	}
 	zones := c.Network.AvailabilityZones
 	errs.Append(c.checkPool(path, p, networkFacts{zones: zones, count: len(zones)}))

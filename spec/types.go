@@ -10,8 +10,9 @@ package spec
 // Cluster is one Kubernetes cluster in one region.
 type Cluster struct {
 	// Name identifies the cluster in resource names, tags and DNS. Required.
-	// A DNS label of at most 24 characters (load balancer names derived from
-	// it are limited to 32).
+	// A DNS label of at most 26 characters (MaxClusterName: the AWS names
+	// kinfra derives from it must fit their limits; the termination queue's
+	// EventBridge rules, 64 characters, bind).
 	Name string `json:"name"`
 	// Region is the AWS region. Taken from the stack's aws:region; set it here
 	// only to assert the same value.
@@ -297,7 +298,10 @@ type CNI struct {
 // subnets of its zones, launched from a baked node AMI, joining the cluster
 // with kubeadm. See docs/workers.md.
 type NodePool struct {
-	// Name is a DNS label of at most 32 characters, unique in the cluster.
+	// Name is a DNS label, unique in the cluster, of at most
+	// MaxNodePoolName(cluster name) characters: 45 less the cluster name's
+	// length (the node IAM role <cluster>-pool-<name>-node and its 8
+	// character autoname suffix must fit IAM's 64).
 	// Required. Resource names, the ASG and the kinfra.dev/node-pool node
 	// label derive from it.
 	Name string `json:"name"`

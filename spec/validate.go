@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kinfra-dev/kinfra/internal/cidr"
 	"github.com/kinfra-dev/kinfra/internal/validate"
@@ -79,8 +80,8 @@ func (c Cluster) Validate() validate.Errors {
 	switch {
 	case c.Name == "":
 		errs.Addf("cluster.name", "required; a DNS label such as prod-use1 that names the cluster's resources")
-	case len(c.Name) > 24 || !dnsLabel.MatchString(c.Name):
-		errs.Addf("cluster.name", "%q is not allowed; use a DNS label of at most 24 lowercase letters, digits and '-', starting with a letter (load balancer names derived from it are limited to 32 characters)", c.Name)
+	case !dnsLabel.MatchString(c.Name):
+		errs.Addf("cluster.name", "%q is not allowed; use a DNS label of at most %d lowercase letters, digits and '-', starting with a letter (AWS names derived from it must fit their limits)", c.Name, MaxClusterName(c.Region))
 	}
 	if c.Region == "" {
 		errs.Addf("aws:region", "required; set it with `pulumi config set aws:region us-east-1` (every stack is one region)")
@@ -102,11 +103,25 @@ func (c Cluster) Validate() validate.Errors {
 	// Capacity checks run whenever their own inputs are valid, so they are
 	// reported together with unrelated mistakes.
 	errs.Append(c.validateCapacity(net))
+	errs.Append(c.checkNameLengths())
 	return errs
 }
 
+// Tag rules. User tags reach IAM roles, policies and instance profiles,
+// whose tags are the strictest kinfra sets: keys of 1 to 128 and values of
+// at most 256 Unicode letters, digits, spaces and _ . : / = + - @ (IAM API
+// reference, Tag: [\p{L}\p{Z}\p{N}_.:/=+\-@]). EC2, Auto Scaling, S3, KMS,
+// SSM, SQS, CloudWatch and ELB accept at least that.
+const (
+	MaxTagKey   = 128
+	MaxTagValue = 256
+)
+
+var iamTagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
 // ValidateTags checks user tags: not AWS's, not the ones kinfra sets, within
-// AWS's limits.
+// the limits and the character set of every service kinfra tags (IAM's is
+// the narrowest). Every problem of every tag is reported.
 func ValidateTags(path string, tags map[string]string) validate.Errors {
 	var errs validate.Errors
 	if len(tags) > 40 {
@@ -114,18 +129,36 @@ func ValidateTags(path string, tags map[string]string) validate.Errors {
 	}
 	for _, k := range validate.SortedKeys(tags) {
 		p := fmt.Sprintf("%s[%q]", path, k)
-		switch {
+		switch n := utf8.RuneCountInString(k); {
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			errs.Addf(p, "tag keys starting with \"aws:\" are reserved by AWS")
 		case k == "Name" || strings.HasPrefix(k, "kinfra.dev/") || strings.HasPrefix(k, "kubernetes.io/") || k == "managed-by":
 			errs.Addf(p, "%q is set by kinfra on every resource; choose another key", k)
-		case len(k) == 0 || len(k) > 128:
-			errs.Addf(p, "tag keys must be 1 to 128 characters")
-		case len(tags[k]) > 256:
-			errs.Addf(p, "tag values must be at most 256 characters, got %d", len(tags[k]))
+		case n == 0 || n > MaxTagKey:
+			errs.Addf(p, "tag keys must be 1 to %d characters, got %d", MaxTagKey, n)
+		case !iamTagChars.MatchString(k):
+			errs.Addf(p, "the key has %s, which IAM refuses in tags; cluster tags reach the IAM roles, policies and instance profiles kinfra creates, whose tags allow only letters, digits, spaces and _ . : / = + - @", badTagChars(k))
+		}
+		v := tags[k]
+		if n := utf8.RuneCountInString(v); n > MaxTagValue {
+			errs.Addf(p, "tag values must be at most %d characters, got %d", MaxTagValue, n)
+		}
+		if !iamTagChars.MatchString(v) {
+			errs.Addf(p, "the value %q has %s, which IAM refuses in tags; cluster tags reach the IAM roles, policies and instance profiles kinfra creates, whose tags allow only letters, digits, spaces and _ . : / = + - @", v, badTagChars(v))
 		}
 	}
 	return errs
+}
+
+// badTagChars lists the characters of s that IAM refuses in tags.
+func badTagChars(s string) string {
+	var bad []string
+	for _, r := range s {
+		if q := fmt.Sprintf("%q", string(r)); !iamTagChars.MatchString(string(r)) && !slices.Contains(bad, q) {
+			bad = append(bad, q)
+		}
+	}
+	return validate.JoinAll(bad)
 }
 
 // networkFacts is what the rest of validation needs from a checked network.

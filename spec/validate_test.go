@@ -55,7 +55,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"missing name", func(c *spec.Cluster) { c.Name = "" },
 			"cluster.name: required; a DNS label such as prod-use1 that names the cluster's resources"},
 		{"name not a DNS label", func(c *spec.Cluster) { c.Name = "Prod_1" },
-			`cluster.name: "Prod_1" is not allowed; use a DNS label of at most 24 lowercase letters, digits and '-', starting with a letter (load balancer names derived from it are limited to 32 characters)`},
+			`cluster.name: "Prod_1" is not allowed; use a DNS label of at most 26 lowercase letters, digits and '-', starting with a letter (AWS names derived from it must fit their limits)`},
 		{"missing region", func(c *spec.Cluster) { c.Region = ""; c.Network.AvailabilityZones = nil },
 			"aws:region: required; set it with `pulumi config set aws:region us-east-1` (every stack is one region)"},
 		{"reserved tag", func(c *spec.Cluster) { c.Tags = map[string]string{"aws:team": "x"} },

@@ -4,6 +4,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/awsnames"
 	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -23,7 +24,7 @@ func (b *builder) loadBalancer() error {
 	nlb, err := lb.NewLoadBalancer(b.ctx, name, &lb.LoadBalancerArgs{
 		// A fixed name (at most 28 characters, from the cluster name) makes
 		// the API load balancer findable; replacing it is a deliberate act.
-		Name:             pulumi.String(b.c.Name + "-api"),
+		Name:             pulumi.String(spec.APILoadBalancerName(b.c.Name)),
 		LoadBalancerType: pulumi.String("network"),
 		Internal:         pulumi.Bool(b.c.API.Scheme == spec.SchemeInternal),
 		Subnets:          subnetIDs,
@@ -36,7 +37,7 @@ func (b *builder) loadBalancer() error {
 	if err != nil {
 		return err
 	}
-	tg, err := lb.NewTargetGroup(b.ctx, name, &lb.TargetGroupArgs{
+	tgArgs := &lb.TargetGroupArgs{
 		Port:       pulumi.Int(ports.API),
 		Protocol:   pulumi.String("TCP"),
 		TargetType: pulumi.String("instance"),
@@ -58,7 +59,15 @@ func (b *builder) loadBalancer() error {
 			Timeout:            pulumi.Int(6),
 		},
 		Tags: b.tags.For(name),
-	}, b.parent)
+	}
+	// Autonamed (the logical name, '-' and 7 random characters) while that
+	// fits AWS's 32 characters, as it always was for cluster names of up to
+	// 12 characters: their target groups keep their names. Longer ones are
+	// named like the load balancer (the two name spaces are separate).
+	if !awsnames.AutonameFits(awsnames.TargetGroup, name) {
+		tgArgs.Name = pulumi.String(spec.APILoadBalancerName(b.c.Name))
+	}
+	tg, err := lb.NewTargetGroup(b.ctx, name, tgArgs, b.parent)
 	if err != nil {
 		return err
 	}

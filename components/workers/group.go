@@ -94,10 +94,10 @@ func (b *builder) groupTags() autoscaling.GroupTagArray {
 		groupOnly[AutoscalerEnabledTag] = "true"
 		groupOnly[AutoscalerClusterTag(b.c.Name)] = "owned"
 		for k, v := range Labels(b.p) {
-			groupOnly[AutoscalerTemplateTag+"label/"+k] = v
+			groupOnly[spec.AutoscalerLabelTag(k)] = v
 		}
 		for _, t := range b.p.Taints {
-			groupOnly[AutoscalerTemplateTag+"taint/"+t.Key] = t.Value + ":" + t.Effect
+			groupOnly[spec.AutoscalerTaintTag(t.Key)] = t.Value + ":" + t.Effect
 		}
 	}
 	var out autoscaling.GroupTagArray

@@ -35,7 +35,7 @@ const PoolTag = spec.NodePoolLabel
 // like, so it can scale a pool up from zero.
 const (
 	AutoscalerEnabledTag  = tags.AutoscalerEnabled
-	AutoscalerTemplateTag = "k8s.io/cluster-autoscaler/node-template/"
+	AutoscalerTemplateTag = spec.AutoscalerTemplateTag
 	// TerminationHandlerTag marks groups whose nodes the AWS node
 	// termination handler (queue mode) drains.
 	TerminationHandlerTag = tags.TerminationHandler
