@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/etcdops"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
@@ -82,8 +83,9 @@ func (c *realCluster) recordAfterInit(t *testing.T) {
 	require.NoError(t, err, out)
 }
 
-// requestRestore writes the restore request as `kinfra etcd restore` does
-// (internal/etcdops), for the newest snapshot in the bucket.
+// requestRestore writes the restore request exactly as `kinfra etcd
+// restore` does (etcdops.RestoreRequest, at etcdops' parameter name), for
+// the newest snapshot in the bucket.
 func (a *realAWS) requestRestore(t *testing.T, generation int) (bucket, key string) {
 	t.Helper()
 	env := a.c.stack.slots[0].env
@@ -98,15 +100,34 @@ func (a *realAWS) requestRestore(t *testing.T, generation int) (bucket, key stri
 		}
 	}
 	require.NotEmpty(t, newest, "a snapshot in s3://%s/%s", bucket, prefix)
-	sha := strings.TrimSpace(a.must(t, "s3api", "head-object", "--bucket", bucket, "--key", newest, "--query", "Metadata.sha256", "--output", "text"))
-	req, err := json.Marshal(map[string]any{
-		"generation": generation, "token": fmt.Sprintf("%s-g%d", a.c.stack.cluster.Name, generation),
-		"bucket": bucket, "key": newest, "versionId": "", "sha256": sha,
-		"requestedAt": time.Now().UTC().Format(time.RFC3339), "requestedBy": "arn:aws:iam::123456789012:user/test",
+	var head struct {
+		ContentLength int64
+		VersionID     string `json:"VersionId"`
+		Metadata      map[string]string
+	}
+	require.NoError(t, json.Unmarshal([]byte(a.must(t, "s3api", "head-object", "--bucket", bucket, "--key", newest)), &head))
+	if head.VersionID == "null" {
+		head.VersionID = "" // an unversioned object, as etcdops writes it
+	}
+	req, err := json.Marshal(etcdops.RestoreRequest{
+		Generation: generation, Token: etcdops.RestoreToken(a.c.stack.cluster.Name, generation),
+		Bucket: bucket, Key: newest, VersionID: head.VersionID, SHA256: head.Metadata["sha256"], Size: head.ContentLength,
+		RequestedAt: time.Now().UTC().Format(time.RFC3339), RequestedBy: "arn:aws:iam::123456789012:user/test",
 	})
 	require.NoError(t, err)
-	a.must(t, "ssm", "put-parameter", "--name", env["PARAMETER_PREFIX"]+"/"+bootstrap.RestoreRequest, "--type", "String", "--overwrite", "--value", string(req))
+	a.must(t, "ssm", "put-parameter", "--name", etcdops.ParameterNames(a.c.stack.cluster).Request, "--type", "String", "--overwrite", "--value", string(req))
 	return bucket, newest
+}
+
+// strictRecord decodes a record the masters wrote into the type `kinfra
+// etcd restore` reads it with, refusing any field it does not know.
+func strictRecord(t *testing.T, raw map[string]any, into any) {
+	t.Helper()
+	b, err := json.Marshal(raw)
+	require.NoError(t, err)
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(into), "%s", b)
 }
 
 // The disaster of issue 13: every member down, then slots 1 and 2 back on
@@ -131,6 +152,16 @@ func TestRealEtcdBlankMajorityIsRefusedAndRestoredWithNothingLost(t *testing.T) 
 	cluster := a.record(t, bootstrap.ClusterRecord)
 	require.Equal(t, float64(0), cluster["generation"])
 	require.Equal(t, []any{"etcd-0", "etcd-1", "etcd-2"}, cluster["members"])
+	// What the scripts write is what `kinfra etcd restore` reads.
+	var cr etcdops.ClusterRecord
+	strictRecord(t, cluster, &cr)
+	require.Equal(t, st.cluster.Name, cr.Token)
+	for i := range c.masters {
+		var mr etcdops.MemberRecord
+		strictRecord(t, a.record(t, bootstrap.MemberRecord(i)), &mr)
+		require.Equal(t, cr.ClusterID, mr.ClusterID)
+		require.Equal(t, bootstrap.EtcdName(i), mr.Member)
+	}
 
 	// The leader's timer takes the snapshot; the others only report its age.
 	leader := c.leader(t, c.masters)
