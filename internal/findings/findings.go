@@ -34,13 +34,17 @@ type Finding struct {
 	Acknowledged string `json:"acknowledged,omitempty"`
 }
 
-// Rule checks a planned stack.
+// Rule checks a planned stack: its resources, or (CheckConfig) the plain
+// values of its stack file.
 type Rule struct {
 	ID       string
 	Severity Severity
 	// Doc says what the rule protects against.
 	Doc   string
 	Check func(rs []mockaws.Resource) []Finding
+	// CheckConfig reads the stack's plain config ("namespace:key" to value,
+	// objects as JSON), for what no resource shows.
+	CheckConfig func(config map[string]string) []Finding
 }
 
 // Rules is kinfra's rule set, in report order. docs/review.md has the same
@@ -61,15 +65,27 @@ var Rules = []Rule{
 	{ID: "workers/autoscaler-desired-capacity", Severity: Error, Doc: "Pulumi never resets the size cluster-autoscaler gave a group (a warning: a group no autoscaler scales ignores its configured size)", Check: autoscalerDesiredCapacity},
 	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},
 	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
+	{ID: "config/aws-access-key", Severity: Warning, Doc: "no plain-text config value holds an AWS access key ID (AKIA… or ASIA…): the stack file is committed", CheckConfig: plainAccessKeys},
 }
 
-// Run applies every rule and returns the findings ordered by severity, rule
-// and resource. A finding has its rule's severity unless its check set a
-// lower one.
-func Run(rs []mockaws.Resource) []Finding {
+// Run applies every resource rule and returns the findings ordered by
+// severity, rule and resource. A finding has its rule's severity unless its
+// check set a lower one.
+func Run(rs []mockaws.Resource) []Finding { return RunStack(rs, nil) }
+
+// RunStack applies every rule, to the resources and to the stack's plain
+// config.
+func RunStack(rs []mockaws.Resource, config map[string]string) []Finding {
 	out := []Finding{}
 	for _, r := range Rules {
-		for _, f := range r.Check(rs) {
+		var fs []Finding
+		if r.Check != nil {
+			fs = append(fs, r.Check(rs)...)
+		}
+		if r.CheckConfig != nil && config != nil {
+			fs = append(fs, r.CheckConfig(config)...)
+		}
+		for _, f := range fs {
 			f.Rule = r.ID
 			if f.Severity == "" {
 				f.Severity = r.Severity

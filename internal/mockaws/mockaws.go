@@ -91,6 +91,9 @@ type Invoke struct {
 // safe for the concurrent registrations a Pulumi program makes.
 type Mocks struct {
 	Account Account
+	// SecretKeys are the config keys the program sees as Pulumi secrets
+	// (ctx.IsConfigSecret), as the engine marks a stack file's secure values.
+	SecretKeys []string
 
 	mu        sync.Mutex
 	resources []*Resource
@@ -108,6 +111,7 @@ func New(region string) *Mocks {
 func (m *Mocks) Run(project, stack string, config map[string]string, body pulumi.RunFunc) error {
 	return pulumi.RunErr(body, pulumi.WithMocks(project, stack, m), func(info *pulumi.RunInfo) {
 		info.Config = config
+		info.ConfigSecretKeys = m.SecretKeys
 	})
 }
 

@@ -54,18 +54,27 @@ func Run(sf StackFile) (*Plan, error) {
 	// program.Run, with the loaded spec kept and the offline account set up
 	// from it before any AWS lookup is made.
 	err := m.Run(Project, sf.Name, sf.Config, func(ctx *pulumi.Context) error {
-		eff, err := program.LoadSpec(ctx)
-		if err != nil {
+		eff, specErr := program.LoadSpec(ctx)
+		// A kinfra:pki the plan can read is plain text in the stack file:
+		// the program refuses it, so the plan does too, together with any
+		// problem of the spec.
+		var bundle *pki.Bundle
+		var pkiErr error
+		if _, ok := ctx.GetConfig(program.PKIKey); ok {
+			bundle, pkiErr = program.LoadPKI(ctx)
+		}
+		if err := program.ConfigErrors(specErr, pkiErr); err != nil {
 			return err
 		}
 		p.Config = &eff
 		p.Notes = append(p.Notes, offlineAccount(m, eff)...)
-		bundle, note, err := offlinePKI(ctx, eff.Name)
-		if err != nil {
-			return err
-		}
-		if note != "" {
-			p.Notes = append(p.Notes, note)
+		if bundle == nil {
+			b, err := pki.Offline(eff.Name)
+			if err != nil {
+				return err
+			}
+			bundle = b
+			p.Notes = append(p.Notes, "kinfra:pki is not readable offline; the plan uses a throwaway PKI (certificates and keys differ from the stack's, nothing else does)")
 		}
 		return program.Deploy(ctx, eff, bundle)
 	})
@@ -76,24 +85,9 @@ func Run(sf StackFile) (*Plan, error) {
 	}
 	p.Resources = m.Resources()
 	if err == nil {
-		p.Findings = findings.Acknowledge(findings.Run(p.Resources), acks)
+		p.Findings = findings.Acknowledge(findings.RunStack(p.Resources, sf.Config), acks)
 	}
 	return p, err
-}
-
-// offlinePKI is the stack's PKI when the plan can read it (a plain
-// kinfra:pki, as in tests), else a throwaway one: kinfra:pki is a Pulumi
-// secret, which only the stack's secrets provider can decrypt.
-func offlinePKI(ctx *pulumi.Context, cluster string) (*pki.Bundle, string, error) {
-	if _, ok := ctx.GetConfig(program.PKIKey); ok {
-		b, err := program.LoadPKI(ctx)
-		return b, "", err
-	}
-	b, err := pki.Offline(cluster)
-	if err != nil {
-		return nil, "", err
-	}
-	return b, "kinfra:pki is not readable offline; the plan uses a throwaway PKI (certificates and keys differ from the stack's, nothing else does)", nil
 }
 
 // offlineAccount makes the offline account answer for what the spec assumes

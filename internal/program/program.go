@@ -27,22 +27,31 @@ const (
 func Run(ctx *pulumi.Context) error {
 	s, specErr := LoadSpec(ctx)
 	bundle, pkiErr := LoadPKI(ctx)
-	// Report every configuration problem of both keys at once.
-	var errs validate.Errors
-	for _, err := range []error{specErr, pkiErr} {
+	if err := ConfigErrors(specErr, pkiErr); err != nil {
+		return err
+	}
+	return Deploy(ctx, s, bundle)
+}
+
+// ConfigErrors joins the configuration problems of several keys, so that
+// every one is reported at once; an error that is not a configuration
+// problem is returned alone.
+func ConfigErrors(errs ...error) error {
+	var all validate.Errors
+	for _, err := range errs {
 		var ve validate.Errors
 		switch {
 		case err == nil:
 		case errors.As(err, &ve):
-			errs.Append(ve)
+			all.Append(ve)
 		default:
 			return err
 		}
 	}
-	if len(errs) > 0 {
-		return errs
+	if len(all) > 0 {
+		return all
 	}
-	return Deploy(ctx, s, bundle)
+	return nil
 }
 
 // Deploy builds the cluster of an effective spec and exports what other
@@ -146,11 +155,25 @@ func LoadSpec(ctx *pulumi.Context) (spec.Cluster, error) {
 	return spec.Load([]byte(raw), region)
 }
 
-// LoadPKI reads the secret kinfra:pki that `kinfra pki init` wrote.
+// PlainPKIMessage is why a plain-text kinfra:pki is refused, by the program
+// and by the offline plan.
+func PlainPKIMessage(stack string) string {
+	return fmt.Sprintf("is plain text in the stack file, but it holds the cluster's CA private keys and must be a Pulumi secret (secure: in the stack file). "+
+		"Before the cluster exists, create a new PKI with `kinfra pki init --stack %s --force`, which stores it as a secret; "+
+		"for a running cluster, store the same value as a secret with `pulumi config set --secret %s --stack %s` and treat the keys as exposed if the file was ever shared (docs/pki.md)", stack, PKIKey, stack)
+}
+
+// LoadPKI reads the secret kinfra:pki that `kinfra pki init` wrote, and
+// refuses it if the stack holds it in plain text.
 func LoadPKI(ctx *pulumi.Context) (*pki.Bundle, error) {
 	raw, ok := ctx.GetConfig(PKIKey)
 	if !ok || raw == "" {
 		return nil, validate.Errors{{Path: PKIKey, Message: fmt.Sprintf("not set; create the cluster's PKI with `kinfra pki init --stack %s` (it stores it as this secret config value)", ctx.Stack())}}
+	}
+	if !ctx.IsConfigSecret(PKIKey) {
+		// The CAs' private keys, readable by anyone who reads the stack
+		// file: refuse before using them.
+		return nil, validate.Errors{{Path: PKIKey, Message: PlainPKIMessage(ctx.Stack())}}
 	}
 	b, err := pki.Parse([]byte(raw), time.Now())
 	if err != nil {
