@@ -130,15 +130,20 @@ func strictRecord(t *testing.T, raw map[string]any, into any) {
 	require.NoError(t, dec.Decode(into), "%s", b)
 }
 
-// The disaster of issue 13: every member down, then slots 1 and 2 back on
-// blank volumes. Before the fix their boot asked the peers, none answered
-// (no quorum), and it formatted and started etcd: the two blank members
-// formed a quorum on an empty keyspace. Now the cluster's record says the
-// cluster exists, so no answer is no consent: each refuses, nothing is
-// formatted, etcd is not started, and the cluster comes back whole from its
-// backup through the restore path.
-func TestRealEtcdBlankMajorityIsRefusedAndRestoredWithNothingLost(t *testing.T) {
+// The disaster of issue 13, and the backup round trip, on one control
+// plane (us-east-1's rendered masters, the real kube-apiserver on them):
+// keys and API objects written, the cluster recorded, a snapshot by the
+// rendered backup script to S3; then every member down, and slots 1 and 2
+// back on blank volumes. Before the fix their boot asked the peers, none
+// answered (no quorum), and it formatted and started etcd: the two blank
+// members formed a quorum on an empty keyspace. Now the cluster's record
+// says the cluster exists, so no answer is no consent: each refuses, and
+// nothing is formatted or started. Slot 0's volume is lost too (every data
+// directory wiped); the restore path brings the cluster back, and every key
+// and every object is read back.
+func TestRealEtcdDisasterIsRefusedThenRestoredWithEveryKeyAndObject(t *testing.T) {
 	realSafetyTools(t)
+	realControlPlaneTools(t)
 	st := loadRealStack(t, "us-east-1")
 	c := newRealCluster(t, st)
 	a := c.useAWS(t)
@@ -146,8 +151,19 @@ func TestRealEtcdBlankMajorityIsRefusedAndRestoredWithNothingLost(t *testing.T) 
 	require.NotEmpty(t, env["BACKUP_BUCKET"], "the stack backs etcd up")
 	a.must(t, "s3api", "create-bucket", "--bucket", env["BACKUP_BUCKET"])
 
-	c.startEtcdCluster(t)
+	api := c.startControlPlane(t)
+	kc, _ := api.adminKubeconfig(t, fmt.Sprintf("https://%s:%d", st.apiName(), bootstrap.APIPort))
+	objects := map[string]string{}
+	for i := range 20 {
+		name := fmt.Sprintf("kinfra-backup-%02d", i)
+		out, err := api.run(kc, "create", "configmap", name, "-n", "default", "--from-literal=n="+fmt.Sprint(i))
+		require.NoError(t, err, out)
+		objects[name] = fmt.Sprint(i)
+	}
+	out, err := api.run(kc, "create", "secret", "generic", "kinfra-backup-secret", "-n", "default", "--from-literal=k=sealed")
+	require.NoError(t, err, out)
 	keys := c.writeKeys(t, "before-outage", 50)
+
 	c.recordAfterInit(t)
 	cluster := a.record(t, bootstrap.ClusterRecord)
 	require.Equal(t, float64(0), cluster["generation"])
@@ -201,15 +217,18 @@ func TestRealEtcdBlankMajorityIsRefusedAndRestoredWithNothingLost(t *testing.T) 
 		"--dimensions", "Name="+bootstrap.BackupMetricDimension+",Value="+st.cluster.Name, "--query", "length(Metrics)", "--output", "text")
 	require.Equal(t, "1", strings.TrimSpace(metrics), "the newest snapshot's age is published for the alarm")
 
-	// The outage: every member down; slots 1 and 2 return on blank volumes.
+	// The outage: the API server and every member down; slots 1 and 2
+	// return on blank volumes.
+	api.proc.Stop()
 	for _, m := range c.masters {
 		m.etcd.Stop()
 	}
-	for _, m := range c.masters[1:] {
+	blank := func(m *realMaster) {
 		require.NoError(t, os.RemoveAll(m.path(bootstrap.EtcdDataMount)))
 		require.NoError(t, os.MkdirAll(m.path(bootstrap.EtcdDataMount), 0o755))
 	}
-	for _, m := range c.masters[1:] {
+	refused := func(m *realMaster) {
+		t.Helper()
 		out, err := m.boot(t, 2*time.Minute, "guard_blank_volume")
 		if err == nil {
 			// What the boot did next before the fix: format, start etcd.
@@ -229,9 +248,24 @@ func TestRealEtcdBlankMajorityIsRefusedAndRestoredWithNothingLost(t *testing.T) 
 		require.NoError(t, rerr)
 		require.Empty(t, entries, "nothing written to %s's volume", m.host.Name)
 	}
+	for _, m := range c.masters[1:] {
+		blank(m)
+	}
+	for _, m := range c.masters[1:] {
+		refused(m)
+	}
+	// The last volume goes too: every data directory is wiped, and slot 0
+	// refuses as well (it never runs kubeadm init once the record exists:
+	// TestBootScriptAWSSlot0NeverInitsOnceTheRecordExists).
+	blank(c.masters[0])
+	refused(c.masters[0])
 
 	// Recovery, as `kinfra etcd restore --snapshot latest` asks: every
-	// member restores the same snapshot at boot, once.
+	// member restores the same snapshot at boot, once. A member's data
+	// directory that holds anything is moved aside, never deleted (here a
+	// stand-in file on slot 0).
+	require.NoError(t, os.MkdirAll(c.masters[0].path(bootstrap.EtcdDataDir), 0o700))
+	require.NoError(t, os.WriteFile(c.masters[0].path(bootstrap.EtcdDataDir+"/kept"), []byte("x"), 0o600))
 	_, key := a.requestRestore(t, 1)
 	for _, m := range c.masters {
 		out, err := m.boot(t, 3*time.Minute, `{ pending_restore || die "no restore pending"
@@ -239,7 +273,7 @@ restore_member "$RESTORE"; } 2>&1`)
 		require.NoError(t, err, out)
 		require.Contains(t, out, "restored to generation 1")
 	}
-	require.DirExists(t, c.masters[0].path(bootstrap.EtcdDataMount+"/data.before-g1"), "slot 0's own data is kept aside")
+	require.FileExists(t, c.masters[0].path(bootstrap.EtcdDataMount+"/data.before-g1/kept"), "what the data directory held is kept aside")
 	c.startEtcdCluster(t)
 	for _, m := range c.masters {
 		got, err := m.readKeys(t)
@@ -248,69 +282,24 @@ restore_member "$RESTORE"; } 2>&1`)
 		out, err := m.boot(t, time.Minute, "record_member")
 		require.NoError(t, err, out)
 	}
-	out, err := c.masters[1].boot(t, time.Minute, "record_cluster")
+	out, err = c.masters[1].boot(t, time.Minute, "record_cluster")
 	require.NoError(t, err, out)
 	cluster = a.record(t, bootstrap.ClusterRecord)
 	require.Equal(t, float64(1), cluster["generation"])
 	require.Equal(t, st.cluster.Name+"-g1", cluster["token"])
+	require.NotEqual(t, cr.ClusterID, cluster["clusterId"], "the restored members form a new cluster: no member of the old one can join it")
 	// Exactly once per generation: the request is still there, but no
 	// member restores again, even one whose volume is then replaced.
 	for _, m := range c.masters {
 		_, err := m.boot(t, time.Minute, `if pending_restore; then die "restore pending again"; fi`)
 		require.NoError(t, err)
 	}
-	t.Logf("restored from %s; all %d keys read back through every member", key, len(keys))
-}
 
-// The backup round trip with the API server on top: objects created through
-// the real kube-apiserver, a snapshot by the rendered backup script to S3,
-// every member's data directory wiped, the rendered restore path on every
-// member, and the API server, started again on the restored cluster, serves
-// every object created before the snapshot.
-func TestRealBackupRoundTripThroughTheAPIServer(t *testing.T) {
-	realSafetyTools(t)
-	realControlPlaneTools(t)
-	st := loadRealStack(t, "us-east-1")
-	c := newRealCluster(t, st)
-	aws := c.useAWS(t)
-	env := st.slots[0].env
-	aws.must(t, "s3api", "create-bucket", "--bucket", env["BACKUP_BUCKET"])
-
-	api := c.startControlPlane(t)
-	kc, _ := api.adminKubeconfig(t, fmt.Sprintf("https://%s:%d", st.apiName(), bootstrap.APIPort))
-	names := map[string]string{}
-	for i := range 20 {
-		name := fmt.Sprintf("kinfra-backup-%02d", i)
-		out, err := api.run(kc, "create", "configmap", name, "-n", "default", "--from-literal=n="+fmt.Sprint(i))
-		require.NoError(t, err, out)
-		names[name] = fmt.Sprint(i)
-	}
-	out, err := api.run(kc, "create", "secret", "generic", "kinfra-backup-secret", "-n", "default", "--from-literal=k=sealed")
-	require.NoError(t, err, out)
-	c.recordAfterInit(t)
-	leader := c.leader(t, c.masters)
-	out, err = leader.backup(t)
-	require.NoError(t, err, out)
-	require.Contains(t, out, "uploaded to s3://")
-
-	// Everything lost: the API server and every member stopped, every data
-	// directory wiped.
-	api.proc.Stop()
-	for _, m := range c.masters {
-		m.etcd.Stop()
-		require.NoError(t, os.RemoveAll(m.path(bootstrap.EtcdDataMount)))
-		require.NoError(t, os.MkdirAll(m.path(bootstrap.EtcdDataMount), 0o755))
-	}
-	aws.requestRestore(t, 1)
-	for _, m := range c.masters {
-		out, err := m.boot(t, 3*time.Minute, `{ pending_restore || die "no restore pending"
-restore_member "$RESTORE"; } 2>&1`)
-		require.NoError(t, err, out)
-	}
-	c.startEtcdCluster(t)
+	// The API server, started again on the restored cluster, serves every
+	// object made before the snapshot.
 	api = c.startAPIServer(t, c.masters[0])
 	api.waitReady(t)
-	for name, n := range names {
+	for name, n := range objects {
 		out, err := api.run(kc, "get", "configmap", name, "-n", "default", "-o", "jsonpath={.data.n}")
 		require.NoError(t, err, out)
 		require.Equal(t, n, out, "configmap %s after the restore", name)
@@ -318,6 +307,7 @@ restore_member "$RESTORE"; } 2>&1`)
 	out, err = api.run(kc, "get", "secret", "kinfra-backup-secret", "-n", "default", "-o", "jsonpath={.data.k}")
 	require.NoError(t, err, out)
 	require.Equal(t, "c2VhbGVk", out, "the Secret, encrypted at rest, decrypts after the restore")
+	t.Logf("restored from %s; all %d keys and %d objects read back", key, len(keys), len(objects)+1)
 }
 
 // Every master new and no API server anywhere (all instances replaced, or
