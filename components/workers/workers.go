@@ -23,6 +23,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
+	"github.com/kinfra-dev/kinfra/internal/awsnames"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -134,7 +135,17 @@ type builder struct {
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*NodePool, error) {
 	c := args.Cluster.WithDefaults()
 	p := args.Pool.WithDefaults(c.Kubernetes.Version, c.Images.On())
-	if problems := args.check(c, p); len(problems) > 0 {
+	problems := args.check(c, p)
+	// Names derive from the component's name, which a library user chooses.
+	problems = append(problems, awsnames.Overlong(
+		awsnames.Autonamed{Type: awsnames.Role, Logical: name + "-node"},
+		awsnames.Autonamed{Type: awsnames.InstanceProfile, Logical: name + "-node"},
+		awsnames.Autonamed{Type: awsnames.RolePolicy, Logical: name + "-node"},
+		awsnames.Autonamed{Type: awsnames.LaunchTemplate, Logical: name},
+		awsnames.Autonamed{Type: awsnames.AutoScaling, Logical: name},
+		awsnames.Autonamed{Type: awsnames.LifecycleHook, Logical: name + "-drain"},
+	)...)
+	if len(problems) > 0 {
 		return nil, fmt.Errorf("workers %s: invalid arguments:\n  %s", name, strings.Join(problems, "\n  "))
 	}
 	out := &NodePool{Spec: p}

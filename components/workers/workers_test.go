@@ -2,6 +2,7 @@ package workers_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -289,6 +290,26 @@ func TestBadArgsRegisterNothing(t *testing.T) {
 		require.ErrorContains(t, err, want)
 	}
 	require.Empty(t, m.Resources())
+}
+
+// A library user's component name is held to the AWS limits of the names
+// derived from it: at the node IAM role's boundary, one more character
+// fails before anything is registered.
+func TestComponentNamesFitTheirAWSNames(t *testing.T) {
+	for _, n := range []int{51, 52} { // 52 + "-node" + 8 = 65 > 64
+		name := strings.Repeat("g", n)
+		m := mockaws.New("us-east-1")
+		err := m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+			_, err := workers.New(ctx, name, args(cluster(), spec.NodePool{Name: "gpu", MaxSize: 4}))
+			return err
+		})
+		if n == 51 {
+			require.NoError(t, err)
+			continue
+		}
+		require.ErrorContains(t, err, fmt.Sprintf("the IAM role would be named %q (Pulumi's autoname: the logical name, '-' and 7 random characters), 65 characters, and AWS allows 64; use a shorter component name", name+"-node-xxxxxxx"))
+		require.Empty(t, m.Resources())
+	}
 }
 
 func TestTerminationQueueReceivesHooksAndInterruptions(t *testing.T) {

@@ -8,7 +8,10 @@
 // check every recorded resource against it.
 package awsnames
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // AutonameSuffix is what the Pulumi AWS provider appends to a resource's
 // logical name when its name input is unset: "-" and 7 random hex
@@ -165,4 +168,22 @@ func Name(typ, logical string, inputs map[string]any) (name string, length int, 
 		}
 	}
 	return "", 0, false
+}
+
+// Autonamed is a resource a component will register without a name input:
+// its type and logical name.
+type Autonamed struct{ Type, Logical string }
+
+// Overlong says, for each resource whose autoname would exceed its type's
+// AWS limit, what it would be named and what AWS allows; for components
+// used as a library, whose names their caller chooses.
+func Overlong(rs ...Autonamed) []string {
+	var out []string
+	for _, r := range rs {
+		if l, ok := Limits[r.Type]; ok && !AutonameFits(r.Type, r.Logical) {
+			out = append(out, fmt.Sprintf("the %s would be named %q (Pulumi's autoname: the logical name, '-' and 7 random characters), %d characters, and AWS allows %d; use a shorter component name",
+				l.What, r.Logical+"-xxxxxxx", Autoname(r.Logical), l.Max))
+		}
+	}
+	return out
 }
