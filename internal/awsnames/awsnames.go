@@ -70,6 +70,12 @@ const (
 // parameter: length constraints). Every type with a `name` input is
 // autonamed by pulumi-aws (provider/resources.go setAutonaming; the target
 // group with its own maximum of 32); S3 buckets autoname `bucket` (63).
+// Checked against public sources: the target group's and load balancer's 32
+// (ELBv2 CreateTargetGroup, and pulumi-aws' AutoName("name", 32, "-")), the
+// EventBridge rule's 64 (EventBridge's own validation error, "Member must
+// have length less than or equal to 64"), the IAM role's 64 (IAM quotas;
+// kops truncates role names to it); the others are from the services' API
+// references as recalled, not re-checked here.
 var Limits = map[string]Limit{
 	TargetGroup:     {TargetGroup, "name", "load balancer target group", 32, true}, // CreateTargetGroup Name
 	LoadBalancer:    {LoadBalancer, "name", "load balancer", 32, true},             // CreateLoadBalancer Name
