@@ -18,6 +18,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
+	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // renderedUserData is every launch template's user data (masters and node
@@ -201,7 +202,7 @@ func TestEveryRenderedScriptPassesShellcheck(t *testing.T) {
 // that divide the hour.
 func TestBackupTimerFiresEveryIntervalBySystemdsCalendar(t *testing.T) {
 	analyze := testtools.Path(t, "systemd-analyze")
-	for _, interval := range bootstrap.BackupIntervals {
+	for _, interval := range spec.BackupIntervals {
 		t.Run(fmt.Sprint(interval), func(t *testing.T) {
 			m := bootstrap.Master{
 				ClusterName: "c", Region: "us-east-1", Slot: 0, Count: 3, Domain: "c.k8s.internal", APIName: "api.c.k8s.internal",

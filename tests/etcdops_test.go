@@ -5,15 +5,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/etcdops"
 )
 
-// kinfra etcd names the masters' tag and the cluster CA's parameter
-// without compiling the components (internal/etcdops): they must be what
-// the program creates.
+// kinfra etcd reads the cluster CA's parameter and the members' records
+// by the names the program creates.
 func TestEtcdOpsNamesWhatTheProgramCreates(t *testing.T) {
-	require.Equal(t, masters.SlotTag, etcdops.SlotTag)
 	p := planStack(t, "us-east-1")
 	names := etcdops.ParameterNames(*p.Config)
 	var params []string

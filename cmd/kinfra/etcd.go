@@ -97,38 +97,63 @@ func (f stackFlags) cluster(cmd string, stderr io.Writer) (c spec.Cluster, profi
 	return c, sf.Config["aws:profile"], 0
 }
 
-func etcdClients(ctx context.Context, cmd string, c spec.Cluster, profile string, stderr io.Writer) (etcdops.Clients, bool) {
+// etcdCommand is what every kinfra etcd subcommand shares: the stack's
+// flags beside its own, and then the stack's cluster and AWS clients.
+type etcdCommand struct {
+	name   string
+	fs     *flag.FlagSet
+	stack  stackFlags
+	stderr io.Writer
+}
+
+func newEtcdCommand(name string, stderr io.Writer) *etcdCommand {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, etcdUsage); fs.PrintDefaults() }
+	return &etcdCommand{name: name, fs: fs, stack: addStackFlags(fs), stderr: stderr}
+}
+
+// parse parses args: 0, or 2 for a usage error.
+func (e *etcdCommand) parse(args []string) int {
+	if err := e.fs.Parse(args); err != nil {
+		return 2
+	}
+	if e.fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "%s: unexpected argument %q\n", e.name, e.fs.Arg(0))
+		return 2
+	}
+	return 0
+}
+
+// connect loads the stack's cluster and makes its AWS clients, under a
+// context that an interrupt ends (call stop when done); code is the exit
+// code on failure.
+func (e *etcdCommand) connect() (ctx context.Context, stop func(), c spec.Cluster, cl etcdops.Clients, code int) {
+	stop = func() {}
+	c, profile, code := e.stack.cluster(e.name, e.stderr)
+	if code != 0 {
+		return nil, stop, c, cl, code
+	}
+	ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt)
 	cl, err := etcdops.NewClients(ctx, c.Region, profile)
 	if err != nil {
-		fmt.Fprintln(stderr, cmd+":", err)
-		return cl, false
+		fmt.Fprintln(e.stderr, e.name+":", err)
+		return ctx, stop, c, cl, 1
 	}
-	return cl, true
+	return ctx, stop, c, cl, 0
 }
 
 func runEtcdBackups(args []string, stdout, stderr io.Writer) int {
-	const cmd = "kinfra etcd backups"
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, etcdUsage); fs.PrintDefaults() }
-	sfl := addStackFlags(fs)
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", cmd, fs.Arg(0))
-		return 2
-	}
-	c, profile, code := sfl.cluster(cmd, stderr)
-	if code != 0 {
+	e := newEtcdCommand("kinfra etcd backups", stderr)
+	asJSON := e.fs.Bool("json", false, "print one JSON object")
+	if code := e.parse(args); code != 0 {
 		return code
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	cmd := e.name
+	ctx, stop, c, cl, code := e.connect()
 	defer stop()
-	cl, ok := etcdClients(ctx, cmd, c, profile, stderr)
-	if !ok {
-		return 1
+	if code != 0 {
+		return code
 	}
 	l, err := etcdops.Backups(ctx, cl, c, time.Now())
 	if err != nil {
@@ -181,11 +206,8 @@ func orDash(s string) string {
 }
 
 func runEtcdRestore(args []string, stdout, stderr io.Writer) int {
-	const cmd = "kinfra etcd restore"
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, etcdUsage); fs.PrintDefaults() }
-	sfl := addStackFlags(fs)
+	e := newEtcdCommand("kinfra etcd restore", stderr)
+	cmd, fs := e.name, e.fs
 	var o etcdops.RestoreOptions
 	fs.StringVar(&o.Snapshot, "snapshot", "", "`latest` or the key of the snapshot to restore (kinfra etcd backups lists them)")
 	fs.BoolVar(&o.Force, "force", false, "restore a snapshot that fails the identity checks (another cluster's, another PKI's)")
@@ -195,12 +217,8 @@ func runEtcdRestore(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Again, "again", false, "restore once more a snapshot whose request is already complete")
 	fs.DurationVar(&o.Wait, "wait", 30*time.Minute, "how long to wait for every member to restore (0: do not wait)")
 	yes := fs.Bool("yes", false, "confirm: a restore replaces every member's data")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", cmd, fs.Arg(0))
-		return 2
+	if code := e.parse(args); code != 0 {
+		return code
 	}
 	if o.Snapshot == "" {
 		fmt.Fprintf(stderr, "%s: --snapshot is required: latest, or a key from kinfra etcd backups\n", cmd)
@@ -210,15 +228,10 @@ func runEtcdRestore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: --wait %s is negative\n", cmd, o.Wait)
 		return 2
 	}
-	c, profile, code := sfl.cluster(cmd, stderr)
+	ctx, stop, c, cl, code := e.connect()
+	defer stop()
 	if code != 0 {
 		return code
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	cl, ok := etcdClients(ctx, cmd, c, profile, stderr)
-	if !ok {
-		return 1
 	}
 	o.Out, o.Warn, o.Poll = stdout, stderr, etcdPoll
 	o.Confirm = func() error { return confirmRestore(c.Name, *yes, stderr) }

@@ -20,15 +20,15 @@ import (
 	"github.com/kinfra-dev/kinfra/components/network"
 	"github.com/kinfra-dev/kinfra/internal/ami"
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
-// SlotTag names the master slot on its volume and instance; the slot's IAM
-// policy only works on resources carrying its own value.
-const SlotTag = "kinfra.dev/master-slot"
+// SlotTag names the master slot on its volume and instance (tags.MasterSlot).
+const SlotTag = tags.MasterSlot
 
 // Network is what the control plane needs of the network, so that it can be
 // built on a network made by another stack.
@@ -172,7 +172,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Domain:          c.PrivateDomain,
 		APIName:         "api." + c.PrivateDomain,
 		PublicAPIName:   c.API.PublicName,
-		ParameterPrefix: "/kinfra/" + c.Name,
+		ParameterPrefix: bootstrap.ParameterPrefix(c.Name),
 		CACert:          args.PKI.ClusterCA.Cert,
 		CACertHash:      hash,
 	}

@@ -13,8 +13,8 @@ import (
 
 // SSM parameter groups: the masters read both, nodes only the join group.
 const (
-	ControlPlaneParameters = "control-plane"
-	JoinParameters         = "join"
+	ControlPlaneParameters = bootstrap.ControlPlaneParameters
+	JoinParameters         = bootstrap.JoinParameters
 )
 
 // Parameter is one SSM SecureString holding part of the PKI, at

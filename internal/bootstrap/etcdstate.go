@@ -29,6 +29,17 @@ const (
 	membersRecord = StateGroup + "/members"
 )
 
+// ParameterPrefix is the SSM path under which a cluster's PKI groups and
+// its etcd record live.
+func ParameterPrefix(cluster string) string { return "/kinfra/" + cluster }
+
+// The PKI's parameter groups below the prefix: the masters read both, nodes
+// only the join group.
+const (
+	ControlPlaneParameters = "control-plane"
+	JoinParameters         = "join"
+)
+
 // MemberRecord is slot i's member parameter below the parameter prefix.
 func MemberRecord(slot int) string { return membersRecord + "/" + EtcdName(slot) }
 
@@ -69,18 +80,12 @@ type Backup struct {
 // TierPrefix is the key prefix of one tier's snapshots.
 func (b Backup) TierPrefix(tier string) string { return b.Prefix + "/" + tier + "/" }
 
-// BackupIntervals are the intervals the backup timer supports: divisors of
-// an hour, so that every master's timer fires at the same wall-clock
-// minutes and the first snapshot of each hour is well defined.
-var BackupIntervals = []int{5, 10, 15, 20, 30, 60}
-
 func (b Backup) check() []string {
 	var problems []string
-	ok := false
-	for _, i := range BackupIntervals {
-		ok = ok || i == b.IntervalMinutes
-	}
-	if !ok {
+	// The timer fires on the minutes that are multiples of the interval
+	// (timer()): the interval must divide the hour. Which of those the
+	// cluster may choose is the spec's (spec.BackupIntervals).
+	if b.IntervalMinutes < 1 || b.IntervalMinutes > 60 || 60%b.IntervalMinutes != 0 {
 		problems = append(problems, "Backup.IntervalMinutes "+strconv.Itoa(b.IntervalMinutes))
 	}
 	for name, v := range map[string]string{"Backup.Bucket": b.Bucket, "Backup.Prefix": b.Prefix} {

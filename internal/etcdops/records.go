@@ -16,19 +16,6 @@ import (
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
-// Names the masters component gives (components/masters: its
-// ParameterPrefix, JoinParameters and SlotTag); copied here so that this
-// package does not build the components, and held equal by a test.
-const (
-	joinParameters = "join"
-	// SlotTag carries a master instance's slot.
-	SlotTag = "kinfra.dev/master-slot"
-)
-
-// ParameterPrefix is the SSM path of a cluster's parameters: the PKI's
-// groups and the etcd record (the masters component's ParameterPrefix).
-func ParameterPrefix(cluster string) string { return "/kinfra/" + cluster }
-
 // Names are the SSM parameters of one cluster's etcd record.
 type Names struct {
 	Cluster string
@@ -41,12 +28,12 @@ type Names struct {
 
 // ParameterNames lays out the parameters of cluster c.
 func ParameterNames(c spec.Cluster) Names {
-	p := ParameterPrefix(c.Name) + "/"
+	p := bootstrap.ParameterPrefix(c.Name) + "/"
 	n := Names{
 		Cluster: c.Name,
 		Record:  p + bootstrap.ClusterRecord,
 		Request: p + bootstrap.RestoreRequest,
-		CACert:  p + joinParameters + "/ca.crt",
+		CACert:  p + bootstrap.JoinParameters + "/ca.crt",
 	}
 	for i := range c.Masters.Count {
 		n.Members = append(n.Members, p+bootstrap.MemberRecord(i))

@@ -285,7 +285,7 @@ func checkSnapshot(ctx context.Context, api SSMAPI, n Names, c spec.Cluster, s S
 func Masters(ctx context.Context, api EC2API, c spec.Cluster) ([]Instance, error) {
 	in := &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
 		{Name: aws.String("tag:" + tags.Cluster), Values: []string{c.Name}},
-		{Name: aws.String("tag-key"), Values: []string{SlotTag}},
+		{Name: aws.String("tag-key"), Values: []string{tags.MasterSlot}},
 		{Name: aws.String("instance-state-name"), Values: []string{"running"}},
 	}}
 	var found []Instance
@@ -299,7 +299,7 @@ func Masters(ctx context.Context, api EC2API, c spec.Cluster) ([]Instance, error
 			for _, i := range r.Instances {
 				slot := -1
 				for _, t := range i.Tags {
-					if aws.ToString(t.Key) == SlotTag {
+					if aws.ToString(t.Key) == tags.MasterSlot {
 						if v, err := strconv.Atoi(aws.ToString(t.Value)); err == nil {
 							slot = v
 						}

@@ -12,6 +12,11 @@ const (
 	ManagedBy = "managed-by"
 )
 
+// MasterSlot names the master slot on its etcd volume and instances; the
+// slot's IAM policy only works on resources carrying its own value, and
+// `kinfra etcd restore` finds the masters by it.
+const MasterSlot = "kinfra.dev/master-slot"
+
 // Tags that Kubernetes' AWS controllers look for on Auto Scaling Groups:
 // cluster-autoscaler's auto-discovery finds groups carrying both autoscaler
 // tags, and the node termination handler (queue mode) drains only nodes of

@@ -246,9 +246,9 @@ func (e *Env) RunMasters(t *testing.T) []string {
 	t.Helper()
 	var ids []string
 	for i := range e.Cluster.Masters.Count {
-		ids = append(ids, e.run(t, map[string]string{tags.Cluster: e.Cluster.Name, etcdops.SlotTag: strconv.Itoa(i), "Name": fmt.Sprintf("%s-master-%d", e.Cluster.Name, i)}))
+		ids = append(ids, e.run(t, map[string]string{tags.Cluster: e.Cluster.Name, tags.MasterSlot: strconv.Itoa(i), "Name": fmt.Sprintf("%s-master-%d", e.Cluster.Name, i)}))
 	}
-	e.run(t, map[string]string{tags.Cluster: "another-cluster", etcdops.SlotTag: "0"})
+	e.run(t, map[string]string{tags.Cluster: "another-cluster", tags.MasterSlot: "0"})
 	e.run(t, map[string]string{tags.Cluster: e.Cluster.Name, "Name": e.Cluster.Name + "-worker"})
 	return ids
 }
