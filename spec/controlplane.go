@@ -45,8 +45,8 @@ func (c Cluster) checkControlPlane() validate.Errors {
 	errs.Append(m.RootVolume.check("cluster.masters.rootVolume", 20))
 	// etcd's backend is capped at 8 GiB; its WAL and snapshots need room too.
 	errs.Append(m.EtcdVolume.check("cluster.masters.etcdVolume", 20))
-	if m.Roll != nil && (*m.Roll < 0 || *m.Roll >= m.Count) {
-		errs.Addf("cluster.masters.roll", "%d is not a master slot; use 0 to %d, or remove it when no slot is rolling", *m.Roll, max(m.Count-1, 0))
+	if m.Roll != nil {
+		errs.Addf("cluster.masters.roll", "%d: the key is gone; remove it. Every master slot's launch template now follows the stack, `pulumi up` replaces no master, and `kinfra roll --stack <stack>` replaces them one slot at a time once each is healthy (README, 'Upgrading a cluster')", *m.Roll)
 	}
 	if c.Network.Existing == nil && c.Network.NatGateways == NATNone {
 		errs.Addf("cluster.network.natGateways", "none leaves the masters no route to the Route53 API, which has no VPC endpoint: each master points its etcd-<slot> record at itself at boot. Use single or perAz (bulk traffic still takes the VPC endpoints)")

@@ -198,10 +198,10 @@ type Masters struct {
 	// EtcdVolume is each slot's encrypted etcd data volume, which outlives
 	// its instances. Default 64 GiB gp3, 3000 IOPS, 125 MiB/s.
 	EtcdVolume Volume `json:"etcdVolume"`
-	// Roll names the one slot whose launch template follows AMI, user data
-	// and instance type changes, and replaces its instance when they change.
-	// Every other slot keeps what it was launched with. Unset: no slot
-	// rolls. See README "Rolling the masters".
+	// Roll is no longer accepted: every slot's launch template follows the
+	// stack, and `kinfra roll` replaces the masters' instances one slot at a
+	// time behind health gates (README, "Upgrading a cluster"). Kept only
+	// to refuse old stacks with that advice.
 	Roll *int `json:"roll,omitempty"`
 }
 

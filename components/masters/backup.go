@@ -160,11 +160,12 @@ func (b *builder) backupBucket() error {
 // are disjoint, so no two rules act on the same object.
 func (b *builder) lifecycleRules() s3.BucketLifecycleConfigurationV2RuleArray {
 	r := b.c.Backup.Retention
-	days := map[string]int{bootstrap.TierFrequent: r.FrequentDays, bootstrap.TierHourly: r.HourlyDays, bootstrap.TierDaily: r.DailyDays}
+	// The roll's snapshots live as long as the daily ones.
+	days := map[string]int{bootstrap.TierFrequent: r.FrequentDays, bootstrap.TierHourly: r.HourlyDays, bootstrap.TierDaily: r.DailyDays, bootstrap.TierPreRoll: r.DailyDays}
 	noncurrent := max(1, b.c.Backup.ObjectLockDays)
 	layout := b.backupLayout()
 	var rules s3.BucketLifecycleConfigurationV2RuleArray
-	for _, tier := range []string{bootstrap.TierFrequent, bootstrap.TierHourly, bootstrap.TierDaily} {
+	for _, tier := range []string{bootstrap.TierFrequent, bootstrap.TierHourly, bootstrap.TierDaily, bootstrap.TierPreRoll} {
 		rules = append(rules, &s3.BucketLifecycleConfigurationV2RuleArgs{
 			Id:         pulumi.String("expire-" + tier),
 			Status:     pulumi.String("Enabled"),

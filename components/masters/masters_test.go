@@ -193,32 +193,21 @@ func TestLaunchTemplatesRequireIMDSv2AndEncryptTheRootVolume(t *testing.T) {
 	}
 }
 
-func TestMasterLaunchSettingsAreFrozenExceptOnTheRollingSlot(t *testing.T) {
+func TestMasterGroupsReplaceNoInstanceUntilTheRollMovesThem(t *testing.T) {
 	c := clusterSpec(3, 3)
 	m := plan(t, c)
-	for _, lt := range m.ByType(ltType) {
-		require.Equal(t, masters.FrozenLaunchSettings, lt.Options.IgnoreChanges, lt.Name)
-	}
-	roll := 1
-	c.Masters.Roll = &roll
-	m = plan(t, c)
 	for i := range 3 {
 		lt := get(t, m, ltType, fmt.Sprintf("prod-masters-master-%d", i))
 		asg := get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i))
-		if i == roll {
-			require.Empty(t, lt.Options.IgnoreChanges, "the rolling slot follows its config")
-			ref := asg.Inputs["instanceRefresh"].(map[string]any)
-			require.Equal(t, "Rolling", ref["strategy"])
-			require.Equal(t, 0.0, field(ref, "preferences", "minHealthyPercentage"), "one instance: it must go before its successor takes the volume")
-			continue
-		}
-		require.Equal(t, masters.FrozenLaunchSettings, lt.Options.IgnoreChanges, "slot %d stays frozen while %d rolls", i, roll)
-		require.Nil(t, asg.Inputs["instanceRefresh"])
+		require.Empty(t, lt.Options.IgnoreChanges, "slot %d's launch template follows the stack", i)
+		require.Equal(t, []string{masters.RolledGroupSetting}, asg.Options.IgnoreChanges, "slot %d's group launches the version the roll last moved it to", i)
+		require.Nil(t, asg.Inputs["instanceRefresh"], "no change of the stack replaces a master by itself")
+		require.Equal(t, lt.ID, field(asg.Inputs, "launchTemplate", "id"))
 	}
-	three := 3
-	c.Masters.Roll = &three
+	one := 1
+	c.Masters.Roll = &one
 	_, err := spec.Resolve(c)
-	require.ErrorContains(t, err, "cluster.masters.roll: 3 is not a master slot; use 0 to 2")
+	require.ErrorContains(t, err, "cluster.masters.roll: 1: the key is gone; remove it.")
 }
 
 // sgNames maps security group IDs to their resource names.
@@ -653,16 +642,19 @@ func TestBackupLifecycleExpiresEachTierAfterItsRetention(t *testing.T) {
 			{"expire-frequent", "prod/etcd/frequent/", 1, 1, 1},
 			{"expire-hourly", "prod/etcd/hourly/", 7, 1, 1},
 			{"expire-daily", "prod/etcd/daily/", 365, 1, 1},
+			{"expire-pre-roll", "prod/etcd/pre-roll/", 365, 1, 1},
 		}},
 		{"configured days and prefix", spec.Backup{Prefix: "backups/prod", Retention: spec.BackupRetention{FrequentDays: 2, HourlyDays: 14, DailyDays: 90}}, []rule{
 			{"expire-frequent", "backups/prod/frequent/", 2, 1, 1},
 			{"expire-hourly", "backups/prod/hourly/", 14, 1, 1},
 			{"expire-daily", "backups/prod/daily/", 90, 1, 1},
+			{"expire-pre-roll", "backups/prod/pre-roll/", 90, 1, 1},
 		}},
 		{"object lock keeps old versions as long as the lock", spec.Backup{ObjectLockDays: 30}, []rule{
 			{"expire-frequent", "prod/etcd/frequent/", 1, 30, 1},
 			{"expire-hourly", "prod/etcd/hourly/", 7, 30, 1},
 			{"expire-daily", "prod/etcd/daily/", 365, 30, 1},
+			{"expire-pre-roll", "prod/etcd/pre-roll/", 365, 30, 1},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

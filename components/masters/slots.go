@@ -16,11 +16,14 @@ import (
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
-// FrozenLaunchSettings are the launch template properties a master slot
-// keeps from its last roll: changing them would otherwise replace the
-// instance the next time AWS launches one, or, for several slots at once,
-// on the next instance refresh.
-var FrozenLaunchSettings = []string{"imageId", "instanceType", "userData"}
+// RolledGroupSetting is the master group property `kinfra roll` owns: the
+// launch template version the group launches. Pulumi sets it when it
+// creates the group and ignores it afterwards, so that a change of image,
+// instance type or configuration (a new launch template version in every
+// slot) replaces no instance, not even one AWS replaces after a failure,
+// until the roll moves the slot to it, one slot at a time behind health
+// gates (internal/roll).
+const RolledGroupSetting = "launchTemplate.version"
 
 func (b *builder) slotName(slot int) string { return fmt.Sprintf("%s-master-%d", b.name, slot) }
 
@@ -73,11 +76,6 @@ func (b *builder) slot(i int) error {
 	encoded := userData.ApplyT(bootstrap.EncodeUserData).(pulumi.StringOutput)
 
 	name := b.slotName(i)
-	rolling := b.c.Masters.Roll != nil && *b.c.Masters.Roll == i
-	ltOpts := []pulumi.ResourceOption{b.parent}
-	if !rolling {
-		ltOpts = append(ltOpts, pulumi.IgnoreChanges(FrozenLaunchSettings))
-	}
 	instanceTags := b.tags.For(name, slotTag, map[string]string{tags.ClusterKey(b.c.Name): "owned"})
 	lt, err := ec2.NewLaunchTemplate(b.ctx, name, &ec2.LaunchTemplateArgs{
 		Description:          pulumi.String(fmt.Sprintf("kinfra %s: master slot %d (%s)", b.c.Name, i, zone)),
@@ -96,7 +94,7 @@ func (b *builder) slot(i int) error {
 			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("network-interface"), Tags: b.tags.For(name, slotTag)},
 		},
 		Tags: b.tags.For(name, slotTag),
-	}, ltOpts...)
+	}, b.parent)
 	if err != nil {
 		return err
 	}
@@ -125,25 +123,11 @@ func (b *builder) slot(i int) error {
 		WaitForCapacityTimeout: pulumi.String("30m"),
 		Tags:                   asgTags,
 	}
-	if rolling {
-		// The one rolling slot replaces its instance when its launch
-		// template changes; the others never do.
-		asgArgs.InstanceRefresh = &autoscaling.GroupInstanceRefreshArgs{
-			Strategy: pulumi.String("Rolling"),
-			Preferences: &autoscaling.GroupInstanceRefreshPreferencesArgs{
-				// One instance: it must go before its successor can take
-				// the volume.
-				MinHealthyPercentage: pulumi.Int(0),
-				MaxHealthyPercentage: pulumi.Int(100),
-				SkipMatching:         pulumi.Bool(true),
-				InstanceWarmup:       pulumi.String("900"),
-			},
-		}
-	}
 	deps := append([]pulumi.Resource{rec, b.listener}, policies...)
 	deps = append(deps, b.params...)
 	deps = append(deps, b.backupDeps...)
-	asg, err := autoscaling.NewGroup(b.ctx, name, asgArgs, b.parent, pulumi.DependsOn(deps))
+	asg, err := autoscaling.NewGroup(b.ctx, name, asgArgs, b.parent, pulumi.DependsOn(deps),
+		pulumi.IgnoreChanges([]string{RolledGroupSetting}))
 	if err != nil {
 		return err
 	}

@@ -63,8 +63,9 @@ const (
 	TierDaily    = "daily"
 )
 
-// BackupTiers in the order a snapshot is classified.
-var BackupTiers = []string{TierDaily, TierHourly, TierFrequent}
+// BackupTiers are every tier a snapshot may be under: the masters' three,
+// in the order a snapshot is classified, then the roll's.
+var BackupTiers = []string{TierDaily, TierHourly, TierFrequent, TierPreRoll}
 
 // Backup is where and how often the masters snapshot etcd. A nil
 // Master.Backup renders no backup timer.
@@ -115,3 +116,8 @@ Persistent=false
 WantedBy=timers.target
 `
 }
+
+// TierPreRoll holds the snapshot `kinfra roll` takes before it replaces the
+// first master. The masters never write it; the bucket expires it with the
+// daily tier's retention.
+const TierPreRoll = "pre-roll"

@@ -18,10 +18,6 @@ const (
 	autoscalerEnabledTag = tags.AutoscalerEnabled
 )
 
-// frozenLaunchSettings are the launch template properties a master slot
-// that is not rolling keeps.
-var frozenLaunchSettings = masters.FrozenLaunchSettings
-
 // isEtcdVolume reports whether a volume is a master slot's etcd volume.
 func isEtcdVolume(v mockaws.Resource) bool {
 	t := tagsOf(v)
@@ -53,46 +49,37 @@ func etcdVolumeProtected(rs []mockaws.Resource) []Finding {
 	return out
 }
 
-// oneRefreshAtATime flags control planes where a single change could
-// replace several masters: more than one master group with an instance
-// refresh or a launch template that follows image, type and user data
-// changes, or master groups sharing a launch template.
+// oneRefreshAtATime flags master groups that a change of the stack could
+// make replace their instance without `kinfra roll`: a group with an
+// instance refresh (`pulumi up` would start one in every slot whose launch
+// template changed, all at once), or one whose launch template version
+// Pulumi keeps moving (an instance AWS replaces would boot the new
+// configuration before the roll has gated it), and master groups sharing a
+// launch template.
 func oneRefreshAtATime(rs []mockaws.Resource) []Finding {
 	templates := map[string]mockaws.Resource{}
 	for _, lt := range mockaws.OfType(rs, launchTemplate) {
 		templates[lt.ID] = lt
 	}
-	var rolling []string
 	byTemplate := map[string][]string{}
 	var out []Finding
 	for _, g := range mockaws.OfType(rs, groupType) {
 		if _, master := tagsOf(g)[masterSlotTag]; !master {
 			continue
 		}
-		ltID := groupLaunchTemplate(g)
-		if ltID != "" {
+		if ltID := groupLaunchTemplate(g); ltID != "" {
 			byTemplate[ltID] = append(byTemplate[ltID], g.Name)
 		}
 		var why []string
 		if g.Inputs["instanceRefresh"] != nil {
-			why = append(why, "an instance refresh")
+			why = append(why, "has an instance refresh, which `pulumi up` starts in every slot whose launch template changed, all at once")
 		}
-		if lt, ok := templates[ltID]; ok {
-			if follows := followedSettings(lt); len(follows) > 0 {
-				why = append(why, "a launch template that follows "+strings.Join(follows, ", "))
-			}
+		if !slices.Contains(g.Options.IgnoreChanges, masters.RolledGroupSetting) {
+			why = append(why, "does not ignore "+masters.RolledGroupSetting+", so an instance AWS replaces boots the new configuration before `kinfra roll` has gated it")
 		}
 		if len(why) > 0 {
-			rolling = append(rolling, g.Name+" ("+strings.Join(why, " and ")+")")
-			if len(rolling) == 2 {
-				// Reported once, on the second group, naming them all.
-				out = append(out, Finding{Resource: g.URN})
-			}
+			out = append(out, Finding{Resource: g.URN, Message: fmt.Sprintf("master group %s %s. Masters are replaced only by `kinfra roll`, one slot at a time behind health gates; register the group with pulumi.IgnoreChanges([]string{%q}) and no instance refresh", g.Name, strings.Join(why, ", and "), masters.RolledGroupSetting)})
 		}
-	}
-	if len(out) > 0 {
-		sort.Strings(rolling)
-		out[0].Message = fmt.Sprintf("%d master groups would replace their instances on the same change: %s. Changing the image, type or configuration would take several etcd members down at once; roll one slot at a time with cluster.masters.roll (README: Rolling the masters)", len(rolling), strings.Join(rolling, "; "))
 	}
 	ids := make([]string, 0, len(byTemplate))
 	for id := range byTemplate {
@@ -119,18 +106,6 @@ func groupLaunchTemplate(g mockaws.Resource) string {
 	}
 	spec := obj(obj(obj(g.Inputs["mixedInstancesPolicy"])["launchTemplate"])["launchTemplateSpecification"])
 	return str(spec, "launchTemplateId")
-}
-
-// followedSettings are the frozen settings a launch template does not
-// ignore changes of.
-func followedSettings(lt mockaws.Resource) []string {
-	var out []string
-	for _, s := range frozenLaunchSettings {
-		if !slices.Contains(lt.Options.IgnoreChanges, s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // autoscalerDesiredCapacity flags groups cluster-autoscaler scales whose

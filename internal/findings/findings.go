@@ -59,7 +59,7 @@ var Rules = []Rule{
 	{ID: "instances/imdsv2", Severity: Error, Doc: "every instance kinfra launches requires IMDSv2 tokens, with a hop limit that keeps pods from the instance's credentials", Check: imdsv2},
 	{ID: "storage/encrypted", Severity: Error, Doc: "every EBS volume kinfra creates or launches is encrypted", Check: storageEncrypted},
 	{ID: "masters/etcd-volume-protected", Severity: Error, Doc: "etcd volumes are protected and retained, so no Pulumi operation deletes the cluster's state", Check: etcdVolumeProtected},
-	{ID: "masters/one-refresh-at-a-time", Severity: Error, Doc: "at most one master group replaces its instance on a launch template change, and no two share a launch template", Check: oneRefreshAtATime},
+	{ID: "masters/one-refresh-at-a-time", Severity: Error, Doc: "no master group replaces its instance on a stack change (no instance refresh, launch template version left to kinfra roll), and no two share a launch template", Check: oneRefreshAtATime},
 	{ID: BackupDisabled, Severity: Error, Doc: "etcd is backed up: a control plane without snapshots loses the cluster's state with a majority of its etcd volumes", Check: backupDisabled},
 	{ID: "masters/single-member", Severity: Warning, Doc: "a control plane of one etcd member loses the cluster's state with its volume and stops the API with its instance", Check: singleMaster},
 	{ID: "workers/autoscaler-desired-capacity", Severity: Error, Doc: "Pulumi never resets the size cluster-autoscaler gave a group (a warning: a group no autoscaler scales ignores its configured size)", Check: autoscalerDesiredCapacity},

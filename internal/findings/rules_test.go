@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
@@ -26,7 +27,8 @@ func backupAlarm() mockaws.Resource {
 }
 
 // masterSlot is a master group and its launch template; rolling gives the
-// group an instance refresh and the template no frozen settings.
+// group an instance refresh and leaves its launch template version to
+// Pulumi, as the program's master groups had before `kinfra roll`.
 func masterSlot(i string, rolling bool, ltID string) []mockaws.Resource {
 	lt := res(launchTemplate, "m-master-"+i, ltID, map[string]any{"tags": map[string]any{masterSlotTag: i},
 		"metadataOptions":     map[string]any{"httpTokens": "required", "httpPutResponseHopLimit": 1.0},
@@ -39,7 +41,7 @@ func masterSlot(i string, rolling bool, ltID string) []mockaws.Resource {
 	if rolling {
 		g.Inputs["instanceRefresh"] = map[string]any{"strategy": "Rolling"}
 	} else {
-		lt.Options.IgnoreChanges = []string{"imageId", "instanceType", "userData"}
+		g.Options.IgnoreChanges = []string{masters.RolledGroupSetting}
 	}
 	return []mockaws.Resource{lt, g}
 }
@@ -116,9 +118,9 @@ func TestNewRulesFlagTheirViolationsAndPassTheFixes(t *testing.T) {
 			want: []string{"error iam/wildcard urn:aws:iam/rolePolicy:RolePolicy::p"},
 		},
 		{
-			name: "two master slots rolling",
-			bad:  concat(masterSlot("0", true, "lt-0"), masterSlot("1", true, "lt-1"), masterSlot("2", false, "lt-2")),
-			good: concat(masterSlot("0", true, "lt-0"), masterSlot("1", false, "lt-1"), masterSlot("2", false, "lt-2")),
+			name: "a master slot replaced by a stack change, not by the roll",
+			bad:  concat(masterSlot("0", false, "lt-0"), masterSlot("1", true, "lt-1"), masterSlot("2", false, "lt-2")),
+			good: concat(masterSlot("0", false, "lt-0"), masterSlot("1", false, "lt-1"), masterSlot("2", false, "lt-2")),
 			want: []string{"error masters/one-refresh-at-a-time urn:" + groupType + "::m-master-1"},
 		},
 		{

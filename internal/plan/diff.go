@@ -1400,11 +1400,9 @@ func diffFlags(old, new *Plan, d *PlanDiff) []DiffFlag {
 	}
 
 	// Masters are never replaced together.
-	oldLTs := slotResources(old.Resources, "aws:ec2/launchTemplate:LaunchTemplate")
-	newLTs := slotResources(new.Resources, "aws:ec2/launchTemplate:LaunchTemplate")
-	if rolling := rollingSlots(diffs, oldSlots, newSlots, oldLTs, newLTs); len(rolling) > 1 {
+	if rolling := rollingSlots(diffs, oldSlots, newSlots); len(rolling) > 1 {
 		flag("diff/masters-rolled-together", findings.Error, "", fmt.Sprintf(
-			"%d master slots would replace their instances in this one change: %s. Masters are never replaced together: each roll takes an etcd member out until its successor has rejoined, and with three members two at once lose quorum. Roll one slot at a time with cluster.masters.roll (README, 'Rolling the masters'): set roll to one slot, `pulumi up`, wait until its refresh has finished and etcd is healthy, then the next slot.",
+			"%d master slots would replace their instances in this one change: %s. Masters are never replaced together: each replacement takes an etcd member out until its successor has rejoined, and with three members two at once lose quorum. A master group leaves its launch template version to `kinfra roll`, which replaces one slot at a time once the one before is healthy (README, 'Upgrading a cluster').",
 			len(rolling), strings.Join(rolling, "; ")))
 	}
 
@@ -1450,7 +1448,7 @@ func (c *flagContext) message(kind string, rd ResourceDiff, r mockaws.Resource) 
 				slotText(r))
 		}
 	case "master-group":
-		msg = fmt.Sprintf("%s %s's Auto Scaling Group%s terminates its instance: an etcd member and an API server go down, and with another slot down etcd loses quorum. Change master groups only in place, and roll instances one slot at a time with cluster.masters.roll (README, 'Rolling the masters').",
+		msg = fmt.Sprintf("%s %s's Auto Scaling Group%s terminates its instance: an etcd member and an API server go down, and with another slot down etcd loses quorum. Change master groups only in place; `kinfra roll` replaces instances one slot at a time (README, 'Upgrading a cluster').",
 			what, slotText(r), because)
 	case "etcd-record":
 		name, _ := r.Inputs["name"].(string)
@@ -1540,20 +1538,12 @@ func slotResources(rs []mockaws.Resource, typ string) map[string]mockaws.Resourc
 }
 
 // rollingSlots are the master slots whose instance this change replaces,
-// now or at their next launch, each with why: a launch template that follows
-// image, instance type and user data changes (it no longer ignores them, or
-// they change while it follows them), or is replaced; a group that gains an
-// instance refresh, or is replaced. Slots that exist in one plan only are
-// the count flag's business.
-func rollingSlots(diffs map[string]ResourceDiff, oldSlots, newSlots, oldLTs, newLTs map[string]mockaws.Resource) []string {
-	frozen := func(r mockaws.Resource) bool {
-		for _, s := range masters.FrozenLaunchSettings {
-			if !ignores(r.Options.IgnoreChanges, s) {
-				return false
-			}
-		}
-		return true
-	}
+// now or at their next launch, each with why: a group that gains an
+// instance refresh, stops leaving its launch template version to `kinfra
+// roll`, or is replaced. A launch template change alone replaces nothing:
+// the group keeps launching the version the roll last moved it to. Slots
+// that exist in one plan only are the count flag's business.
+func rollingSlots(diffs map[string]ResourceDiff, oldSlots, newSlots map[string]mockaws.Resource) []string {
 	var slots []string
 	for s := range newSlots {
 		if _, ok := oldSlots[s]; ok {
@@ -1571,28 +1561,14 @@ func rollingSlots(diffs map[string]ResourceDiff, oldSlots, newSlots, oldLTs, new
 	var out []string
 	for _, s := range slots {
 		var why []string
-		lo, inOld := oldLTs[s]
-		ln, inNew := newLTs[s]
-		if inOld && inNew && !frozen(ln) {
-			rd := diffs[ln.URN]
-			switch {
-			case frozen(lo):
-				why = append(why, "its launch template stops ignoring "+strings.Join(masters.FrozenLaunchSettings, ", "))
-			case rd.Action == ActionReplace:
-				why = append(why, "its launch template is replaced")
-			default:
-				for _, p := range masters.FrozenLaunchSettings {
-					if findChange(rd, p) != nil {
-						why = append(why, "its launch template's "+p+" changes")
-					}
-				}
-			}
-		}
 		go_, gn := oldSlots[s], newSlots[s]
 		if _, had := go_.Inputs["instanceRefresh"]; !had {
 			if _, has := gn.Inputs["instanceRefresh"]; has {
 				why = append(why, "its group gains an instance refresh")
 			}
+		}
+		if ignores(go_.Options.IgnoreChanges, masters.RolledGroupSetting) && !ignores(gn.Options.IgnoreChanges, masters.RolledGroupSetting) {
+			why = append(why, "its group stops leaving "+masters.RolledGroupSetting+" to kinfra roll")
 		}
 		if go_.URN == gn.URN && diffs[gn.URN].Action == ActionReplace {
 			why = append(why, "its group is replaced")

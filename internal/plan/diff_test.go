@@ -81,10 +81,10 @@ func diffCluster() *Plan {
 		vol.Options.Protect, vol.Options.RetainOnDelete = true, true
 		lt := diffCustom(dtLT, "c-master-"+slot, map[string]any{"imageId": "ami-1", "instanceType": "m7i.2xlarge", "userData": "H4sIAAAAAAAA/" + strings.Repeat("x", 400),
 			"tags": map[string]any{"Name": "c-master-" + slot, masters.SlotTag: slot}})
-		lt.Options.IgnoreChanges = append([]string{}, masters.FrozenLaunchSettings...)
 		group := diffCustom(dtGroup, "c-master-"+slot, map[string]any{"minSize": 1.0, "maxSize": 1.0, "desiredCapacity": 1.0,
 			"vpcZoneIdentifiers": []any{subnets[i]}, "launchTemplate": map[string]any{"id": diffID(dtLT, "c-master-"+slot), "version": "1"},
 			"tags": diffASGTags(masters.SlotTag, slot, "Name", "c-master-"+slot)})
+		group.Options.IgnoreChanges = []string{masters.RolledGroupSetting}
 		record := diffCustom(dtRecord, "c-etcd-"+slot, map[string]any{"name": "etcd-" + slot + ".c.k8s.internal", "type": "A", "ttl": 30.0,
 			"zoneId": diffID(dtZone, "c-zone"), "records": []any{"127.0.0.1"}})
 		record.Options.IgnoreChanges = []string{"records"}
@@ -250,17 +250,19 @@ func TestLongValuesAreShortenedWithTheirLengthAndHash(t *testing.T) {
 
 func TestChangesUnderIgnoreChangesAreShownButDoNotUpdate(t *testing.T) {
 	old, new := diffCluster(), diffCluster()
-	diffEdit(t, new, dtLT, "c-master-1", func(r *mockaws.Resource) { r.Inputs["imageId"] = "ami-2" })
+	version := func(v string) func(r *mockaws.Resource) {
+		return func(r *mockaws.Resource) {
+			r.Inputs["launchTemplate"] = map[string]any{"id": diffID(dtLT, "c-master-1"), "version": v}
+		}
+	}
+	diffEdit(t, new, dtGroup, "c-master-1", version("2"))
 	diffEdit(t, new, dtRecord, "c-etcd-1", func(r *mockaws.Resource) { r.Inputs["records"] = []any{"10.0.1.5"} })
 	d := Diff(old, new)
 	require.Equal(t, DiffSummary{Unchanged: len(old.Resources)}, d.Summary, "ignored changes are no updates")
 	require.Empty(t, d.Resources)
 
-	diffEdit(t, new, dtLT, "c-master-1", func(r *mockaws.Resource) { r.Inputs["instanceType"] = "m7i.4xlarge" })
-	require.Empty(t, Diff(old, new).Resources)
-
-	diffEdit(t, new, dtLT, "c-master-1", func(r *mockaws.Resource) { r.Inputs["description"] = "slot 1" })
-	rd := diffOf(t, Diff(old, new), dtLT, "c-master-1")
+	diffEdit(t, new, dtGroup, "c-master-1", func(r *mockaws.Resource) { r.Inputs["healthCheckGracePeriod"] = 600.0 })
+	rd := diffOf(t, Diff(old, new), dtGroup, "c-master-1")
 	require.Equal(t, ActionUpdate, rd.Action)
 	var ignored []string
 	for _, c := range rd.Changes {
@@ -268,7 +270,7 @@ func TestChangesUnderIgnoreChangesAreShownButDoNotUpdate(t *testing.T) {
 			ignored = append(ignored, c.Path)
 		}
 	}
-	require.Equal(t, []string{"imageId", "instanceType"}, ignored)
+	require.Equal(t, []string{"launchTemplate.version"}, ignored)
 }
 
 func TestOptionChangesAreUpdatesAndListed(t *testing.T) {
@@ -493,14 +495,15 @@ func TestEveryFlagFiresOnItsDangerousChangeAndNotOnASafeOne(t *testing.T) {
 		{"diff/masters-rolled-together", findings.Error,
 			func(t *testing.T, _, n *Plan) {
 				for _, s := range []string{"0", "1"} {
-					diffEdit(t, n, dtLT, "c-master-"+s, func(r *mockaws.Resource) { r.Options.IgnoreChanges = []string{} })
+					diffEdit(t, n, dtGroup, "c-master-"+s, func(r *mockaws.Resource) {
+						r.Inputs["instanceRefresh"] = map[string]any{"strategy": "Rolling"}
+					})
 				}
 			},
-			func(t *testing.T, _, n *Plan) { // cluster.masters.roll: 0
-				diffEdit(t, n, dtLT, "c-master-0", func(r *mockaws.Resource) { r.Options.IgnoreChanges = []string{} })
-				diffEdit(t, n, dtGroup, "c-master-0", func(r *mockaws.Resource) {
-					r.Inputs["instanceRefresh"] = map[string]any{"strategy": "Rolling"}
-				})
+			func(t *testing.T, _, n *Plan) { // a new image in every slot, left to kinfra roll
+				for _, s := range []string{"0", "1", "2"} {
+					diffEdit(t, n, dtLT, "c-master-"+s, func(r *mockaws.Resource) { r.Inputs["imageId"] = "ami-2" })
+				}
 			}},
 		{"diff/etcd-record-replaced", findings.Error,
 			func(t *testing.T, _, n *Plan) {
@@ -621,33 +624,24 @@ func TestEveryFlagFiresOnItsDangerousChangeAndNotOnASafeOne(t *testing.T) {
 	}
 }
 
-func TestTheRollProcedureMovingFromOneSlotToTheNextIsNoError(t *testing.T) {
-	rolling := func(p *Plan, slot string) *Plan {
-		diffEdit(t, p, dtLT, "c-master-"+slot, func(r *mockaws.Resource) { r.Options.IgnoreChanges = []string{} })
-		diffEdit(t, p, dtGroup, "c-master-"+slot, func(r *mockaws.Resource) {
-			r.Inputs["instanceRefresh"] = map[string]any{"strategy": "Rolling"}
-		})
-		return p
+func TestMasterGroupsThatStopLeavingTheirVersionToTheRollAreFlaggedTogether(t *testing.T) {
+	old, new := diffCluster(), diffCluster()
+	for _, s := range []string{"0", "1", "2"} {
+		diffEdit(t, new, dtLT, "c-master-"+s, func(r *mockaws.Resource) { r.Inputs["imageId"] = "ami-2" })
 	}
-	old, new := rolling(diffCluster(), "0"), rolling(diffCluster(), "1")
-	for _, p := range []*Plan{old, new} {
-		for _, s := range []string{"0", "1", "2"} {
-			diffEdit(t, p, dtLT, "c-master-"+s, func(r *mockaws.Resource) { r.Inputs["imageId"] = "ami-2" })
-		}
-	}
-	d := Diff(old, new)
-	require.Empty(t, d.Errors(), "roll: 0 → roll: 1 rolls slot 1 only")
+	require.Empty(t, Diff(old, new).Errors(), "a new launch template version in every slot replaces no master: the roll does, one at a time")
 
-	// Following changes on slot 0 while slot 1 is unfrozen too rolls both.
-	diffEdit(t, new, dtLT, "c-master-0", func(r *mockaws.Resource) { r.Options.IgnoreChanges = []string{} })
-	diffEdit(t, new, dtLT, "c-master-0", func(r *mockaws.Resource) { r.Inputs["imageId"] = "ami-3" })
-	d = Diff(old, new)
+	diffEdit(t, new, dtGroup, "c-master-0", func(r *mockaws.Resource) { r.Options.IgnoreChanges = nil })
+	diffEdit(t, new, dtGroup, "c-master-1", func(r *mockaws.Resource) {
+		r.Inputs["instanceRefresh"] = map[string]any{"strategy": "Rolling"}
+	})
+	d := Diff(old, new)
 	require.Contains(t, diffRules(d), "diff/masters-rolled-together")
 	for _, f := range d.Flags {
 		if f.Rule == "diff/masters-rolled-together" {
-			require.Contains(t, f.Message, "slot 0 (its launch template's imageId changes)")
-			require.Contains(t, f.Message, "slot 1 (its launch template stops ignoring imageId, instanceType, userData, its group gains an instance refresh)")
-			require.Contains(t, f.Message, "cluster.masters.roll")
+			require.Contains(t, f.Message, "slot 0 (its group stops leaving launchTemplate.version to kinfra roll)")
+			require.Contains(t, f.Message, "slot 1 (its group gains an instance refresh)")
+			require.Contains(t, f.Message, "kinfra roll")
 		}
 	}
 }
