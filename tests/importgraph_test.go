@@ -108,17 +108,22 @@ func TestExternalModuleBuildsAVPC(t *testing.T) {
 	runGo(t, dir, "vet", ".")
 }
 
-// The AWS SDK for Go v2 is for the CLI's day-2 commands (internal/etcdops);
-// the components, the spec and the Pulumi program never compile it.
+// The AWS SDK for Go v2 and etcd's client are for the CLI's day-2 commands
+// (internal/etcdops, internal/roll); the components, the spec and the
+// Pulumi program never compile them.
 func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
-	const awsSDK = "github.com/aws/aws-sdk-go-v2"
+	const awsSDK, etcdClient = "github.com/aws/aws-sdk-go-v2", "go.etcd.io/etcd/client"
 	root := repoRoot(t)
 	deps := runGo(t, root, "list", "-deps", "./components/...", "./spec/...", "./pki/...", "./internal/program", ".")
 	require.Empty(t, linesContaining(deps, awsSDK), "the components' import graph includes the AWS SDK")
+	require.Empty(t, linesContaining(deps, etcdClient), "the components' import graph includes etcd's client")
 	require.Contains(t, strings.Split(deps, "\n"), "github.com/kinfra-dev/kinfra/components/masters",
 		"go list -deps no longer lists the components; the test is not looking at the right graph")
 
 	ops := runGo(t, root, "list", "-deps", "./internal/etcdops")
 	require.Contains(t, strings.Split(ops, "\n"), awsSDK+"/service/s3",
 		"internal/etcdops no longer imports the AWS SDK; the test is not looking at the right package")
+	rollDeps := strings.Split(runGo(t, root, "list", "-deps", "./internal/roll"), "\n")
+	require.Contains(t, rollDeps, awsSDK+"/service/autoscaling", "internal/roll no longer imports the AWS SDK; the test is not looking at the right package")
+	require.Contains(t, rollDeps, etcdClient+"/v3", "internal/roll no longer imports etcd's client; the test is not looking at the right package")
 }

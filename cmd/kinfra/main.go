@@ -12,6 +12,7 @@
 //	kinfra pki init --stack us-east-1       create the cluster PKI as the secret kinfra:pki
 //	kinfra etcd backups --stack us-east-1   list the cluster's etcd snapshots in S3
 //	kinfra etcd restore --stack us-east-1 --snapshot latest  restore every etcd member from one
+//	kinfra roll --stack us-east-1           replace the masters one at a time, behind health gates
 //
 // Exit status: 0 success (a valid plan), 1 invalid config, error findings or
 // a failed command, 2 usage.
@@ -41,6 +42,7 @@ const usage = `usage:
   kinfra pki init --stack NAME [--force] [--pulumi PATH] [--dir DIR]
   kinfra etcd backups (--stack NAME | --stack-file PATH) [--json]
   kinfra etcd restore (--stack NAME | --stack-file PATH) --snapshot latest|KEY [--dry-run] [--yes] ...
+  kinfra roll (--stack NAME | --stack-file PATH) [--dry-run] [--timeout 15m] [--poll 10s]
 
 plan runs the kinfra Pulumi program offline, under mocks, and prints what it
 would create. No AWS credentials and no Pulumi CLI are needed.
@@ -55,6 +57,10 @@ whose values differ between the stacks (docs/review.md).
 
 etcd backups lists the cluster's etcd snapshots; etcd restore has every
 master restore one (docs/etcd-restore.md). Both call AWS.
+
+roll replaces the masters whose launch template version is behind the stack,
+one slot at a time, each once the one before is healthy (README, "Upgrading a
+cluster"). It calls AWS, etcd and the API servers.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -65,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runPKIInit(args[2:], stdout, stderr)
 	case len(args) > 0 && args[0] == "etcd":
 		return runEtcd(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "roll":
+		return runRoll(args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return 2

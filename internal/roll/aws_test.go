@@ -1,0 +1,310 @@
+package roll
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/testtools"
+)
+
+// motoCluster is a cluster's master groups in moto_server, as `pulumi up`
+// leaves them: per slot a launch template and a one-instance group at
+// version 1, attached to the API target group, tagged like kinfra's.
+type motoCluster struct {
+	cfg       aws.Config
+	fleet     *AWSFleet
+	asg       *autoscaling.Client
+	ec2       *ec2.Client
+	templates []string
+	groups    []string
+}
+
+const motoClusterName = "prod-use1"
+
+func startMotoCluster(t *testing.T, slots int) *motoCluster {
+	t.Helper()
+	m := testtools.StartMoto(t)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": m.Endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+	} {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+	require.NoError(t, err)
+	c := &motoCluster{cfg: cfg, fleet: NewAWSFleet(cfg, motoClusterName), asg: autoscaling.NewFromConfig(cfg), ec2: ec2.NewFromConfig(cfg)}
+	lb := elbv2.NewFromConfig(cfg)
+
+	vpc, err := c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	require.NoError(t, err)
+	images, err := c.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{})
+	require.NoError(t, err)
+	require.NotEmpty(t, images.Images)
+	ami := aws.ToString(images.Images[0].ImageId)
+	tg, err := lb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("prod-use1-api"), Protocol: "TCP", Port: aws.Int32(6443), VpcId: vpc.Vpc.VpcId, TargetType: "instance"})
+	require.NoError(t, err)
+	for i := range slots {
+		subnet, err := c.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", i)), AvailabilityZone: aws.String("us-east-1" + string(rune('a'+i)))})
+		require.NoError(t, err)
+		name := fmt.Sprintf("%s-masters-master-%d", motoClusterName, i)
+		lt, err := c.ec2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name),
+			LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(ami), InstanceType: "m7i.2xlarge"}})
+		require.NoError(t, err)
+		c.templates = append(c.templates, aws.ToString(lt.LaunchTemplate.LaunchTemplateId))
+		_, err = c.asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+			AutoScalingGroupName: aws.String(name), MinSize: aws.Int32(1), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(1),
+			VPCZoneIdentifier: subnet.Subnet.SubnetId,
+			LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, Version: aws.String("1")},
+			TargetGroupARNs:   []string{aws.ToString(tg.TargetGroups[0].TargetGroupArn)},
+			Tags: []astypes.Tag{
+				{Key: aws.String(tags.ClusterKey(motoClusterName)), Value: aws.String("owned"), PropagateAtLaunch: aws.Bool(true)},
+				{Key: aws.String(tags.MasterSlot), Value: aws.String(strconv.Itoa(i)), PropagateAtLaunch: aws.Bool(true)},
+			},
+		})
+		require.NoError(t, err)
+		c.groups = append(c.groups, name)
+	}
+	// Another cluster's master group, which the roll must not see.
+	other, err := c.ec2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("other-master-0"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(ami), InstanceType: "m7i.large"}})
+	require.NoError(t, err)
+	_, err = c.asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("other-master-0"), MinSize: aws.Int32(1), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(1),
+		AvailabilityZones: []string{"us-east-1a"},
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateId: other.LaunchTemplate.LaunchTemplateId, Version: aws.String("1")},
+		Tags: []astypes.Tag{
+			{Key: aws.String(tags.ClusterKey("other")), Value: aws.String("owned"), PropagateAtLaunch: aws.Bool(true)},
+			{Key: aws.String(tags.MasterSlot), Value: aws.String("0"), PropagateAtLaunch: aws.Bool(true)},
+		},
+	})
+	require.NoError(t, err)
+	return c
+}
+
+// declare does what `pulumi up` does after a change of the masters' image:
+// a new version of every slot's launch template, made the default.
+func (c *motoCluster) declare(t *testing.T, instanceType string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, id := range c.templates {
+		v, err := c.ec2.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id),
+			SourceVersion: aws.String("$Latest"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceType(instanceType)}})
+		require.NoError(t, err)
+		_, err = c.ec2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(id),
+			DefaultVersion: aws.String(strconv.FormatInt(aws.ToInt64(v.LaunchTemplateVersion.VersionNumber), 10))})
+		require.NoError(t, err)
+	}
+}
+
+// slot is a slot's group as AWS reports it: its version, and its instance
+// with the version EC2 tagged it with.
+func (c *motoCluster) slot(t *testing.T, i int) (groupVersion, instance, instanceVersion string) {
+	t.Helper()
+	g, err := c.fleet.Group(context.Background(), c.groups[i])
+	require.NoError(t, err)
+	require.Len(t, g.Instances, 1, "slot %d has one instance", i)
+	return g.GroupVersion, g.Instances[0].ID, g.Instances[0].Version
+}
+
+// fakeGates pass, or fail as the test says, and log every check with the
+// instance it saw, so that the test can see the order.
+type fakeGates struct {
+	log      []string
+	etcdFail func() error
+	booted   func(slot int, id string) error
+	snapshot string
+}
+
+func (f *fakeGates) Etcd(context.Context) error {
+	f.log = append(f.log, "etcd")
+	if f.etcdFail != nil {
+		return f.etcdFail()
+	}
+	return nil
+}
+func (f *fakeGates) APIReady(_ context.Context, ip string) error {
+	f.log = append(f.log, "api "+ip)
+	return nil
+}
+func (f *fakeGates) NodeReady(_ context.Context, ip string) error {
+	f.log = append(f.log, "node "+ip)
+	return nil
+}
+func (f *fakeGates) Booted(_ context.Context, slot int, id string) error {
+	if f.booted != nil {
+		return f.booted(slot, id)
+	}
+	return nil
+}
+func (f *fakeGates) Snapshot(context.Context) (string, error) {
+	f.log = append(f.log, "snapshot")
+	return f.snapshot, nil
+}
+
+func fastOptions() Options { return Options{Timeout: 20 * time.Second, Poll: 50 * time.Millisecond} }
+
+func TestRollReplacesEachMasterInSlotOrderInMotoAndResumesAsANoOp(t *testing.T) {
+	c := startMotoCluster(t, 3)
+	var before []string
+	for i := range 3 {
+		gv, id, iv := c.slot(t, i)
+		require.Equal(t, "1", gv)
+		require.Equal(t, "1", iv, "EC2 tags the instance with the version it launched from")
+		before = append(before, id)
+	}
+
+	// Nothing declared yet: nothing to roll, nothing touched.
+	gates := &fakeGates{snapshot: "s3://bucket/prod/etcd/pre-roll/x.db"}
+	var out bytes.Buffer
+	r := &Roller{Fleet: c.fleet, Gates: gates, Out: &out, Opts: fastOptions()}
+	rolled, err := r.Masters(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, rolled)
+	require.Contains(t, out.String(), "nothing to roll")
+	require.Empty(t, gates.log, "no gate, no snapshot when nothing is rolled")
+
+	c.declare(t, "m7i.4xlarge")
+
+	// A dry run prints the steps and changes nothing.
+	out.Reset()
+	r.Opts.DryRun = true
+	rolled, err = r.Masters(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, rolled)
+	for i := range 3 {
+		require.Contains(t, out.String(), fmt.Sprintf("slot %d: point %s at launch template version 2, replace its instance", i, c.groups[i]))
+		gv, id, _ := c.slot(t, i)
+		require.Equal(t, "1", gv)
+		require.Equal(t, before[i], id, "a dry run replaces nothing")
+	}
+
+	out.Reset()
+	r.Opts.DryRun = false
+	rolled, err = r.Masters(context.Background())
+	require.NoError(t, err, out.String())
+	require.Equal(t, []int{0, 1, 2}, rolled)
+	var ips []string
+	for i := range 3 {
+		gv, id, iv := c.slot(t, i)
+		require.Equal(t, "2", gv, "slot %d's group launches the declared version", i)
+		require.Equal(t, "2", iv, "slot %d's instance was launched from it", i)
+		require.NotEqual(t, before[i], id, "slot %d's instance was replaced", i)
+		g, err := c.fleet.Group(context.Background(), c.groups[i])
+		require.NoError(t, err)
+		ips = append(ips, g.Instances[0].PrivateIP)
+		h, err := c.fleet.TargetHealth(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, "healthy", h)
+	}
+	// The preflight, then each slot's gates on its own new instance, in
+	// slot order.
+	want := []string{"etcd", "api " + "*", "api *", "api *", "snapshot"}
+	for _, ip := range ips {
+		want = append(want, "etcd", "api "+ip, "node "+ip)
+	}
+	require.Len(t, gates.log, len(want), "%v", gates.log)
+	for i, w := range want {
+		if strings.HasSuffix(w, "*") {
+			require.True(t, strings.HasPrefix(gates.log[i], strings.TrimSuffix(w, "*")), "%d: %s", i, gates.log[i])
+			continue
+		}
+		require.Equal(t, w, gates.log[i], "check %d", i)
+	}
+	require.Contains(t, out.String(), "etcd snapshot: s3://bucket/prod/etcd/pre-roll/x.db")
+
+	// Resumed with everything on its declared version: nothing to do.
+	gates.log = nil
+	rolled, err = r.Masters(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, rolled)
+	require.Empty(t, gates.log)
+}
+
+func TestAFailedGateStopsTheRollBeforeTheNextSlotAndTheRollResumesThere(t *testing.T) {
+	c := startMotoCluster(t, 3)
+	c.declare(t, "m7i.4xlarge")
+	var before []string
+	for i := range 3 {
+		_, id, _ := c.slot(t, i)
+		before = append(before, id)
+	}
+	calls := 0
+	gates := &fakeGates{etcdFail: func() error {
+		calls++
+		if calls > 1 { // healthy at preflight, never again
+			return errors.New("https://etcd-1.prod-use1.k8s.internal:2379: no status: context deadline exceeded")
+		}
+		return nil
+	}}
+	var out bytes.Buffer
+	o := fastOptions()
+	o.Timeout = 2 * time.Second
+	r := &Roller{Fleet: c.fleet, Gates: gates, Out: &out, Opts: o}
+	rolled, err := r.Masters(context.Background())
+	require.Error(t, err)
+	require.Empty(t, rolled)
+	require.ErrorIs(t, err, ErrGate)
+	require.Contains(t, err.Error(), "slot 0 (prod-use1-masters-master-0): health gate: timed out after 2s waiting for every etcd member to be healthy: https://etcd-1.prod-use1.k8s.internal:2379: no status: context deadline exceeded. The roll stopped here; no later slot was touched.")
+	gv, id, _ := c.slot(t, 0)
+	require.Equal(t, "2", gv)
+	require.NotEqual(t, before[0], id, "slot 0 was replaced")
+	for i := 1; i < 3; i++ {
+		gv, id, iv := c.slot(t, i)
+		require.Equal(t, "1", gv, "slot %d's group untouched", i)
+		require.Equal(t, "1", iv)
+		require.Equal(t, before[i], id, "slot %d's instance untouched", i)
+	}
+
+	// Once etcd is healthy again the roll resumes: slot 0 is done, and the
+	// preflight now holds for it too.
+	gates.etcdFail = nil
+	rolled, err = r.Masters(context.Background())
+	require.NoError(t, err, out.String())
+	require.Equal(t, []int{1, 2}, rolled)
+	require.Contains(t, out.String(), "slot 0 (prod-use1-masters-master-0): on declared version 2, skipped")
+}
+
+func TestAFailedBootStopsTheRollAtOnceWithTheMastersReport(t *testing.T) {
+	c := startMotoCluster(t, 3)
+	c.declare(t, "m7i.4xlarge")
+	_, first, _ := c.slot(t, 0)
+	gates := &fakeGates{booted: func(slot int, id string) error {
+		if id == first {
+			return errors.New("the status is still the previous instance's")
+		}
+		return fmt.Errorf("%w on %s: step control_plane: kubeadm init phase control-plane all: exit status 1", ErrBootFailed, id)
+	}}
+	o := fastOptions()
+	o.Timeout = time.Hour
+	r := &Roller{Fleet: c.fleet, Gates: gates, Opts: o}
+	// The roll's waits count their polls instead of sleeping: a failed boot
+	// must end the wait on the check that sees it, not at the timeout.
+	polls := 0
+	r.sleep = func(context.Context, time.Duration) error { polls++; return nil }
+	_, err := r.Masters(context.Background())
+	require.ErrorIs(t, err, ErrBootFailed)
+	require.Contains(t, err.Error(), "slot 0 (prod-use1-masters-master-0): waiting for its new instance to be InService on version 2: the master's boot failed on i-")
+	require.Contains(t, err.Error(), "step control_plane")
+	require.Zero(t, polls, "moto launches the successor at once, and its first check sees the failure")
+	for i := 1; i < 3; i++ {
+		gv, _, _ := c.slot(t, i)
+		require.Equal(t, "1", gv, "slot %d untouched", i)
+	}
+}

@@ -1,0 +1,141 @@
+package roll
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/etcdops"
+	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+// ClientName is the subject the roll's short-lived certificates carry, so
+// that etcd's and the API server's audit logs name it.
+const ClientName = "kinfra-roll"
+
+// Connect builds a roll of cluster c's masters from the operator's AWS
+// credentials (the default chain, and profile if set): the fleet through
+// the AWS SDK, and the gates through etcd and the API with client
+// certificates it issues in memory from the CAs in the cluster's SSM
+// parameters, valid only as long as the roll can take. dial, when not nil,
+// opens the gates' connections.
+func Connect(ctx context.Context, c spec.Cluster, profile string, o Options, dial DialFunc) (*Roller, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(c.Region)}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	gates, err := NewClusterGates(ctx, cfg, c, o, dial)
+	if err != nil {
+		return nil, err
+	}
+	return &Roller{Fleet: NewAWSFleet(cfg, c.Name), Gates: gates, Opts: o, Slots: c.Masters.Count}, nil
+}
+
+// NewClusterGates reads the CAs and the etcd record from SSM and builds the
+// gates of cluster c.
+func NewClusterGates(ctx context.Context, cfg aws.Config, c spec.Cluster, o Options, dial DialFunc) (*ClusterGates, error) {
+	api := ssm.NewFromConfig(cfg)
+	prefix := bootstrap.ParameterPrefix(c.Name) + "/" + bootstrap.ControlPlaneParameters + "/"
+	read := func(name string) (string, error) {
+		out, err := api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(prefix + name), WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return "", fmt.Errorf("reading %s%s (the roll needs ssm:GetParameter and kms:Decrypt on the cluster's PKI): %w", prefix, name, err)
+		}
+		return aws.ToString(out.Parameter.Value), nil
+	}
+	var ca, etcdCA pki.KeyPair
+	var errs []error
+	for _, p := range []struct {
+		dst  *string
+		name string
+	}{{&ca.Cert, "ca.crt"}, {&ca.Key, "ca.key"}, {&etcdCA.Cert, "etcd-ca.crt"}, {&etcdCA.Key, "etcd-ca.key"}} {
+		v, err := read(p.name)
+		errs = append(errs, err)
+		*p.dst = v
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	o = (&Roller{Opts: o}).opts()
+	// Long enough for every slot's waits, and no longer: the key lives in
+	// this process's memory only.
+	lifetime := time.Duration(c.Masters.Count+2)*6*o.Timeout + time.Hour
+	now := time.Now()
+	etcdCert, err := pki.ShortLivedClient(etcdCA, pkix.Name{CommonName: ClientName}, lifetime, now)
+	if err != nil {
+		return nil, fmt.Errorf("etcd client certificate: %w", err)
+	}
+	// kubeadm binds this group to cluster-admin; the roll only reads
+	// /readyz and the nodes.
+	apiCert, err := pki.ShortLivedClient(ca, pkix.Name{CommonName: ClientName, Organization: []string{pki.AdminGroup}}, lifetime, now)
+	if err != nil {
+		return nil, fmt.Errorf("API client certificate: %w", err)
+	}
+	g := &ClusterGates{
+		EtcdEndpoints: EtcdEndpoints(c),
+		EtcdTLS:       ClientTLS(etcdCA.Cert, etcdCert, ""),
+		APITLS:        ClientTLS(ca.Cert, apiCert, "api."+c.PrivateDomain),
+		APIPort:       bootstrap.APIPort,
+		Dial:          dial,
+	}
+	if !c.Backup.On() {
+		return g, nil
+	}
+	cl := etcdops.ClientsFromConfig(cfg)
+	id, err := cl.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fmt.Errorf("who is calling (the backup bucket is named by account): %w", err)
+	}
+	names := etcdops.ParameterNames(c)
+	rec, err := etcdops.ReadRecord(ctx, cl.SSM, names)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Cluster == nil {
+		return nil, fmt.Errorf("the etcd cluster record %s does not exist: the masters write it once the cluster exists; roll a cluster only once it runs", names.Record)
+	}
+	hash, err := etcdops.CACertHash(ctx, cl.SSM, names)
+	if err != nil {
+		return nil, err
+	}
+	g.Snapshotter = &Snapshotter{
+		S3: s3.NewFromConfig(cfg), Bucket: c.BackupBucketName(aws.ToString(id.Account)), Prefix: c.Backup.Prefix,
+		Cluster: c.Name, Generation: rec.Cluster.Generation, CACertHash: hash, KubernetesVersion: c.Kubernetes.Version,
+	}
+	return g, nil
+}
+
+// EtcdEndpoints are every slot's etcd client URL, on its stable name.
+func EtcdEndpoints(c spec.Cluster) []string {
+	var eps []string
+	for i := range c.Masters.Count {
+		eps = append(eps, fmt.Sprintf("https://%s:%d", bootstrap.EtcdRecord(i, c.PrivateDomain), bootstrap.EtcdClientPort))
+	}
+	return eps
+}
+
+// ClientTLS trusts only caPEM and presents cert; serverName, when set,
+// is the name every server must prove (the API's stable name: the roll
+// dials API servers by address).
+func ClientTLS(caPEM string, cert tls.Certificate, serverName string) *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(strings.TrimSpace(caPEM)))
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, ServerName: serverName, MinVersion: tls.VersionTLS12}
+}
