@@ -47,16 +47,6 @@ func ParseVersion(s string) (Version, error) {
 	return Version{n(1), n(2), n(3)}, nil
 }
 
-// MustParseVersion is ParseVersion for versions known to be good (tests,
-// constants); it panics on a bad one.
-func MustParseVersion(s string) Version {
-	v, err := ParseVersion(s)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
 func (v Version) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch) }
 
 // MinorString is the version's minor, e.g. v1.37.
@@ -158,7 +148,7 @@ func CheckVersionChange(base, head KubernetesVersions) validate.Errors {
 	step := head.Control.minorsAfter(base.Control)
 	switch {
 	case step > 1:
-		skipped := "a major version"
+		skipped := "every minor between them"
 		if head.Control.Major == base.Control.Major {
 			var minors []string
 			for i := 1; i < step; i++ {

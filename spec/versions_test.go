@@ -22,7 +22,11 @@ func TestParseVersion(t *testing.T) {
 
 // versions is a control plane and node version pair.
 func versions(control, node string) spec.KubernetesVersions {
-	return spec.KubernetesVersions{Control: spec.MustParseVersion(control), Node: spec.MustParseVersion(node)}
+	v, err := spec.Kubernetes{Version: control, NodeVersion: node}.Versions()
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // The skew rules as functions over versions, beyond the two minors the
