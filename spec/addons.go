@@ -124,7 +124,8 @@ type StorageClass struct {
 type ClusterAutoscaler struct {
 	Addon
 	// Image of cluster-autoscaler. Default: the release kinfra pins for the
-	// cluster's Kubernetes minor version (they must match).
+	// minor of kubernetes.nodeVersion (it simulates the kubelets' scheduling,
+	// and must never be newer than an API server).
 	Image string `json:"image,omitempty"`
 	// Expander chooses which pool grows: least-waste, most-pods, price,
 	// priority, random or least-nodes. Default least-waste.
@@ -189,7 +190,8 @@ func (a Addons) withDefaults(pools, autoscaled bool) Addons {
 	return a
 }
 
-// withDefaults applies kube-proxy's defaults for the CNI's choice.
+// withDefaults applies kube-proxy's defaults for the CNI's choice; version
+// is the nodes' (kube-proxy runs beside their kubelets).
 func (k KubeProxy) withDefaults(cni CNI, version string) KubeProxy {
 	if k.Mode == "" {
 		k.Mode = ProxyNFTables

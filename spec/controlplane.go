@@ -10,12 +10,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/validate"
 )
 
-// SupportedKubernetesMinors are the minor versions the pinned kubeadm (v1.37)
-// can install: its own and the one before.
-var SupportedKubernetesMinors = []string{"1.36", "1.37"}
-
 var (
-	kubeVersion  = regexp.MustCompile(`^v(\d+\.\d+)\.\d+$`)
 	amiID        = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	instanceType = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+$`)
 	hostedZoneID = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
@@ -24,16 +19,13 @@ var (
 )
 
 // checkControlPlane validates what the masters component builds: the
-// Kubernetes version, the private domain, the masters' machines and volumes,
+// Kubernetes versions (the masters', and the nodes' against them), the
+// private domain, the masters' machines and volumes,
 // the API endpoint and the CNI's needs. Member count and zone placement are
 // checked by validateMasters.
 func (c Cluster) checkControlPlane() validate.Errors {
 	var errs validate.Errors
-	if m := kubeVersion.FindStringSubmatch(c.Kubernetes.Version); m == nil {
-		errs.Addf("cluster.kubernetes.version", "%q is not a Kubernetes version; use vMAJOR.MINOR.PATCH such as %s", c.Kubernetes.Version, DefaultKubernetes)
-	} else if !slices.Contains(SupportedKubernetesMinors, m[1]) {
-		errs.Addf("cluster.kubernetes.version", "%s is not supported; kinfra's kubeadm (v1.37) installs v%s.x and v%s.x", c.Kubernetes.Version, SupportedKubernetesMinors[0], SupportedKubernetesMinors[1])
-	}
+	errs.Append(c.Kubernetes.checkVersions())
 	if c.PrivateDomain != "" && (len(c.PrivateDomain) > 200 || !dnsName.MatchString(c.PrivateDomain)) {
 		errs.Addf("cluster.privateDomain", "%q is not a DNS name; use lowercase labels joined by dots, at most 200 characters (e.g. prod-use1.k8s.internal)", c.PrivateDomain)
 	}

@@ -57,11 +57,11 @@ func (c Cluster) WithDefaults() Cluster {
 			c.CNI.Dataplane = DataplaneBPF
 		}
 	}
-	c.KubeProxy = c.KubeProxy.withDefaults(c.CNI, c.Kubernetes.Version)
+	c.KubeProxy = c.KubeProxy.withDefaults(c.CNI, c.Kubernetes.NodeVersion)
 	c.Tags = cloneMap(c.Tags)
 	pools := make([]NodePool, len(c.NodePools))
 	for i, p := range c.NodePools {
-		pools[i] = p.WithDefaults(c.Kubernetes.Version, pipeline)
+		pools[i] = p.WithDefaults(c.Kubernetes.NodeVersion, pipeline)
 	}
 	c.NodePools = pools
 	autoscaled := false
@@ -72,8 +72,9 @@ func (c Cluster) WithDefaults() Cluster {
 	return c
 }
 
-// WithDefaults returns p with its defaults applied; version names the
-// default AMI and pipeline says whether this stack builds the images.
+// WithDefaults returns p with its defaults applied; version, the cluster's
+// effective nodeVersion, names the default AMI, and pipeline says whether
+// this stack builds the images.
 func (p NodePool) WithDefaults(version string, pipeline bool) NodePool {
 	p.Zones = slices.Clone(p.Zones)
 	if p.DesiredSize != nil {
@@ -316,6 +317,9 @@ func (f FlowLogs) On() bool { return f.Enabled == nil || *f.Enabled }
 func (k Kubernetes) WithDefaults() Kubernetes {
 	if k.Version == "" {
 		k.Version = DefaultKubernetes
+	}
+	if k.NodeVersion == "" {
+		k.NodeVersion = k.Version
 	}
 	if k.PodCidr == "" {
 		k.PodCidr = DefaultPodCidr

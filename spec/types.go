@@ -166,9 +166,15 @@ type NetworkImport struct {
 
 // Kubernetes is the cluster's version and address plan.
 type Kubernetes struct {
-	// Version of Kubernetes the masters run, vMAJOR.MINOR.PATCH; kubeadm
-	// must support it. Default v1.37.2.
+	// Version of Kubernetes the masters run (the control plane),
+	// vMAJOR.MINOR.PATCH; kubeadm must support it. Default v1.37.2.
 	Version string `json:"version,omitempty"`
+	// NodeVersion is the Kubernetes version of the node pools' kubelets,
+	// kube-proxy and the add-ons that follow Kubernetes (cluster-autoscaler):
+	// never a newer minor than Version, at most three minors older. Default:
+	// Version. Pin it to the old version while raising Version, and raise it
+	// once the masters run the new one (docs/workers.md, "Version skew").
+	NodeVersion string `json:"nodeVersion,omitempty"`
 	// PodCidr is the cluster pod block. Default 10.128.0.0/12 (4096 nodes of
 	// /24). Must not overlap the VPC or the service block.
 	PodCidr string `json:"podCidr,omitempty"`
@@ -321,7 +327,7 @@ type NodePool struct {
 	InstanceTypes []string `json:"instanceTypes,omitempty"`
 	// Image selects the pool's AMI. Default: this stack's images pipeline
 	// build of the node image when images are enabled, else the most recent
-	// kinfra-node-k8s-<version>-* image owned by the account.
+	// kinfra-node-k8s-<nodeVersion>-* image owned by the account.
 	Image Image `json:"image"`
 	// RootVolume is each node's encrypted root volume (container images and
 	// logs live there). Default 100 GiB gp3.
@@ -426,7 +432,7 @@ type KubeProxy struct {
 	// groups do not open it to the VPC).
 	MetricsBindAddress string `json:"metricsBindAddress,omitempty"`
 	// Image is kube-proxy's image. Default
-	// registry.k8s.io/kube-proxy:<kubernetes.version>.
+	// registry.k8s.io/kube-proxy:<kubernetes.nodeVersion>.
 	Image string `json:"image,omitempty"`
 }
 

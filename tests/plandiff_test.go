@@ -164,6 +164,62 @@ func TestPlanDiffOfAMasterUpgradeReplacesNoMaster(t *testing.T) {
 	require.Equal(t, 3, templates, "every slot's launch template follows the stack")
 }
 
+// docs/workers.md, "Version skew": an upgrade is two changes. The first
+// raises version with nodeVersion pinned and rebuilds only the master image;
+// the second raises nodeVersion and moves only the nodes (their image,
+// kube-proxy, cluster-autoscaler). Bumping both at once, or leaving
+// nodeVersion to follow version, is refused; so is a minor downgrade.
+func TestPlanDiffKubernetesUpgradeIsTwoChanges(t *testing.T) {
+	versions := func(version, nodeVersion string) *plan.Plan {
+		return planDiffEdited(t, func(c map[string]any) {
+			k := c["kubernetes"].(map[string]any)
+			k["version"] = version
+			if nodeVersion != "" {
+				k["nodeVersion"] = nodeVersion
+			}
+		})
+	}
+	before, step1, after := versions("v1.36.3", ""), versions("v1.37.2", "v1.36.3"), planDiffCommitted(t)
+	require.Equal(t, "v1.37.2", after.Config.Kubernetes.NodeVersion, "the committed stack leaves nodeVersion to follow version")
+
+	changed := func(d *plan.PlanDiff) map[string]bool {
+		out := map[string]bool{}
+		for _, rd := range d.Resources {
+			out[rd.Name] = true
+		}
+		return out
+	}
+	d := plan.Diff(before, step1)
+	require.Empty(t, d.Flags)
+	c := changed(d)
+	require.True(t, c["prod-use1-images-master"], "step 1 rebuilds the master image")
+	require.False(t, c["prod-use1-images-node"], "and not the node image")
+	require.False(t, c["prod-use1-addons-kube-proxy"])
+	for name := range c {
+		require.NotContains(t, name, "pool", "step 1 leaves the pools alone")
+	}
+
+	d = plan.Diff(step1, after)
+	require.Empty(t, d.Flags)
+	c = changed(d)
+	require.True(t, c["prod-use1-images-node"], "step 2 rebuilds the node image")
+	require.True(t, c["prod-use1-pool-general"], "and rolls the pools")
+	require.True(t, c["prod-use1-addons-kube-proxy"], "and kube-proxy")
+	require.True(t, c["prod-use1-addons-cluster-autoscaler"], "and cluster-autoscaler")
+	require.False(t, c["prod-use1-images-master"], "not the master image")
+
+	d = plan.Diff(before, after)
+	require.Equal(t, []plan.DiffFlag{{Rule: plan.RuleVersionSkew, Severity: findings.Error, Path: "cluster.kubernetes.nodeVersion",
+		Message: "v1.37.2 would be newer than v1.36.3, which the oldest API server runs until `kinfra roll` has replaced every master; kubelets, kube-proxy and cluster-autoscaler must never be newer than any API server. nodeVersion follows cluster.kubernetes.version unless set, so raising version raises the nodes too: upgrade in two changes, this one with `nodeVersion: v1.36.3` pinned, and once every master runs v1.37, a second that raises nodeVersion"}},
+		d.Flags, "a defaulted nodeVersion rides along")
+	require.Equal(t, 1, d.ExitCode())
+
+	d = plan.Diff(after, before)
+	require.Equal(t, []plan.DiffFlag{{Rule: plan.RuleVersionSkew, Severity: findings.Error, Path: "cluster.kubernetes.version",
+		Message: "v1.37.2 → v1.36.3 lowers the control plane's minor; Kubernetes supports no downgrade of the API servers to an older minor (the newer ones may already have stored objects the older cannot read): keep v1.37.x (a patch downgrade within it is allowed)"}},
+		d.Flags)
+}
+
 func TestPlanDiffOfTheUnchangedStackIsEmpty(t *testing.T) {
 	d := planDiffOfEdit(t, func(map[string]any) {})
 	require.Empty(t, d.Resources, "offline plans are reproducible")

@@ -113,6 +113,12 @@ func runPlanDiff(args []string, stdout, stderr io.Writer) int {
 	if errs := d.Errors(); len(errs) > 0 {
 		fmt.Fprintf(stderr, "kinfra plan diff: %d dangerous changes (error flags):\n", len(errs))
 		for _, f := range errs {
+			if f.Resource == "" && f.Path != "" {
+				// A change of the config that cannot be made as it
+				// stands: said in full, as a config error is.
+				fmt.Fprintf(stderr, "  %s %s: %s\n", f.Rule, f.Path, f.Message)
+				continue
+			}
 			fmt.Fprintf(stderr, "  %s %s\n", f.Rule, f.Resource)
 		}
 	}

@@ -115,6 +115,46 @@ func TestPlanDiffFlagsAMovedMasterInEveryFormatAndExitsOne(t *testing.T) {
 	require.Contains(t, out, "<details><summary>")
 }
 
+// withVersions is a plan JSON whose effective config runs the given
+// Kubernetes versions, written to a file of the test's.
+func withVersions(t *testing.T, planJSON, name, version, nodeVersion string) string {
+	t.Helper()
+	var p map[string]any
+	require.NoError(t, json.Unmarshal([]byte(planJSON), &p))
+	k := p["config"].(map[string]any)["kubernetes"].(map[string]any)
+	k["version"], k["nodeVersion"] = version, nodeVersion
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	return path
+}
+
+// A version change the skew rules forbid is impossible as it stands: it
+// exits 1, like an invalid config, with the field and the whole message on
+// standard error.
+func TestPlanDiffRefusesAVersionSkewAndExitsOne(t *testing.T) {
+	a := withVersions(t, usEast1Plan(t), "a.json", "v1.36.3", "v1.36.3")
+	b := withVersions(t, usEast1Plan(t), "b.json", "v1.37.2", "v1.37.2")
+	msg := "v1.37.2 would be newer than v1.36.3, which the oldest API server runs until `kinfra roll` has replaced every master; kubelets, kube-proxy and cluster-autoscaler must never be newer than any API server. nodeVersion follows cluster.kubernetes.version unless set, so raising version raises the nodes too: upgrade in two changes, this one with `nodeVersion: v1.36.3` pinned, and once every master runs v1.37, a second that raises nodeVersion"
+
+	code, out, errOut := kinfra("plan", "diff", a, b)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "Dangerous changes: 1 errors, 0 warnings\n  error   diff/version-skew  cluster.kubernetes.nodeVersion\n          "+msg+"\n")
+	require.Equal(t, "kinfra plan diff: 1 dangerous changes (error flags):\n  diff/version-skew cluster.kubernetes.nodeVersion: "+msg+"\n", errOut)
+
+	code, out, _ = kinfra("plan", "diff", "--json", a, b)
+	require.Equal(t, 1, code)
+	var d plan.PlanDiff
+	require.NoError(t, json.Unmarshal([]byte(out), &d))
+	require.Equal(t, []plan.DiffFlag{{Rule: "diff/version-skew", Severity: "error", Path: "cluster.kubernetes.nodeVersion", Message: msg}}, d.Flags)
+
+	// The first step of the two-step upgrade passes.
+	c := withVersions(t, usEast1Plan(t), "c.json", "v1.37.2", "v1.36.3")
+	code, _, errOut = kinfra("plan", "diff", a, c)
+	require.Equal(t, 0, code, errOut)
+}
+
 func TestPlanDiffUsageErrorsExitTwo(t *testing.T) {
 	a := editPlan(t, `{"stack": "x", "resources": []}`, "a.json", nil)
 	notPlan := filepath.Join(t.TempDir(), "not.json")

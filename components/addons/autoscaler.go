@@ -33,12 +33,14 @@ type ClusterAutoscaler struct {
 }
 
 // AutoscalerImage is the cluster-autoscaler image for cluster c: the
-// stack's, else the release of the cluster's Kubernetes minor.
+// stack's, else the release of the nodes' minor (nodeVersion): it simulates
+// the scheduling of the kubelets it adds, and, like them, must never be
+// newer than an API server, which nodeVersion never is.
 func AutoscalerImage(c spec.Cluster) string {
 	if img := c.Addons.ClusterAutoscaler.Image; img != "" {
 		return img
 	}
-	return autoscalerImages[minor(c.Kubernetes.Version)]
+	return autoscalerImages[minor(c.Kubernetes.NodeVersion)]
 }
 
 // AutoscalerValues are the Helm values of the cluster-autoscaler chart for
@@ -93,7 +95,7 @@ func AutoscalerValues(c spec.Cluster) map[string]any {
 // clusterAutoscaler installs cluster-autoscaler.
 func (b *builder) clusterAutoscaler() (*ClusterAutoscaler, error) {
 	if AutoscalerImage(b.c) == "" {
-		return nil, fmt.Errorf("cluster-autoscaler: kinfra pins no release for Kubernetes %s; set cluster.addons.clusterAutoscaler.image to the release of that minor", minor(b.c.Kubernetes.Version))
+		return nil, fmt.Errorf("cluster-autoscaler: kinfra pins no release for Kubernetes %s (cluster.kubernetes.nodeVersion); set cluster.addons.clusterAutoscaler.image to the release of that minor", minor(b.c.Kubernetes.NodeVersion))
 	}
 	out := &ClusterAutoscaler{}
 	if err := b.component("ClusterAutoscaler", "cluster-autoscaler", out); err != nil {

@@ -324,11 +324,11 @@ func TestClusterAutoscalerFindsAndMayResizeOnlyTheGroupsTheWorkersTag(t *testing
 		require.Contains(t, groupTags, tag, "auto-discovery looks for a tag the pool's group does not carry")
 	}
 
-	// Its image simulates the scheduler of the cluster's own minor.
+	// Its image simulates the scheduler of the nodes' own minor.
 	image := obj(v["image"])
 	require.Equal(t, "registry.k8s.io/autoscaling/cluster-autoscaler", image["repository"])
 	minorOf := func(v string) string { p := strings.Split(strings.TrimPrefix(v, "v"), "."); return p[0] + "." + p[1] }
-	require.Equal(t, minorOf(c.Kubernetes.Version), minorOf(image["tag"].(string)))
+	require.Equal(t, minorOf(c.Kubernetes.NodeVersion), minorOf(image["tag"].(string)))
 
 	require.Equal(t, true, v["hostNetwork"])
 	require.Equal(t, "Default", v["dnsPolicy"])
@@ -644,4 +644,20 @@ func TestTerminationHandlerWithoutItsQueueRegistersNothing(t *testing.T) {
 	require.EqualError(t, newErr, "addons prod-addons: invalid arguments:\n"+
 		"  addons.TerminationQueueURL/TerminationQueueArn: required with the termination handler on; give the cluster's termination queue (stack outputs terminationQueueUrl and terminationQueueArn)")
 	require.Empty(t, m.Resources())
+}
+
+// While the masters are upgraded, the add-ons that follow Kubernetes stay
+// with the nodes: kube-proxy and cluster-autoscaler run nodeVersion's minor,
+// never newer than the API servers still on the old version.
+func TestAddonsThatFollowKubernetesRunTheNodeVersion(t *testing.T) {
+	c := effective(t, cluster(func(c *spec.Cluster) { c.Kubernetes.Version, c.Kubernetes.NodeVersion = "v1.37.2", "v1.36.3" }))
+	m, _ := run(t, args(c))
+	require.Equal(t, map[string]any{"repository": "registry.k8s.io/autoscaling/cluster-autoscaler", "tag": "v1.36.1"},
+		releaseValues(t, m, autoscalerRelease)["image"])
+	ds := get(t, m, daemonSetType, "prod-addons-kube-proxy")
+	pod := obj(obj(obj(ds.Inputs["spec"])["template"])["spec"])
+	require.Equal(t, "registry.k8s.io/kube-proxy:v1.36.3", obj(list(pod["containers"])[0])["image"])
+	// The cloud-controller-manager follows neither version.
+	require.Equal(t, map[string]any{"repository": "registry.k8s.io/provider-aws/cloud-controller-manager", "tag": "v1.35.2"},
+		releaseValues(t, m, ccmRelease)["image"])
 }

@@ -94,7 +94,7 @@ func Example_addonsFromAnotherStack() {
 		"region":              "us-east-1",
 		"apiName":             "api.prod-use1.k8s.internal",
 		"availabilityZones":   []any{"us-east-1a", "us-east-1b", "us-east-1c"},
-		"kubernetes":          map[string]any{"version": "v1.37.2", "podCidr": "10.64.0.0/11", "serviceCidr": "172.20.0.0/16", "nodeCidrMaskSize": 24.0},
+		"kubernetes":          map[string]any{"version": "v1.37.2", "nodeVersion": "v1.37.2", "podCidr": "10.64.0.0/11", "serviceCidr": "172.20.0.0/16", "nodeCidrMaskSize": 24.0},
 		"cni":                 map[string]any{"provider": "cilium", "tunnel": "vxlan", "kubeProxyReplacement": true},
 		"kubeProxyMode":       "none",
 		"masterRoleNames":     []any{"prod-use1-masters-0", "prod-use1-masters-1", "prod-use1-masters-2"},

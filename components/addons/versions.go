@@ -23,7 +23,9 @@ var (
 const (
 	// CCMImage is the newest cloud-provider-aws release known to be
 	// published; the controller uses only stable APIs (nodes, services,
-	// leases), so it serves v1.36 and v1.37 clusters too. Override with
+	// leases), so it serves v1.36 and v1.37 clusters too. It follows
+	// neither Kubernetes version: older than both minors kinfra installs,
+	// it is never newer than an API server during an upgrade. Override with
 	// cluster.addons.cloudControllerManager.image.
 	CCMImage = "registry.k8s.io/provider-aws/cloud-controller-manager:v1.35.2"
 	// NTHImage is the node termination handler (queue mode).
@@ -32,7 +34,9 @@ const (
 
 // autoscalerImages are the cluster-autoscaler releases per Kubernetes minor:
 // the autoscaler simulates the scheduler of its own minor, so they must
-// match.
+// match. It follows kubernetes.nodeVersion (AutoscalerImage). The other
+// add-ons' charts and images are pinned independently of Kubernetes;
+// kube-proxy's image is registry.k8s.io/kube-proxy:<nodeVersion> (spec).
 var autoscalerImages = map[string]string{
 	"1.36": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1",
 	"1.37": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.37.0",

@@ -89,8 +89,9 @@ func newRenderer(c spec.Cluster, role string) (renderer, error) {
 	if _, ok := proxyModules[c.KubeProxy.Mode]; !ok {
 		problems = append(problems, fmt.Sprintf("cluster.kubeProxy.mode: %q is not nftables, iptables, ipvs or none", c.KubeProxy.Mode))
 	}
-	if !kubernetesVersion.MatchString(c.Kubernetes.Version) {
-		problems = append(problems, fmt.Sprintf("cluster.kubernetes.version: %q is not vMAJOR.MINOR.PATCH", c.Kubernetes.Version))
+	path, k8s := roleVersion(c, role)
+	if !kubernetesVersion.MatchString(k8s) {
+		problems = append(problems, fmt.Sprintf("%s: %q is not vMAJOR.MINOR.PATCH", path, k8s))
 	}
 	for _, p := range []struct{ field, value string }{
 		{"containerd", i.Versions.Containerd}, {"runc", i.Versions.Runc},
@@ -105,7 +106,7 @@ func newRenderer(c spec.Cluster, role string) (renderer, error) {
 	}
 	return renderer{
 		parent: i.Parent, archName: i.Architecture, arch: a, proxy: c.KubeProxy.Mode,
-		wireGuard: c.CNI.WireGuard, k8s: c.Kubernetes.Version, v: i.Versions,
+		wireGuard: c.CNI.WireGuard, k8s: k8s, v: i.Versions,
 	}, nil
 }
 

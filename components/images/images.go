@@ -60,7 +60,8 @@ const (
 // Args shape an image pipeline.
 type Args struct {
 	// Cluster is the effective (defaulted) spec; its name, region, tags,
-	// kubernetes.version, kubeProxy.mode, cni and images are used.
+	// kubernetes.version (masters), kubernetes.nodeVersion (nodes),
+	// kubeProxy.mode, cni and images are used.
 	Cluster spec.Cluster
 	// VpcID holds the builders' security group.
 	VpcID pulumi.StringInput
@@ -102,6 +103,17 @@ func RootDevice(parent string) string {
 		return "/dev/xvda"
 	}
 	return ""
+}
+
+// roleVersion is the Kubernetes version a role's image installs, and the
+// field it comes from: nodes run cluster.kubernetes.nodeVersion, so that
+// they can stay on the old version while the masters are upgraded; masters
+// (and anything else) the control plane's.
+func roleVersion(c spec.Cluster, role string) (path, version string) {
+	if role == RoleNode {
+		return "cluster.kubernetes.nodeVersion", c.Kubernetes.NodeVersion
+	}
+	return "cluster.kubernetes.version", c.Kubernetes.Version
 }
 
 // AMIName is the name Image Builder gives a role's AMIs; buildDate makes

@@ -153,7 +153,7 @@ func TestBuildsEachRoleFromItsOwnRecipeWiredToOneInfrastructure(t *testing.T) {
 	m := res.m
 	for typ, n := range map[string]int{
 		roleType: 1, attachType: 2, profileType: 1, sgType: 1, egressType: 2, ingressType: 0,
-		componentType: 5, recipeType: 2, infraType: 1, distType: 2, pipelineType: 2, imageType: 2,
+		componentType: 6, recipeType: 2, infraType: 1, distType: 2, pipelineType: 2, imageType: 2,
 		"aws:iam/rolePolicy:RolePolicy": 0, "aws:iam/policy:Policy": 0,
 	} {
 		require.Len(t, m.ByType(typ), n, typ)
@@ -191,7 +191,7 @@ func TestBuildsEachRoleFromItsOwnRecipeWiredToOneInfrastructure(t *testing.T) {
 		require.Equal(t, []string{"Ubuntu 24"}, strs(c.Inputs["supportedOsVersions"]))
 	}
 	for role, want := range map[string][]string{
-		images.RoleMaster: {"kernel", "containerd", "kubernetes", "awscli", "etcd"},
+		images.RoleMaster: {"kernel", "containerd", "kubernetes-master", "awscli", "etcd"},
 		images.RoleNode:   {"kernel", "containerd", "kubernetes", "awscli"},
 	} {
 		recipe := get(t, m, recipeType, "prod-images-"+role)
@@ -397,6 +397,35 @@ func TestScheduleOnlyWhenSet(t *testing.T) {
 	}
 }
 
+// Masters are built at the control plane's version, nodes at nodeVersion:
+// binaries, their checks, the AMI names and tags, the lookup pattern.
+func TestEachRoleIsBuiltAtItsOwnKubernetesVersion(t *testing.T) {
+	c := cluster(t, func(c *spec.Cluster) { c.Kubernetes.Version, c.Kubernetes.NodeVersion = "v1.37.2", "v1.36.3" })
+	res := plan(t, c)
+	for role, v := range map[string]string{images.RoleMaster: "v1.37.2", images.RoleNode: "v1.36.3"} {
+		k8s := commands(t, component(t, c, role, "kubernetes"))
+		require.Contains(t, k8s, "fetch 'https://dl.k8s.io/release/"+v+"/bin/linux/amd64/kubelet' 'kubelet'", role)
+		require.Contains(t, k8s, "[[ $version == '"+v+"' ]]", role)
+		ami := field(get(t, res.m, distType, "prod-images-"+role).Inputs["distributions"].([]any)[0], "amiDistributionConfiguration")
+		require.Equal(t, images.AMIName(role, v), field(ami, "name"), role)
+		require.Equal(t, v, field(ami, "amiTags", images.TagKubernetesVersion), role)
+		require.Contains(t, field(ami, "description"), "Kubernetes "+v+",", role)
+		require.Contains(t, get(t, res.m, recipeType, "prod-images-"+role).Inputs["description"], "Kubernetes "+v+" ", role)
+		require.Equal(t, "kinfra-"+role+"-k8s-"+v+"-*", res.pipeline.Images[role].Name, role)
+	}
+	require.Contains(t, get(t, res.m, componentType, "prod-images-kubernetes").Inputs["data"], "v1.36.3")
+	require.Contains(t, get(t, res.m, componentType, "prod-images-kubernetes-master").Inputs["data"], "v1.37.2")
+
+	_, err := images.Components(cluster(t), images.RoleNode)
+	require.NoError(t, err)
+	bad := cluster(t)
+	bad.Kubernetes.NodeVersion = "v1.36"
+	_, err = images.Components(bad, images.RoleNode)
+	require.ErrorContains(t, err, `cluster.kubernetes.nodeVersion: "v1.36" is not vMAJOR.MINOR.PATCH`)
+	_, err = images.Components(bad, images.RoleMaster)
+	require.NoError(t, err, "the master image does not install the nodes' version")
+}
+
 // Component documents and recipes are immutable: a change must produce new
 // names, and only where something changed.
 func TestNamesFollowContent(t *testing.T) {
@@ -425,6 +454,18 @@ func TestNamesFollowContent(t *testing.T) {
 	etcd := names(cluster(t, func(c *spec.Cluster) { c.Images.Versions.Etcd = "3.7.4" }))
 	require.NotEqual(t, base["prod-images-master"], etcd["prod-images-master"])
 	require.Equal(t, base["prod-images-node"], etcd["prod-images-node"], "an etcd bump leaves the node image alone")
+
+	// An upgrade's two steps each rebuild only the role they move: raising
+	// version with nodeVersion pinned rebuilds the master image, then
+	// raising nodeVersion the node image.
+	step1 := names(cluster(t, func(c *spec.Cluster) { c.Kubernetes.Version, c.Kubernetes.NodeVersion = "v1.37.3", "v1.37.2" }))
+	step2 := names(cluster(t, func(c *spec.Cluster) { c.Kubernetes.Version = "v1.37.3" }))
+	for n := range base {
+		moved := n == "prod-images-kubernetes-master" || n == "prod-images-master"
+		require.Equal(t, moved, base[n] != step1[n], "step 1 (version): %s", n)
+		moved = n == "prod-images-kubernetes" || n == "prod-images-node"
+		require.Equal(t, moved, step1[n] != step2[n], "step 2 (nodeVersion): %s", n)
+	}
 
 	al := names(cluster(t, func(c *spec.Cluster) { c.Images.Parent = spec.ParentAL2023 }))
 	for n := range base {

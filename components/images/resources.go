@@ -163,22 +163,36 @@ func supportedOS(parent string) string {
 	return "Ubuntu 24"
 }
 
-// componentResources creates each distinct component document once (the
-// roles share all but etcd), named by its content hash.
+// componentKey names a role's component document, its resource and its AWS
+// name. The roles share every document but etcd (masters only) and
+// kubernetes: each role installs the binaries of its own version, and has
+// its own document even while the versions are equal, so that each step of
+// an upgrade (version, then nodeVersion) rebuilds only the role it moves.
+// The nodes' keeps the name both roles shared before.
+func componentKey(role, name string) string {
+	if name == "kubernetes" && role == RoleMaster {
+		return name + "-" + role
+	}
+	return name
+}
+
+// componentResources creates each distinct component document once, named
+// by its content hash.
 func (b *builder) componentResources() error {
 	b.components, b.compNames = map[string]*imagebuilder.Component{}, map[string]string{}
 	data := map[string]string{}
 	for _, role := range b.roles {
 		for _, d := range b.docs[role] {
-			if prev, ok := data[d.Name]; ok {
+			key := componentKey(role, d.Name)
+			if prev, ok := data[key]; ok {
 				if prev != d.Data {
 					return fmt.Errorf("component %s differs between roles", d.Name)
 				}
 				continue
 			}
-			data[d.Name] = d.Data
-			name := b.name + "-" + d.Name
-			awsName := b.awsName(d.Name + "-" + hash8(d.Data))
+			data[key] = d.Data
+			name := b.name + "-" + key
+			awsName := b.awsName(key + "-" + hash8(d.Data))
 			comp, err := imagebuilder.NewComponent(b.ctx, name, &imagebuilder.ComponentArgs{
 				Name:                pulumi.String(awsName),
 				Description:         pulumi.String(d.Description),
@@ -191,7 +205,7 @@ func (b *builder) componentResources() error {
 			if err != nil {
 				return err
 			}
-			b.components[d.Name], b.compNames[d.Name] = comp, awsName
+			b.components[key], b.compNames[key] = comp, awsName
 		}
 	}
 	return nil
@@ -245,11 +259,12 @@ func (b *builder) amiTags(role string) pulumi.StringMap {
 		out[k] = pulumi.String(v)
 	}
 	v := b.c.Images.Versions
+	_, version := roleVersion(b.c, role)
 	for k, val := range map[string]string{
 		tags.ManagedBy:       "kinfra",
 		tags.Cluster:         b.c.Name,
 		TagRole:              role,
-		TagKubernetesVersion: b.c.Kubernetes.Version,
+		TagKubernetesVersion: version,
 		TagContainerd:        v.Containerd,
 		TagRunc:              v.Runc,
 		TagCNIPlugins:        v.CNIPlugins,
@@ -266,6 +281,7 @@ func (b *builder) amiTags(role string) pulumi.StringMap {
 // build.
 func (b *builder) role(role string) error {
 	c, i := b.c, b.c.Images
+	_, version := roleVersion(c, role)
 	name := b.name + "-" + role
 	root := RootDevice(i.Parent)
 	parent := parentImage(i.Parent, i.Architecture)
@@ -279,12 +295,13 @@ func (b *builder) role(role string) error {
 		&imagebuilder.ImageRecipeComponentArgs{ComponentArn: pulumi.String(updateLinux)},
 	}
 	for _, d := range b.docs[role] {
-		components = append(components, &imagebuilder.ImageRecipeComponentArgs{ComponentArn: b.components[d.Name].Arn})
-		identity = append(identity, b.compNames[d.Name])
+		key := componentKey(role, d.Name)
+		components = append(components, &imagebuilder.ImageRecipeComponentArgs{ComponentArn: b.components[key].Arn})
+		identity = append(identity, b.compNames[key])
 	}
 	recipe, err := imagebuilder.NewImageRecipe(b.ctx, name, &imagebuilder.ImageRecipeArgs{
 		Name:        pulumi.String(b.awsName(role + "-" + hash8(identity...))),
-		Description: pulumi.String(fmt.Sprintf("kinfra %s: %s image, Kubernetes %s on %s %s", c.Name, role, c.Kubernetes.Version, i.Parent, i.Architecture)),
+		Description: pulumi.String(fmt.Sprintf("kinfra %s: %s image, Kubernetes %s on %s %s", c.Name, role, version, i.Parent, i.Architecture)),
 		Version:     pulumi.String(semanticVersion),
 		ParentImage: pulumi.String(parent),
 		Components:  components,
@@ -314,8 +331,8 @@ func (b *builder) role(role string) error {
 	var dists imagebuilder.DistributionConfigurationDistributionArray
 	for _, region := range append([]string{c.Region}, i.DistributeTo...) {
 		ami := &imagebuilder.DistributionConfigurationDistributionAmiDistributionConfigurationArgs{
-			Name:        pulumi.String(AMIName(role, c.Kubernetes.Version)),
-			Description: pulumi.String(fmt.Sprintf("kinfra %s image: Kubernetes %s, %s on %s %s", role, c.Kubernetes.Version, pins, i.Parent, i.Architecture)),
+			Name:        pulumi.String(AMIName(role, version)),
+			Description: pulumi.String(fmt.Sprintf("kinfra %s image: Kubernetes %s, %s on %s %s", role, version, pins, i.Parent, i.Architecture)),
 			AmiTags:     b.amiTags(role),
 		}
 		if len(i.ShareWith) > 0 {
@@ -388,7 +405,7 @@ func (b *builder) role(role string) error {
 		}
 		return "", fmt.Errorf("the %s image build has no AMI in %s", role, region)
 	}).(pulumi.StringOutput)
-	b.out.Images[role] = Built{ID: id, RootDevice: root, Name: namePattern(role, c.Kubernetes.Version)}
+	b.out.Images[role] = Built{ID: id, RootDevice: root, Name: namePattern(role, version)}
 	b.out.PipelineArns[role] = pipe.Arn
 	return nil
 }

@@ -128,7 +128,7 @@ func Example_addPoolFromAnotherStack() {
 		"privateSubnetIds":    []any{"subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2", "subnet-0aaaaaaaaaaaaaaa3"},
 		"terminationQueueArn": "arn:aws:sqs:us-east-1:123456789012:prod-use1-node-termination",
 		"terminationRoleArn":  "arn:aws:iam::123456789012:role/kinfra/prod-use1/prod-use1-termination-hooks",
-		"kubernetes":          map[string]any{"version": "v1.37.2", "podCidr": "10.64.0.0/11", "nodeCidrMaskSize": 24.0},
+		"kubernetes":          map[string]any{"version": "v1.37.2", "nodeVersion": "v1.37.2", "podCidr": "10.64.0.0/11", "nodeCidrMaskSize": 24.0},
 		"cni":                 map[string]any{"provider": "cilium", "tunnel": "vxlan"},
 	}}
 	err := m.Run("gpu-pools", "us-east-1", nil, addGPUPool)

@@ -85,7 +85,8 @@ type Termination struct {
 // Args shape one node pool.
 type Args struct {
 	// Cluster is the spec of the cluster the pool joins. Name, Region, Tags,
-	// Kubernetes (version, podCidr, nodeCidrMaskSize), CNI, Images and
+	// Kubernetes (version and nodeVersion, which names the pool's default
+	// image, podCidr, nodeCidrMaskSize), CNI, Images and
 	// Network.AvailabilityZones are used; defaults are applied.
 	Cluster spec.Cluster
 	// Pool is the pool; defaults are applied.
@@ -134,7 +135,7 @@ type builder struct {
 // anything is registered, with every problem listed.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*NodePool, error) {
 	c := args.Cluster.WithDefaults()
-	p := args.Pool.WithDefaults(c.Kubernetes.Version, c.Images.On())
+	p := args.Pool.WithDefaults(c.Kubernetes.NodeVersion, c.Images.On())
 	problems := args.check(c, p)
 	// Names derive from the component's name, which a library user chooses.
 	problems = append(problems, awsnames.Overlong(
@@ -177,6 +178,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 func (a Args) check(c spec.Cluster, p spec.NodePool) []string {
 	problems := c.ValidateNodePool("workers.Pool", p).Messages()
+	// A pool added from another stack must not outrun the control plane
+	// either.
+	if v, err := c.Kubernetes.Versions(); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		problems = append(problems, spec.CheckNodeSkew(v).Messages()...)
+	}
 	if c.Name == "" || c.Region == "" {
 		problems = append(problems, "workers.Cluster: Name and Region are required")
 	}

@@ -292,6 +292,37 @@ func TestBadArgsRegisterNothing(t *testing.T) {
 	require.Empty(t, m.Resources())
 }
 
+// A pool runs the nodes' version: its default image lookup names
+// nodeVersion, and a pool stack cannot make its nodes newer than the control
+// plane.
+func TestPoolsFollowTheNodeVersion(t *testing.T) {
+	c := cluster()
+	c.Images.Enabled = pulumi.BoolRef(false)
+	c.Kubernetes.Version, c.Kubernetes.NodeVersion = "v1.37.2", "v1.36.3"
+	m, pool := run(t, args(c, spec.NodePool{Name: "general", MaxSize: 4}))
+	require.Equal(t, "kinfra-node-k8s-v1.36.3-*", pool.Spec.Image.Name)
+	var names []any
+	for _, inv := range m.Invokes() {
+		if inv.Token == "aws:ec2/getAmi:getAmi" {
+			for _, f := range list(inv.Args["filters"]) {
+				if obj(f)["name"] == "name" {
+					names = append(names, list(obj(f)["values"])...)
+				}
+			}
+		}
+	}
+	require.Equal(t, []any{"kinfra-node-k8s-v1.36.3-*"}, names)
+
+	c.Kubernetes.Version, c.Kubernetes.NodeVersion = "v1.36.3", "v1.37.2"
+	m = mockaws.New("us-east-1")
+	err := m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+		_, err := workers.New(ctx, "prod-pool-general", args(c, spec.NodePool{Name: "general", MaxSize: 4}))
+		return err
+	})
+	require.ErrorContains(t, err, "cluster.kubernetes.nodeVersion: v1.37.2 is newer than cluster.kubernetes.version v1.36.3; kubelets and kube-proxy must never be newer than the API servers")
+	require.Empty(t, m.Resources())
+}
+
 // A library user's component name is held to the AWS limits of the names
 // derived from it: at the node IAM role's boundary, one more character
 // fails before anything is registered.

@@ -159,7 +159,19 @@ type DiffFlag struct {
 	Severity findings.Severity `json:"severity"`
 	// Resource is the URN the flag is about ("" for the whole stack).
 	Resource string `json:"resource"`
-	Message  string `json:"message"`
+	// Path is the config field a flag of the whole stack is about, e.g.
+	// cluster.kubernetes.nodeVersion.
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+}
+
+// subject is what a flag is about: its resource's URN, else its config
+// field ("" for the whole stack).
+func (f DiffFlag) subject() string {
+	if f.Resource != "" {
+		return f.Resource
+	}
+	return f.Path
 }
 
 // Errors returns the error flags.
@@ -321,7 +333,11 @@ func Diff(old, new *Plan) *PlanDiff {
 		d.Resources = append(d.Resources, group...)
 	}
 
-	d.Flags = diffFlags(old, new, d)
+	skew, note := versionSkew(old, new)
+	d.Flags = diffFlags(old, new, d, skew)
+	if note != "" {
+		d.Notes = append(d.Notes, note)
+	}
 	d.Notes = append(d.Notes,
 		"replacement is decided offline from kinfra's table of the providers' force-new properties (internal/plan/replacements.go), not by the providers themselves; `pulumi preview` against the stack is authoritative",
 		"both plans are offline: ignoreChanges is applied against the old plan, not against what is deployed, and IDs are placeholders")
@@ -1028,11 +1044,11 @@ func (d *PlanDiff) Text(w io.Writer) {
 	errs := len(d.Errors())
 	fmt.Fprintf(w, "\nDangerous changes: %d errors, %d warnings\n", errs, len(d.Flags)-errs)
 	for _, f := range d.Flags {
-		res := f.Resource
-		if res == "" {
-			res = "(stack)"
+		subject := f.subject()
+		if subject == "" {
+			subject = "(stack)"
 		}
-		fmt.Fprintf(w, "  %-7s %s  %s\n          %s\n", f.Severity, f.Rule, res, f.Message)
+		fmt.Fprintf(w, "  %-7s %s  %s\n          %s\n", f.Severity, f.Rule, subject, f.Message)
 	}
 	if len(d.Resources) > 0 {
 		fmt.Fprintln(w, "\nChanges:")
@@ -1086,6 +1102,8 @@ func (d *PlanDiff) Markdown(w io.Writer) {
 		res := "the stack"
 		if f.Resource != "" {
 			res = "`" + shortName(f.Resource) + "`"
+		} else if f.Path != "" {
+			res = "`" + f.Path + "`"
 		}
 		fmt.Fprintf(&b, "- %s **%s** `%s` %s: %s\n", icon, f.Severity, f.Rule, res, mdText(f.Message))
 	}
@@ -1335,10 +1353,11 @@ func (c *flagContext) kindOf(r mockaws.Resource) string {
 	return ""
 }
 
-// diffFlags calls out the dangerous changes of a diff.
-func diffFlags(old, new *Plan, d *PlanDiff) []DiffFlag {
+// diffFlags calls out the dangerous changes of a diff, with the extra flags
+// found elsewhere, sorted.
+func diffFlags(old, new *Plan, d *PlanDiff, extra []DiffFlag) []DiffFlag {
 	c := newFlagContext(old, new)
-	var out []DiffFlag
+	out := extra
 	flag := func(rule string, sev findings.Severity, urn, msg string) {
 		out = append(out, DiffFlag{Rule: rule, Severity: sev, Resource: urn, Message: msg})
 	}

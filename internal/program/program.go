@@ -102,6 +102,7 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 	ctx.Export("apiName", pulumi.String(m.APIName))
 	ctx.Export("kubernetes", pulumi.Map{
 		"version":          pulumi.String(c.Spec.Kubernetes.Version),
+		"nodeVersion":      pulumi.String(c.Spec.Kubernetes.NodeVersion),
 		"podCidr":          pulumi.String(c.Spec.Kubernetes.PodCidr),
 		"serviceCidr":      pulumi.String(c.Spec.Kubernetes.ServiceCidr),
 		"nodeCidrMaskSize": pulumi.Int(c.Spec.Kubernetes.NodeCidrMaskSize),
