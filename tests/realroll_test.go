@@ -10,21 +10,36 @@ package tests
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/etcdops"
 	"github.com/kinfra-dev/kinfra/internal/roll"
+	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/pki"
 )
 
@@ -93,8 +108,9 @@ func (f *realFleet) TargetHealth(context.Context, string) (string, error) { retu
 // passed (see the file's comment), counting the etcd checks that failed.
 type etcdGate struct {
 	*roll.ClusterGates
-	failed   int
-	onFailed func(n int)
+	failed    int
+	onFailed  func(n int)
+	snapshots int
 }
 
 func (g *etcdGate) Etcd(ctx context.Context) error {
@@ -107,10 +123,13 @@ func (g *etcdGate) Etcd(ctx context.Context) error {
 	}
 	return err
 }
-func (g *etcdGate) APIReady(context.Context, string) error       { return nil }
-func (g *etcdGate) NodeReady(context.Context, string) error      { return nil }
-func (g *etcdGate) Booted(context.Context, int, string) error    { return nil }
-func (g *etcdGate) Snapshot(ctx context.Context) (string, error) { return "no backup bucket here", nil }
+func (g *etcdGate) APIReady(context.Context, string) error    { return nil }
+func (g *etcdGate) NodeReady(context.Context, string) error   { return nil }
+func (g *etcdGate) Booted(context.Context, int, string) error { return nil }
+func (g *etcdGate) Snapshot(ctx context.Context) (string, error) {
+	g.snapshots++
+	return g.ClusterGates.Snapshot(ctx)
+}
 
 // realWriter writes keys through every member from the client machine
 // until stopped, and keeps those etcd acknowledged.
@@ -181,6 +200,11 @@ func TestRealRollWaitsForEveryEtcdMemberAndLosesNoWrite(t *testing.T) {
 	require.NoError(t, err)
 	real := &roll.ClusterGates{EtcdEndpoints: roll.EtcdEndpoints(st.cluster), EtcdTLS: roll.ClientTLS(st.bundle.EtcdCA.Cert, cert, ""),
 		Dial: c.client.DialContext}
+	// The preflight snapshot goes to a bucket in moto_server, as the roll
+	// puts it in the cluster's.
+	s3c, loc := realRollBucket(t, st)
+	real.Snapshotter = &roll.Snapshotter{S3: s3c, Bucket: loc.Bucket, Prefix: loc.Prefix, Cluster: st.cluster.Name,
+		Generation: 0, CACertHash: "sha256:" + strings.Repeat("0", 64), KubernetesVersion: st.cluster.Kubernetes.Version}
 	require.NoError(t, real.Etcd(context.Background()), "the gate passes on a healthy cluster")
 	w := startRealWriter(t, real)
 
@@ -217,6 +241,8 @@ func TestRealRollWaitsForEveryEtcdMemberAndLosesNoWrite(t *testing.T) {
 	require.Equal(t, []int{0, 1, 2}, rolled)
 	require.Equal(t, []int{0, 1, 2}, fleet.replaced)
 	require.GreaterOrEqual(t, gates.failed, 3, "the gate held while etcd-2 hung")
+	require.Equal(t, 1, gates.snapshots, "one snapshot, before the first replacement")
+	checkPreRollSnapshot(t, s3c, loc, st)
 
 	// 3. A member that stays hung past the timeout stops the roll at the
 	// slot it was on; the next slot is not touched; the roll resumes there.
@@ -251,4 +277,57 @@ func TestRealRollWaitsForEveryEtcdMemberAndLosesNoWrite(t *testing.T) {
 			require.Equal(t, v, got[k], "%s on %s", k, m.host.Name)
 		}
 	}
+}
+
+// realRollBucket is a versioned bucket in a moto_server of the test's own
+// (on loopback: the snapshot's upload is the test process's, not a
+// master's).
+func realRollBucket(t *testing.T, st realStack) (*s3.Client, etcdops.Location) {
+	t.Helper()
+	m := testtools.StartMoto(t)
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(st.cluster.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
+		config.WithBaseEndpoint(m.Endpoint))
+	require.NoError(t, err)
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle, o.DisableLogOutputChecksumValidationSkipped = true, true })
+	loc := etcdops.Location{Bucket: st.cluster.BackupBucketName("123456789012"), Prefix: st.cluster.Backup.Prefix}
+	_, err = s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(loc.Bucket)})
+	require.NoError(t, err)
+	return s3c, loc
+}
+
+// checkPreRollSnapshot finds the roll's snapshot as `kinfra etcd backups`
+// lists it, downloads it, and has the real etcdutl read it: a whole etcd
+// database holding the keys written before it.
+func checkPreRollSnapshot(t *testing.T, s3c *s3.Client, loc etcdops.Location, st realStack) {
+	t.Helper()
+	ctx := context.Background()
+	snaps, _, err := etcdops.List(ctx, s3c, loc)
+	require.NoError(t, err)
+	require.Len(t, snaps, 1)
+	snap := snaps[0]
+	require.Equal(t, bootstrap.TierPreRoll, snap.Tier)
+	require.NoError(t, etcdops.Head(ctx, s3c, loc, &snap))
+	for _, k := range []string{etcdops.MetaCluster, etcdops.MetaClusterID, etcdops.MetaGeneration, etcdops.MetaRevision,
+		etcdops.MetaEtcdVersion, etcdops.MetaSHA256, etcdops.MetaTakenAt, etcdops.MetaMember} {
+		require.NotEmpty(t, snap.Metadata[k], "metadata %s", k)
+	}
+	require.Equal(t, st.cluster.Name, snap.Metadata[etcdops.MetaCluster])
+	require.Equal(t, "3.7.3", snap.Metadata[etcdops.MetaEtcdVersion])
+	obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(snap.Key)})
+	require.NoError(t, err)
+	defer obj.Body.Close()
+	body, err := io.ReadAll(obj.Body)
+	require.NoError(t, err)
+	sum := sha256.Sum256(body)
+	require.Equal(t, snap.Metadata[etcdops.MetaSHA256], hex.EncodeToString(sum[:]))
+	path := filepath.Join(t.TempDir(), "pre-roll.db")
+	require.NoError(t, os.WriteFile(path, body, 0o600))
+	out, err := exec.Command(testtools.Path(t, "etcdutl"), "snapshot", "status", path, "-w", "json").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var status struct {
+		Revision int64 `json:"revision"`
+	}
+	require.NoError(t, json.Unmarshal(out, &status))
+	require.GreaterOrEqual(t, status.Revision, snap.Revision, "the snapshot holds at least the revision in its name")
 }

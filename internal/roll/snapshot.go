@@ -52,7 +52,7 @@ type Snapshotter struct {
 // Take snapshots the leader through g's etcd credentials and returns the
 // object's s3:// URL.
 func (s *Snapshotter) Take(ctx context.Context, g *ClusterGates) (string, error) {
-	leader, name, clusterID, err := s.leader(ctx, g)
+	leader, name, clusterID, serverVersion, err := s.leader(ctx, g)
 	if err != nil {
 		return "", err
 	}
@@ -75,8 +75,9 @@ func (s *Snapshotter) Take(ctx context.Context, g *ClusterGates) (string, error)
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "snapshot.db")
-	version, err := snapshot.SaveWithVersion(ctx, zap.NewNop(), g.etcdConfig([]string{leader}), path)
-	if err != nil {
+	// The version the masters record is the server's (the image's etcd),
+	// not the storage version the snapshot stream reports.
+	if _, err := snapshot.SaveWithVersion(ctx, zap.NewNop(), g.etcdConfig([]string{leader}), path); err != nil {
 		return "", fmt.Errorf("snapshot of %s: %w", leader, err)
 	}
 	sum, size, err := fileSHA256(path)
@@ -99,7 +100,7 @@ func (s *Snapshotter) Take(ctx context.Context, g *ClusterGates) (string, error)
 		Metadata: map[string]string{
 			etcdops.MetaCluster: s.Cluster, etcdops.MetaClusterID: clusterID,
 			etcdops.MetaGeneration: strconv.Itoa(s.Generation), etcdops.MetaRevision: strconv.FormatInt(rev, 10),
-			etcdops.MetaEtcdVersion: version, etcdops.MetaKubernetesVersion: s.KubernetesVersion,
+			etcdops.MetaEtcdVersion: serverVersion, etcdops.MetaKubernetesVersion: s.KubernetesVersion,
 			etcdops.MetaCACertHash: s.CACertHash, etcdops.MetaSHA256: sum,
 			etcdops.MetaTakenAt: t.Format(time.RFC3339), etcdops.MetaMember: name,
 		},
@@ -117,9 +118,9 @@ func (s *Snapshotter) Take(ctx context.Context, g *ClusterGates) (string, error)
 	return fmt.Sprintf("s3://%s/%s (revision %d, %s, sha256 %s)", s.Bucket, key, rev, etcdops.Bytes(size), sum), nil
 }
 
-// leader finds the leader's endpoint, member name and the cluster ID (hex,
-// as the masters record it).
-func (s *Snapshotter) leader(ctx context.Context, g *ClusterGates) (endpoint, name, clusterID string, err error) {
+// leader finds the leader's endpoint, member name, the cluster ID (hex, as
+// the masters record it) and its etcd version.
+func (s *Snapshotter) leader(ctx context.Context, g *ClusterGates) (endpoint, name, clusterID, version string, err error) {
 	for _, ep := range g.EtcdEndpoints {
 		cli, err := g.etcdClient([]string{ep})
 		if err != nil {
@@ -132,19 +133,19 @@ func (s *Snapshotter) leader(ctx context.Context, g *ClusterGates) (endpoint, na
 			cancel()
 			cli.Close()
 			if merr != nil {
-				return "", "", "", fmt.Errorf("member list from %s: %w", ep, merr)
+				return "", "", "", "", fmt.Errorf("member list from %s: %w", ep, merr)
 			}
 			for _, m := range members.Members {
 				if m.ID == st.Leader {
-					return ep, m.Name, strconv.FormatUint(st.Header.ClusterId, 16), nil
+					return ep, m.Name, strconv.FormatUint(st.Header.ClusterId, 16), st.Version, nil
 				}
 			}
-			return "", "", "", fmt.Errorf("the leader %x is not in the member list", st.Leader)
+			return "", "", "", "", fmt.Errorf("the leader %x is not in the member list", st.Leader)
 		}
 		cancel()
 		cli.Close()
 	}
-	return "", "", "", fmt.Errorf("no endpoint of %v is the etcd leader", g.EtcdEndpoints)
+	return "", "", "", "", fmt.Errorf("no endpoint of %v is the etcd leader", g.EtcdEndpoints)
 }
 
 func fileSHA256(path string) (string, int64, error) {
