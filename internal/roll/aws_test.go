@@ -5,34 +5,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/roll/rolltest"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
-// motoCluster is a cluster's master groups in moto_server, as `pulumi up`
-// leaves them: per slot a launch template and a one-instance group at
-// version 1, attached to the API target group, tagged like kinfra's.
+// motoCluster is a cluster's master groups in moto_server (rolltest) and
+// the roll's fleet over them.
 type motoCluster struct {
-	cfg       aws.Config
-	fleet     *AWSFleet
-	asg       *autoscaling.Client
-	ec2       *ec2.Client
-	templates []string
-	groups    []string
+	*rolltest.Masters
+	fleet *AWSFleet
 }
 
 const motoClusterName = "prod-use1"
@@ -46,78 +34,18 @@ func startMotoCluster(t *testing.T, slots int) *motoCluster {
 	} {
 		t.Setenv(k, v)
 	}
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
 	require.NoError(t, err)
-	c := &motoCluster{cfg: cfg, fleet: NewAWSFleet(cfg, motoClusterName), asg: autoscaling.NewFromConfig(cfg), ec2: ec2.NewFromConfig(cfg)}
-	lb := elbv2.NewFromConfig(cfg)
-
-	vpc, err := c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
-	require.NoError(t, err)
-	images, err := c.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{})
-	require.NoError(t, err)
-	require.NotEmpty(t, images.Images)
-	ami := aws.ToString(images.Images[0].ImageId)
-	tg, err := lb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("prod-use1-api"), Protocol: "TCP", Port: aws.Int32(6443), VpcId: vpc.Vpc.VpcId, TargetType: "instance"})
-	require.NoError(t, err)
-	for i := range slots {
-		subnet, err := c.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", i)), AvailabilityZone: aws.String("us-east-1" + string(rune('a'+i)))})
-		require.NoError(t, err)
-		name := fmt.Sprintf("%s-masters-master-%d", motoClusterName, i)
-		lt, err := c.ec2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name),
-			LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(ami), InstanceType: "m7i.2xlarge"}})
-		require.NoError(t, err)
-		c.templates = append(c.templates, aws.ToString(lt.LaunchTemplate.LaunchTemplateId))
-		_, err = c.asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
-			AutoScalingGroupName: aws.String(name), MinSize: aws.Int32(1), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(1),
-			VPCZoneIdentifier: subnet.Subnet.SubnetId,
-			LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, Version: aws.String("1")},
-			TargetGroupARNs:   []string{aws.ToString(tg.TargetGroups[0].TargetGroupArn)},
-			Tags: []astypes.Tag{
-				{Key: aws.String(tags.ClusterKey(motoClusterName)), Value: aws.String("owned"), PropagateAtLaunch: aws.Bool(true)},
-				{Key: aws.String(tags.MasterSlot), Value: aws.String(strconv.Itoa(i)), PropagateAtLaunch: aws.Bool(true)},
-			},
-		})
-		require.NoError(t, err)
-		c.groups = append(c.groups, name)
-	}
-	// Another cluster's master group, which the roll must not see.
-	other, err := c.ec2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("other-master-0"),
-		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(ami), InstanceType: "m7i.large"}})
-	require.NoError(t, err)
-	_, err = c.asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
-		AutoScalingGroupName: aws.String("other-master-0"), MinSize: aws.Int32(1), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(1),
-		AvailabilityZones: []string{"us-east-1a"},
-		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateId: other.LaunchTemplate.LaunchTemplateId, Version: aws.String("1")},
-		Tags: []astypes.Tag{
-			{Key: aws.String(tags.ClusterKey("other")), Value: aws.String("owned"), PropagateAtLaunch: aws.Bool(true)},
-			{Key: aws.String(tags.MasterSlot), Value: aws.String("0"), PropagateAtLaunch: aws.Bool(true)},
-		},
-	})
-	require.NoError(t, err)
-	return c
+	return &motoCluster{Masters: rolltest.CreateMasters(t, cfg, motoClusterName, slots), fleet: NewAWSFleet(cfg, motoClusterName)}
 }
 
-// declare does what `pulumi up` does after a change of the masters' image:
-// a new version of every slot's launch template, made the default.
-func (c *motoCluster) declare(t *testing.T, instanceType string) {
-	t.Helper()
-	ctx := context.Background()
-	for _, id := range c.templates {
-		v, err := c.ec2.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id),
-			SourceVersion: aws.String("$Latest"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceType(instanceType)}})
-		require.NoError(t, err)
-		_, err = c.ec2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(id),
-			DefaultVersion: aws.String(strconv.FormatInt(aws.ToInt64(v.LaunchTemplateVersion.VersionNumber), 10))})
-		require.NoError(t, err)
-	}
-}
+func (c *motoCluster) declare(t *testing.T, instanceType string) { c.Declare(t, instanceType) }
 
 // slot is a slot's group as AWS reports it: its version, and its instance
 // with the version EC2 tagged it with.
 func (c *motoCluster) slot(t *testing.T, i int) (groupVersion, instance, instanceVersion string) {
 	t.Helper()
-	g, err := c.fleet.Group(context.Background(), c.groups[i])
+	g, err := c.fleet.Group(context.Background(), c.Groups[i])
 	require.NoError(t, err)
 	require.Len(t, g.Instances, 1, "slot %d has one instance", i)
 	return g.GroupVersion, g.Instances[0].ID, g.Instances[0].Version
@@ -189,7 +117,7 @@ func TestRollReplacesEachMasterInSlotOrderInMotoAndResumesAsANoOp(t *testing.T) 
 	require.NoError(t, err)
 	require.Empty(t, rolled)
 	for i := range 3 {
-		require.Contains(t, out.String(), fmt.Sprintf("slot %d: point %s at launch template version 2, replace its instance", i, c.groups[i]))
+		require.Contains(t, out.String(), fmt.Sprintf("slot %d: point %s at launch template version 2, replace its instance", i, c.Groups[i]))
 		gv, id, _ := c.slot(t, i)
 		require.Equal(t, "1", gv)
 		require.Equal(t, before[i], id, "a dry run replaces nothing")
@@ -206,7 +134,7 @@ func TestRollReplacesEachMasterInSlotOrderInMotoAndResumesAsANoOp(t *testing.T) 
 		require.Equal(t, "2", gv, "slot %d's group launches the declared version", i)
 		require.Equal(t, "2", iv, "slot %d's instance was launched from it", i)
 		require.NotEqual(t, before[i], id, "slot %d's instance was replaced", i)
-		g, err := c.fleet.Group(context.Background(), c.groups[i])
+		g, err := c.fleet.Group(context.Background(), c.Groups[i])
 		require.NoError(t, err)
 		ips = append(ips, g.Instances[0].PrivateIP)
 		h, err := c.fleet.TargetHealth(context.Background(), id)
