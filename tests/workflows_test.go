@@ -108,6 +108,7 @@ var kinfraFlags = map[string]map[string]bool{
 		"json": false, "config": false, "user-data": false, "failures": false, "parity": false,
 	},
 	"plan diff": {"stack": true, "stack-file": true, "base-ref": true, "dir": true, "markdown": false, "json": false},
+	"roll":      {"stack": true, "stack-file": true, "dir": true, "dry-run": false, "timeout": true, "poll": true},
 }
 
 type workflow struct {
@@ -327,6 +328,26 @@ func TestWorkflowMatricesAreTheCommittedStacks(t *testing.T) {
 			}
 		}
 		require.Equal(t, stacks, sorted(deployed), "every stack deployed exactly once")
+		// Every deploy rolls its masters after its pulumi up (docs/roll.md).
+		for name := range pulumiSteps(w) {
+			j := w.Jobs[name]
+			up, roll := -1, -1
+			for i, s := range j.Steps {
+				if strings.HasPrefix(s.Uses, "pulumi/actions@") {
+					up = i
+				}
+				if strings.Contains(s.Run, "go run ./cmd/kinfra roll --stack ") {
+					roll = i
+					stack := strings.TrimPrefix(strings.TrimSpace(s.Run), "go run ./cmd/kinfra roll --stack ")
+					if stack == `"$STACK"` {
+						require.Equal(t, "${{ matrix.stack }}", s.Env["STACK"], "job %s: the roll's stack is the job's", name)
+					} else {
+						require.Equal(t, j.Environment, stack, "job %s: the roll's stack is the job's", name)
+					}
+				}
+			}
+			require.True(t, up >= 0 && roll > up, "job %s runs kinfra roll after pulumi up", name)
+		}
 		require.NotEmpty(t, first, "us-east-1 has its own job: it bakes the images the others look up")
 		for name := range pulumiSteps(w) {
 			if name != first {
