@@ -380,8 +380,11 @@ func TestMasterPoliciesHaveNoWildcardActionsAndScopeEveryResource(t *testing.T) 
 				}
 				for _, a := range s.Action {
 					if a == "cloudwatch:PutMetricData" {
-						// No resource type: scoped to kinfra's namespace by condition.
-						require.Equal(t, map[string]any{"cloudwatch:namespace": bootstrap.BackupMetricNamespace}, s.Condition["StringEquals"], "%s %s", name, s.Sid)
+						// No resource type: scoped to one of kinfra's namespaces by condition.
+						require.Contains(t, []map[string]any{
+							{"cloudwatch:namespace": bootstrap.BackupMetricNamespace},
+							{"cloudwatch:namespace": bootstrap.BootMetricNamespace},
+						}, s.Condition["StringEquals"], "%s %s", name, s.Sid)
 						continue
 					}
 					verb := a[strings.Index(a, ":")+1:]
@@ -406,8 +409,8 @@ func TestEachSlotMayOnlyAttachItsOwnVolumeAndUpsertItsOwnRecord(t *testing.T) {
 	docs := policies(t, m)
 	for i := range 3 {
 		d := docs[fmt.Sprintf("prod-masters-master-%d", i)]
-		require.Len(t, d.Statement, 3)
-		attach, upsert, member := d.Statement[0], d.Statement[1], d.Statement[2]
+		require.Len(t, d.Statement, 4)
+		attach, upsert, member, status := d.Statement[0], d.Statement[1], d.Statement[2], d.Statement[3]
 		require.Equal(t, []string{"ec2:AttachVolume"}, attach.Action)
 		require.Equal(t, map[string]any{"aws:ResourceTag/kinfra.dev/cluster": "prod", "aws:ResourceTag/" + masters.SlotTag: fmt.Sprint(i)}, attach.Condition["StringEquals"])
 		require.Equal(t, []string{"route53:ChangeResourceRecordSets"}, upsert.Action)
@@ -417,6 +420,19 @@ func TestEachSlotMayOnlyAttachItsOwnVolumeAndUpsertItsOwnRecord(t *testing.T) {
 		require.Equal(t, []string{fmt.Sprintf("arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/etcd/members/etcd-%d", i)}, member.Resource,
 			"each slot writes only its own member entry")
 		require.Empty(t, member.Condition)
+		require.Equal(t, iampolicy.Statement{Sid: "WriteOwnBootStatus", Effect: "Allow", Action: []string{"ssm:PutParameter"},
+			Resource: []string{fmt.Sprintf("arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/masters/master-%d", i)}}, status,
+			"each slot writes only its own boot status")
+	}
+	// No other policy writes a boot status.
+	for name, d := range docs {
+		for _, s := range d.Statement {
+			for _, r := range s.Resource {
+				if strings.Contains(r, "/masters/master-") {
+					require.Equal(t, "WriteOwnBootStatus", s.Sid, name)
+				}
+			}
+		}
 	}
 	// The volume and instance carry the tag the condition names.
 	for i := range 3 {
