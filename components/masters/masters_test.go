@@ -717,10 +717,7 @@ func TestBackupAgeAlarmWatchesTheMastersMetricAndTreatsSilenceAsFailure(t *testi
 			c := clusterSpec(3, 3)
 			c.Backup = spec.Backup{IntervalMinutes: tc.interval, AlarmActions: tc.actions}
 			m := plan(t, c)
-			alarms := m.ByType(alarmType)
-			require.Len(t, alarms, 1)
-			a := alarms[0]
-			require.Equal(t, "prod-masters-backup-age", a.Name)
+			a := get(t, m, alarmType, "prod-masters-backup-age")
 			in := a.Inputs
 			require.Equal(t, bootstrap.BackupMetricNamespace, in["namespace"])
 			require.Equal(t, bootstrap.BackupAgeMetric, in["metricName"])
@@ -835,7 +832,7 @@ func TestAnExistingBucketGetsNoBucketResourcesButTheIAMPointsAtIt(t *testing.T) 
 			for _, typ := range backupTypes[:8] {
 				require.Empty(t, m.ByType(typ), typ)
 			}
-			require.Len(t, m.ByType(alarmType), 1, "the alarm watches any bucket")
+			get(t, m, alarmType, "prod-masters-backup-age") // the alarm watches any bucket
 			shared := policies(t, m)["prod-masters-masters"]
 			arn := "arn:aws:s3:::central-etcd-backups"
 			require.Equal(t, []string{arn + "/clusters/prod/*"}, statement(t, shared, "BackupSnapshots").Resource)
@@ -863,6 +860,11 @@ func TestBackupsOffCreateNoBucketNoAlarmAndNoBackupPermissions(t *testing.T) {
 	c.Backup.Enabled = &off
 	m := plan(t, c)
 	for _, typ := range backupTypes {
+		if typ == alarmType {
+			require.Len(t, m.ByType(typ), 1, "only the boot-failure alarm")
+			get(t, m, alarmType, "prod-masters-boot-failed")
+			continue
+		}
 		require.Empty(t, m.ByType(typ), typ)
 	}
 	for name, d := range policies(t, m) {
