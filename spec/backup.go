@@ -39,7 +39,8 @@ type Backup struct {
 	// only be chosen when the bucket is created.
 	ObjectLockDays int `json:"objectLockDays,omitempty"`
 	// AlarmActions are ARNs (e.g. SNS topics) notified when the newest
-	// snapshot is too old.
+	// snapshot is too old. Unset, the alarm notifies cluster.alarms.actions;
+	// an empty list notifies nobody.
 	AlarmActions []string `json:"alarmActions,omitempty"`
 }
 
@@ -154,10 +155,6 @@ func (b Backup) check(path string) validate.Errors {
 			errs.Addf(path+".objectLockDays", "%d is not allowed; use 1 to dailyDays (%d): a locked snapshot cannot expire before its lock does", b.ObjectLockDays, r.DailyDays)
 		}
 	}
-	for i, a := range b.AlarmActions {
-		if !alarmAction.MatchString(a) {
-			errs.Addf(fmt.Sprintf("%s.alarmActions[%d]", path, i), "%q is not an alarm action ARN (e.g. arn:aws:sns:us-east-1:123456789012:oncall)", a)
-		}
-	}
+	errs.Append(checkAlarmActions(path+".alarmActions", b.AlarmActions))
 	return errs
 }

@@ -24,7 +24,7 @@ func TestDecodeReportsEveryUnknownKeyAndBadTypeWithPaths(t *testing.T) {
 		`cluster.network.azCount: "3" is not a whole number`,
 		`cluster.network.ipv6: "yes" is not true or false`,
 		`cluster.network.natGateway: unknown field (did you mean "natGateways"?); cluster.network takes availabilityZones, azCount, existing, flowLogs, gatewayEndpoints, import, interfaceEndpoints, ipv6, natGateways, privateSubnetPrefixLength, publicSubnetPrefixLength or vpcCidr`,
-		`cluster.netwrk: unknown field (did you mean "network"?); cluster takes addons, api, backup, cni, images, kubeProxy, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
+		`cluster.netwrk: unknown field (did you mean "network"?); cluster takes addons, alarms, api, backup, cni, images, kubeProxy, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
 		`cluster.nodePools[0].size: unknown field; cluster.nodePools[0] takes autoscaler, capacityRebalance, desiredSize, drainTimeoutSeconds, evictionHard, image, instanceRefresh, instanceTypes, kubeReserved, labels, maxPods, maxSize, minSize, name, onDemandBase, onDemandPercentageAboveBase, rootVolume, spotAllocationStrategy, systemReserved, taints or zones`,
 	}, sortedMessages(err))
 }

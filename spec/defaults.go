@@ -49,6 +49,7 @@ func (c Cluster) WithDefaults() Cluster {
 	pipeline := c.Images.On()
 	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version, pipeline)
 	c.Backup = c.Backup.withDefaults(c.Name)
+	c.Alarms = c.Alarms.withDefaults()
 	c.API = c.API.WithDefaults(c.Network.VpcCidr)
 	c.CNI = c.CNI.WithDefaults()
 	if c.CNI.Provider == CNICalico && c.CNI.Dataplane == "" {

@@ -46,6 +46,7 @@ var clusterNames = []awsName{
 	{awsnames.EventRule, "{cluster}-termination-spot-interruption", true},
 	{awsnames.Queue, "{cluster}-node-termination", false},
 	{awsnames.MetricAlarm, "{cluster}-etcd-backup-age", false},
+	{awsnames.MetricAlarm, "{cluster}-master-boot-failed", false},
 	{awsnames.LogGroup, "/kinfra/{cluster}-network/flow-logs", false},
 	{awsnames.KMSAlias, "alias/kinfra/{cluster}", false},
 	{awsnames.SSMParameter, "/kinfra/{cluster}/control-plane/encryption-config.yaml", false},

@@ -34,6 +34,8 @@ type Cluster struct {
 	Masters Masters `json:"masters"`
 	// Backup is how etcd is backed up to S3.
 	Backup Backup `json:"backup"`
+	// Alarms is where the cluster's alarms notify.
+	Alarms Alarms `json:"alarms"`
 	// API is how clients reach the Kubernetes API.
 	API API `json:"api"`
 	// CNI is the pod network; the node security groups open what it needs.

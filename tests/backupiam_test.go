@@ -96,3 +96,79 @@ func TestMastersIAMAllowsExactlyTheBackupCallsTheScriptsMake(t *testing.T) {
 		require.NotContains(t, strings.ToLower(a), "delete", "the masters never delete")
 	}
 }
+
+// The masters' IAM lets slot 0 write exactly the SSM parameters its
+// rendered scripts write (the etcd cluster record, its own member record
+// and its own boot status) and publish metrics to exactly the namespaces
+// they publish to (the backups' and the boot failures'), read from the
+// scripts' calls and resolved through the slot's master.env.
+func TestMastersIAMWritesExactlyTheParametersAndMetricsTheScriptsDo(t *testing.T) {
+	p := planStack(t, "us-east-1")
+	uds, err := p.UserData()
+	require.NoError(t, err)
+	var scripts, env string
+	for _, ud := range uds {
+		if ud.LaunchTemplate == "prod-use1-masters-master-0" {
+			files := writeFiles(t, ud.CloudConfig, t.TempDir())
+			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath} {
+				scripts += mustRead(t, files[path])
+			}
+			env = mustRead(t, files[bootstrap.MasterEnvPath])
+		}
+	}
+	require.NotEmpty(t, env)
+	values := bootEnvValues(t, env)
+	resolve := func(v string) string {
+		val, ok := values[v]
+		require.True(t, ok, "master.env sets %s", v)
+		return val
+	}
+	// Parameters: put-parameter on $PARAMETER_PREFIX/$X, or record_put "$X".
+	written := map[string]bool{}
+	for _, m := range regexp.MustCompile(`put-parameter --name "\$PARAMETER_PREFIX/\$([A-Z_]+)"|record_put "\$([A-Z_]+)"`).FindAllStringSubmatch(scripts, -1) {
+		written["arn:aws:ssm:us-east-1:123456789012:parameter"+resolve("PARAMETER_PREFIX")+"/"+resolve(m[1]+m[2])] = true
+	}
+	namespaces := map[string]bool{}
+	for _, m := range regexp.MustCompile(`put-metric-data --namespace "\$([A-Z_]+)"`).FindAllStringSubmatch(scripts, -1) {
+		namespaces[resolve(m[1])] = true
+	}
+	require.Equal(t, []string{
+		"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod-use1/" + bootstrap.ClusterRecord,
+		"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod-use1/" + bootstrap.MemberRecord(0),
+		"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod-use1/" + bootstrap.MasterStatusRecord(0),
+	}, sortedKeys(written), "what slot 0's scripts write")
+	require.Equal(t, []string{bootstrap.BackupMetricNamespace, bootstrap.BootMetricNamespace}, sortedKeys(namespaces))
+
+	grantedParams, grantedNamespaces := map[string]bool{}, map[string]bool{}
+	for _, r := range p.Resources {
+		if !(r.Type == "aws:iam/policy:Policy" && r.Name == "prod-use1-masters-masters") &&
+			!(r.Type == "aws:iam/rolePolicy:RolePolicy" && r.Name == "prod-use1-masters-master-0") {
+			continue
+		}
+		doc, _ := r.Inputs["policy"].(string)
+		var pol struct {
+			Statement []struct {
+				Action    []string
+				Resource  []string
+				Condition map[string]map[string]any
+			}
+		}
+		require.NoError(t, json.Unmarshal([]byte(doc), &pol), r.Name)
+		for _, st := range pol.Statement {
+			for _, a := range st.Action {
+				switch a {
+				case "ssm:PutParameter":
+					for _, res := range st.Resource {
+						grantedParams[res] = true
+					}
+				case "cloudwatch:PutMetricData":
+					ns, _ := st.Condition["StringEquals"]["cloudwatch:namespace"].(string)
+					require.NotEmpty(t, ns, "PutMetricData is scoped by namespace")
+					grantedNamespaces[ns] = true
+				}
+			}
+		}
+	}
+	require.Equal(t, sortedKeys(written), sortedKeys(grantedParams), "slot 0 may write exactly what its scripts write")
+	require.Equal(t, sortedKeys(namespaces), sortedKeys(grantedNamespaces), "and publish exactly where they publish")
+}

@@ -34,6 +34,14 @@ func newMotoAPI(endpoint, region string) *motoAPI {
 
 func (a *motoAPI) do(t *testing.T, service, method, path string, header map[string]string, body []byte) []byte {
 	t.Helper()
+	status, out := a.try(t, service, method, path, header, body)
+	require.True(t, status/100 == 2, "%s %s %s: %d\n%s", service, method, path, status, out)
+	return out
+}
+
+// try makes a call and returns its HTTP status and body, whatever they are.
+func (a *motoAPI) try(t *testing.T, service, method, path string, header map[string]string, body []byte) (int, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, a.endpoint+path, bytes.NewReader(body))
 	require.NoError(t, err)
 	region := a.region
@@ -50,8 +58,7 @@ func (a *motoAPI) do(t *testing.T, service, method, path string, header map[stri
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	require.True(t, resp.StatusCode/100 == 2, "%s %s %s: %s\n%s", service, method, path, resp.Status, out)
-	return out
+	return resp.StatusCode, out
 }
 
 // ec2 calls an EC2 query action and decodes its XML answer into out.
@@ -284,4 +291,56 @@ func motoXMLText(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// parameter reads a String parameter's value; ok is false when SSM says it
+// does not exist.
+func (a *motoAPI) parameter(t *testing.T, name string) (value string, ok bool) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"Name": name})
+	require.NoError(t, err)
+	status, out := a.try(t, "ssm", http.MethodPost, "/", map[string]string{
+		"Content-Type": "application/x-amz-json-1.1",
+		"X-Amz-Target": "AmazonSSM.GetParameter",
+	}, body)
+	if status == http.StatusBadRequest && strings.Contains(string(out), "ParameterNotFound") {
+		return "", false
+	}
+	require.Equal(t, http.StatusOK, status, "GetParameter %s: %s", name, out)
+	var got struct{ Parameter struct{ Value, Type string } }
+	require.NoError(t, json.Unmarshal(out, &got), "%s", out)
+	require.Equal(t, "String", got.Parameter.Type, name)
+	return got.Parameter.Value, true
+}
+
+// metricSum is the sum of a metric's data points of the last hour (per
+// minute, added up), through CloudWatch's GetMetricData (query protocol).
+func (a *motoAPI) metricSum(t *testing.T, namespace, name string, dimensions map[string]string) (sum float64, points int) {
+	t.Helper()
+	now := time.Now().UTC()
+	p := url.Values{
+		"Action":                        {"GetMetricData"},
+		"Version":                       {"2010-08-01"},
+		"StartTime":                     {now.Add(-time.Hour).Format(time.RFC3339)},
+		"EndTime":                       {now.Add(time.Minute).Format(time.RFC3339)},
+		"MetricDataQueries.member.1.Id": {"m"},
+		"MetricDataQueries.member.1.MetricStat.Metric.Namespace":  {namespace},
+		"MetricDataQueries.member.1.MetricStat.Metric.MetricName": {name},
+		"MetricDataQueries.member.1.MetricStat.Period":            {"60"},
+		"MetricDataQueries.member.1.MetricStat.Stat":              {"Sum"},
+	}
+	for i, k := range sortedKeys(dimensions) {
+		n := strconv.Itoa(i + 1)
+		p.Set("MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member."+n+".Name", k)
+		p.Set("MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member."+n+".Value", dimensions[k])
+	}
+	body := a.do(t, "monitoring", http.MethodPost, "/", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, []byte(p.Encode()))
+	var out struct {
+		Values []float64 `xml:"GetMetricDataResult>MetricDataResults>member>Values>member"`
+	}
+	require.NoError(t, xml.Unmarshal(body, &out), "%s", body)
+	for _, v := range out.Values {
+		sum += v
+	}
+	return sum, len(out.Values)
 }

@@ -369,6 +369,8 @@ func (w *bootWorld) environ() []string {
 		"ATTACH_TIMEOUT=120",
 		"ETCD_TIMEOUT=10",
 		"JOIN_TIMEOUT=10",
+		"API_TIMEOUT=10",
+		"BOOT_RUN_DIR=" + filepath.Join(w.dir, "run-kinfra"),
 		"KINFRA_TEST_CALLS=" + w.calls,
 		"KINFRA_TEST_STATE=" + w.state,
 	}
@@ -542,10 +544,14 @@ func (w *bootWorld) index(name string, prefix ...string) int {
 	return -1
 }
 
-// awsSubcommands lists "service operation" for every aws call.
+// awsSubcommands lists "service operation" for every aws call but the
+// writes of the boot's status record (bootscript_status_test.go has those).
 func (w *bootWorld) awsSubcommands() []string {
 	var out []string
 	for _, c := range w.callsOf("aws") {
+		if strings.Contains(c.String(), " ssm put-parameter --name "+w.statusName()+" ") {
+			continue
+		}
 		var words []string
 		for i := 0; i < len(c.Args) && len(words) < 2; i++ {
 			if c.Args[i] == "--region" {
@@ -597,8 +603,13 @@ func bootOverrideEnv(t *testing.T, body string, values map[string]string) string
 // answer as the fake host's state in $KINFRA_TEST_STATE says.
 var bootRecorders = map[string]string{
 	// The real AWS CLI, logged first. While $state/describe-failures holds
-	// a count, describe-volumes fails as a throttled call does.
-	"aws": `if [ "$*" != "${*/describe-volumes/}" ] && [ -s "$state/describe-failures" ]; then
+	// a count, describe-volumes fails as a throttled call does. With
+	// $state/status-denied, writing a boot status or its metric is denied.
+	"aws": `if [ -e "$state/status-denied" ] && { [ "$*" != "${*/\/masters\/master-/}" ] || [ "$*" != "${*/put-metric-data/}" ]; }; then
+	echo "An error occurred (AccessDeniedException) when calling the operation: not authorized" >&2
+	exit 254
+fi
+if [ "$*" != "${*/describe-volumes/}" ] && [ -s "$state/describe-failures" ]; then
 	n=$(cat "$state/describe-failures")
 	if [ "$n" -gt 0 ]; then
 		echo $((n - 1)) >"$state/describe-failures"
@@ -648,11 +659,28 @@ case "${words[*]}" in
 	if [ -f "$state/kube-system" ]; then echo /registry/namespaces/kube-system; fi ;;
 *) echo "etcdctl recorder: unexpected call: ${words[*]}" >&2; exit 64 ;;
 esac`,
-	// kubeadm succeeds.
-	"kubeadm": `exit 0`,
+	// kubeadm writes the static pod manifests where its init and its
+	// control-plane phase do, then fails if $state/kubeadm-fail holds the
+	// start of its arguments, else succeeds.
+	"kubeadm": `case "$*" in
+"init --config "* | "init phase control-plane all "*)
+	mkdir -p "$KUBECONFIG_DIR/manifests"
+	for c in kube-apiserver kube-controller-manager kube-scheduler; do : >"$KUBECONFIG_DIR/manifests/$c.yaml"; done ;;
+esac
+if [ -s "$state/kubeadm-fail" ] && [[ "$*" == "$(cat "$state/kubeadm-fail")"* ]]; then
+	echo "error execution phase: kubeadm recorder fails as told: $*" >&2
+	exit 1
+fi
+exit 0`,
 	// The instance metadata service is not there: INSTANCE_ID and
-	// PRIVATE_IP are set instead.
-	"curl": `exit 7`,
+	// PRIVATE_IP are set instead. The local API server answers /readyz
+	// unless $state/apiserver-down exists.
+	"curl": `case "$*" in
+*/readyz*)
+	if [ -e "$state/apiserver-down" ]; then echo "curl: (7) Failed to connect to 127.0.0.1 port 6443" >&2; exit 7; fi
+	echo ok ;;
+*) exit 7 ;;
+esac`,
 }
 
 func writeBootRecorders(t *testing.T, dir, realAWS string) {

@@ -3,10 +3,13 @@ package tests
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +199,16 @@ func TestEveryRenderedScriptPassesShellcheck(t *testing.T) {
 	}
 }
 
+// unitTestMaster is a master slot whose units the systemd tests read.
+func unitTestMaster(backupInterval int) bootstrap.Master {
+	return bootstrap.Master{
+		ClusterName: "c", Region: "us-east-1", Slot: 0, Count: 3, Domain: "c.k8s.internal", APIName: "api.c.k8s.internal",
+		KubernetesVersion: "v1.37.2", PodCidr: "10.64.0.0/11", ServiceCidr: "172.20.0.0/16", NodeCidrMaskSize: 24,
+		VolumeID: "vol-0123456789abcdef0", HostedZoneID: "Z0123456789ABCDEFGHIJ", ParameterPrefix: "/kinfra/c", EtcdVersion: "3.7.3",
+		Backup: &bootstrap.Backup{Bucket: "c-etcd-123456789012-us-east-1", Prefix: "c/etcd", IntervalMinutes: backupInterval},
+	}
+}
+
 // The backup timer fires every interval at the same wall-clock minutes on
 // every master: systemd's own calendar parser reads the rendered
 // OnCalendar, and its next elapses are one interval apart, on the minutes
@@ -204,13 +217,7 @@ func TestBackupTimerFiresEveryIntervalBySystemdsCalendar(t *testing.T) {
 	analyze := testtools.Path(t, "systemd-analyze")
 	for _, interval := range spec.BackupIntervals {
 		t.Run(fmt.Sprint(interval), func(t *testing.T) {
-			m := bootstrap.Master{
-				ClusterName: "c", Region: "us-east-1", Slot: 0, Count: 3, Domain: "c.k8s.internal", APIName: "api.c.k8s.internal",
-				KubernetesVersion: "v1.37.2", PodCidr: "10.64.0.0/11", ServiceCidr: "172.20.0.0/16", NodeCidrMaskSize: 24,
-				VolumeID: "vol-0123456789abcdef0", HostedZoneID: "Z0123456789ABCDEFGHIJ", ParameterPrefix: "/kinfra/c", EtcdVersion: "3.7.3",
-				Backup: &bootstrap.Backup{Bucket: "c-etcd-123456789012-us-east-1", Prefix: "c/etcd", IntervalMinutes: interval},
-			}
-			r, err := m.Render()
+			r, err := unitTestMaster(interval).Render()
 			require.NoError(t, err)
 			timer := r.Files[bootstrap.BackupTimerPath].Content
 			calendar := regexp.MustCompile(`(?m)^OnCalendar=(.+)$`).FindStringSubmatch(timer)
@@ -234,5 +241,138 @@ func TestBackupTimerFiresEveryIntervalBySystemdsCalendar(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A master whose boot failed must not stay down unseen: systemd starts the
+// boot again after every failure, forever (no start limit), first after
+// 30 s and then at growing intervals up to 10 minutes, as systemd (v254 and
+// later: RestartSteps, RestartMaxDelaySec) computes them. systemd-analyze
+// verify accepts every rendered unit.
+func TestMasterBootUnitRetriesAFailedBootForeverWithGrowingDelays(t *testing.T) {
+	r, err := unitTestMaster(15).Render()
+	require.NoError(t, err)
+	unit := r.Files[bootstrap.BootUnitPath].Content
+	u, svc := unitSection(t, unit, "Unit"), unitSection(t, unit, "Service")
+	require.Equal(t, "oneshot", svc["Type"])
+	require.Equal(t, "yes", svc["RemainAfterExit"], "a finished boot leaves the unit active")
+	require.Equal(t, "on-failure", svc["Restart"], "a failed boot is started again (the only restart systemd allows a oneshot besides no)")
+	require.Equal(t, "0", u["StartLimitIntervalSec"], "retried forever: no start limit ends the retries")
+
+	var got []string
+	for n := 1; n <= 8; n++ {
+		got = append(got, systemdRestartDelay(t, svc, n).Truncate(time.Second).String())
+	}
+	require.Equal(t, []string{"30s", "54s", "1m39s", "3m1s", "5m29s", "10m0s", "10m0s", "10m0s"}, got,
+		"30 s, then growing to 10 minutes by the sixth retry, then every 10 minutes")
+
+	verifyUnits(t, r)
+}
+
+// unitSection reads one section of a unit file: its keys, each set once.
+func unitSection(t *testing.T, unit, section string) map[string]string {
+	t.Helper()
+	out, in := map[string]string{}, false
+	for _, line := range strings.Split(unit, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "["):
+			in = line == "["+section+"]"
+		case in:
+			k, v, ok := strings.Cut(line, "=")
+			require.True(t, ok, line)
+			require.NotContains(t, out, k, "%s is set once", k)
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// systemdSpan parses the time spans the units use ("30s", "10min").
+func systemdSpan(t *testing.T, s string) time.Duration {
+	t.Helper()
+	m := regexp.MustCompile(`^(\d+)(s|min)$`).FindStringSubmatch(s)
+	require.NotNil(t, m, "time span %q", s)
+	n, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	if m[2] == "min" {
+		return time.Duration(n) * time.Minute
+	}
+	return time.Duration(n) * time.Second
+}
+
+// systemdRestartDelay is the delay before the nth automatic restart as
+// systemd's service_restart_usec_next computes it: RestartSec first, then
+// growing geometrically over RestartSteps restarts to RestartMaxDelaySec.
+func systemdRestartDelay(t *testing.T, svc map[string]string, n int) time.Duration {
+	t.Helper()
+	first := systemdSpan(t, svc["RestartSec"])
+	if svc["RestartSteps"] == "" || svc["RestartMaxDelaySec"] == "" || n <= 1 {
+		return first
+	}
+	steps, err := strconv.Atoi(svc["RestartSteps"])
+	require.NoError(t, err)
+	last := systemdSpan(t, svc["RestartMaxDelaySec"])
+	if n > steps {
+		return last
+	}
+	usec := float64(first.Microseconds()) * math.Pow(float64(last)/float64(first), float64(n-1)/float64(steps))
+	return time.Duration(int64(usec)) * time.Microsecond
+}
+
+// verifyUnits runs systemd-analyze verify on every rendered unit, in a
+// root that holds them, the programs they start and the host's own system
+// units (their targets). Any message fails, but for the restart back-off
+// keys a systemd older than v254 does not know yet (the image runs v255;
+// Debian 12's tools have v252).
+func verifyUnits(t *testing.T, r bootstrap.Rendered) {
+	t.Helper()
+	analyze := testtools.Path(t, "systemd-analyze")
+	version, err := exec.Command(analyze, "--version").Output()
+	require.NoError(t, err)
+	m := regexp.MustCompile(`^systemd (\d+)`).FindSubmatch(version)
+	require.NotNil(t, m, "%s", version)
+	major, err := strconv.Atoi(string(m[1]))
+	require.NoError(t, err)
+
+	root := t.TempDir()
+	var system string
+	for _, dir := range []string{"/usr/lib/systemd/system", "/lib/systemd/system"} {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			system = dir
+			break
+		}
+	}
+	require.NotEmpty(t, system, "the host's system units")
+	require.NoError(t, os.CopyFS(filepath.Join(root, "usr/lib/systemd/system"), os.DirFS(system)))
+	var units []string
+	for path, f := range r.Files {
+		p := filepath.Join(root, path)
+		mode, err := strconv.ParseUint(f.Permissions, 8, 32)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(f.Content), os.FileMode(mode)))
+		if strings.HasPrefix(path, "/etc/systemd/system/") {
+			units = append(units, filepath.Base(path))
+		}
+	}
+	// etcd comes with the image.
+	etcd := filepath.Join(root, "usr/local/bin/etcd")
+	require.NoError(t, os.MkdirAll(filepath.Dir(etcd), 0o755))
+	require.NoError(t, os.WriteFile(etcd, []byte("#!/bin/sh\n"), 0o755))
+	sort.Strings(units)
+	require.Contains(t, units, filepath.Base(bootstrap.BootUnitPath))
+
+	cmd := exec.Command(analyze, append([]string{"verify", "--root=" + root}, units...)...)
+	cmd.Env = append(os.Environ(), "SYSTEMD_LOG_COLOR=0", "LC_ALL=C")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "systemd-analyze verify %v:\n%s", units, out)
+	unknownBackoff := regexp.MustCompile(`:\d+: Unknown key '(RestartSteps|RestartMaxDelaySec)' in section \[Service\], ignoring\.$`)
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line == "" || (major < 254 && unknownBackoff.MatchString(line)) {
+			continue
+		}
+		t.Errorf("systemd %d: systemd-analyze verify says: %s", major, line)
 	}
 }

@@ -335,6 +335,18 @@ func TestRealMasterBuildsItsControlPlaneWithoutAnyAPIServer(t *testing.T) {
 		require.FileExists(t, m.path("/etc/kubernetes/"+f), "control_plane writes %s", f)
 	}
 	require.FileExists(t, m.path("/var/lib/kubelet/config.yaml"), "the kubelet's settings")
+	// A boot attempt that failed after building the node (kinfra-master's
+	// retry runs the boot again) runs the phases again: each keeps what the
+	// first run made.
+	before := map[string]string{}
+	for _, f := range []string{"pki/apiserver.crt", "pki/apiserver.key", "kubelet.conf", "admin.conf", "manifests/kube-apiserver.yaml"} {
+		before[f] = mustRead(t, m.path("/etc/kubernetes/"+f))
+	}
+	out, err = m.boot(t, 5*time.Minute, "control_plane 2>&1")
+	require.NoError(t, err, "the phases run again: %s", out)
+	for f, content := range before {
+		require.Equal(t, content, mustRead(t, m.path("/etc/kubernetes/"+f)), "the second run keeps %s", f)
+	}
 	// The load balancer's name now reaches slot 1, its only healthy target.
 	c.net.Name(st.apiName(), m.host)
 	api := c.startAPIServer(t, m)

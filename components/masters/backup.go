@@ -215,10 +215,8 @@ func (b *builder) bucketPolicy(keyArn string) iampolicy.Document {
 func (b *builder) backupAlarm() error {
 	bk := b.c.Backup
 	name := b.name + "-backup-age"
-	var actions pulumi.Array
-	for _, a := range bk.AlarmActions {
-		actions = append(actions, pulumi.String(a))
-	}
+	// cluster.backup.alarmActions, else the cluster's alarm actions.
+	actions := alarmActions(b.c.BackupAlarmActions())
 	period := bk.IntervalMinutes * 60
 	_, err := cloudwatch.NewMetricAlarm(b.ctx, name, &cloudwatch.MetricAlarmArgs{
 		Name: pulumi.String(b.c.Name + "-etcd-backup-age"),

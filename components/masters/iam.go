@@ -81,6 +81,12 @@ func (b *builder) masterPolicy(keyArn, vpcID string) iampolicy.Document {
 	statements := b.readParameters([]string{ControlPlaneParameters, JoinParameters}, keyArn)
 	statements = append(statements, b.etcdRecordStatements()...)
 	statements = append(statements, b.backupStatements(keyArn)...)
+	// A failed boot attempt counts itself for the boot-failure alarm
+	// (alarms.go); PutMetricData has no resource type, the namespace
+	// condition scopes it.
+	statements = append(statements, iampolicy.Statement{Sid: "BootMetrics", Effect: "Allow",
+		Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
+		Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": bootstrap.BootMetricNamespace}}})
 	statements = append(statements,
 		// Boot script: find the slot volume's state, wait for DNS changes
 		// (GetChange is scoped by change ID, which no one knows in advance).
@@ -206,7 +212,7 @@ func (b *builder) backupStatements(keyArn string) []iampolicy.Statement {
 
 // slotPolicy is what only slot i's master may do: attach its own volume
 // (and only to an instance of its own slot), point its own record at
-// itself and write its own etcd member entry.
+// itself, and write its own etcd member entry and its own boot status.
 func (b *builder) slotPolicy(slot int, zoneID, record string) iampolicy.Document {
 	mine := map[string]map[string]any{"StringEquals": {
 		"aws:ResourceTag/" + tags.Cluster: b.c.Name,
@@ -224,6 +230,7 @@ func (b *builder) slotPolicy(slot int, zoneID, record string) iampolicy.Document
 				"route53:ChangeResourceRecordSetsActions":               []string{"UPSERT"},
 			}}},
 		iampolicy.Allow("WriteOwnEtcdMemberRecord", []string{"ssm:PutParameter"}, []string{b.parameterArn(bootstrap.MemberRecord(slot))}),
+		iampolicy.Allow("WriteOwnBootStatus", []string{"ssm:PutParameter"}, []string{b.parameterArn(bootstrap.MasterStatusRecord(slot))}),
 	)
 }
 

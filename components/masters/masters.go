@@ -252,7 +252,7 @@ func (b *builder) build() error {
 	if b.c.Backup.On() {
 		steps = append(steps, b.backupBucket)
 	}
-	steps = append(steps, b.securityGroups, b.loadBalancer, b.dns, b.sharedIAM)
+	steps = append(steps, b.securityGroups, b.loadBalancer, b.dns, b.sharedIAM, b.bootFailedAlarm)
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err

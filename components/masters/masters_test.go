@@ -369,8 +369,11 @@ func TestMasterPoliciesHaveNoWildcardActionsAndScopeEveryResource(t *testing.T) 
 				}
 				for _, a := range s.Action {
 					if a == "cloudwatch:PutMetricData" {
-						// No resource type: scoped to kinfra's namespace by condition.
-						require.Equal(t, map[string]any{"cloudwatch:namespace": bootstrap.BackupMetricNamespace}, s.Condition["StringEquals"], "%s %s", name, s.Sid)
+						// No resource type: scoped to one of kinfra's namespaces by condition.
+						require.Contains(t, []map[string]any{
+							{"cloudwatch:namespace": bootstrap.BackupMetricNamespace},
+							{"cloudwatch:namespace": bootstrap.BootMetricNamespace},
+						}, s.Condition["StringEquals"], "%s %s", name, s.Sid)
 						continue
 					}
 					verb := a[strings.Index(a, ":")+1:]
@@ -395,8 +398,8 @@ func TestEachSlotMayOnlyAttachItsOwnVolumeAndUpsertItsOwnRecord(t *testing.T) {
 	docs := policies(t, m)
 	for i := range 3 {
 		d := docs[fmt.Sprintf("prod-masters-master-%d", i)]
-		require.Len(t, d.Statement, 3)
-		attach, upsert, member := d.Statement[0], d.Statement[1], d.Statement[2]
+		require.Len(t, d.Statement, 4)
+		attach, upsert, member, status := d.Statement[0], d.Statement[1], d.Statement[2], d.Statement[3]
 		require.Equal(t, []string{"ec2:AttachVolume"}, attach.Action)
 		require.Equal(t, map[string]any{"aws:ResourceTag/kinfra.dev/cluster": "prod", "aws:ResourceTag/" + masters.SlotTag: fmt.Sprint(i)}, attach.Condition["StringEquals"])
 		require.Equal(t, []string{"route53:ChangeResourceRecordSets"}, upsert.Action)
@@ -406,6 +409,19 @@ func TestEachSlotMayOnlyAttachItsOwnVolumeAndUpsertItsOwnRecord(t *testing.T) {
 		require.Equal(t, []string{fmt.Sprintf("arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/etcd/members/etcd-%d", i)}, member.Resource,
 			"each slot writes only its own member entry")
 		require.Empty(t, member.Condition)
+		require.Equal(t, iampolicy.Statement{Sid: "WriteOwnBootStatus", Effect: "Allow", Action: []string{"ssm:PutParameter"},
+			Resource: []string{fmt.Sprintf("arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/masters/master-%d", i)}}, status,
+			"each slot writes only its own boot status")
+	}
+	// No other policy writes a boot status.
+	for name, d := range docs {
+		for _, s := range d.Statement {
+			for _, r := range s.Resource {
+				if strings.Contains(r, "/masters/master-") {
+					require.Equal(t, "WriteOwnBootStatus", s.Sid, name)
+				}
+			}
+		}
 	}
 	// The volume and instance carry the tag the condition names.
 	for i := range 3 {
@@ -693,10 +709,7 @@ func TestBackupAgeAlarmWatchesTheMastersMetricAndTreatsSilenceAsFailure(t *testi
 			c := clusterSpec(3, 3)
 			c.Backup = spec.Backup{IntervalMinutes: tc.interval, AlarmActions: tc.actions}
 			m := plan(t, c)
-			alarms := m.ByType(alarmType)
-			require.Len(t, alarms, 1)
-			a := alarms[0]
-			require.Equal(t, "prod-masters-backup-age", a.Name)
+			a := get(t, m, alarmType, "prod-masters-backup-age")
 			in := a.Inputs
 			require.Equal(t, bootstrap.BackupMetricNamespace, in["namespace"])
 			require.Equal(t, bootstrap.BackupAgeMetric, in["metricName"])
@@ -811,7 +824,7 @@ func TestAnExistingBucketGetsNoBucketResourcesButTheIAMPointsAtIt(t *testing.T) 
 			for _, typ := range backupTypes[:8] {
 				require.Empty(t, m.ByType(typ), typ)
 			}
-			require.Len(t, m.ByType(alarmType), 1, "the alarm watches any bucket")
+			get(t, m, alarmType, "prod-masters-backup-age") // the alarm watches any bucket
 			shared := policies(t, m)["prod-masters-masters"]
 			arn := "arn:aws:s3:::central-etcd-backups"
 			require.Equal(t, []string{arn + "/clusters/prod/*"}, statement(t, shared, "BackupSnapshots").Resource)
@@ -839,6 +852,11 @@ func TestBackupsOffCreateNoBucketNoAlarmAndNoBackupPermissions(t *testing.T) {
 	c.Backup.Enabled = &off
 	m := plan(t, c)
 	for _, typ := range backupTypes {
+		if typ == alarmType {
+			require.Len(t, m.ByType(typ), 1, "only the boot-failure alarm")
+			get(t, m, alarmType, "prod-masters-boot-failed")
+			continue
+		}
 		require.Empty(t, m.ByType(typ), typ)
 	}
 	for name, d := range policies(t, m) {

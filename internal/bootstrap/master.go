@@ -145,14 +145,14 @@ func (m Master) Render() (Rendered, error) {
 		{KubeadmInitPath, "0600", "root:root", initDoc},
 		{AuditPolicyPath, "0644", "root:root", asset("audit-policy.yaml")},
 		{AuthnConfigPath, "0644", "root:root", authenticationConfig},
-		{MasterLibPath, "0644", "root:root", asset("kinfra-master-lib.sh")},
-		{BootScriptPath, "0755", "root:root", asset("kinfra-master-boot.sh")},
+		{MasterLibPath, "0644", "root:root", MasterScript("kinfra-master-lib.sh")},
+		{BootScriptPath, "0755", "root:root", MasterScript("kinfra-master-boot.sh")},
 		{BootUnitPath, "0644", "root:root", asset("kinfra-master.service")},
 		{EtcdUnitPath, "0644", "root:root", asset("etcd.service")},
 	}
 	if m.Backup != nil {
 		files = append(files,
-			File{BackupScriptPath, "0755", "root:root", asset("kinfra-etcd-backup.sh")},
+			File{BackupScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-backup.sh")},
 			File{BackupUnitPath, "0644", "root:root", asset("kinfra-etcd-backup.service")},
 			File{BackupTimerPath, "0644", "root:root", m.Backup.timer()},
 		)
@@ -260,6 +260,13 @@ func (m Master) env() (string, error) {
 		{"RESTORE_REQUEST", RestoreRequest},
 		{"ETCD_VERSION", m.EtcdVersion},
 		{"KUBERNETES_VERSION", m.KubernetesVersion},
+		// The boot's status record, below PARAMETER_PREFIX, and the
+		// metric each failed attempt publishes (masterstatus.go).
+		{"MASTER_STATUS_RECORD", MasterStatusRecord(m.Slot)},
+		{"STATUS_MESSAGE_MAX", strconv.Itoa(MaxStatusMessage)},
+		{"BOOT_METRIC_NAMESPACE", BootMetricNamespace},
+		{"BOOT_FAILURES_METRIC", BootFailuresMetric},
+		{"BOOT_METRIC_DIMENSION", BootMetricDimension},
 	}
 	if b := m.Backup; b != nil {
 		vars = append(vars,
@@ -494,6 +501,25 @@ var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // UserDataLimit is EC2's limit on user data, before base64.
 const UserDataLimit = 16 * 1024
+
+// MasterScript is one of the masters' shell scripts as their user data
+// carries it: without its comment lines, which keeps a master's user data
+// within EC2's 16 KiB (the commented source is assets/<name>). The shebang
+// and shellcheck's directives stay; code, and comments after code, are
+// untouched. No script has a multi-line string or here-document in which a
+// line could start with '#' (the tests compare bash's own reading of every
+// function).
+func MasterScript(name string) string {
+	var b strings.Builder
+	for i, line := range strings.SplitAfter(asset(name), "\n") {
+		text := strings.TrimLeft(line, " \t")
+		if strings.HasPrefix(text, "#") && !(i == 0 && strings.HasPrefix(text, "#!")) && !strings.HasPrefix(text, "# shellcheck ") {
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
 
 func asset(name string) string {
 	b, err := assets.ReadFile("assets/" + name)

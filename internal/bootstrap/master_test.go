@@ -3,6 +3,9 @@ package bootstrap_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -145,4 +148,38 @@ func randomText(t *testing.T, n int) string {
 	_, err := rand.Read(b)
 	require.NoError(t, err)
 	return hex.EncodeToString(b)
+}
+
+// The masters' scripts lose only their comment lines in user data: bash
+// reads every script, wrapped in a function so that nothing runs, exactly
+// as it reads the commented source (declare -f prints what bash parsed,
+// without comments), so no string or here-document lost a line.
+func TestMasterScriptsLoseOnlyTheirComments(t *testing.T) {
+	for _, name := range []string{"kinfra-master-boot.sh", "kinfra-master-lib.sh", "kinfra-etcd-backup.sh"} {
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(filepath.Join("assets", name))
+			require.NoError(t, err)
+			rendered := bootstrap.MasterScript(name)
+			require.Less(t, len(rendered), len(src), "comments are dropped")
+			require.NotRegexp(t, `(?m)^\s*#[^!]`, strings.ReplaceAll(rendered, "# shellcheck ", ""), "no comment line is left but shellcheck's")
+			require.Equal(t, strings.Count(string(src), "# shellcheck "), strings.Count(rendered, "# shellcheck "), "shellcheck's directives stay")
+			if strings.HasPrefix(string(src), "#!") {
+				require.Equal(t, strings.SplitN(string(src), "\n", 2)[0], strings.SplitN(rendered, "\n", 2)[0], "the shebang stays")
+			}
+			require.Equal(t, parsedAsBash(t, string(src)), parsedAsBash(t, rendered))
+		})
+	}
+}
+
+// parsedAsBash is bash's own print of a script's code, with nothing run.
+func parsedAsBash(t *testing.T, script string) string {
+	t.Helper()
+	cmd := exec.Command("bash", "--norc", "--noprofile", "-c", `eval "kinfra_script() {
+$1
+}" && declare -f kinfra_script`, "bash", script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LC_ALL=C"}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Greater(t, strings.Count(string(out), "\n"), 20, "%s", out)
+	return string(out)
 }

@@ -28,6 +28,7 @@ const (
 	simRecord      = "aws:route53/record:Record"
 	simZone        = "aws:route53/zone:Zone"
 	simBucket      = "aws:s3/bucketV2:BucketV2"
+	simAlarm       = "aws:cloudwatch/metricAlarm:MetricAlarm"
 )
 
 // FailureReport is what losing each availability zone would do to a planned
@@ -112,8 +113,22 @@ type Recovery struct {
 	RPOFrom string `json:"rpoFrom,omitempty"`
 	// Acknowledged is the reason the stack gives for running without
 	// backups (its backup/disabled acknowledgement).
-	Acknowledged string             `json:"acknowledged,omitempty"`
-	Scenarios    []RecoveryScenario `json:"scenarios"`
+	Acknowledged string `json:"acknowledged,omitempty"`
+	// BootAlarm is the AWS name of the alarm on failed master boots, which
+	// tells an operator that a boot (a refusal below included) needs them:
+	// boots retry forever, and EC2 sees nothing. "" when the plan has none.
+	BootAlarm string `json:"bootAlarm,omitempty"`
+	// BootStatus is where each slot's boot status is read, with <slot>
+	// for the slot ("" when the cluster's name is unknown).
+	BootStatus string             `json:"bootStatus,omitempty"`
+	Scenarios  []RecoveryScenario `json:"scenarios"`
+}
+
+// isBootFailedAlarm reports whether a recorded resource is the alarm on the
+// masters' failed boot attempts.
+func isBootFailedAlarm(r mockaws.Resource) bool {
+	return r.Type == simAlarm && inputStr(r.Inputs["namespace"]) == bootstrap.BootMetricNamespace &&
+		inputStr(r.Inputs["metricName"]) == bootstrap.BootFailuresMetric
 }
 
 // RecoveryScenario is one way of losing etcd's data, what then happens,
@@ -393,7 +408,15 @@ func (p *Plan) recovery(members int) Recovery {
 			}
 		case r.Type == simBucket && strings.Contains(r.URN, "kinfra:masters:ControlPlane$"+simBucket+"::"):
 			rec.Bucket = inputStr(r.Inputs["bucket"])
+		case isBootFailedAlarm(r):
+			rec.BootAlarm = inputStr(r.Inputs["name"])
+			if rec.BootAlarm == "" {
+				rec.BootAlarm = r.Name
+			}
 		}
+	}
+	if p.Config != nil && p.Config.Name != "" {
+		rec.BootStatus = bootstrap.ParameterPrefix(p.Config.Name) + "/" + bootstrap.StatusGroup + "/master-<slot>"
 	}
 	if c := p.Config; c != nil && rec.Backups {
 		if rec.Bucket == "" {
@@ -603,6 +626,17 @@ func (r Recovery) text(w io.Writer) {
 		fmt.Fprintf(w, "\nRecovery: etcd is NOT backed up (acknowledged: %s)\n", r.Acknowledged)
 	default:
 		fmt.Fprintln(w, "\nRecovery: etcd is NOT backed up")
+	}
+	if len(r.Scenarios) > 0 {
+		status := ""
+		if r.BootStatus != "" {
+			status = "; each slot's status: aws ssm get-parameter --name " + r.BootStatus
+		}
+		if r.BootAlarm != "" {
+			fmt.Fprintf(w, "  A master whose boot fails (a refusal below too) retries, 30 s growing to 10 minutes apart, and alarms %s%s\n", r.BootAlarm, status)
+		} else {
+			fmt.Fprintf(w, "  A master whose boot fails (a refusal below too) retries, but NO alarm watches the boots%s\n", status)
+		}
 	}
 	for _, s := range r.Scenarios {
 		fmt.Fprintf(w, "  %s\n    happens:   %s\n    data lost: %s\n    recover:   %s\n", s.Name, s.Happens, s.DataLost, s.Recover)

@@ -69,8 +69,6 @@ func controlPlane(zones []string, zoneOf []string) []mockaws.Resource {
 	return rs
 }
 
-const simAlarm = "aws:cloudwatch/metricAlarm:MetricAlarm"
-
 var abc = []string{"r-1a", "r-1b", "r-1c"}
 
 func failures(t *testing.T, rs []mockaws.Resource) FailureReport {
@@ -288,6 +286,10 @@ func TestLargestTopologySurvivesAnyZone(t *testing.T) {
 	require.Equal(t, p.Config.Backup.IntervalMinutes, rep.Recovery.RPOMinutes)
 	require.Equal(t, "alarm", rep.Recovery.RPOFrom)
 	require.Equal(t, p.Config.BackupBucketName("123456789012"), rep.Recovery.Bucket)
+	require.Equal(t, masters.BootFailedAlarmName(p.Config.Name), rep.Recovery.BootAlarm, "the program's boot-failure alarm")
+	require.Equal(t, "/kinfra/"+p.Config.Name+"/masters/master-<slot>", rep.Recovery.BootStatus)
+	require.Contains(t, buf.String(), "  A master whose boot fails (a refusal below too) retries, 30 s growing to 10 minutes apart, and alarms "+
+		masters.BootFailedAlarmName(p.Config.Name)+"; each slot's status: aws ssm get-parameter --name /kinfra/"+p.Config.Name+"/masters/master-<slot>\n")
 	buf.Reset()
 	require.NoError(t, rep.JSON(&buf))
 	var back FailureReport
@@ -441,4 +443,27 @@ func TestOneMemberLosingItsVolumeIsAMajorityLoss(t *testing.T) {
 	one := scenario(t, rep.Recovery, ScenarioOneVolume)
 	require.Contains(t, one.Happens, "with 1 member, that is a majority")
 	require.Contains(t, one.Recover, "--snapshot latest")
+}
+
+// A control plane without the boot-failure alarm is reported as such (the
+// hand-made one has none); with it, the report names it.
+func TestRecoveryNamesTheBootFailureAlarm(t *testing.T) {
+	rs := controlPlane(abc, abc)
+	rep := failures(t, rs)
+	require.Empty(t, rep.Recovery.BootAlarm)
+	var buf bytes.Buffer
+	rep.Text(&buf)
+	require.Contains(t, buf.String(), "  A master whose boot fails (a refusal below too) retries, but NO alarm watches the boots\n")
+	require.True(t, rep.OK, "a missing boot alarm is no loss of data or quorum: %v", rep.Problems)
+
+	rs = append(rs, mockaws.Resource{Type: simAlarm, Name: "c-masters-boot-failed", ID: "c-master-boot-failed",
+		URN:    "urn:pulumi:test::kinfra::kinfra:masters:ControlPlane$" + simAlarm + "::c-masters-boot-failed",
+		Inputs: map[string]any{"name": "c-master-boot-failed", "namespace": bootstrap.BootMetricNamespace, "metricName": bootstrap.BootFailuresMetric}})
+	rep = failures(t, rs)
+	require.Equal(t, "c-master-boot-failed", rep.Recovery.BootAlarm)
+	require.True(t, rep.Recovery.Backups, "the boot alarm is not the backup-age alarm, nor hides it")
+	require.Equal(t, 15, rep.Recovery.RPOMinutes)
+	buf.Reset()
+	rep.Text(&buf)
+	require.Contains(t, buf.String(), "  A master whose boot fails (a refusal below too) retries, 30 s growing to 10 minutes apart, and alarms c-master-boot-failed\n")
 }

@@ -15,7 +15,13 @@
 #   7. kubeadm init (slot 0, only while no cluster record exists), or build
 #      this control-plane node from the cluster's PKI with kubeadm's init
 #      phases, which needs no API (every master may be new); record the
-#      cluster; start backups.
+#      cluster; start backups; wait for this master's API server.
+# Every step is safe to run again after a failure at any point: a failed
+# boot exits non-zero and kinfra-master.service runs it again (30 s, growing
+# to 10 minutes, forever). Each attempt publishes its status (booting, then
+# ready or failed with the step and its last lines) to the slot's record in
+# SSM, and a failed one a BootFailures metric for the alarm; neither can
+# fail the boot. docs/masters.md, 'Boot retries and status'.
 # Settings come from /etc/kinfra/master.env, rendered by kinfra per slot.
 set -euo pipefail
 
@@ -26,7 +32,8 @@ KINFRA_PROG=kinfra-master-boot
 . "${KINFRA_ENV:-$KINFRA_DIR/master.env}"
 : "${CLUSTER:?}" "${SLOT:?}" "${REGION:?}" "${VOLUME_ID:?}" "${HOSTED_ZONE_ID:?}"
 : "${ETCD_NAME:?}" "${ETCD_RECORD:?}" "${PARAMETER_PREFIX:?}" "${API_ENDPOINT:?}"
-: "${CLUSTER_RECORD:?}" "${MEMBER_RECORD:?}" "${RESTORE_REQUEST:?}"
+: "${CLUSTER_RECORD:?}" "${MEMBER_RECORD:?}" "${RESTORE_REQUEST:?}" "${KUBERNETES_VERSION:?}"
+: "${MASTER_STATUS_RECORD:?}" "${STATUS_MESSAGE_MAX:?}" "${BOOT_METRIC_NAMESPACE:?}" "${BOOT_FAILURES_METRIC:?}" "${BOOT_METRIC_DIMENSION:?}"
 ETCD_PEERS=${ETCD_PEERS:-}
 # shellcheck source=/dev/null
 . "${KINFRA_LIB:-/usr/local/lib/kinfra/master-lib.sh}"
@@ -36,7 +43,25 @@ DEVICE_NAME=${DEVICE_NAME:-/dev/xvdf}
 ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-1800}
 ETCD_TIMEOUT=${ETCD_TIMEOUT:-1800}
 JOIN_TIMEOUT=${JOIN_TIMEOUT:-3600}
+API_TIMEOUT=${API_TIMEOUT:-900}
 CLUSTER_MARKER="$DATA_MOUNT/kinfra-cluster-initialized"
+# Slot 0's kubeadm init has started on this volume; with no CLUSTER_MARKER
+# it was cut short, and the next attempt resumes it.
+INIT_MARKER="$DATA_MOUNT/kinfra-cluster-initializing"
+# This instance's control-plane node is built and marked (with its files on
+# the root volume: a replacement instance builds its own).
+NODE_MARKER=${NODE_MARKER:-$KUBECONFIG_DIR/kinfra-control-plane-node}
+# This instance's boot attempts (a tmpfs: a rebooted instance counts from
+# 1): their number, the step the current one is in and its output.
+BOOT_RUN_DIR=${BOOT_RUN_DIR:-/run/kinfra}
+ATTEMPT_FILE="$BOOT_RUN_DIR/boot-attempt"
+STEP_FILE="$BOOT_RUN_DIR/boot-step"
+ATTEMPT_LOG="$BOOT_RUN_DIR/boot-attempt.log"
+ATTEMPT=0
+# What a kubeadm init cut short leaves, which its preflight refuses on the
+# next attempt: the static pod manifests it wrote, and the ports of the
+# components (the kubelet too) that run from them.
+INIT_LEFTOVERS=FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml,FileAvailable--etc-kubernetes-manifests-kube-controller-manager.yaml,FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml,Port-6443,Port-10257,Port-10259,Port-10250
 
 imds() {
 	local token
@@ -177,25 +202,48 @@ place_pki() {
 	fetch control-plane/encryption-config.yaml "$ENCRYPTION_CONFIG" 0600
 }
 
-# issue NAME CN EXTKEYUSAGE SANS signs a leaf with the etcd CA.
+# issue NAME CN EXTKEYUSAGE SANS signs a leaf with the etcd CA, into new
+# files renamed into place, so that a reader never finds half of them.
 issue() {
 	local name=$1 cn=$2 usage=$3 sans=$4 dir=$ETCD_PKI_DIR
 	(
 		umask 077
-		openssl ecparam -name prime256v1 -genkey -noout -out "$dir/$name.key"
+		openssl ecparam -name prime256v1 -genkey -noout -out "$dir/$name.key.new"
 	)
-	openssl req -new -key "$dir/$name.key" -subj "/CN=$cn" -out "$dir/$name.csr"
+	openssl req -new -key "$dir/$name.key.new" -subj "/CN=$cn" -out "$dir/$name.csr"
 	openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
-		-set_serial "0x$(openssl rand -hex 16)" -days 365 -out "$dir/$name.crt" \
+		-set_serial "0x$(openssl rand -hex 16)" -days 365 -out "$dir/$name.crt.new" \
 		-extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s' \
 			"$usage" "${sans:+subjectAltName=$sans}") 2>/dev/null
 	rm -f "$dir/$name.csr"
+	mv -f "$dir/$name.key.new" "$dir/$name.key"
+	mv -f "$dir/$name.crt.new" "$dir/$name.crt"
+}
+
+# cert_current NAME SANS succeeds when NAME's certificate and key, issued
+# by an earlier attempt on this instance, can be kept: the key is the
+# certificate's, the etcd CA issued it for exactly SANS, and it is valid
+# for 30 more days. A retried boot then leaves alone the files that the
+# etcd it started reads at every connection.
+cert_current() {
+	local dir=$ETCD_PKI_DIR name=$1 sans=$2 got
+	[ -s "$dir/$name.crt" ] && [ -s "$dir/$name.key" ] || return 1
+	openssl verify -CAfile "$dir/ca.crt" "$dir/$name.crt" >/dev/null 2>&1 || return 1
+	openssl x509 -in "$dir/$name.crt" -noout -checkend 2592000 >/dev/null 2>&1 || return 1
+	[ "$(openssl x509 -in "$dir/$name.crt" -noout -pubkey 2>/dev/null)" = "$(openssl pkey -in "$dir/$name.key" -pubout 2>/dev/null)" ] || return 1
+	got=$(openssl x509 -in "$dir/$name.crt" -noout -ext subjectAltName 2>/dev/null | sed -n '2s/^ *//p')
+	sans=${sans//IP:/IP Address:}
+	[ "$got" = "${sans//,/, }" ]
 }
 
 etcd_pki() {
 	fetch control-plane/etcd-ca.crt "$ETCD_PKI_DIR/ca.crt" 0644
 	fetch control-plane/etcd-ca.key "$ETCD_PKI_DIR/ca.key" 0600
 	local sans="DNS:$ETCD_RECORD,DNS:localhost,IP:127.0.0.1,IP:$PRIVATE_IP"
+	if cert_current server "$sans" && cert_current peer "$sans" && cert_current apiserver-etcd-client ""; then
+		log "keeping the etcd certificates an earlier attempt issued"
+		return 0
+	fi
 	issue server "$ETCD_NAME" serverAuth,clientAuth "$sans"
 	issue peer "$ETCD_NAME" serverAuth,clientAuth "$sans"
 	issue apiserver-etcd-client kube-apiserver-etcd-client clientAuth ""
@@ -265,17 +313,31 @@ cluster_exists() {
 	[ -n "$keys" ]
 }
 
+# kubeadm_init [resume] creates the cluster. Its marker goes on the volume
+# first, so that an init cut short (kubeadm stopped after its API server
+# had stored the cluster, before its configuration, RBAC, token and
+# CoreDNS) is resumed by the next attempt, never taken for a finished node
+# or a cluster to join. Resumed, init runs again past what it left behind;
+# each of its phases keeps what is done.
 kubeadm_init() {
 	local token
+	local -a resume=()
 	token=$(param join/bootstrap-token)
-	log "first boot of slot 0: kubeadm init"
-	kubeadm init --config "$KINFRA_DIR/kubeadm-init.yaml" --skip-token-print
+	if [ "${1:-}" = resume ]; then
+		log "resuming kubeadm init, which an earlier attempt started and did not finish ($INIT_MARKER)"
+		resume=(--ignore-preflight-errors="$INIT_LEFTOVERS")
+	else
+		log "first boot of slot 0: kubeadm init"
+	fi
+	touch "$INIT_MARKER"
+	kubeadm init --config "$KINFRA_DIR/kubeadm-init.yaml" --skip-token-print "${resume[@]}"
 	# The join token from kinfra:pki never expires: replacement nodes and
 	# masters use it. Recreate it so its settings are always ours.
 	kubeadm token delete "${token%%.*}" --kubeconfig "$KUBECONFIG_DIR/admin.conf" >/dev/null 2>&1 || true
 	kubeadm token create "$token" --ttl 0 --kubeconfig "$KUBECONFIG_DIR/admin.conf" \
 		--description "kinfra node join token (kinfra:pki)" >/dev/null
 	touch "$CLUSTER_MARKER"
+	rm -f "$INIT_MARKER"
 }
 
 # wait_for_cluster waits until etcd holds the cluster (when a new cluster
@@ -324,43 +386,183 @@ enable_backups() {
 	systemctl enable --now kinfra-etcd-backup.timer
 }
 
-main() {
-	INSTANCE_ID=${INSTANCE_ID:-$(imds instance-id)}
+# wait_for_api_server waits until this master's API server answers /readyz
+# (anonymously, as the load balancer's health check asks), reached on
+# 127.0.0.1 under the API's name so that its certificate is checked against
+# the cluster CA. A master is ready only then.
+wait_for_api_server() {
+	local deadline=$((SECONDS + API_TIMEOUT))
+	until curl -sSf --max-time 5 --cacert "$PKI_DIR/ca.crt" --connect-to "$API_ENDPOINT:127.0.0.1:${API_ENDPOINT##*:}" \
+		"https://$API_ENDPOINT/readyz" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || die "the API server on this master is not ready after ${API_TIMEOUT}s (crictl ps -a; journalctl -u kubelet)"
+		log "waiting for this master's API server"
+		sleep "$POLL"
+	done
+	log "this master's API server is ready"
+}
+
+# publish_status STATE STEP MESSAGE writes the slot's boot status record
+# (bootstrap.MasterStatus). It never fails the boot: a master that cannot
+# write its status must still boot, so a write is tried twice, briefly.
+publish_status() {
+	local value try out
+	if ! value=$(jq -cn --arg c "$CLUSTER" --argjson slot "$SLOT" --arg i "${INSTANCE_ID:-}" --arg s "$1" \
+		--argjson a "$ATTEMPT" --arg step "$2" --arg m "$3" --arg kv "$KUBERNETES_VERSION" --arg t "$(now)" \
+		'{cluster: $c, slot: $slot, instanceId: $i, state: $s, attempt: $a, step: $step, message: $m, kubernetesVersion: $kv, time: $t}'); then
+		log "WARNING: cannot encode the boot status ($1, step $2); not publishing it"
+		return 0
+	fi
+	for try in 1 2; do
+		if out=$(awscli ssm put-parameter --name "$PARAMETER_PREFIX/$MASTER_STATUS_RECORD" --type String --value "$value" \
+			--overwrite --cli-connect-timeout 5 --cli-read-timeout 10 2>&1 >/dev/null); then
+			return 0
+		fi
+		log "writing the boot status $PARAMETER_PREFIX/$MASTER_STATUS_RECORD failed (try $try of 2): $out"
+		[ "$try" = 2 ] || sleep 2
+	done
+	log "WARNING: the boot status ($1, step $2) is not published; booting on"
+	return 0
+}
+
+# publish_failure counts one failed attempt for the boot-failure alarm. It
+# never fails anything either.
+publish_failure() {
+	local out
+	if ! out=$(awscli cloudwatch put-metric-data --namespace "$BOOT_METRIC_NAMESPACE" --metric-name "$BOOT_FAILURES_METRIC" \
+		--dimensions "$BOOT_METRIC_DIMENSION=$CLUSTER" --unit Count --value 1 \
+		--cli-connect-timeout 5 --cli-read-timeout 10 2>&1 >/dev/null); then
+		log "WARNING: cannot publish $BOOT_METRIC_NAMESPACE $BOOT_FAILURES_METRIC: $out"
+	fi
+}
+
+# step NAME marks the step this attempt is in, for its failure report. The
+# first step and those that may wait long (for a predecessor's volume,
+# quorum, the cluster, the API) are published, so that the record says what
+# a boot waits for; the journal has every step.
+step() {
+	printf '%s\n' "$1" 2>/dev/null >"$STEP_FILE" || true
+	log "step: $1"
+	case "$1" in
+	identity | volume | etcd | control-plane | mark-control-plane | api-server) publish_status booting "$1" "" ;;
+	esac
+}
+
+# failure_message prints the last lines of this attempt's output as
+# printable ASCII, at most STATUS_MESSAGE_MAX bytes (the record must stay
+# within SSM's 4 KB however JSON escapes it).
+failure_message() {
+	tail -n 12 "$ATTEMPT_LOG" 2>/dev/null | cut -c1-300 | LC_ALL=C tr -cd '\11\12\40-\176' | tail -c "$STATUS_MESSAGE_MAX"
+}
+
+# build_control_plane builds this control-plane node from the PKI, once
+# etcd holds the cluster, and marks it through the API.
+build_control_plane() {
+	step control-plane
+	wait_for_cluster
+	control_plane
+	step mark-control-plane
+	mark_control_plane
+	touch "$CLUSTER_MARKER"
+}
+
+# boot is one attempt, run in a subshell by main. Each step is safe to run
+# again after an attempt stopped anywhere: a volume attached here or
+# mounted is kept, a filesystem is never formatted again, a running etcd is
+# left running (and never restored under), certificates it uses are kept,
+# records are rewritten or created once, kubeadm's phases keep what they
+# did, a kubeadm init cut short is resumed, and a node counts as built only
+# once it is marked a control-plane node.
+boot() {
+	step identity
+	[ -n "${INSTANCE_ID:-}" ] || INSTANCE_ID=$(imds instance-id)
 	PRIVATE_IP=${PRIVATE_IP:-$(imds local-ipv4)}
 	log "instance $INSTANCE_ID ($PRIVATE_IP) takes slot $SLOT of cluster $CLUSTER"
+	step volume
 	attach_volume
 	local dev
 	dev=$(volume_device)
+	step dns
 	upsert_record
+	step etcd-certificates
 	mkdir -p "$PKI_DIR" "$ETCD_PKI_DIR"
 	chmod 0700 "$ETCD_PKI_DIR"
 	etcd_pki
+	step etcd-volume
 	prepare_volume "$dev"
 	if pending_restore; then
+		step etcd-restore
+		# An earlier attempt may have started etcd on the data this
+		# replaces: never restore under a running member.
+		systemctl stop etcd.service
 		restore_member "$RESTORE"
 	fi
+	step etcd
 	start_etcd
 	record_member
-	if [ -f "$KUBECONFIG_DIR/manifests/kube-apiserver.yaml" ]; then
+	if [ -e "$NODE_MARKER" ] && [ -f "$KUBECONFIG_DIR/manifests/kube-apiserver.yaml" ]; then
 		log "this instance is already a control-plane node"
-		record_cluster
-		enable_backups
-		return 0
-	fi
-	place_pki
-	# kubeadm init creates a cluster: never once the cluster's record
-	# exists, whatever this slot's volume or etcd say.
-	if [ "$SLOT" = 0 ] && [ ! -e "$CLUSTER_MARKER" ] && ! record_read "$CLUSTER_RECORD" && ! cluster_exists; then
-		kubeadm_init
 	else
-		wait_for_cluster
-		control_plane
-		mark_control_plane
-		touch "$CLUSTER_MARKER"
+		step pki
+		place_pki
+		# kubeadm init creates a cluster: never once the cluster's record
+		# exists, whatever this slot's volume or etcd say.
+		if [ "$SLOT" = 0 ] && [ ! -e "$CLUSTER_MARKER" ] && ! record_read "$CLUSTER_RECORD"; then
+			if [ -e "$INIT_MARKER" ]; then
+				step kubeadm-init
+				kubeadm_init resume
+			elif ! cluster_exists; then
+				step kubeadm-init
+				kubeadm_init
+			else
+				build_control_plane
+			fi
+		else
+			build_control_plane
+		fi
+		touch "$NODE_MARKER"
 	fi
+	step cluster-record
 	record_cluster
+	step backups
 	enable_backups
+	step api-server
+	wait_for_api_server
 	log "slot $SLOT is a control-plane node"
+}
+
+# main runs one boot attempt and reports how it ended: ready, or failed
+# with the step and the attempt's last lines, and one BootFailures data
+# point. A failed attempt exits non-zero: kinfra-master.service runs the
+# boot again.
+main() {
+	ATTEMPT=$(cat "$ATTEMPT_FILE" 2>/dev/null || true)
+	[[ "$ATTEMPT" =~ ^[0-9]+$ ]] || ATTEMPT=0
+	ATTEMPT=$((ATTEMPT + 1))
+	# The bookkeeping must not fail the boot either.
+	{ mkdir -p "$BOOT_RUN_DIR" && echo "$ATTEMPT" >"$ATTEMPT_FILE" && : >"$ATTEMPT_LOG" && echo identity >"$STEP_FILE"; } 2>/dev/null ||
+		log "WARNING: cannot keep the boot's bookkeeping in $BOOT_RUN_DIR; the status will say less"
+	# The status names this instance; the boot's first step stops if the
+	# instance metadata does not answer.
+	INSTANCE_ID=${INSTANCE_ID:-$(imds instance-id 2>/dev/null || true)}
+	log "boot attempt $ATTEMPT of this instance"
+	local rc last
+	# The attempt runs in a subshell with errexit, its output teed to the
+	# attempt's log, which the failure report quotes.
+	set +e
+	(
+		set -e
+		boot "$@"
+	) 2>&1 | tee -a "$ATTEMPT_LOG" 2>/dev/null
+	rc=${PIPESTATUS[0]}
+	set -e
+	last=$(cat "$STEP_FILE" 2>/dev/null || echo unknown)
+	if [ "$rc" != 0 ]; then
+		log "boot attempt $ATTEMPT failed in step $last (exit $rc); kinfra-master.service runs the boot again"
+		publish_status failed "$last" "$(failure_message)"
+		publish_failure
+		exit "$rc"
+	fi
+	publish_status ready "$last" ""
 }
 
 main "$@"
