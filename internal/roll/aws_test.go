@@ -3,15 +3,20 @@ package roll
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/roll/rolltest"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
@@ -235,4 +240,39 @@ func TestAFailedBootStopsTheRollAtOnceWithTheMastersReport(t *testing.T) {
 		gv, _, _ := c.slot(t, i)
 		require.Equal(t, "1", gv, "slot %d untouched", i)
 	}
+}
+
+func TestTheBootGateReadsTheSlotsStatusRecordAsTheMastersWriteIt(t *testing.T) {
+	startMotoCluster(t, 1)
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
+	require.NoError(t, err)
+	api := ssm.NewFromConfig(cfg)
+	g := &ClusterGates{Status: StatusReader(api, motoClusterName)}
+	put := func(s bootstrap.MasterStatus) {
+		b, err := json.Marshal(s)
+		require.NoError(t, err)
+		_, err = api.PutParameter(context.Background(), &ssm.PutParameterInput{Name: aws.String("/kinfra/prod-use1/" + bootstrap.MasterStatusRecord(1)),
+			Value: aws.String(string(b)), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)})
+		require.NoError(t, err)
+	}
+	ctx := context.Background()
+	require.NoError(t, g.Booted(ctx, 1, "i-new"), "no record: masters that publish none pass the gate")
+
+	at := time.Date(2026, 12, 6, 16, 0, 0, 0, time.UTC)
+	put(bootstrap.MasterStatus{Cluster: motoClusterName, Slot: 1, InstanceID: "i-old", State: bootstrap.MasterReady, Attempt: 1, Step: "api-server", Time: at})
+	require.EqualError(t, g.Booted(ctx, 1, "i-new"), "the status is still the previous instance's (i-old)")
+
+	put(bootstrap.MasterStatus{Cluster: motoClusterName, Slot: 1, InstanceID: "i-new", State: bootstrap.MasterBooting, Attempt: 1, Step: "etcd", Time: at})
+	err = g.Booted(ctx, 1, "i-new")
+	require.EqualError(t, err, "its boot is booting")
+	require.NotErrorIs(t, err, ErrBootFailed)
+
+	put(bootstrap.MasterStatus{Cluster: motoClusterName, Slot: 1, InstanceID: "i-new", State: bootstrap.MasterFailed, Attempt: 2, Step: "control-plane",
+		Message: "kubeadm init phase control-plane all: exit status 1", Time: at})
+	err = g.Booted(ctx, 1, "i-new")
+	require.ErrorIs(t, err, ErrBootFailed)
+	require.EqualError(t, err, "the master's boot failed on i-new: attempt 2, step control-plane: kubeadm init phase control-plane all: exit status 1 (journalctl -u kinfra-master on the instance says more)")
+
+	put(bootstrap.MasterStatus{Cluster: motoClusterName, Slot: 1, InstanceID: "i-new", State: bootstrap.MasterReady, Attempt: 3, Step: "api-server", Time: at})
+	require.NoError(t, g.Booted(ctx, 1, "i-new"))
 }

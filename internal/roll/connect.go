@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
@@ -94,6 +95,7 @@ func NewClusterGates(ctx context.Context, cfg aws.Config, c spec.Cluster, o Opti
 		APITLS:        ClientTLS(ca.Cert, apiCert, "api."+c.PrivateDomain),
 		APIPort:       bootstrap.APIPort,
 		Dial:          dial,
+		Status:        StatusReader(api, c.Name),
 	}
 	if !c.Backup.On() {
 		return g, nil
@@ -120,6 +122,33 @@ func NewClusterGates(ctx context.Context, cfg aws.Config, c spec.Cluster, o Opti
 		Cluster: c.Name, Generation: rec.Cluster.Generation, CACertHash: hash, KubernetesVersion: c.Kubernetes.Version,
 	}
 	return g, nil
+}
+
+// StatusReader reads a slot's boot status record, which the masters write
+// at every step of every boot attempt (bootstrap.MasterStatus).
+func StatusReader(api interface {
+	GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}, cluster string) func(ctx context.Context, slot int) (BootStatus, bool, error) {
+	return func(ctx context.Context, slot int) (BootStatus, bool, error) {
+		name := bootstrap.ParameterPrefix(cluster) + "/" + bootstrap.MasterStatusRecord(slot)
+		out, err := api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+		var missing *ssmtypes.ParameterNotFound
+		if errors.As(err, &missing) {
+			return BootStatus{}, false, nil
+		}
+		if err != nil {
+			return BootStatus{}, false, fmt.Errorf("reading %s: %w", name, err)
+		}
+		s, err := bootstrap.ParseMasterStatus(aws.ToString(out.Parameter.Value))
+		if err != nil {
+			return BootStatus{}, false, fmt.Errorf("%s: %w", name, err)
+		}
+		detail := fmt.Sprintf("attempt %d, step %s", s.Attempt, s.Step)
+		if s.Message != "" {
+			detail += ": " + s.Message
+		}
+		return BootStatus{InstanceID: s.InstanceID, State: string(s.State), Detail: detail}, true, nil
+	}
 }
 
 // EtcdEndpoints are every slot's etcd client URL, on its stable name.

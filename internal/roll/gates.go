@@ -17,6 +17,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 )
 
 // DialFunc opens a connection; nil means the system's dialer. Tests dial
@@ -239,9 +241,9 @@ func (g *ClusterGates) Booted(ctx context.Context, slot int, instanceID string) 
 		return nil
 	case s.InstanceID != instanceID:
 		return fmt.Errorf("the status is still the previous instance's (%s)", s.InstanceID)
-	case s.State == "failed":
+	case s.State == string(bootstrap.MasterFailed):
 		return fmt.Errorf("%w on %s: %s (journalctl -u kinfra-master on the instance says more)", ErrBootFailed, instanceID, s.Detail)
-	case s.State != "ready":
+	case s.State != string(bootstrap.MasterReady):
 		return fmt.Errorf("its boot is %s", s.State)
 	}
 	return nil
