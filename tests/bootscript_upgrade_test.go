@@ -63,3 +63,37 @@ func TestBootScriptAWSNewerMasterBringsTheClusterConfigurationToItsVersion(t *te
 	require.Contains(t, out, "bringing the cluster's configuration from v1.36.3 to v1.37.2")
 	w.requireOrder(bootStep{"kubeadm", []string{"init", "phase", "mark-control-plane"}}, bootStep{"kubeadm", []string{"upgrade"}})
 }
+
+// The next master of the same version finds kubeadm-config at its version
+// and CoreDNS behind: kubeadm upgrade node's CoreDNS phase, nothing else.
+func TestBootScriptAWSMasterUpgradesCoreDNSOnceKubeadmConfigIsAtItsVersion(t *testing.T) {
+	t.Parallel()
+	w := bootUpgradeWorld(t, "v1.37.2", "registry.k8s.io/coredns/coredns:v1.14.2")
+	code, out := w.boot()
+	require.Equal(t, 0, code, out)
+	require.Equal(t, []string{
+		"config images list --config " + w.rendered(bootstrap.KubeadmInitPath),
+		"upgrade node phase addon coredns --kubeconfig " + w.kubeconfigDir + "/admin.conf",
+	}, w.kubeadmUpgradeCalls())
+	require.Equal(t, bootCoreDNSImage+"\n", mustRead(t, w.state+"/coredns-image"))
+}
+
+// A master older than the cluster's configuration (a slot launched from an
+// older template) leaves it alone and says why; one two minors newer
+// refuses, and its boot fails visibly.
+func TestBootScriptAWSMasterNeverDowngradesNorSkipsAMinor(t *testing.T) {
+	t.Parallel()
+	w := bootUpgradeWorld(t, "v1.38.0", "registry.k8s.io/coredns/coredns:v1.15.0")
+	code, out := w.boot()
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "kubeadm-config says v1.38.0, newer than this master's v1.37.2: leaving the cluster's configuration as it is")
+	require.Empty(t, w.kubeadmUpgradeCalls())
+	require.Equal(t, "v1.38.0\n", mustRead(t, w.state+"/cluster-version"))
+
+	w = bootUpgradeWorld(t, "v1.35.4", "registry.k8s.io/coredns/coredns:v1.12.1")
+	code, out = w.boot()
+	require.NotEqual(t, 0, code, out)
+	require.Contains(t, out, "FATAL: kubeadm-config says v1.35.4 and this master runs v1.37.2: refusing to move the cluster's configuration more than one minor at once")
+	require.Empty(t, w.kubeadmUpgradeCalls())
+	require.Equal(t, "v1.35.4\n", mustRead(t, w.state+"/cluster-version"))
+}

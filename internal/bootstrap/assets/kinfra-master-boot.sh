@@ -15,7 +15,9 @@
 #   7. kubeadm init (slot 0, only while no cluster record exists), or build
 #      this control-plane node from the cluster's PKI with kubeadm's init
 #      phases, which needs no API (every master may be new); record the
-#      cluster; start backups.
+#      cluster; start backups;
+#   8. bring the cluster's kubeadm configuration to this master's
+#      Kubernetes version (upgrade_cluster), once the API answers.
 # Settings come from /etc/kinfra/master.env, rendered by kinfra per slot.
 set -euo pipefail
 
@@ -345,6 +347,7 @@ main() {
 		log "this instance is already a control-plane node"
 		record_cluster
 		enable_backups
+		upgrade_cluster
 		return 0
 	fi
 	place_pki
@@ -360,6 +363,7 @@ main() {
 	fi
 	record_cluster
 	enable_backups
+	upgrade_cluster
 	log "slot $SLOT is a control-plane node"
 }
 
