@@ -242,7 +242,9 @@ func TestBootScriptAWSRebootOfAControlPlaneNode(t *testing.T) {
 	require.Empty(t, w.callsOf("mkfs.ext4"))
 	w.requireEtcdStarted()
 	require.Equal(t, []string{bootEtcdHealth, bootEtcdStatus, bootEtcdStatus}, w.etcdctlCommands())
-	require.Empty(t, w.callsOf("kubeadm"))
+	// Only upgrade_cluster's look-up: the cluster's configuration is at
+	// this master's version.
+	require.Equal(t, []bootCall{{"kubeadm", []string{"config", "images", "list", "--config", w.rendered(bootstrap.KubeadmInitPath)}}}, w.callsOf("kubeadm"))
 	w.requireParametersRead("control-plane/etcd-ca.crt", "control-plane/etcd-ca.key")
 }
 
@@ -527,6 +529,9 @@ func (w *bootWorld) requireControlPlaneBuilt() {
 		"init phase kubelet-start --config " + initPath,
 		"init phase control-plane all --config " + initPath,
 		"init phase mark-control-plane --config " + initPath,
+		// upgrade_cluster: kubeadm-config is at this master's version and
+		// CoreDNS at its kubeadm's image, so nothing is upgraded.
+		"config images list --config " + initPath,
 	}, kubeadm)
 	w.requireParametersRead(bootControlPlaneParameters...)
 	w.requireControlPlanePKI()

@@ -31,7 +31,7 @@ import (
 // openssl, bash and coreutils, against moto_server (an AWS API emulator)
 // holding what the program would have created. The host commands the script
 // drives (blkid, mkfs.ext4, mount, mountpoint, systemctl, etcdctl, kubeadm,
-// curl) are recorders on PATH. docs/real-binaries-boot.md says what this
+// kubectl, curl) are recorders on PATH. docs/real-binaries-boot.md says what this
 // covers and what it does not.
 
 // bootStack is the committed stack whose slots the boot tests run.
@@ -293,6 +293,11 @@ func newBootWorld(t *testing.T, slotIndex int, opts bootWorldOptions) *bootWorld
 	w.calls = filepath.Join(w.dir, "calls.log")
 	w.binDir = filepath.Join(w.dir, "bin")
 	require.NoError(t, os.MkdirAll(w.state, 0o755))
+	// The cluster's kubeadm configuration is at this master's version and
+	// CoreDNS runs the image its kubeadm installs, unless a test says not.
+	w.set("cluster-version", w.env["KUBERNETES_VERSION"]+"\n")
+	w.set("coredns-pinned", bootCoreDNSImage+"\n")
+	w.set("coredns-image", bootCoreDNSImage+"\n")
 	writeBootRecorders(t, w.binDir, realAWS)
 	// The script's openssl is the one the test found (and verifies with).
 	w.openssl = filepath.Join(w.binDir, "openssl")
@@ -660,18 +665,31 @@ case "${words[*]}" in
 *) echo "etcdctl recorder: unexpected call: ${words[*]}" >&2; exit 64 ;;
 esac`,
 	// kubeadm writes the static pod manifests where its init and its
-	// control-plane phase do, then fails if $state/kubeadm-fail holds the
-	// start of its arguments, else succeeds.
+	// control-plane phase do; config images list names the CoreDNS image of
+	// $state/coredns-pinned; upgrade apply's upload-config stores the version
+	// it uploads in $state/cluster-version, and the CoreDNS phases put the
+	// pinned image in $state/coredns-image, as in the cluster. It then fails
+	// if $state/kubeadm-fail holds the start of its arguments, else succeeds.
 	"kubeadm": `case "$*" in
 "init --config "* | "init phase control-plane all "*)
 	mkdir -p "$KUBECONFIG_DIR/manifests"
 	for c in kube-apiserver kube-controller-manager kube-scheduler; do : >"$KUBECONFIG_DIR/manifests/$c.yaml"; done ;;
+"config images list "*) echo "registry.k8s.io/kube-apiserver:v0.0.0"; cat "$state/coredns-pinned" ;;
+"upgrade apply phase upload-config all "*) printf '%s\n' "$6" >"$state/cluster-version" ;;
+"upgrade apply phase addon coredns "* | "upgrade node phase addon coredns "*) cp "$state/coredns-pinned" "$state/coredns-image" ;;
 esac
 if [ -s "$state/kubeadm-fail" ] && [[ "$*" == "$(cat "$state/kubeadm-fail")"* ]]; then
 	echo "error execution phase: kubeadm recorder fails as told: $*" >&2
 	exit 1
 fi
 exit 0`,
+	// kubectl (the admin's, through the API) answers as the cluster in
+	// $state: kubeadm-config's kubernetesVersion and CoreDNS's image.
+	"kubectl": `case "$*" in
+*" get configmap kubeadm-config "*) printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: %s\n' "$(cat "$state/cluster-version")" ;;
+*" get deployment coredns "*) tr -d '\n' <"$state/coredns-image" ;;
+*) echo "kubectl recorder: unexpected call: $*" >&2; exit 64 ;;
+esac`,
 	// The instance metadata service is not there: INSTANCE_ID and
 	// PRIVATE_IP are set instead. The local API server answers /readyz
 	// unless $state/apiserver-down exists.
@@ -696,5 +714,8 @@ func writeBootRecorders(t *testing.T, dir, realAWS string) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755))
 	}
 }
+
+// bootCoreDNSImage is the CoreDNS image the recorders' kubeadm installs.
+const bootCoreDNSImage = "registry.k8s.io/coredns/coredns:v1.14.6"
 
 func bootShellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -94,7 +94,7 @@ func (w *bootWorld) bootFailures() float64 {
 // bootSteps are the booting statuses of a successful first attempt of slot
 // > 0 in an existing cluster, in order: its first step and those that may
 // wait long.
-var bootSteps = []string{"identity", "volume", "etcd", "control-plane", "mark-control-plane", "api-server"}
+var bootSteps = []string{"identity", "volume", "etcd", "control-plane", "mark-control-plane", "api-server", "upgrade-cluster"}
 
 // A failed boot says so where the roll and an operator look: its status is
 // failed, with the step that failed and the last lines of its output, and
@@ -133,14 +133,14 @@ func TestBootScriptAWSSuccessfulBootPublishesReady(t *testing.T) {
 
 	s := w.status()
 	require.Equal(t, bootstrap.MasterReady, s.State)
-	require.Equal(t, "api-server", s.Step)
+	require.Equal(t, "upgrade-cluster", s.Step)
 	require.Equal(t, 1, s.Attempt)
 	require.Empty(t, s.Message)
 	var want []string
 	for _, step := range bootSteps {
 		want = append(want, "booting 1 "+step)
 	}
-	require.Equal(t, append(want, "ready 1 api-server"), w.statusHistory())
+	require.Equal(t, append(want, "ready 1 upgrade-cluster"), w.statusHistory())
 	require.Zero(t, w.bootFailures())
 	// Ready only once the API server on this master answered.
 	readyz := w.callsOf("curl")
@@ -216,7 +216,8 @@ func TestBootScriptAWSRetryAfterALateFailureFinishesTheNode(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"init phase certs", "init phase kubeconfig", "init phase kubelet-start", "init phase control-plane",
-		"init phase mark-control-plane"}, kubeadm, "kubeadm's phases again (each keeps what is done), and the mark this time")
+		"init phase mark-control-plane", "config images list"}, kubeadm,
+		"kubeadm's phases again (each keeps what is done), the mark this time, then upgrade_cluster's look at the cluster (already at its version)")
 	for name, content := range certs {
 		require.Equal(t, content, mustRead(t, filepath.Join(w.etcdPKIDir, name)), "%s: the running etcd's certificates are kept", name)
 	}
@@ -229,20 +230,23 @@ func TestBootScriptAWSRetryAfterALateFailureFinishesTheNode(t *testing.T) {
 	require.Equal(t, 2, s.Attempt, "the second attempt of this instance")
 	h := w.statusHistory()
 	require.Contains(t, h, "failed 1 mark-control-plane")
-	require.Equal(t, "ready 2 api-server", h[len(h)-1])
+	require.Equal(t, "ready 2 upgrade-cluster", h[len(h)-1])
 	require.Equal(t, 1.0, w.bootFailures(), "one failed attempt")
 	var member struct{ Parameter struct{ Value string } }
 	w.api.jsonCall(t, "ssm", "AmazonSSM.GetParameter", map[string]any{"Name": w.env["PARAMETER_PREFIX"] + "/" + bootstrap.MemberRecord(1)}, &member)
 	require.JSONEq(t, `{"member":"etcd-1","memberId":"8e9e05c52164694d","clusterId":"cdf818194e3a8c32","generation":0}`,
 		stripTime(t, member.Parameter.Value))
 
-	// A third run (a reboot of the finished node) builds nothing.
+	// A third run (a reboot of the finished node) builds nothing: kubeadm
+	// only lists the images it pins, for upgrade_cluster's look at CoreDNS.
 	third := len(w.recorded())
 	code, out = w.boot()
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "this instance is already a control-plane node")
 	for _, c := range w.recorded()[third:] {
-		require.NotEqual(t, "kubeadm", c.Name, c.String())
+		if c.Name == "kubeadm" {
+			require.Equal(t, []string{"config", "images", "list"}, c.Args[:3], c.String())
+		}
 	}
 	require.Equal(t, 3, w.status().Attempt)
 }
@@ -280,7 +284,8 @@ func TestBootScriptAWSSlot0ResumesAnInitCutShort(t *testing.T) {
 		}
 	}
 	initPath := w.rendered(bootstrap.KubeadmInitPath)
-	require.Len(t, kubeadm, 3, "%q", kubeadm)
+	require.Len(t, kubeadm, 4, "%q", kubeadm)
+	require.True(t, strings.HasPrefix(kubeadm[3], "config images list "), "upgrade_cluster finds the cluster at its version: %s", kubeadm[3])
 	require.Equal(t, "init --config "+initPath+" --skip-token-print --ignore-preflight-errors="+
 		"FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml,FileAvailable--etc-kubernetes-manifests-kube-controller-manager.yaml,"+
 		"FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml,Port-6443,Port-10257,Port-10259,Port-10250", kubeadm[0])
@@ -310,7 +315,7 @@ func TestBootScriptAWSStatusThatCannotBeWrittenNeverFailsTheBoot(t *testing.T) {
 	code, out := w.boot()
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "slot 2 is a control-plane node")
-	require.Contains(t, out, "WARNING: the boot status (ready, step api-server) is not published; booting on")
+	require.Contains(t, out, "WARNING: the boot status (ready, step upgrade-cluster) is not published; booting on")
 	_, written := w.api.parameter(t, w.statusName())
 	require.False(t, written)
 	w.requireEtcdStarted()

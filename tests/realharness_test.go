@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,7 +56,35 @@ type realSlot struct {
 
 func loadRealStack(t *testing.T, name string) realStack {
 	t.Helper()
-	p := planStack(t, name)
+	return realStackOf(t, name, planStack(t, name))
+}
+
+// loadRealStackAt is the committed stack with cluster.kubernetes.version
+// set to version: the same cluster before or after an upgrade.
+func loadRealStackAt(t *testing.T, name, version string) realStack {
+	t.Helper()
+	sf, err := plan.LoadStackFile(filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
+	require.NoError(t, err)
+	var c map[string]any
+	require.NoError(t, json.Unmarshal([]byte(sf.Config["kinfra:cluster"]), &c))
+	kube, _ := c["kubernetes"].(map[string]any)
+	if kube == nil {
+		kube = map[string]any{}
+		c["kubernetes"] = kube
+	}
+	kube["version"] = version
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	sf.Config = maps.Clone(sf.Config)
+	sf.Config["kinfra:cluster"] = string(b)
+	p, err := plan.Run(sf)
+	require.NoError(t, err)
+	require.Equal(t, version, p.Config.Kubernetes.Version)
+	return realStackOf(t, name, p)
+}
+
+func realStackOf(t *testing.T, name string, p *plan.Plan) realStack {
+	t.Helper()
 	uds, err := p.UserData()
 	require.NoError(t, err)
 	st := realStack{name: name, cluster: *p.Config, plan: p}
@@ -153,8 +182,8 @@ type realCluster struct {
 	// aws is the AWS emulator on the test network, once useAWS ran: the
 	// masters' aws is then the real AWS CLI, pointed at it.
 	aws *realAWS
-	// scriptEnv is more environment for the boot functions (useKubeadm).
-	scriptEnv []string
+	// kubeadmWrapped: the boot functions run the real kubeadm (useKubeadm).
+	kubeadmWrapped bool
 }
 
 // realMaster is one slot's machine.
@@ -168,6 +197,36 @@ type realMaster struct {
 	root       string
 	etcd       *testtools.Process
 	etcdStarts int
+	// kubeadmBin and apiServerBin are the binaries this machine runs (the
+	// image's version); empty: tools/kubernetes's.
+	kubeadmBin, apiServerBin string
+}
+
+// hostname is the machine's host name, and so its Kubernetes node name.
+func (m *realMaster) hostname() string { return m.c.stack.cluster.Name + "-" + m.host.Name }
+
+func (m *realMaster) kubeadmPath(t *testing.T) string {
+	if m.kubeadmBin != "" {
+		return m.kubeadmBin
+	}
+	return testtools.Path(t, "kubeadm")
+}
+
+func (m *realMaster) apiServerPath(t *testing.T) string {
+	if m.apiServerBin != "" {
+		return m.apiServerBin
+	}
+	return testtools.Path(t, "kube-apiserver")
+}
+
+// reimage gives the machine slot's rendering of another stack (the same
+// cluster at another version) and that version's kubeadm and API server,
+// as a new instance launched from a newer launch template gets them.
+func (m *realMaster) reimage(t *testing.T, slot realSlot, kubeadmBin, apiServerBin string) {
+	t.Helper()
+	require.Equal(t, m.slot.index, slot.index)
+	m.slot, m.kubeadmBin, m.apiServerBin = slot, kubeadmBin, apiServerBin
+	m.writeRendered(t)
 }
 
 // newRealCluster builds the network (one namespace per slot, and one for a
@@ -243,24 +302,30 @@ func (m *realMaster) writeRendered(t *testing.T) {
 // path maps a path on the machine to the test's directory for it.
 func (m *realMaster) path(p string) string { return filepath.Join(m.root, p) }
 
-// useKubeadm puts the real kubeadm on the boot functions' PATH, run as the
-// image runs it but with --rootfs at the machine's root (the paths the
-// script passes are mapped back to the rendered ones), in the mount
-// namespace `ip netns exec` gives the script, with /proc mounted there.
+// useKubeadm puts the real kubeadm (the machine's: realMaster.kubeadmBin)
+// on the boot functions' PATH, run as the image runs it but with --rootfs
+// at the machine's root (the paths the script passes are mapped back to the
+// rendered ones), in the mount namespace `ip netns exec` gives the script,
+// with /proc mounted there and the machine's host name; and the real
+// kubectl, which the boot calls with the admin kubeconfig.
 func (c *realCluster) useKubeadm(t *testing.T) {
 	t.Helper()
 	const wrapper = `#!/usr/bin/env bash
 # The real kubeadm, chrooted at the test machine's root.
 set -euo pipefail
 root=$KINFRA_TEST_ROOT
-mkdir -p "$root/proc" "$root/tmp"
+mkdir -p "$root/proc" "$root/tmp" "$root/etc"
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+# The machine's names (the network's hosts file) inside the chroot.
+touch "$root/etc/hosts"
+mountpoint -q "$root/etc/hosts" || mount --bind /etc/hosts "$root/etc/hosts"
 args=()
 for a in "$@"; do args+=("${a#"$root"}"); done
-exec "$KINFRA_TEST_KUBEADM" "${args[@]}" --rootfs "$root"
+exec unshare --uts bash -c 'hostname "$0" && exec "$@"' "$KINFRA_TEST_HOSTNAME" "$KINFRA_TEST_KUBEADM" "${args[@]}" --rootfs "$root"
 `
 	require.NoError(t, os.WriteFile(filepath.Join(c.bin, "kubeadm"), []byte(wrapper), 0o755))
-	c.scriptEnv = append(c.scriptEnv, "KINFRA_TEST_KUBEADM="+testtools.Path(t, "kubeadm"))
+	require.NoError(t, os.Symlink(testtools.Path(t, "kubectl"), filepath.Join(c.bin, "kubectl")))
+	c.kubeadmWrapped = true
 }
 
 // realAWSStandIn answers the AWS call the tested boot functions make (SSM
@@ -340,7 +405,9 @@ done
 	if m.c.aws != nil {
 		env = append(env, m.c.aws.environ()...)
 	}
-	env = append(env, m.c.scriptEnv...)
+	if m.c.kubeadmWrapped {
+		env = append(env, "KINFRA_TEST_KUBEADM="+m.kubeadmPath(t), "KINFRA_TEST_HOSTNAME="+m.hostname())
+	}
 	return m.host.Run(timeout, env, "bash", "-c", prelude+commands)
 }
 
@@ -629,19 +696,28 @@ type realPod struct {
 // kubeadm runs the real kubeadm on the machine with --rootfs, so that it
 // reads and writes /etc/kubernetes, /etc/kinfra and the rest under the
 // machine's root, exactly at the paths it was configured with. kubeadm
-// chroots there, where a real host has /proc: it is mounted in the
-// command's own mount namespace (`ip netns exec` makes one, which goes
-// away with the command), for kubeadm's look-up of the default route's
-// address.
+// chroots there, where a real host has /proc and /etc/hosts: /proc is
+// mounted and the network's hosts file bound in the command's own mount
+// namespace (`ip netns exec` makes one, which goes away with the command),
+// for kubeadm's look-up of the default route's address and of the API's
+// name. It runs with the machine's host name, which names its Node.
 func (m *realMaster) kubeadm(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return m.kubeadmWith(t, m.kubeadmPath(t), args...)
+}
+
+// kubeadmWith is kubeadm with another kubeadm binary than the machine's.
+func (m *realMaster) kubeadmWith(t *testing.T, kubeadm string, args ...string) (string, error) {
+	t.Helper()
 	const script = `set -euo pipefail
-root=$1
-shift
-mkdir -p "$root/proc" "$root/tmp"
+root=$1 name=$2
+shift 2
+mkdir -p "$root/proc" "$root/tmp" "$root/etc"
 mount -t proc proc "$root/proc"
-exec "$@" --rootfs "$root"`
-	return m.host.Run(3*time.Minute, nil, "bash", append([]string{"-c", script, "kubeadm", m.root, testtools.Path(t, "kubeadm")}, args...)...)
+touch "$root/etc/hosts"
+mount --bind /etc/hosts "$root/etc/hosts"
+exec unshare --uts bash -c 'hostname "$0" && exec "$@"' "$name" "$@" --rootfs "$root"`
+	return m.host.Run(3*time.Minute, nil, "bash", append([]string{"-c", script, "kubeadm", m.root, m.hostname(), kubeadm}, args...)...)
 }
 
 // prepareControlPlane does on slot 0 what its first boot does before the
@@ -739,7 +815,7 @@ func (c *realCluster) startAPIServer(t *testing.T, m *realMaster) *realAPIServer
 	}
 	c.apiServerStarts++
 	log := filepath.Join(c.dir, fmt.Sprintf("kube-apiserver.%d.log", c.apiServerStarts))
-	a.proc = m.host.Start(t, "kube-apiserver", log, nil, testtools.Path(t, "kube-apiserver"), a.args...)
+	a.proc = m.host.Start(t, "kube-apiserver", log, nil, m.apiServerPath(t), a.args...)
 
 	a.caFile = filepath.Join(c.dir, "cluster-ca.crt")
 	require.NoError(t, os.WriteFile(a.caFile, []byte(c.stack.bundle.ClusterCA.Cert), 0o600))

@@ -70,7 +70,7 @@ type MasterStatus struct {
 	// (failed) or ended with (ready): identity, volume, dns,
 	// etcd-certificates, etcd-volume, etcd-restore, etcd, pki,
 	// kubeadm-init, control-plane, mark-control-plane, cluster-record,
-	// backups, api-server. docs/masters.md lists them.
+	// backups, api-server, upgrade-cluster. docs/masters.md lists them.
 	Step string `json:"step"`
 	// Message is the last lines of a failed attempt's output (printable
 	// ASCII, at most MaxStatusMessage bytes); empty otherwise.

@@ -8,7 +8,7 @@ import (
 // Actionlint runs actionlint (github.com/rhysd/actionlint, which
 // `scripts/tools actionlint` builds at the version pinned in
 // tools/actionlint/go.mod; found like Path: $KINFRA_ACTIONLINT, else
-// .tools/bin/actionlint-*, else PATH) on GitHub Actions workflow files, with
+// .tools/bin/actionlint-v*, else PATH) on GitHub Actions workflow files, with
 // shellcheck (found the same way) checking every run: script, so that the
 // scripts are never silently left unchecked. It returns the combined output,
 // one "file:line:col: message [rule]" line per finding. err is nil if there

@@ -16,18 +16,20 @@ import (
 	"testing"
 )
 
-// Path returns the binary for name: $KINFRA_<NAME> (upper case, '-' as '_'),
-// else the last (by name) .tools/bin/<name>-* of the repository, else name
-// on PATH. scripts/tools leaves one per pinned version; after a pin changes,
-// the test command sets $KINFRA_<NAME> to the new one.
+// Path returns the binary for name: $KINFRA_<NAME> (upper case, '-' and '.'
+// as '_': kubeadm-1.36 is $KINFRA_KUBEADM_1_36), else the last (by name)
+// .tools/bin/<name>-v* of the repository, else name on PATH. scripts/tools
+// leaves one per pinned version; after a pin changes, the test command sets
+// $KINFRA_<NAME> to the new one. The "v" keeps kubeadm's glob from matching
+// kubeadm-1.36-v1.36.3, the previous minor's.
 func Path(t testing.TB, name string) string {
 	t.Helper()
-	env := "KINFRA_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	env := "KINFRA_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(name))
 	if p := os.Getenv(env); p != "" {
 		return p
 	}
 	if root, ok := repoRoot(); ok {
-		matches, _ := filepath.Glob(filepath.Join(root, ".tools", "bin", name+"-*"))
+		matches, _ := filepath.Glob(filepath.Join(root, ".tools", "bin", name+"-v*"))
 		if len(matches) > 0 {
 			return matches[len(matches)-1]
 		}

@@ -15,7 +15,9 @@
 #   7. kubeadm init (slot 0, only while no cluster record exists), or build
 #      this control-plane node from the cluster's PKI with kubeadm's init
 #      phases, which needs no API (every master may be new); record the
-#      cluster; start backups; wait for this master's API server.
+#      cluster; start backups; wait for this master's API server;
+#   8. bring the cluster's kubeadm configuration to this master's
+#      Kubernetes version (upgrade_cluster), once the API answers.
 # Every step is safe to run again after a failure at any point: a failed
 # boot exits non-zero and kinfra-master.service runs it again (30 s, growing
 # to 10 minutes, forever). Each attempt publishes its status (booting, then
@@ -443,7 +445,7 @@ step() {
 	printf '%s\n' "$1" 2>/dev/null >"$STEP_FILE" || true
 	log "step: $1"
 	case "$1" in
-	identity | volume | etcd | control-plane | mark-control-plane | api-server) publish_status booting "$1" "" ;;
+	identity | volume | etcd | control-plane | mark-control-plane | api-server | upgrade-cluster) publish_status booting "$1" "" ;;
 	esac
 }
 
@@ -527,6 +529,8 @@ boot() {
 	enable_backups
 	step api-server
 	wait_for_api_server
+	step upgrade-cluster
+	upgrade_cluster
 	log "slot $SLOT is a control-plane node"
 }
 

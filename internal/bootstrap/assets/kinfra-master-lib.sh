@@ -3,7 +3,8 @@
 # the etcd backup), sourced after /etc/kinfra/master.env. It holds what
 # decides about etcd data: the cluster's durable record in SSM, restores and
 # snapshots. Every decision that could lose data fails closed: an answer
-# that cannot be read is never taken for "no".
+# that cannot be read is never taken for "no". It also brings the cluster's
+# kubeadm configuration to a newer master's version (upgrade_cluster).
 
 DATA_MOUNT=${DATA_MOUNT:-/var/lib/etcd}
 ETCD_DATA_DIR=${ETCD_DATA_DIR:-$DATA_MOUNT/data}
@@ -208,4 +209,58 @@ restore_member() {
 	mv -f "$GENERATION_FILE.tmp" "$GENERATION_FILE"
 	rm -f "$snap"
 	log "etcd member $ETCD_NAME restored to generation $gen"
+}
+
+# kube_system runs kubectl in kube-system as this master's kubeadm admin.
+kube_system() { kubectl --kubeconfig "$KUBECONFIG_DIR/admin.conf" --request-timeout 30s -n kube-system "$@"; }
+
+# coredns_image prints the image CoreDNS's Deployment runs ("" without one).
+coredns_image() { kube_system get deployment coredns --ignore-not-found -o 'jsonpath={.spec.template.spec.containers[0].image}'; }
+
+# upgrade_cluster brings what kubeadm keeps in the cluster (kubeadm-config,
+# kubelet-config, CoreDNS, the bootstrap-token RBAC rules) to this master's
+# version: every join reads kubeadm-config, and kubeadm supports only its
+# own minor and the one before (docs/masters.md, "Upgrading the cluster's
+# configuration"). As kubeadm upgrade does: the first master of a version
+# runs apply's cluster-wide phases (kubeadm-config last, so that a failure
+# leaves the old version for the next boot to see); the others run node's
+# CoreDNS phase while CoreDNS is behind. kubeadm upgrades CoreDNS once no
+# control-plane instance is older. Never kube-proxy (the add-ons' own), never
+# a downgrade, never two minors at once.
+upgrade_cluster() {
+	local want=$KUBERNETES_VERSION admin="$KUBECONFIG_DIR/admin.conf" have config image pinned phase
+	local deadline=$((SECONDS + ${KUBE_API_TIMEOUT:-1800}))
+	local -a h w phases=(bootstrap-token "addon coredns" "upload-config all")
+	until config=$(kube_system get configmap kubeadm-config -o 'jsonpath={.data.ClusterConfiguration}'); do
+		[ "$SECONDS" -lt "$deadline" ] || die "cannot read kubeadm-config through the API: the cluster's configuration is not brought to $want"
+		log "waiting for the API to read kubeadm-config"
+		sleep "$POLL"
+	done
+	have=$(awk '$1 == "kubernetesVersion:" { print $2 }' <<<"$config")
+	[[ "$want" =~ ^v([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || die "this master's version $want is not vMAJOR.MINOR.PATCH"
+	w=("${BASH_REMATCH[@]:1}")
+	[[ "$have" =~ ^v([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || die "kubeadm-config's kubernetesVersion '$have' is not vMAJOR.MINOR.PATCH; not changing it"
+	h=("${BASH_REMATCH[@]:1}")
+	if ((h[0] > w[0] || (h[0] == w[0] && (h[1] > w[1] || (h[1] == w[1] && h[2] > w[2]))))); then
+		log "kubeadm-config says $have, newer than this master's $want: leaving the cluster's configuration as it is (never downgraded; roll this slot)"
+		return 0
+	fi
+	((h[0] == w[0] && w[1] - h[1] <= 1)) ||
+		die "kubeadm-config says $have and this master runs $want: refusing to move the cluster's configuration more than one minor at once (roll the masters one minor at a time: docs/masters.md)"
+	image=$(coredns_image) || die "cannot read CoreDNS's Deployment"
+	pinned=$(kubeadm config images list --config "$KINFRA_DIR/kubeadm-init.yaml") || die "kubeadm config images list failed"
+	pinned=$(grep -m 1 '/coredns:' <<<"$pinned") || die "kubeadm config images list names no CoreDNS image"
+	# No CoreDNS Deployment: kubeadm's is not installed and is not brought back.
+	[ -n "$image" ] || phases=(bootstrap-token "upload-config all")
+	if [ "$have" != "$want" ]; then
+		log "bringing the cluster's configuration from $have to $want"
+		for phase in "${phases[@]}"; do
+			# shellcheck disable=SC2086 # a phase is one or two words
+			kubeadm upgrade apply phase $phase "$want" --kubeconfig "$admin" || die "kubeadm upgrade apply phase $phase $want failed; the next boot tries again"
+		done
+	elif [ -n "$image" ] && [ "$image" != "$pinned" ]; then
+		kubeadm upgrade node phase addon coredns --kubeconfig "$admin" || die "kubeadm upgrade node phase addon coredns failed; the next boot tries again"
+	fi
+	image=$(coredns_image) || die "cannot read CoreDNS's Deployment"
+	[ -z "$image" ] || [ "$image" = "$pinned" ] || log "CoreDNS stays at $image until no control-plane instance is older than $want"
 }
