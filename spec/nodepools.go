@@ -152,7 +152,7 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 	errs.Append(checkPoolZones(path, p, net))
 	types := checkInstanceTypes(&errs, path, p)
 	errs.Append(p.Image.check(path+".image", c.Images.On()))
-	if p.Image.Pipeline {
+	if p.Image.Pipeline && c.Images.archValid() {
 		for j, t := range p.InstanceTypes {
 			if instancetypes.ValidName(t) && instancetypes.Arch(t) != c.Images.Architecture {
 				errs.Addf(fmt.Sprintf("%s.instanceTypes[%d]", path, j), "%s is %s, but the pipeline builds %s images (cluster.images.architecture); use %s types or give the pool its own image", t, instancetypes.Arch(t), c.Images.Architecture, c.Images.Architecture)
@@ -346,9 +346,9 @@ func qualifiedName(k string) string {
 	}
 	switch {
 	case found && (len(prefix) == 0 || len(prefix) > 253 || !labelPrefix.MatchString(prefix)):
-		return fmt.Sprintf("%q has a prefix that is not a DNS subdomain", k)
+		return fmt.Sprintf("%q has a prefix that is not a DNS subdomain", validate.Shorten(k))
 	case len(name) == 0 || len(name) > 63 || !labelName.MatchString(name):
-		return fmt.Sprintf("%q is not a qualified name: at most 63 letters, digits, '-', '_' and '.', with an optional DNS subdomain prefix and '/'", k)
+		return fmt.Sprintf("%q is not a qualified name: at most 63 letters, digits, '-', '_' and '.', with an optional DNS subdomain prefix and '/'", validate.Shorten(k))
 	}
 	return ""
 }
@@ -469,14 +469,14 @@ func (c Cluster) validateImages() validate.Errors {
 	if !slices.Contains([]string{ParentUbuntu2404, ParentAL2023}, i.Parent) {
 		errs.Addf(path+".parent", "%q is not allowed; use ubuntu-24.04 or al2023", i.Parent)
 	}
-	if !slices.Contains([]string{ArchX86, ArchARM}, i.Architecture) {
+	if !i.archValid() {
 		errs.Addf(path+".architecture", "%q is not allowed; use x86_64 or arm64", i.Architecture)
 	}
 	for j, t := range i.BuildInstanceTypes {
 		tp := fmt.Sprintf("%s.buildInstanceTypes[%d]", path, j)
 		if !instancetypes.ValidName(t) {
 			errs.Addf(tp, "%q is not an EC2 instance type (e.g. m7i.large)", t)
-		} else if a := instancetypes.Arch(t); a != i.Architecture {
+		} else if a := instancetypes.Arch(t); i.archValid() && a != i.Architecture {
 			errs.Addf(tp, "%s is %s; builds of %s images need %s instances", t, a, i.Architecture, i.Architecture)
 		}
 	}
@@ -509,6 +509,10 @@ func (c Cluster) validateImages() validate.Errors {
 	}
 	return errs
 }
+
+// archValid reports whether the images' architecture is one kinfra builds;
+// checks that compare with it wait until it is.
+func (i Images) archValid() bool { return i.Architecture == ArchX86 || i.Architecture == ArchARM }
 
 // nodeMaskFits reports whether the pod block and node mask are valid
 // together, so that checks built on them do not echo their errors.

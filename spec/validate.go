@@ -555,7 +555,7 @@ func (c Cluster) validateMasters(zones networkFacts) validate.Errors {
 	if z, n := MajorityZone(count, zones.count); z >= 0 {
 		name := fmt.Sprintf("zone %d", z)
 		if len(zones.zones) > z {
-			name = zones.zones[z]
+			name = validate.Shorten(zones.zones[z])
 		}
 		errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", count, zones.count, plural(zones.count, "zone"), n, name)
 	}
