@@ -295,7 +295,7 @@ func (c Cluster) checkMaxPods(path string, p NodePool, types []instancetypes.Typ
 	if c.CNI.PodsUseVPCAddresses() {
 		for _, t := range types {
 			if n := t.PodAddresses(); p.MaxPods > n {
-				errs.Addf(path+".maxPods", "%d pods cannot fit %s: with native routing each pod takes a VPC address, and its %d network interfaces hold %d secondary addresses. Lower maxPods or drop %s", p.MaxPods, t.Name, t.ENIs, n, t.Name)
+				errs.Addf(path+".maxPods", "%d pods cannot fit %s: with native routing each pod takes a VPC address, and its %d network interfaces hold %d secondary addresses. %s", p.MaxPods, t.Name, t.ENIs, n, nativeMaxPodsAdvice(n, t.Name, len(p.InstanceTypes)))
 			}
 		}
 		return errs
@@ -308,7 +308,7 @@ func (c Cluster) checkMaxPods(path string, p NodePool, types []instancetypes.Typ
 	// CNI's IPAM hands out neither).
 	usable := 1<<(32-mask) - 2
 	if p.MaxPods > usable {
-		errs.Addf(path+".maxPods", "%d pods cannot fit a node's /%d pod block (%d addresses); lower maxPods or use a kubernetes.nodeCidrMaskSize of /%d", p.MaxPods, mask, usable, 32-bitsFor(p.MaxPods+2))
+		errs.Addf(path+".maxPods", "%d pods cannot fit a node's /%d pod block (%d addresses); %s", p.MaxPods, mask, usable, c.maxPodsAdvice(p.MaxPods, usable))
 	}
 	return errs
 }
@@ -577,9 +577,8 @@ func (c Cluster) validateCapacity(net networkFacts) validate.Errors {
 	mask := c.Kubernetes.NodeCidrMaskSize
 	if total := c.MaxNodes(); c.Kubernetes.nodeMaskFits() && !c.CNI.PodsUseVPCAddresses() && total > 1<<(mask-pod.Bits()) {
 		nodeBlocks := 1 << (mask - pod.Bits())
-		errs.Addf("cluster.kubernetes.podCidr", "%s holds %d node blocks of /%d, but the cluster can run %d nodes (%d masters + node pool maxSize); use a /%d or larger pod block, or a smaller nodeCidrMaskSize",
-			c.Kubernetes.PodCidr, nodeBlocks, c.Kubernetes.NodeCidrMaskSize, total, c.Masters.Count,
-			c.Kubernetes.NodeCidrMaskSize-bitsFor(total))
+		errs.Addf("cluster.kubernetes.podCidr", "%s holds %d node blocks of /%d, but the cluster can run %d nodes (%d masters + node pool maxSize); %s",
+			c.Kubernetes.PodCidr, nodeBlocks, c.Kubernetes.NodeCidrMaskSize, total, c.Masters.Count, c.podBlockAdvice(pod, mask, total))
 	}
 	if len(net.private) != net.count {
 		return errs
@@ -587,12 +586,12 @@ func (c Cluster) validateCapacity(net networkFacts) validate.Errors {
 	nodes, addresses, enis := c.ZoneDemand(net.zones, net.count)
 	reported := map[string]bool{}
 	for i, sub := range net.private {
-		errs.Append(c.checkSubnet(net.paths[i], sub, nodes[i], addresses[i], enis, reported))
+		errs.Append(c.checkSubnet(net, net.paths[i], sub, nodes[i], addresses[i], enis, reported))
 	}
 	return errs
 }
 
-func (c Cluster) checkSubnet(path string, sub netip.Prefix, nodes, addresses, enis int, reported map[string]bool) validate.Errors {
+func (c Cluster) checkSubnet(net networkFacts, path string, sub netip.Prefix, nodes, addresses, enis int, reported map[string]bool) validate.Errors {
 	var errs validate.Errors
 	usable := cidr.Size(sub) - awsReservedPerSubnet
 	need := addresses + enis
@@ -606,7 +605,11 @@ func (c Cluster) checkSubnet(path string, sub netip.Prefix, nodes, addresses, en
 	if addresses > nodes {
 		pods = fmt.Sprintf(" with their pods' VPC addresses (%d in all)", addresses)
 	}
-	errs.Addf(path, "private subnet %s holds %d addresses, but its zone needs %d: %d nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails)%s and %d endpoint and load balancer interfaces; use a /%d or larger",
-		sub, usable, need, nodes, pods, enis, prefixFor(need+awsReservedPerSubnet))
+	advice := adoptedSubnetAdvice(net.vpc, need)
+	if c.Network.Existing == nil {
+		advice = c.Network.carvedSubnetAdvice(net.vpc, net.count, need)
+	}
+	errs.Addf(path, "private subnet %s holds %d addresses, but its zone needs %d: %d nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails)%s and %d endpoint and load balancer interfaces; %s",
+		sub, usable, need, nodes, pods, enis, advice)
 	return errs
 }

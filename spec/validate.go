@@ -250,7 +250,7 @@ func (n Network) checkCreated(path, region string, facts *networkFacts) validate
 	if privOK && pubOK && facts.vpc.IsValid() && facts.count > 0 {
 		carved, err := cidr.Carve(facts.vpc, facts.count, n.PrivateSubnetPrefixLength, n.PublicSubnetPrefixLength)
 		if err != nil {
-			errs.Addf(path+".vpcCidr", "%v; use a larger VPC, fewer zones or smaller subnets", err)
+			errs.Addf(path+".vpcCidr", "%v; %s", err, carveAdvice(facts.vpc, facts.count, n.PrivateSubnetPrefixLength, n.PublicSubnetPrefixLength))
 		} else {
 			facts.private = carved.Private
 			for range carved.Private {
@@ -496,8 +496,8 @@ func (k Kubernetes) check(path string, vpc netip.Prefix) validate.Errors {
 		blocks = append(blocks, block{path + ".serviceCidr", svc})
 		// The allocator hands out every address but the network and broadcast ones.
 		if capacity := cidr.Size(svc) - 2; k.MaxServices > capacity {
-			errs.Addf(path+".serviceCidr", "%s holds %d Service IPs, fewer than maxServices %d; use a /%d or larger",
-				k.ServiceCidr, capacity, k.MaxServices, prefixFor(k.MaxServices+2))
+			errs.Addf(path+".serviceCidr", "%s holds %d Service IPs, fewer than maxServices %d; %s",
+				k.ServiceCidr, capacity, k.MaxServices, serviceBlockAdvice(k.MaxServices))
 		}
 	}
 	if k.MaxServices < 0 {

@@ -85,7 +85,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"subnet bigger than VPC", func(c *spec.Cluster) { c.Network.PrivateSubnetPrefixLength = 16 },
 			"cluster.network.privateSubnetPrefixLength: /16 is not allowed; a subnet must be smaller than the /16 VPC and no smaller than /28 (AWS's minimum)"},
 		{"subnets do not fit", func(c *spec.Cluster) { c.Network.PrivateSubnetPrefixLength = 17 },
-			"cluster.network.vpcCidr: 3 private /17 and 3 public /22 subnets need 101376 addresses, more than the 65536 of 10.0.0.0/16; use a larger VPC, fewer zones or smaller subnets"},
+			"cluster.network.vpcCidr: 3 private /17 and 3 public /22 subnets need 101376 addresses, more than the 65536 of 10.0.0.0/16; use fewer zones or smaller subnets (AWS's largest VPC block is a /16)"},
 		{"unknown interface endpoint", func(c *spec.Cluster) { c.Network.InterfaceEndpoints = []string{"ecr"} },
 			`cluster.network.interfaceEndpoints[0]: "ecr" is not a known service; use one of autoscaling, ebs, ec2, ec2messages, ecr.api, ecr.dkr, elasticfilesystem, elasticloadbalancing, events, kms, logs, monitoring, secretsmanager, sqs, ssm, ssmmessages, sts or xray`},
 		{"duplicate gateway endpoint", func(c *spec.Cluster) { c.Network.GatewayEndpoints = []string{"s3", "s3"} },
@@ -117,7 +117,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"node pool min above max", func(c *spec.Cluster) { c.NodePools[0].MinSize = 200 },
 			"cluster.nodePools[0].minSize: 200 is not allowed; use 0 to maxSize (100)"},
 		{"pod cidr too small for nodes", func(c *spec.Cluster) { c.Kubernetes.PodCidr = "10.128.0.0/18" },
-			"cluster.kubernetes.podCidr: 10.128.0.0/18 holds 64 node blocks of /24, but the cluster can run 103 nodes (3 masters + node pool maxSize); use a /17 or larger pod block, or a smaller nodeCidrMaskSize"},
+			"cluster.kubernetes.podCidr: 10.128.0.0/18 holds 64 node blocks of /24, but the cluster can run 103 nodes (3 masters + node pool maxSize); use a /17 or larger pod block, or a nodeCidrMaskSize of /25 (smaller node blocks)"},
 		{"private subnets too small for nodes", func(c *spec.Cluster) {
 			c.Network.PrivateSubnetPrefixLength = 26
 			c.NodePools[0].MaxSize = 120
