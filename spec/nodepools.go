@@ -196,7 +196,7 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 		errs.Addf(path+".instanceRefresh.maxHealthyPercentage", "%d is more than 100 above minHealthyPercentage (%d); AWS refuses a wider range", r.MaxHealthyPercentage, *r.MinHealthyPercentage)
 	}
 	if r.InstanceWarmupSeconds < 0 || r.InstanceWarmupSeconds > 3600 {
-		errs.Addf(path+".instanceRefresh.instanceWarmupSeconds", "%d is not allowed; use 0 to 3600", r.InstanceWarmupSeconds)
+		errs.Addf(path+".instanceRefresh.instanceWarmupSeconds", "%d is not allowed; use 1 to 3600", r.InstanceWarmupSeconds)
 	}
 	if p.DrainTimeoutSeconds < 30 || p.DrainTimeoutSeconds > 7200 {
 		errs.Addf(path+".drainTimeoutSeconds", "%d is not allowed; use 30 to 7200 (the lifecycle hook's heartbeat timeout)", p.DrainTimeoutSeconds)
