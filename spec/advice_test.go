@@ -127,3 +127,18 @@ func TestMaxPodsAdviceWhenNodeBlocksCannotGrow(t *testing.T) {
 		"cluster.nodePools[0].maxPods: 200 pods cannot fit a node's /26 pod block (62 addresses); lower maxPods to 62 or fewer (node blocks of /24, which would hold them, cannot be cut from podCidr 10.96.0.0/24)",
 	}, only(messages(t, c), "cluster.nodePools[0].maxPods"))
 }
+
+// With Calico, the node mask's range starts at /20 (its blockSize), and only
+// one message names the field.
+func TestCalicoNodeMaskAdviceIsWithinCalicosRange(t *testing.T) {
+	c := valid()
+	c.CNI.Provider = spec.CNICalico
+	c.Kubernetes.NodeCidrMaskSize = 29
+	require.Equal(t, []string{
+		"cluster.kubernetes.nodeCidrMaskSize: 29 is not allowed with podCidr 10.128.0.0/12; use /20 to /28 (smaller than the pod block, at most 16 bits smaller as kube-controller-manager requires, and at least 16 addresses, and Calico's blockSize is /20 or smaller)",
+	}, only(messages(t, c), "cluster.kubernetes.nodeCidrMaskSize"))
+	c.Kubernetes.PodCidr, c.Kubernetes.NodeCidrMaskSize = "10.128.0.0/24", 16
+	require.Equal(t, []string{
+		"cluster.kubernetes.nodeCidrMaskSize: 16 is not allowed with podCidr 10.128.0.0/24; use /25 to /28 (smaller than the pod block, at most 16 bits smaller as kube-controller-manager requires, and at least 16 addresses)",
+	}, only(messages(t, c), "cluster.kubernetes.nodeCidrMaskSize"))
+}

@@ -92,7 +92,7 @@ func (c Cluster) Validate() validate.Errors {
 
 	net, netErrs := c.Network.check("cluster.network", c.Region)
 	errs.Append(netErrs)
-	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc))
+	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc, c.CNI.Provider == CNICalico))
 	errs.Append(c.validateMasters(net))
 	errs.Append(c.checkControlPlane())
 	errs.Append(c.Backup.check("cluster.backup"))
@@ -463,7 +463,9 @@ func (f FlowLogs) check(path string) validate.Errors {
 
 var linkLocal = netip.MustParsePrefix("169.254.0.0/16")
 
-func (k Kubernetes) check(path string, vpc netip.Prefix) validate.Errors {
+// check validates the address plan; calico narrows the node mask to what
+// Calico's IP pool takes.
+func (k Kubernetes) check(path string, vpc netip.Prefix, calico bool) validate.Errors {
 	var errs validate.Errors
 	type block struct {
 		field string
@@ -482,8 +484,12 @@ func (k Kubernetes) check(path string, vpc netip.Prefix) validate.Errors {
 	default:
 		blocks = append(blocks, block{path + ".podCidr", pod})
 		if k.NodeCidrMaskSize <= pod.Bits() || k.NodeCidrMaskSize > 28 || k.NodeCidrMaskSize-pod.Bits() > 16 {
-			errs.Addf(path+".nodeCidrMaskSize", "%d is not allowed with podCidr %s; use /%d to /%d (smaller than the pod block, at most 16 bits smaller as kube-controller-manager requires, and at least 16 addresses)",
-				k.NodeCidrMaskSize, k.PodCidr, pod.Bits()+1, min(28, pod.Bits()+16))
+			lo, why := pod.Bits()+1, ""
+			if calico && lo < 20 {
+				lo, why = 20, ", and Calico's blockSize is /20 or smaller"
+			}
+			errs.Addf(path+".nodeCidrMaskSize", "%d is not allowed with podCidr %s; use /%d to /%d (smaller than the pod block, at most 16 bits smaller as kube-controller-manager requires, and at least 16 addresses%s)",
+				k.NodeCidrMaskSize, k.PodCidr, lo, min(28, pod.Bits()+16), why)
 		}
 	}
 	svc, err := cidr.ParseNetwork(k.ServiceCidr)
