@@ -222,3 +222,14 @@ func TestUnreadableValuesAreDescribedWithoutParserWords(t *testing.T) {
 	require.Equal(t, 1, c.Masters.Count)
 	require.Equal(t, 3, c.NodePools[0].MaxSize)
 }
+
+// Only checks that could judge the unreadable value are left out: its
+// siblings that name it and messages that name its path, not every message
+// that happens to contain a common word such as "name".
+func TestAnUnreadableValueHidesOnlyTheChecksThatReadIt(t *testing.T) {
+	require.Equal(t, []string{
+		`cluster.name: 3 is not a string; quote it`,
+		`cluster.nodePools[0].instanceTypes[0]: "m7i" is not an EC2 instance type (e.g. m7i.2xlarge)`,
+		`cluster.privateDomain: "Prod" is not a DNS name; use lowercase labels joined by dots, at most 200 characters (e.g. prod-use1.k8s.internal)`,
+	}, loadMessages(t, `{"name": 3, "privateDomain": "Prod", "nodePools": [{"name": "general", "maxSize": 3, "instanceTypes": ["m7i"]}]}`))
+}

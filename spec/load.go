@@ -41,8 +41,9 @@ func Load(clusterJSON []byte, region string) (Cluster, error) {
 // hides reports whether a validation problem is about a value the decoder
 // refused: it is reported there already, and a check of the default (an
 // explicit zero's) or of nothing (an unreadable value's) would mislead.
-// Checks of other fields that name an unreadable one (e.g. "use 0 to
-// maxSize (0)" when maxSize was a string) are hidden too.
+// Checks that name an unreadable field are hidden too: by its path
+// anywhere, or by its camelCase key in a sibling field's message (e.g. "use
+// 0 to maxSize (0)" at minSize when maxSize was a string).
 func (d decoded) hides(e validate.FieldError) bool {
 	under := func(p string) bool {
 		return e.Path == p || strings.HasPrefix(e.Path, p+".") || strings.HasPrefix(e.Path, p+"[")
@@ -53,12 +54,27 @@ func (d decoded) hides(e validate.FieldError) bool {
 		}
 	}
 	for _, p := range d.unread {
-		if under(p) || mentions(e.Message, lastKey(p)) {
+		if under(p) || mentions(e.Message, p) || sibling(e.Path, p) && mentions(e.Message, lastKey(p)) && camelCase(lastKey(p)) {
 			return true
 		}
 	}
 	return false
 }
+
+// sibling reports whether paths a and b are fields of the same object,
+// where messages name each other by their bare keys ("use 0 to maxSize").
+func sibling(a, b string) bool { return parent(a) == parent(b) }
+
+func parent(path string) string {
+	for indexSuffix.MatchString(path) {
+		path = indexSuffix.ReplaceAllString(path, "")
+	}
+	return path[:max(0, strings.LastIndex(path, "."))]
+}
+
+// camelCase keys (maxSize, vpcCidr) are distinctive enough to find in a
+// message; plain words (name, count, type) are not.
+func camelCase(key string) bool { return strings.ToLower(key) != key }
 
 var indexSuffix = regexp.MustCompile(`\[[^\]]*\]$`)
 
