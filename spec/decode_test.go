@@ -131,7 +131,7 @@ func TestAdoptedNetworkErrors(t *testing.T) {
 		"cluster.network.existing.privateSubnets[1].cidr: 10.10.0.0/20 is not inside the VPC block 10.9.0.0/16",
 		"cluster.network.existing.privateSubnets[2].cidr: 10.9.8.0/21 overlaps 10.9.0.0/20 (cluster.network.existing.privateSubnets[0].cidr)",
 		`cluster.network.existing.publicSubnets[0].availabilityZone: "us-east-1d" has no private subnet; public subnets must be in the zones of the private subnets`,
-		"cluster.network.existing.routeTableIds: required for gatewayEndpoints [s3]: gateway endpoints are attached to route tables, and kinfra does not own the adopted VPC's",
+		"cluster.network.existing.routeTableIds: required for gatewayEndpoints s3: gateway endpoints are attached to route tables, and kinfra does not own the adopted VPC's",
 	}, messages(t, c))
 }
 
@@ -232,4 +232,13 @@ func TestAnUnreadableValueHidesOnlyTheChecksThatReadIt(t *testing.T) {
 		`cluster.nodePools[0].instanceTypes[0]: "m7i" is not an EC2 instance type (e.g. m7i.2xlarge)`,
 		`cluster.privateDomain: "Prod" is not a DNS name; use lowercase labels joined by dots, at most 200 characters (e.g. prod-use1.k8s.internal)`,
 	}, loadMessages(t, `{"name": 3, "privateDomain": "Prod", "nodePools": [{"name": "general", "maxSize": 3, "instanceTypes": ["m7i"]}]}`))
+}
+
+// Lists in messages read as lists, not as Go prints a slice.
+func TestListsInMessagesAreWrittenOut(t *testing.T) {
+	c := adopted()
+	c.Network.AvailabilityZones = []string{"us-east-1a", "us-east-1c"}
+	require.Equal(t, []string{
+		"cluster.network.availabilityZones: us-east-1a, us-east-1c does not match the zones of existing.privateSubnets (us-east-1a, us-east-1b, us-east-1c); remove it (zones come from the adopted subnets)",
+	}, messages(t, c))
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -388,7 +389,7 @@ func (n Network) checkAdopted(path, region string, facts *networkFacts) validate
 	checkSubnets("privateSubnets", ex.PrivateSubnets)
 	checkSubnets("publicSubnets", ex.PublicSubnets)
 	if len(n.AvailabilityZones) > 0 && !slices.Equal(n.AvailabilityZones, zones) {
-		errs.Addf(path+".availabilityZones", "%v does not match the zones of existing.privateSubnets %v; remove it (zones come from the adopted subnets)", n.AvailabilityZones, zones)
+		errs.Addf(path+".availabilityZones", "%s does not match the zones of existing.privateSubnets (%s); remove it (zones come from the adopted subnets)", strings.Join(n.AvailabilityZones, ", "), strings.Join(zones, ", "))
 	}
 	if n.AzCount != 0 && n.AzCount != len(ex.PrivateSubnets) {
 		errs.Addf(path+".azCount", "%d does not match the %d adopted private subnets; remove it", n.AzCount, len(ex.PrivateSubnets))
@@ -399,7 +400,7 @@ func (n Network) checkAdopted(path, region string, facts *networkFacts) validate
 		}
 	}
 	if len(n.GatewayEndpoints) > 0 && len(ex.RouteTableIds) == 0 {
-		errs.Addf(ep+".routeTableIds", "required for gatewayEndpoints %v: gateway endpoints are attached to route tables, and kinfra does not own the adopted VPC's", n.GatewayEndpoints)
+		errs.Addf(ep+".routeTableIds", "required for gatewayEndpoints %s: gateway endpoints are attached to route tables, and kinfra does not own the adopted VPC's", strings.Join(n.GatewayEndpoints, ", "))
 	}
 	facts.zones = zones
 	facts.count = len(zones)
@@ -434,7 +435,7 @@ func (f FlowLogs) check(path string) validate.Errors {
 	switch f.Destination {
 	case "cloudwatch":
 		if !slices.Contains(flowLogRetentions, f.RetentionDays) {
-			errs.Addf(path+".retentionDays", "%d is not a retention CloudWatch Logs accepts; use one of %v", f.RetentionDays, flowLogRetentions)
+			errs.Addf(path+".retentionDays", "%d is not a retention CloudWatch Logs accepts; use %s", f.RetentionDays, validate.Join(itoas(flowLogRetentions)))
 		}
 		if f.KmsKeyArn != "" && !kmsKeyArn.MatchString(f.KmsKeyArn) {
 			errs.Addf(path+".kmsKeyArn", "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; CloudWatch Logs takes no alias)", f.KmsKeyArn)
@@ -521,6 +522,15 @@ func (k Kubernetes) check(path string, vpc netip.Prefix, calico bool) validate.E
 		}
 	}
 	return errs
+}
+
+// itoas formats numbers for a message's list of allowed values.
+func itoas(ns []int) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = strconv.Itoa(n)
+	}
+	return out
 }
 
 // article prefixes a noun with "a" or "an".

@@ -91,7 +91,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"duplicate gateway endpoint", func(c *spec.Cluster) { c.Network.GatewayEndpoints = []string{"s3", "s3"} },
 			`cluster.network.gatewayEndpoints[1]: "s3" is listed twice`},
 		{"flow log retention", func(c *spec.Cluster) { c.Network.FlowLogs.RetentionDays = 100 },
-			"cluster.network.flowLogs.retentionDays: 100 is not a retention CloudWatch Logs accepts; use one of [1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653]"},
+			"cluster.network.flowLogs.retentionDays: 100 is not a retention CloudWatch Logs accepts; use 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653"},
 		{"flow logs to s3 without bucket", func(c *spec.Cluster) { c.Network.FlowLogs.Destination = "s3" },
 			`cluster.network.flowLogs.s3BucketArn: "" is not an S3 bucket ARN (arn:aws:s3:::<bucket>[/prefix]); destination s3 writes to an existing bucket`},
 		{"flow log aggregation", func(c *spec.Cluster) { c.Network.FlowLogs.MaxAggregationIntervalSeconds = 300 },
