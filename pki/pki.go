@@ -253,7 +253,9 @@ func Parse(data []byte, now time.Time) (*Bundle, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
-		return nil, validate.Errors{{Path: "kinfra:pki", Message: fmt.Sprintf("not a kinfra PKI bundle (%v); create one with `kinfra pki init`", err)}}
+		// The decoder's words (Go types, offsets) say nothing to the user:
+		// the bundle is written by kinfra pki init, never by hand.
+		return nil, validate.Errors{{Path: "kinfra:pki", Message: "not a kinfra PKI bundle (it is not the JSON `kinfra pki init` writes); create one with `kinfra pki init`"}}
 	}
 	if errs := b.Check(now); len(errs) > 0 {
 		return nil, errs

@@ -348,7 +348,9 @@ func (c Cluster) checkAddons() validate.Errors {
 			errs.Addf(x.path+".version", "%q is not a chart version (e.g. 1.2.3)", x.a.Version)
 		}
 	}
-	if n := c.Kubernetes.NodeCidrMaskSize; c.CNI.Provider == CNICalico && n > 0 && n < 20 {
+	// Only a mask the address plan allows: otherwise that check reports it,
+	// with Calico's bound in its range.
+	if n := c.Kubernetes.NodeCidrMaskSize; c.CNI.Provider == CNICalico && n > 0 && n < 20 && c.Kubernetes.nodeMaskFits() {
 		errs.Addf("cluster.kubernetes.nodeCidrMaskSize", "%d is not allowed with calico: it is the IP pool's blockSize, which Calico allows from /20 to /32; use /20 to /28", n)
 	}
 	if a.NodeTerminationHandler.On() && len(c.NodePools) == 0 {

@@ -131,7 +131,7 @@ func TestAdoptedNetworkErrors(t *testing.T) {
 		"cluster.network.existing.privateSubnets[1].cidr: 10.10.0.0/20 is not inside the VPC block 10.9.0.0/16",
 		"cluster.network.existing.privateSubnets[2].cidr: 10.9.8.0/21 overlaps 10.9.0.0/20 (cluster.network.existing.privateSubnets[0].cidr)",
 		`cluster.network.existing.publicSubnets[0].availabilityZone: "us-east-1d" has no private subnet; public subnets must be in the zones of the private subnets`,
-		"cluster.network.existing.routeTableIds: required for gatewayEndpoints [s3]: gateway endpoints are attached to route tables, and kinfra does not own the adopted VPC's",
+		"cluster.network.existing.routeTableIds: required for gatewayEndpoints s3: gateway endpoints are attached to route tables, and kinfra does not own the adopted VPC's",
 	}, messages(t, c))
 }
 
@@ -143,5 +143,102 @@ func TestAdoptedSubnetsAreSizedForTheirNodes(t *testing.T) {
 		"cluster.network.existing.privateSubnets[0].cidr: private subnet 10.9.0.0/20 holds 4091 addresses, but its zone needs 4502: 4501 nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /19 or larger",
 		"cluster.network.existing.privateSubnets[1].cidr: private subnet 10.9.16.0/20 holds 4091 addresses, but its zone needs 4502: 4501 nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /19 or larger",
 		"cluster.network.existing.privateSubnets[2].cidr: private subnet 10.9.32.0/20 holds 4091 addresses, but its zone needs 4502: 4501 nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /19 or larger",
+	}, messages(t, c))
+}
+
+func loadMessages(t *testing.T, in string) []string {
+	t.Helper()
+	_, err := spec.Load([]byte(in), "us-east-1")
+	require.Error(t, err)
+	return err.(validate.Errors).Messages()
+}
+
+// A misspelt key no longer hides the rest: unknown keys, wrong types and
+// validation problems come in one list, sorted by path, and checks of a
+// value the decoder could not read (or of the field a typo was meant for)
+// are left out rather than judging a default.
+func TestUnknownKeysAndTypeErrorsComeWithEveryValidationProblem(t *testing.T) {
+	require.Equal(t, []string{
+		`cluster.masters.count: 4 is even; etcd needs an odd member count (1, 3, 5, 7) to keep quorum`,
+		`cluster.network.natGateway: unknown field (did you mean "natGateways"?); cluster.network takes availabilityZones, azCount, existing, flowLogs, gatewayEndpoints, import, interfaceEndpoints, ipv6, natGateways, privateSubnetPrefixLength, publicSubnetPrefixLength or vpcCidr`,
+		`cluster.network.vpcCidr: 10.0.0.0/8 is not allowed; use an IPv4 block from /16 to /24 (AWS allows no larger VPC block, and a smaller one leaves no room for per-zone subnets)`,
+		`cluster.nodePools[0].maxsize: unknown field (did you mean "maxSize"?); cluster.nodePools[0] takes autoscaler, capacityRebalance, desiredSize, drainTimeoutSeconds, evictionHard, image, instanceRefresh, instanceTypes, kubeReserved, labels, maxPods, maxSize, minSize, name, onDemandBase, onDemandPercentageAboveBase, rootVolume, spotAllocationStrategy, systemReserved, taints or zones`,
+		`cluster.nodePools[1].maxSize: "10" is not a whole number`,
+		`cluster.nodePools[1].name: "Batch" is not allowed; use a DNS label of lowercase letters, digits and '-', starting with a letter`,
+		`cluster.nodePools[10].name: required; a DNS label such as general or gpu`,
+		`cluster.tags["aws:x"]: tag keys starting with "aws:" are reserved by AWS`,
+	}, loadMessages(t, `{
+		"name": "prod",
+		"tags": {"aws:x": "y"},
+		"network": {"vpcCidr": "10.0.0.0/8", "natGateway": "single"},
+		"masters": {"count": 4},
+		"nodePools": [
+			{"name": "general", "maxsize": 10, "minSize": 3},
+			{"name": "Batch", "maxSize": "10", "minSize": 3},
+			{"name": "p2", "maxSize": 1}, {"name": "p3", "maxSize": 1}, {"name": "p4", "maxSize": 1},
+			{"name": "p5", "maxSize": 1}, {"name": "p6", "maxSize": 1}, {"name": "p7", "maxSize": 1},
+			{"name": "p8", "maxSize": 1}, {"name": "p9", "maxSize": 1}, {"maxSize": 1}
+		]
+	}`))
+}
+
+// Fields of embedded structs (an add-on's enabled and version) are keys of
+// their object, as encoding/json promotes them.
+func TestAddOnEnabledAndVersionAreKnownKeys(t *testing.T) {
+	c, err := spec.Load([]byte(`{"name":"prod","addons":{"clusterAutoscaler":{"enabled":false,"version":"9.46.0"},"ebsCsiDriver":{"enabled":false}}}`), "us-east-1")
+	require.NoError(t, err)
+	require.False(t, c.Addons.ClusterAutoscaler.On())
+	require.Equal(t, "9.46.0", c.Addons.ClusterAutoscaler.Version)
+	require.False(t, c.Addons.EBSCSIDriver.On())
+	require.Equal(t, []string{
+		`cluster.addons.ebsCsiDriver.enable: unknown field (did you mean "enabled"?); cluster.addons.ebsCsiDriver takes enabled, storageClass or version`,
+	}, loadMessages(t, `{"name":"prod","addons":{"ebsCsiDriver":{"enable":false}}}`))
+}
+
+// What the parser and the number reader find is said in the stack's terms:
+// where the text goes wrong, the value, and what is allowed.
+func TestUnreadableValuesAreDescribedWithoutParserWords(t *testing.T) {
+	for in, want := range map[string]string{
+		``:                          `kinfra:cluster: empty; give the cluster's settings as an object (docs/config.md)`,
+		`prod`:                      `kinfra:cluster: "prod" is not an object; give the cluster's settings as a YAML mapping under kinfra:cluster (docs/config.md)`,
+		`{"name": "prod", "masters`: `kinfra:cluster: the value ends after 25 characters, before it is complete (near "…e\": \"prod\", \"masters"); give one whole object`,
+		`{"name": "prod",}`:         `kinfra:cluster: is not valid JSON at character 17 (near "{\"name\": \"prod\",}"); give the cluster's settings as one object`,
+		`{"name": "prod"} x`:        `kinfra:cluster: has more text after the object, at character 18 (near "{\"name\": \"prod\"} x"); give one object`,
+		`3`:                         `cluster: 3 is not an object; cluster takes addons, alarms, api, backup, cni, images, kubeProxy, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
+		`{"name":"prod","masters":{"count":99999999999}}`:                        `cluster.masters.count: 99999999999 is too large; use 1, 3, 5 or 7`,
+		`{"name":"prod","masters":{"count":-1e400}}`:                             `cluster.masters.count: -1e400 is too small; use 1, 3, 5 or 7`,
+		`{"name":"prod","kubernetes":{"maxServices":1e10}}`:                      `cluster.kubernetes.maxServices: 1e10 is too large; use a whole number from -2147483648 to 2147483647`,
+		`{"name":"prod","masters":{"count":2.5}}`:                                `cluster.masters.count: 2.5 is not a whole number`,
+		`{"name":"prod","nodePools":[null]}`:                                     `cluster.nodePools[0]: null is not allowed in a list; remove the entry`,
+		`{"name":"prod","tags":{"team":null}}`:                                   `cluster.tags["team"]: null is not allowed; give a value ("" for an empty one) or remove the key`,
+		`{"name":"prod","masters":{"instanceType":["m7i.large"]}}`:               `cluster.masters.instanceType: a list is not a string`,
+		`{"name":"prod","masters":{"count":"` + strings.Repeat("3", 300) + `"}}`: `cluster.masters.count: "` + strings.Repeat("3", 256) + `…" is not a whole number`,
+	} {
+		require.Equal(t, []string{want}, loadMessages(t, in), in)
+	}
+	// Whole numbers however written: 1.0, 1e0 and 3e0 are 1 and 3.
+	c, err := spec.Load([]byte(`{"name":"prod","masters":{"count":1.0},"nodePools":[{"name":"a","maxSize":3e0}]}`), "us-east-1")
+	require.NoError(t, err)
+	require.Equal(t, 1, c.Masters.Count)
+	require.Equal(t, 3, c.NodePools[0].MaxSize)
+}
+
+// Only checks that could judge the unreadable value are left out: its
+// siblings that name it and messages that name its path, not every message
+// that happens to contain a common word such as "name".
+func TestAnUnreadableValueHidesOnlyTheChecksThatReadIt(t *testing.T) {
+	require.Equal(t, []string{
+		`cluster.name: 3 is not a string; quote it`,
+		`cluster.nodePools[0].instanceTypes[0]: "m7i" is not an EC2 instance type (e.g. m7i.2xlarge)`,
+		`cluster.privateDomain: "Prod" is not a DNS name; use lowercase labels joined by dots, at most 200 characters (e.g. prod-use1.k8s.internal)`,
+	}, loadMessages(t, `{"name": 3, "privateDomain": "Prod", "nodePools": [{"name": "general", "maxSize": 3, "instanceTypes": ["m7i"]}]}`))
+}
+
+// Lists in messages read as lists, not as Go prints a slice.
+func TestListsInMessagesAreWrittenOut(t *testing.T) {
+	c := adopted()
+	c.Network.AvailabilityZones = []string{"us-east-1a", "us-east-1c"}
+	require.Equal(t, []string{
+		"cluster.network.availabilityZones: us-east-1a, us-east-1c does not match the zones of existing.privateSubnets (us-east-1a, us-east-1b, us-east-1c); remove it (zones come from the adopted subnets)",
 	}, messages(t, c))
 }

@@ -157,5 +157,5 @@ func (n awsName) explain(cluster, pool, region string) string {
 	if n.autonamed {
 		how = "its name (Pulumi's autoname: the logical name, '-' and 7 random characters)"
 	}
-	return fmt.Sprintf("the %s kinfra creates would be named %q: %s is %d characters, and AWS allows %s name of at most %d", l.What, name, how, length, article(l.What), l.Max)
+	return fmt.Sprintf("the %s kinfra creates would be named %q: %s is %d characters, and AWS allows %s name of at most %d", l.What, validate.Shorten(name), how, length, article(l.What), l.Max)
 }

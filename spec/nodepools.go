@@ -152,7 +152,7 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 	errs.Append(checkPoolZones(path, p, net))
 	types := checkInstanceTypes(&errs, path, p)
 	errs.Append(p.Image.check(path+".image", c.Images.On()))
-	if p.Image.Pipeline {
+	if p.Image.Pipeline && c.Images.archValid() {
 		for j, t := range p.InstanceTypes {
 			if instancetypes.ValidName(t) && instancetypes.Arch(t) != c.Images.Architecture {
 				errs.Addf(fmt.Sprintf("%s.instanceTypes[%d]", path, j), "%s is %s, but the pipeline builds %s images (cluster.images.architecture); use %s types or give the pool its own image", t, instancetypes.Arch(t), c.Images.Architecture, c.Images.Architecture)
@@ -196,7 +196,7 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 		errs.Addf(path+".instanceRefresh.maxHealthyPercentage", "%d is more than 100 above minHealthyPercentage (%d); AWS refuses a wider range", r.MaxHealthyPercentage, *r.MinHealthyPercentage)
 	}
 	if r.InstanceWarmupSeconds < 0 || r.InstanceWarmupSeconds > 3600 {
-		errs.Addf(path+".instanceRefresh.instanceWarmupSeconds", "%d is not allowed; use 0 to 3600", r.InstanceWarmupSeconds)
+		errs.Addf(path+".instanceRefresh.instanceWarmupSeconds", "%d is not allowed; use 1 to 3600", r.InstanceWarmupSeconds)
 	}
 	if p.DrainTimeoutSeconds < 30 || p.DrainTimeoutSeconds > 7200 {
 		errs.Addf(path+".drainTimeoutSeconds", "%d is not allowed; use 30 to 7200 (the lifecycle hook's heartbeat timeout)", p.DrainTimeoutSeconds)
@@ -295,7 +295,7 @@ func (c Cluster) checkMaxPods(path string, p NodePool, types []instancetypes.Typ
 	if c.CNI.PodsUseVPCAddresses() {
 		for _, t := range types {
 			if n := t.PodAddresses(); p.MaxPods > n {
-				errs.Addf(path+".maxPods", "%d pods cannot fit %s: with native routing each pod takes a VPC address, and its %d network interfaces hold %d secondary addresses. Lower maxPods or drop %s", p.MaxPods, t.Name, t.ENIs, n, t.Name)
+				errs.Addf(path+".maxPods", "%d pods cannot fit %s: with native routing each pod takes a VPC address, and its %d network interfaces hold %d secondary addresses. %s", p.MaxPods, t.Name, t.ENIs, n, nativeMaxPodsAdvice(n, t.Name, len(p.InstanceTypes)))
 			}
 		}
 		return errs
@@ -308,7 +308,7 @@ func (c Cluster) checkMaxPods(path string, p NodePool, types []instancetypes.Typ
 	// CNI's IPAM hands out neither).
 	usable := 1<<(32-mask) - 2
 	if p.MaxPods > usable {
-		errs.Addf(path+".maxPods", "%d pods cannot fit a node's /%d pod block (%d addresses); lower maxPods or use a kubernetes.nodeCidrMaskSize of /%d", p.MaxPods, mask, usable, 32-bitsFor(p.MaxPods+2))
+		errs.Addf(path+".maxPods", "%d pods cannot fit a node's /%d pod block (%d addresses); %s", p.MaxPods, mask, usable, c.maxPodsAdvice(p.MaxPods, usable))
 	}
 	return errs
 }
@@ -346,9 +346,9 @@ func qualifiedName(k string) string {
 	}
 	switch {
 	case found && (len(prefix) == 0 || len(prefix) > 253 || !labelPrefix.MatchString(prefix)):
-		return fmt.Sprintf("%q has a prefix that is not a DNS subdomain", k)
+		return fmt.Sprintf("%q has a prefix that is not a DNS subdomain", validate.Shorten(k))
 	case len(name) == 0 || len(name) > 63 || !labelName.MatchString(name):
-		return fmt.Sprintf("%q is not a qualified name: at most 63 letters, digits, '-', '_' and '.', with an optional DNS subdomain prefix and '/'", k)
+		return fmt.Sprintf("%q is not a qualified name: at most 63 letters, digits, '-', '_' and '.', with an optional DNS subdomain prefix and '/'", validate.Shorten(k))
 	}
 	return ""
 }
@@ -469,14 +469,14 @@ func (c Cluster) validateImages() validate.Errors {
 	if !slices.Contains([]string{ParentUbuntu2404, ParentAL2023}, i.Parent) {
 		errs.Addf(path+".parent", "%q is not allowed; use ubuntu-24.04 or al2023", i.Parent)
 	}
-	if !slices.Contains([]string{ArchX86, ArchARM}, i.Architecture) {
+	if !i.archValid() {
 		errs.Addf(path+".architecture", "%q is not allowed; use x86_64 or arm64", i.Architecture)
 	}
 	for j, t := range i.BuildInstanceTypes {
 		tp := fmt.Sprintf("%s.buildInstanceTypes[%d]", path, j)
 		if !instancetypes.ValidName(t) {
 			errs.Addf(tp, "%q is not an EC2 instance type (e.g. m7i.large)", t)
-		} else if a := instancetypes.Arch(t); a != i.Architecture {
+		} else if a := instancetypes.Arch(t); i.archValid() && a != i.Architecture {
 			errs.Addf(tp, "%s is %s; builds of %s images need %s instances", t, a, i.Architecture, i.Architecture)
 		}
 	}
@@ -509,6 +509,10 @@ func (c Cluster) validateImages() validate.Errors {
 	}
 	return errs
 }
+
+// archValid reports whether the images' architecture is one kinfra builds;
+// checks that compare with it wait until it is.
+func (i Images) archValid() bool { return i.Architecture == ArchX86 || i.Architecture == ArchARM }
 
 // nodeMaskFits reports whether the pod block and node mask are valid
 // together, so that checks built on them do not echo their errors.
@@ -573,9 +577,8 @@ func (c Cluster) validateCapacity(net networkFacts) validate.Errors {
 	mask := c.Kubernetes.NodeCidrMaskSize
 	if total := c.MaxNodes(); c.Kubernetes.nodeMaskFits() && !c.CNI.PodsUseVPCAddresses() && total > 1<<(mask-pod.Bits()) {
 		nodeBlocks := 1 << (mask - pod.Bits())
-		errs.Addf("cluster.kubernetes.podCidr", "%s holds %d node blocks of /%d, but the cluster can run %d nodes (%d masters + node pool maxSize); use a /%d or larger pod block, or a smaller nodeCidrMaskSize",
-			c.Kubernetes.PodCidr, nodeBlocks, c.Kubernetes.NodeCidrMaskSize, total, c.Masters.Count,
-			c.Kubernetes.NodeCidrMaskSize-bitsFor(total))
+		errs.Addf("cluster.kubernetes.podCidr", "%s holds %d node blocks of /%d, but the cluster can run %d nodes (%d masters + node pool maxSize); %s",
+			c.Kubernetes.PodCidr, nodeBlocks, c.Kubernetes.NodeCidrMaskSize, total, c.Masters.Count, c.podBlockAdvice(pod, mask, total))
 	}
 	if len(net.private) != net.count {
 		return errs
@@ -583,12 +586,12 @@ func (c Cluster) validateCapacity(net networkFacts) validate.Errors {
 	nodes, addresses, enis := c.ZoneDemand(net.zones, net.count)
 	reported := map[string]bool{}
 	for i, sub := range net.private {
-		errs.Append(c.checkSubnet(net.paths[i], sub, nodes[i], addresses[i], enis, reported))
+		errs.Append(c.checkSubnet(net, net.paths[i], sub, nodes[i], addresses[i], enis, reported))
 	}
 	return errs
 }
 
-func (c Cluster) checkSubnet(path string, sub netip.Prefix, nodes, addresses, enis int, reported map[string]bool) validate.Errors {
+func (c Cluster) checkSubnet(net networkFacts, path string, sub netip.Prefix, nodes, addresses, enis int, reported map[string]bool) validate.Errors {
 	var errs validate.Errors
 	usable := cidr.Size(sub) - awsReservedPerSubnet
 	need := addresses + enis
@@ -602,7 +605,11 @@ func (c Cluster) checkSubnet(path string, sub netip.Prefix, nodes, addresses, en
 	if addresses > nodes {
 		pods = fmt.Sprintf(" with their pods' VPC addresses (%d in all)", addresses)
 	}
-	errs.Addf(path, "private subnet %s holds %d addresses, but its zone needs %d: %d nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails)%s and %d endpoint and load balancer interfaces; use a /%d or larger",
-		sub, usable, need, nodes, pods, enis, prefixFor(need+awsReservedPerSubnet))
+	advice := adoptedSubnetAdvice(net.vpc, need)
+	if c.Network.Existing == nil {
+		advice = c.Network.carvedSubnetAdvice(net.vpc, net.count, need)
+	}
+	errs.Addf(path, "private subnet %s holds %d addresses, but its zone needs %d: %d nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails)%s and %d endpoint and load balancer interfaces; %s",
+		sub, usable, need, nodes, pods, enis, advice)
 	return errs
 }

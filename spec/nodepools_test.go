@@ -88,7 +88,7 @@ func TestEachBadNodePoolHasItsExactMessage(t *testing.T) {
 			p.InstanceTypes = []string{"m7i.large"}
 			p.MaxPods = 50
 			p.KubeReserved = map[string]string{"memory": "500Mi"}
-		}, []string{"cluster.nodePools[0].maxPods: 50 pods cannot fit m7i.large: with native routing each pod takes a VPC address, and its 3 network interfaces hold 27 secondary addresses. Lower maxPods or drop m7i.large"}},
+		}, []string{"cluster.nodePools[0].maxPods: 50 pods cannot fit m7i.large: with native routing each pod takes a VPC address, and its 3 network interfaces hold 27 secondary addresses. Lower maxPods to 27 or fewer, or use a type with more network interfaces"}},
 		{"restricted label namespace", func(p *spec.NodePool, _ *spec.Cluster) {
 			p.Labels = map[string]string{"node-role.kubernetes.io/worker": "", "node.kubernetes.io/lifecycle": "spot"}
 		}, []string{`cluster.nodePools[0].labels["node-role.kubernetes.io/worker"]: is in a namespace the kubelet may not set (the node would fail to register); use node.kubernetes.io/..., node-role labels set by an admin afterwards, or your own prefix`}},
@@ -136,7 +136,7 @@ func TestEachBadNodePoolHasItsExactMessage(t *testing.T) {
 		{"cluster pod block too small for the pools", func(p *spec.NodePool, c *spec.Cluster) {
 			c.Kubernetes.PodCidr = "10.128.0.0/16"
 			p.MaxSize = 300
-		}, []string{"cluster.kubernetes.podCidr: 10.128.0.0/16 holds 256 node blocks of /24, but the cluster can run 303 nodes (3 masters + node pool maxSize); use a /15 or larger pod block, or a smaller nodeCidrMaskSize"}},
+		}, []string{"cluster.kubernetes.podCidr: 10.128.0.0/16 holds 256 node blocks of /24, but the cluster can run 303 nodes (3 masters + node pool maxSize); use a /15 or larger pod block, or a nodeCidrMaskSize of /25 (smaller node blocks)"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -92,7 +93,7 @@ func (c Cluster) Validate() validate.Errors {
 
 	net, netErrs := c.Network.check("cluster.network", c.Region)
 	errs.Append(netErrs)
-	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc))
+	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc, c.CNI.Provider == CNICalico))
 	errs.Append(c.validateMasters(net))
 	errs.Append(c.checkControlPlane())
 	errs.Append(c.Backup.check("cluster.backup"))
@@ -250,7 +251,7 @@ func (n Network) checkCreated(path, region string, facts *networkFacts) validate
 	if privOK && pubOK && facts.vpc.IsValid() && facts.count > 0 {
 		carved, err := cidr.Carve(facts.vpc, facts.count, n.PrivateSubnetPrefixLength, n.PublicSubnetPrefixLength)
 		if err != nil {
-			errs.Addf(path+".vpcCidr", "%v; use a larger VPC, fewer zones or smaller subnets", err)
+			errs.Addf(path+".vpcCidr", "%v; %s", err, carveAdvice(facts.vpc, facts.count, n.PrivateSubnetPrefixLength, n.PublicSubnetPrefixLength))
 		} else {
 			facts.private = carved.Private
 			for range carved.Private {
@@ -388,7 +389,7 @@ func (n Network) checkAdopted(path, region string, facts *networkFacts) validate
 	checkSubnets("privateSubnets", ex.PrivateSubnets)
 	checkSubnets("publicSubnets", ex.PublicSubnets)
 	if len(n.AvailabilityZones) > 0 && !slices.Equal(n.AvailabilityZones, zones) {
-		errs.Addf(path+".availabilityZones", "%v does not match the zones of existing.privateSubnets %v; remove it (zones come from the adopted subnets)", n.AvailabilityZones, zones)
+		errs.Addf(path+".availabilityZones", "%s does not match the zones of existing.privateSubnets (%s); remove it (zones come from the adopted subnets)", strings.Join(n.AvailabilityZones, ", "), strings.Join(zones, ", "))
 	}
 	if n.AzCount != 0 && n.AzCount != len(ex.PrivateSubnets) {
 		errs.Addf(path+".azCount", "%d does not match the %d adopted private subnets; remove it", n.AzCount, len(ex.PrivateSubnets))
@@ -399,7 +400,7 @@ func (n Network) checkAdopted(path, region string, facts *networkFacts) validate
 		}
 	}
 	if len(n.GatewayEndpoints) > 0 && len(ex.RouteTableIds) == 0 {
-		errs.Addf(ep+".routeTableIds", "required for gatewayEndpoints %v: gateway endpoints are attached to route tables, and kinfra does not own the adopted VPC's", n.GatewayEndpoints)
+		errs.Addf(ep+".routeTableIds", "required for gatewayEndpoints %s: gateway endpoints are attached to route tables, and kinfra does not own the adopted VPC's", strings.Join(n.GatewayEndpoints, ", "))
 	}
 	facts.zones = zones
 	facts.count = len(zones)
@@ -434,7 +435,7 @@ func (f FlowLogs) check(path string) validate.Errors {
 	switch f.Destination {
 	case "cloudwatch":
 		if !slices.Contains(flowLogRetentions, f.RetentionDays) {
-			errs.Addf(path+".retentionDays", "%d is not a retention CloudWatch Logs accepts; use one of %v", f.RetentionDays, flowLogRetentions)
+			errs.Addf(path+".retentionDays", "%d is not a retention CloudWatch Logs accepts; use %s", f.RetentionDays, validate.Join(itoas(flowLogRetentions)))
 		}
 		if f.KmsKeyArn != "" && !kmsKeyArn.MatchString(f.KmsKeyArn) {
 			errs.Addf(path+".kmsKeyArn", "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; CloudWatch Logs takes no alias)", f.KmsKeyArn)
@@ -463,7 +464,9 @@ func (f FlowLogs) check(path string) validate.Errors {
 
 var linkLocal = netip.MustParsePrefix("169.254.0.0/16")
 
-func (k Kubernetes) check(path string, vpc netip.Prefix) validate.Errors {
+// check validates the address plan; calico narrows the node mask to what
+// Calico's IP pool takes.
+func (k Kubernetes) check(path string, vpc netip.Prefix, calico bool) validate.Errors {
 	var errs validate.Errors
 	type block struct {
 		field string
@@ -482,8 +485,12 @@ func (k Kubernetes) check(path string, vpc netip.Prefix) validate.Errors {
 	default:
 		blocks = append(blocks, block{path + ".podCidr", pod})
 		if k.NodeCidrMaskSize <= pod.Bits() || k.NodeCidrMaskSize > 28 || k.NodeCidrMaskSize-pod.Bits() > 16 {
-			errs.Addf(path+".nodeCidrMaskSize", "%d is not allowed with podCidr %s; use /%d to /%d (smaller than the pod block, at most 16 bits smaller as kube-controller-manager requires, and at least 16 addresses)",
-				k.NodeCidrMaskSize, k.PodCidr, pod.Bits()+1, min(28, pod.Bits()+16))
+			lo, why := pod.Bits()+1, ""
+			if calico && lo < 20 {
+				lo, why = 20, ", and Calico's blockSize is /20 or smaller"
+			}
+			errs.Addf(path+".nodeCidrMaskSize", "%d is not allowed with podCidr %s; use /%d to /%d (smaller than the pod block, at most 16 bits smaller as kube-controller-manager requires, and at least 16 addresses%s)",
+				k.NodeCidrMaskSize, k.PodCidr, lo, min(28, pod.Bits()+16), why)
 		}
 	}
 	svc, err := cidr.ParseNetwork(k.ServiceCidr)
@@ -496,8 +503,8 @@ func (k Kubernetes) check(path string, vpc netip.Prefix) validate.Errors {
 		blocks = append(blocks, block{path + ".serviceCidr", svc})
 		// The allocator hands out every address but the network and broadcast ones.
 		if capacity := cidr.Size(svc) - 2; k.MaxServices > capacity {
-			errs.Addf(path+".serviceCidr", "%s holds %d Service IPs, fewer than maxServices %d; use a /%d or larger",
-				k.ServiceCidr, capacity, k.MaxServices, prefixFor(k.MaxServices+2))
+			errs.Addf(path+".serviceCidr", "%s holds %d Service IPs, fewer than maxServices %d; %s",
+				k.ServiceCidr, capacity, k.MaxServices, serviceBlockAdvice(k.MaxServices))
 		}
 	}
 	if k.MaxServices < 0 {
@@ -515,6 +522,15 @@ func (k Kubernetes) check(path string, vpc netip.Prefix) validate.Errors {
 		}
 	}
 	return errs
+}
+
+// itoas formats numbers for a message's list of allowed values.
+func itoas(ns []int) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = strconv.Itoa(n)
+	}
+	return out
 }
 
 // article prefixes a noun with "a" or "an".
@@ -555,7 +571,7 @@ func (c Cluster) validateMasters(zones networkFacts) validate.Errors {
 	if z, n := MajorityZone(count, zones.count); z >= 0 {
 		name := fmt.Sprintf("zone %d", z)
 		if len(zones.zones) > z {
-			name = zones.zones[z]
+			name = validate.Shorten(zones.zones[z])
 		}
 		errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", count, zones.count, plural(zones.count, "zone"), n, name)
 	}

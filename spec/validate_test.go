@@ -85,13 +85,13 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"subnet bigger than VPC", func(c *spec.Cluster) { c.Network.PrivateSubnetPrefixLength = 16 },
 			"cluster.network.privateSubnetPrefixLength: /16 is not allowed; a subnet must be smaller than the /16 VPC and no smaller than /28 (AWS's minimum)"},
 		{"subnets do not fit", func(c *spec.Cluster) { c.Network.PrivateSubnetPrefixLength = 17 },
-			"cluster.network.vpcCidr: 3 private /17 and 3 public /22 subnets need 101376 addresses, more than the 65536 of 10.0.0.0/16; use a larger VPC, fewer zones or smaller subnets"},
+			"cluster.network.vpcCidr: 3 private /17 and 3 public /22 subnets need 101376 addresses, more than the 65536 of 10.0.0.0/16; use fewer zones or smaller subnets (AWS's largest VPC block is a /16)"},
 		{"unknown interface endpoint", func(c *spec.Cluster) { c.Network.InterfaceEndpoints = []string{"ecr"} },
 			`cluster.network.interfaceEndpoints[0]: "ecr" is not a known service; use one of autoscaling, ebs, ec2, ec2messages, ecr.api, ecr.dkr, elasticfilesystem, elasticloadbalancing, events, kms, logs, monitoring, secretsmanager, sqs, ssm, ssmmessages, sts or xray`},
 		{"duplicate gateway endpoint", func(c *spec.Cluster) { c.Network.GatewayEndpoints = []string{"s3", "s3"} },
 			`cluster.network.gatewayEndpoints[1]: "s3" is listed twice`},
 		{"flow log retention", func(c *spec.Cluster) { c.Network.FlowLogs.RetentionDays = 100 },
-			"cluster.network.flowLogs.retentionDays: 100 is not a retention CloudWatch Logs accepts; use one of [1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653]"},
+			"cluster.network.flowLogs.retentionDays: 100 is not a retention CloudWatch Logs accepts; use 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653"},
 		{"flow logs to s3 without bucket", func(c *spec.Cluster) { c.Network.FlowLogs.Destination = "s3" },
 			`cluster.network.flowLogs.s3BucketArn: "" is not an S3 bucket ARN (arn:aws:s3:::<bucket>[/prefix]); destination s3 writes to an existing bucket`},
 		{"flow log aggregation", func(c *spec.Cluster) { c.Network.FlowLogs.MaxAggregationIntervalSeconds = 300 },
@@ -117,7 +117,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"node pool min above max", func(c *spec.Cluster) { c.NodePools[0].MinSize = 200 },
 			"cluster.nodePools[0].minSize: 200 is not allowed; use 0 to maxSize (100)"},
 		{"pod cidr too small for nodes", func(c *spec.Cluster) { c.Kubernetes.PodCidr = "10.128.0.0/18" },
-			"cluster.kubernetes.podCidr: 10.128.0.0/18 holds 64 node blocks of /24, but the cluster can run 103 nodes (3 masters + node pool maxSize); use a /17 or larger pod block, or a smaller nodeCidrMaskSize"},
+			"cluster.kubernetes.podCidr: 10.128.0.0/18 holds 64 node blocks of /24, but the cluster can run 103 nodes (3 masters + node pool maxSize); use a /17 or larger pod block, or a nodeCidrMaskSize of /25 (smaller node blocks)"},
 		{"private subnets too small for nodes", func(c *spec.Cluster) {
 			c.Network.PrivateSubnetPrefixLength = 26
 			c.NodePools[0].MaxSize = 120

@@ -41,7 +41,7 @@ var kubeVersion = regexp.MustCompile(`^v(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})
 func ParseVersion(s string) (Version, error) {
 	m := kubeVersion.FindStringSubmatch(s)
 	if m == nil {
-		return Version{}, fmt.Errorf("%q is not a Kubernetes version; use vMAJOR.MINOR.PATCH such as %s", s, DefaultKubernetes)
+		return Version{}, fmt.Errorf("%q is not a Kubernetes version; use vMAJOR.MINOR.PATCH such as %s", validate.Shorten(s), DefaultKubernetes)
 	}
 	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
 	return Version{n(1), n(2), n(3)}, nil

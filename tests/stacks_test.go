@@ -142,7 +142,7 @@ config:
 	// Both problems in one run.
 	require.ErrorContains(t, err, "cluster.kubernetes.podCidr: 10.0.128.0/17 overlaps cluster.network.vpcCidr 10.0.0.0/16; pods, Services and the VPC need disjoint blocks or traffic is misrouted")
 	require.ErrorContains(t, err, "cluster.network.privateSubnetPrefixLength: private subnet 10.0.0.0/24 holds 251 addresses, but its zone needs 302: 301 nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails) and 1 endpoint and load balancer interfaces; use a /23 or larger")
-	require.ErrorContains(t, err, "cluster.kubernetes.podCidr: 10.0.128.0/17 holds 128 node blocks of /24, but the cluster can run 603 nodes (3 masters + node pool maxSize); use a /14 or larger pod block, or a smaller nodeCidrMaskSize")
+	require.ErrorContains(t, err, "cluster.kubernetes.podCidr: 10.0.128.0/17 holds 128 node blocks of /24, but the cluster can run 603 nodes (3 masters + node pool maxSize); use a /14 or larger pod block")
 	require.Empty(t, p.Resources, "an invalid stack registers nothing")
 
 	// With the network fixed, the same stack plans.

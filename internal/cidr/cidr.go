@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+
+	"github.com/kinfra-dev/kinfra/internal/validate"
 )
 
 // ParseNetwork parses an IPv4 or IPv6 prefix and insists that it is written as
@@ -15,7 +17,7 @@ import (
 func ParseNetwork(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR block (want e.g. 10.0.0.0/16)", s)
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR block (want e.g. 10.0.0.0/16)", validate.Shorten(s))
 	}
 	if m := p.Masked(); m != p {
 		return netip.Prefix{}, fmt.Errorf("%s has host bits set; did you mean %s?", s, m)

@@ -34,12 +34,8 @@ type Acknowledgement struct {
 // JSON list, as Pulumi hands objects to programs) and checks every entry:
 // a known rule, a reason, no duplicates. All problems are returned at once.
 func ParseAcknowledgements(raw string) ([]Acknowledgement, error) {
-	var errs validate.Errors
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	dec.DisallowUnknownFields()
-	var acks []Acknowledgement
-	if err := dec.Decode(&acks); err != nil {
-		errs.Addf(AcknowledgementsKey, "is not a list of {rule, resource, reason} (%v)", err)
+	acks, errs := decodeAcknowledgements(raw)
+	if len(errs) > 0 {
 		return nil, errs
 	}
 	known := map[string]bool{}
@@ -109,4 +105,57 @@ func urnName(urn string) string {
 		return urn[i+2:]
 	}
 	return urn
+}
+
+// decodeAcknowledgements reads the list strictly, describing what is wrong
+// in the stack's terms rather than the JSON decoder's.
+func decodeAcknowledgements(raw string) ([]Acknowledgement, validate.Errors) {
+	var errs validate.Errors
+	var v any
+	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		errs.Addf(AcknowledgementsKey, "is not valid JSON; write a YAML list of {rule, resource, reason}")
+		return nil, errs
+	}
+	list, ok := v.([]any)
+	if !ok {
+		errs.Addf(AcknowledgementsKey, "%s is not a list of {rule, resource, reason}", describe(v))
+		return nil, errs
+	}
+	acks := make([]Acknowledgement, len(list))
+	for i, e := range list {
+		path := fmt.Sprintf("%s[%d]", AcknowledgementsKey, i)
+		obj, ok := e.(map[string]any)
+		if !ok {
+			errs.Addf(path, "%s is not an object {rule, resource, reason}", describe(e))
+			continue
+		}
+		fields := map[string]*string{"rule": &acks[i].Rule, "resource": &acks[i].Resource, "reason": &acks[i].Reason}
+		for _, k := range validate.SortedKeys(obj) {
+			field, known := fields[k]
+			switch s, isString := obj[k].(string); {
+			case !known:
+				errs.Addf(path+"."+k, "unknown field; an acknowledgement takes reason, resource or rule")
+			case obj[k] == nil:
+			case !isString:
+				errs.Addf(path+"."+k, "%s is not a string; quote it", describe(obj[k]))
+			default:
+				*field = s
+			}
+		}
+	}
+	return acks, errs
+}
+
+func describe(v any) string {
+	switch v := v.(type) {
+	case string:
+		return fmt.Sprintf("%q", validate.Shorten(v))
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	}
+	return validate.Shorten(fmt.Sprint(v))
 }

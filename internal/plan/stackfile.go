@@ -52,6 +52,9 @@ func LoadStackFile(path string) (StackFile, error) {
 	sink := diag.DefaultSink(io.Discard, io.Discard, diag.FormatOptions{Color: colors.Never})
 	ps, err := workspace.LoadProjectStack(sink, project, path)
 	if err != nil {
+		if nf := nonFinite(path); nf != nil {
+			return StackFile{}, nf
+		}
 		return StackFile{}, fmt.Errorf("%s: not a Pulumi stack file: %v", path, err)
 	}
 	sf := StackFile{Name: name, Path: path, Config: map[string]string{}}

@@ -5,8 +5,11 @@ package validate
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // FieldError is one problem with one configuration field.
@@ -23,9 +26,69 @@ func (e FieldError) Error() string { return e.Path + ": " + e.Message }
 // ready to use; Err returns nil when nothing was added.
 type Errors []FieldError
 
-// Addf records a problem at path.
+// Addf records a problem at path. The user's values it quotes (%q) and
+// the map keys in path are shortened to MaxShown characters: a message
+// names a value, it does not repeat a pasted document.
 func (e *Errors) Addf(path, format string, args ...any) {
-	*e = append(*e, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	*e = append(*e, FieldError{Path: ShortenPath(path), Message: fmt.Sprintf(format, shortenQuoted(format, args)...)})
+}
+
+// MaxShown is how many characters of a user's value a message repeats.
+const MaxShown = 256
+
+// Shorten cuts s to MaxShown characters, marking the cut with "…".
+func Shorten(s string) string {
+	if utf8.RuneCountInString(s) <= MaxShown {
+		return s
+	}
+	return string([]rune(s)[:MaxShown]) + "…"
+}
+
+// shortenQuoted returns args with every string formatted by %q shortened.
+func shortenQuoted(format string, args []any) []any {
+	out := args
+	n := 0
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		j := i + 1
+		for j < len(format) && strings.IndexByte("+-# 0123456789.", format[j]) >= 0 {
+			j++
+		}
+		if j >= len(format) {
+			break
+		}
+		switch verb := format[j]; {
+		case verb == '%':
+		case n < len(args):
+			if s, ok := args[n].(string); ok && verb == 'q' && utf8.RuneCountInString(s) > MaxShown {
+				if &out[0] == &args[0] {
+					out = append([]any{}, args...)
+				}
+				out[n] = Shorten(s)
+			}
+			n++
+		}
+		i = j
+	}
+	return out
+}
+
+var quotedKey = regexp.MustCompile(`\["((?:[^"\\]|\\.)*)"\]`)
+
+// ShortenPath shortens the quoted map keys of a field path.
+func ShortenPath(path string) string {
+	if len(path) <= MaxShown {
+		return path
+	}
+	return quotedKey.ReplaceAllStringFunc(path, func(m string) string {
+		key, err := strconv.Unquote(m[1 : len(m)-1])
+		if err != nil || utf8.RuneCountInString(key) <= MaxShown {
+			return m
+		}
+		return "[" + strconv.Quote(Shorten(key)) + "]"
+	})
 }
 
 // Append records every problem of other.
