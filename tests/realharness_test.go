@@ -184,6 +184,9 @@ type realCluster struct {
 	aws *realAWS
 	// kubeadmWrapped: the boot functions run the real kubeadm (useKubeadm).
 	kubeadmWrapped bool
+	// joinConfig, when set, is the path under the worker's root of the
+	// JoinConfiguration joinPreflight uses instead of a discovery file.
+	joinConfig string
 }
 
 // realMaster is one slot's machine.

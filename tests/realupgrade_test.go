@@ -215,7 +215,7 @@ func realCertCN(t *testing.T, b64 string) string {
 func (c *realCluster) joinPreflight(t *testing.T, kubeadm string) (string, error) {
 	t.Helper()
 	root := filepath.Join(c.dir, "worker")
-	if _, err := os.Stat(root); os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(root, "usr", "bin", "kubelet")); os.IsNotExist(err) {
 		require.NoError(t, os.MkdirAll(filepath.Join(root, "usr", "bin"), 0o755))
 		src := filepath.Join(c.dir, "kubelet-standin.go")
 		require.NoError(t, os.WriteFile(src, []byte(kubeletStandIn), 0o644))
@@ -253,9 +253,12 @@ touch "$root/etc/hosts" "$root/dev/null"
 mount --bind /etc/hosts "$root/etc/hosts"
 mount --bind /dev/null "$root/dev/null"
 exec unshare --uts bash -c 'hostname kinfra-test-worker && exec "$@"' _ "$@" --rootfs "$root" 2>&1`
-	args := []string{"-c", script, "join-preflight", root, kubeadm, "join", "phase", "preflight",
-		"--discovery-file", "/etc/kinfra/discovery.conf",
-		"--cri-socket", bootstrap.ContainerdSocket, "--ignore-preflight-errors", strings.Join(ignored, ","), "--v=1"}
+	discovery := []string{"--discovery-file", "/etc/kinfra/discovery.conf", "--cri-socket", bootstrap.ContainerdSocket}
+	if c.joinConfig != "" {
+		discovery = []string{"--config", c.joinConfig}
+	}
+	args := append([]string{"-c", script, "join-preflight", root, kubeadm, "join", "phase", "preflight"}, discovery...)
+	args = append(args, "--ignore-preflight-errors", strings.Join(ignored, ","), "--v=1")
 	return c.client.Run(3*time.Minute, nil, "bash", args...)
 }
 

@@ -414,9 +414,12 @@ func (m Master) kubeadmInit() (string, error) {
 	return yamldoc.MarshalDocs(init, m.clusterConfiguration())
 }
 
-// authenticationConfig admits anonymous requests to the health endpoints
-// only: the load balancer's /readyz check and the kubelet's probes carry no
-// credentials, everything else must authenticate.
+// authenticationConfig admits anonymous requests to the health endpoints,
+// which the load balancer's /readyz check and the kubelet's probes make
+// without credentials, and to the cluster-info ConfigMap, which a joining
+// node's token discovery reads before it has any (it checks the ConfigMap
+// against the CA hash and the token's signature; RBAC lets system:anonymous
+// get that one object only). Everything else must authenticate.
 const authenticationConfig = `apiVersion: apiserver.config.k8s.io/v1
 kind: AuthenticationConfiguration
 anonymous:
@@ -425,6 +428,7 @@ anonymous:
   - path: /livez
   - path: /readyz
   - path: /healthz
+  - path: /api/v1/namespaces/kube-public/configmaps/cluster-info
 `
 
 // EncryptionConfig is the API server's encryption-at-rest configuration for
