@@ -142,6 +142,8 @@ func strictRecord(t *testing.T, raw map[string]any, into any) {
 // directory wiped); the restore path brings the cluster back, and every key
 // and every object is read back.
 func TestRealEtcdDisasterIsRefusedThenRestoredWithEveryKeyAndObject(t *testing.T) {
+	// Waits more than it computes: it runs beside the other slow tests.
+	t.Parallel()
 	realSafetyTools(t)
 	realControlPlaneTools(t)
 	st := loadRealStack(t, "us-east-1")

@@ -29,6 +29,8 @@ import (
 // signer adds; no controller manager runs here, so the test stops there,
 // with the discovery's timeout shortened.
 func TestRealNodeJoinDiscoversTheClusterWithItsRenderedConfiguration(t *testing.T) {
+	// Waits more than it computes: it runs beside the other slow tests.
+	t.Parallel()
 	realSafetyTools(t)
 	testtools.Path(t, "kubeadm")
 	st := loadRealStack(t, "us-east-1")

@@ -191,6 +191,8 @@ func (w *realWriter) finish() map[string]string {
 }
 
 func TestRealRollWaitsForEveryEtcdMemberAndLosesNoWrite(t *testing.T) {
+	// Waits more than it computes: it runs beside the other slow tests.
+	t.Parallel()
 	realSafetyTools(t)
 	st := loadRealStack(t, "us-east-1")
 	c := newRealCluster(t, st)

@@ -288,6 +288,8 @@ func realObjectKeys(m map[string]realObject) []string {
 }
 
 func TestRealMastersBringTheClusterConfigurationToTheirVersion(t *testing.T) {
+	// Waits more than it computes: it runs beside the other slow tests.
+	t.Parallel()
 	realUpgradeTools(t)
 	const from, to = "v1.36.3", "v1.37.2"
 	old := loadRealStackAt(t, "us-east-1", from)
