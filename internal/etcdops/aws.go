@@ -60,15 +60,26 @@ type Clients struct {
 // AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>), which points every
 // client at an emulator or a private endpoint.
 func NewClients(ctx context.Context, region, profile string) (Clients, error) {
+	cfg, err := LoadConfig(ctx, region, profile)
+	if err != nil {
+		return Clients{}, err
+	}
+	return ClientsFromConfig(cfg), nil
+}
+
+// LoadConfig is the SDK configuration of region from the default
+// credential chain and profile, if set: what every day-2 command calls AWS
+// with.
+func LoadConfig(ctx context.Context, region, profile string) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return Clients{}, fmt.Errorf("AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
 	}
-	return ClientsFromConfig(cfg), nil
+	return cfg, nil
 }
 
 // ClientsFromConfig builds the clients from an SDK configuration.

@@ -276,3 +276,18 @@ func TestTheBootGateReadsTheSlotsStatusRecordAsTheMastersWriteIt(t *testing.T) {
 	put(bootstrap.MasterStatus{Cluster: motoClusterName, Slot: 1, InstanceID: "i-new", State: bootstrap.MasterReady, Attempt: 3, Step: "api-server", Time: at})
 	require.NoError(t, g.Booted(ctx, 1, "i-new"))
 }
+
+func TestTheRollRefusesToStartWhenAWSHasAnotherNumberOfMasterGroups(t *testing.T) {
+	c := startMotoCluster(t, 3)
+	c.declare(t, "m7i.4xlarge")
+	gates := &fakeGates{}
+	r := &Roller{Fleet: c.fleet, Gates: gates, Opts: fastOptions(), Slots: 5}
+	rolled, err := r.Masters(context.Background())
+	require.Empty(t, rolled)
+	require.EqualError(t, err, "the stack declares 5 master slots, AWS has 3 master groups: prod-use1-masters-master-0 (slot 0), prod-use1-masters-master-1 (slot 1), prod-use1-masters-master-2 (slot 2); run `pulumi up` first")
+	require.Empty(t, gates.log, "no gate, no snapshot, nothing replaced")
+	for i := range 3 {
+		gv, _, _ := c.slot(t, i)
+		require.Equal(t, "1", gv)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
@@ -34,13 +33,9 @@ const ClientName = "kinfra-roll"
 // parameters, valid only as long as the roll can take. dial, when not nil,
 // opens the gates' connections.
 func Connect(ctx context.Context, c spec.Cluster, profile string, o Options, dial DialFunc) (*Roller, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(c.Region)}
-	if profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := etcdops.LoadConfig(ctx, c.Region, profile)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, err
 	}
 	gates, err := NewClusterGates(ctx, cfg, c, o, dial)
 	if err != nil {
@@ -74,7 +69,7 @@ func NewClusterGates(ctx context.Context, cfg aws.Config, c spec.Cluster, o Opti
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	o = (&Roller{Opts: o}).opts()
+	o = o.withDefaults()
 	// Long enough for every slot's waits, and no longer: the key lives in
 	// this process's memory only.
 	lifetime := time.Duration(c.Masters.Count+2)*6*o.Timeout + time.Hour

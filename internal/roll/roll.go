@@ -168,8 +168,10 @@ func (r *Roller) printf(format string, args ...any) {
 	}
 }
 
-func (r *Roller) opts() Options {
-	o := r.Opts
+func (r *Roller) opts() Options { return r.Opts.withDefaults() }
+
+// withDefaults fills in the defaults of the unset options.
+func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = 15 * time.Minute
 	}
