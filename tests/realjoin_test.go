@@ -31,8 +31,7 @@ import (
 func TestRealNodeJoinDiscoversTheClusterWithItsRenderedConfiguration(t *testing.T) {
 	// Waits more than it computes: it runs beside the other slow tests.
 	t.Parallel()
-	realSafetyTools(t)
-	testtools.Path(t, "kubeadm")
+	realControlPlaneTools(t)
 	st := loadRealStack(t, "us-east-1")
 	c := newRealCluster(t, st)
 	api := c.startControlPlane(t)
