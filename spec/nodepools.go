@@ -195,6 +195,9 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 	} else if r.MinHealthyPercentage != nil && r.MaxHealthyPercentage-*r.MinHealthyPercentage > 100 {
 		errs.Addf(path+".instanceRefresh.maxHealthyPercentage", "%d is more than 100 above minHealthyPercentage (%d); AWS refuses a wider range", r.MaxHealthyPercentage, *r.MinHealthyPercentage)
 	}
+	if r.SkipMatching != nil && !*r.SkipMatching {
+		errs.Addf(path+".instanceRefresh.skipMatching", "false is not allowed: kinfra roll replaces only the nodes that do not run the declared launch template version or a listed instance type, and it runs after every `pulumi up`, which must not replace the others each time; remove the key")
+	}
 	if r.InstanceWarmupSeconds < 0 || r.InstanceWarmupSeconds > 3600 {
 		errs.Addf(path+".instanceRefresh.instanceWarmupSeconds", "%d is not allowed; use 1 to 3600", r.InstanceWarmupSeconds)
 	}

@@ -125,6 +125,8 @@ func TestEachBadNodePoolHasItsExactMessage(t *testing.T) {
 		{"refresh range", func(p *spec.NodePool, _ *spec.Cluster) {
 			p.InstanceRefresh = spec.InstanceRefresh{MinHealthyPercentage: ptr(50), MaxHealthyPercentage: 200}
 		}, []string{"cluster.nodePools[0].instanceRefresh.maxHealthyPercentage: 200 is more than 100 above minHealthyPercentage (50); AWS refuses a wider range"}},
+		{"replacing matching nodes", func(p *spec.NodePool, _ *spec.Cluster) { p.InstanceRefresh.SkipMatching = ptr(false) },
+			[]string{"cluster.nodePools[0].instanceRefresh.skipMatching: false is not allowed: kinfra roll replaces only the nodes that do not run the declared launch template version or a listed instance type, and it runs after every `pulumi up`, which must not replace the others each time; remove the key"}},
 		{"drain timeout", func(p *spec.NodePool, _ *spec.Cluster) { p.DrainTimeoutSeconds = 10 },
 			[]string{"cluster.nodePools[0].drainTimeoutSeconds: 10 is not allowed; use 30 to 7200 (the lifecycle hook's heartbeat timeout)"}},
 		{"too many group tags", func(p *spec.NodePool, _ *spec.Cluster) {

@@ -370,7 +370,8 @@ type NodePool struct {
 	// memory.available 500Mi, nodefs.available 10%, nodefs.inodesFree 5%,
 	// imagefs.available 15%.
 	EvictionHard map[string]string `json:"evictionHard,omitempty"`
-	// InstanceRefresh replaces nodes when the launch template changes.
+	// InstanceRefresh bounds how `kinfra roll` replaces the pool's nodes
+	// once their launch template changed.
 	InstanceRefresh InstanceRefresh `json:"instanceRefresh"`
 	// DrainTimeoutSeconds is how long a terminating node waits in the
 	// lifecycle hook for the termination handler to drain it, 30 to 7200.
@@ -390,18 +391,21 @@ type Taint struct {
 	Effect string `json:"effect"`
 }
 
-// InstanceRefresh configures rolling replacement of a pool's nodes.
+// InstanceRefresh bounds how `kinfra roll` replaces a pool's nodes, batch
+// by batch (internal/roll).
 type InstanceRefresh struct {
-	// MinHealthyPercentage of the pool kept in service during a refresh,
-	// 0 to 100. Default 90.
+	// MinHealthyPercentage of the pool kept in service during a roll: at
+	// most the rest is drained at once. 0 to 100. Default 90.
 	MinHealthyPercentage *int `json:"minHealthyPercentage,omitempty"`
-	// MaxHealthyPercentage, 100 to 200: above 100 new nodes launch before old
-	// ones go. Default 110.
+	// MaxHealthyPercentage, 100 to 200: above 100 the roll launches
+	// replacements before the nodes they replace are drained. Default 110.
 	MaxHealthyPercentage int `json:"maxHealthyPercentage,omitempty"`
-	// InstanceWarmupSeconds before a new node counts as healthy. Default 300.
+	// InstanceWarmupSeconds the roll waits after a batch's new nodes are
+	// Ready; also the group's default instance warmup. Default 300.
 	InstanceWarmupSeconds int `json:"instanceWarmupSeconds,omitempty"`
-	// SkipMatching leaves nodes that already run the new launch template.
-	// Default true.
+	// SkipMatching leaves nodes that already run the declared launch
+	// template version and a listed type. Default true, the only value the
+	// roll allows.
 	SkipMatching *bool `json:"skipMatching,omitempty"`
 }
 

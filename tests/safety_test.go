@@ -121,7 +121,15 @@ func TestSeededUnsafeChangesAreCaughtByTheFindings(t *testing.T) {
 				}
 			}
 			return rs
-		}, []string{"workers/autoscaler-desired-capacity"}},
+		}, []string{"workers/autoscaler-desired-capacity", "workers/rolled-by-kinfra-roll"}},
+		{"a node pool that an instance refresh replaces", func(rs []mockaws.Resource) []mockaws.Resource {
+			for i := range rs {
+				if isType(rs[i], "aws:autoscaling/group:Group", "-pool-memory") {
+					rs[i].Inputs = mapsWith(rs[i].Inputs, "instanceRefresh", map[string]any{"strategy": "Rolling"})
+				}
+			}
+			return rs
+		}, []string{"workers/rolled-by-kinfra-roll"}},
 		{"IMDSv1 on a node pool", func(rs []mockaws.Resource) []mockaws.Resource {
 			for i := range rs {
 				if isType(rs[i], "aws:ec2/launchTemplate:LaunchTemplate", "-pool-memory") {

@@ -23,6 +23,8 @@ func TestRollUsageErrorsExitTwo(t *testing.T) {
 		{"roll", "--stack", "us-east-1", "--dir", "../..", "--timeout", "0s"},
 		{"roll", "--stack", "us-east-1", "--dir", "../..", "--poll", "1h", "--timeout", "1m"},
 		{"roll", "--stack", "us-east-1", "--dir", "../..", "extra"},
+		{"roll", "--stack", "us-east-1", "--dir", "../..", "--pools", "general,gpu"},
+		{"roll", "--stack", "us-east-1", "--dir", "../..", "--pools", "general", "--masters-only"},
 	} {
 		code, _, errOut := kinfra(args...)
 		require.Equal(t, 2, code, "%v: %s", args, errOut)
@@ -31,8 +33,8 @@ func TestRollUsageErrorsExitTwo(t *testing.T) {
 }
 
 // rollEnv is moto seeded with a running cluster: its record, bucket and
-// CAs in SSM, and its master groups.
-func rollEnv(t *testing.T, withCAs bool) (*etcdopstest.Env, *rolltest.Masters) {
+// CAs in SSM, its master groups, and a group of two nodes per pool.
+func rollEnv(t *testing.T, withCAs bool) (*etcdopstest.Env, *rolltest.Masters, map[string]rolltest.Pool) {
 	e := etcdopstest.Start(t)
 	e.Seed(t, 0)
 	ctx := context.Background()
@@ -46,11 +48,16 @@ func rollEnv(t *testing.T, withCAs bool) (*etcdopstest.Env, *rolltest.Masters) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(e.Cluster.Region))
 	require.NoError(t, err)
-	return e, rolltest.CreateMasters(t, cfg, e.Cluster.Name, e.Cluster.Masters.Count)
+	m := rolltest.CreateMasters(t, cfg, e.Cluster.Name, e.Cluster.Masters.Count)
+	pools := map[string]rolltest.Pool{}
+	for _, p := range e.Cluster.NodePools {
+		pools[p.Name] = m.CreatePool(t, cfg, e.Cluster.Name, p.Name, 2, 4)
+	}
+	return e, m, pools
 }
 
 func TestRollDryRunPrintsEverySlotAndChangesNothing(t *testing.T) {
-	e, m := rollEnv(t, true)
+	e, m, pools := rollEnv(t, true)
 	code, out, errOut := kinfra("roll", "--stack-file", e.StackFile, "--dry-run")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "Rolling the masters of cluster prod-use1 (us-east-1)")
@@ -68,12 +75,29 @@ func TestRollDryRunPrintsEverySlotAndChangesNothing(t *testing.T) {
 	groups, err := m.ASG.DescribeAutoScalingGroups(context.Background(), nil)
 	require.NoError(t, err)
 	for _, g := range groups.AutoScalingGroups {
-		require.Equal(t, "1", aws.ToString(g.LaunchTemplate.Version), "a dry run changes no group")
+		lt := g.LaunchTemplate
+		if g.MixedInstancesPolicy != nil {
+			lt = g.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification
+		}
+		require.Equal(t, "1", aws.ToString(lt.Version), "a dry run changes no group")
 	}
+	require.Contains(t, out, "Rolling the node pools of cluster prod-use1: general, memory, batch-spot, ingress")
+	require.Contains(t, out, "pool general (prod-use1-pool-general): every node on declared version 1, skipped")
+
+	// The pools follow, in the stack's order or the operator's.
+	m.DeclarePool(t, pools["ingress"])
+	code, out, errOut = kinfra("roll", "--stack-file", e.StackFile, "--dry-run", "--pools", "ingress,general")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Rolling the node pools of cluster prod-use1: ingress, general\n")
+	require.Contains(t, out, "pool ingress (prod-use1-pool-ingress): 2 of 2 nodes to replace (launch template version 2 declared)")
+	require.Contains(t, out, "pool ingress: point prod-use1-pool-ingress at launch template version 2; then in batches of 1 nodes (1 replacements launched first)")
+	code, out, errOut = kinfra("roll", "--stack-file", e.StackFile, "--dry-run", "--masters-only")
+	require.Equal(t, 0, code, errOut)
+	require.NotContains(t, out, "node pools")
 }
 
 func TestRollNamesTheParametersItCannotRead(t *testing.T) {
-	e, _ := rollEnv(t, false)
+	e, _, _ := rollEnv(t, false)
 	code, _, errOut := kinfra("roll", "--stack-file", e.StackFile, "--dry-run")
 	require.Equal(t, 1, code)
 	for _, name := range []string{"ca.crt", "ca.key", "etcd-ca.crt", "etcd-ca.key"} {

@@ -22,6 +22,16 @@ import (
 // cluster-autoscaler when it manages the pool.
 var AutoscaledSettings = []string{"desiredCapacity"}
 
+// RolledGroupSetting is the pool group property `kinfra roll` owns: the
+// launch template version the group launches. Pulumi sets it when it
+// creates the group and ignores it afterwards, so that a new launch
+// template version (a new image, labels, reservations, ...) replaces no node
+// until the roll replaces the pool's nodes, after the masters, in batches,
+// draining each node with PodDisruptionBudgets honoured (internal/roll).
+// Nodes cluster-autoscaler adds meanwhile launch from the version the roll
+// last moved the group to.
+const RolledGroupSetting = "mixedInstancesPolicy.launchTemplate.launchTemplateSpecification.version"
+
 // Labels are the pool's node labels, kinfra's pool label included.
 func Labels(p spec.NodePool) map[string]string {
 	out := map[string]string{PoolTag: p.Name}
@@ -121,7 +131,6 @@ func (b *builder) group(lt *ec2.LaunchTemplate) error {
 	for _, t := range p.InstanceTypes {
 		overrides = append(overrides, &autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs{InstanceType: pulumi.String(t)})
 	}
-	r := p.InstanceRefresh
 	args := &autoscaling.GroupArgs{
 		MinSize:            pulumi.Int(p.MinSize),
 		MaxSize:            pulumi.Int(p.MaxSize),
@@ -139,8 +148,7 @@ func (b *builder) group(lt *ec2.LaunchTemplate) error {
 			LaunchTemplate: &autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs{
 				LaunchTemplateSpecification: &autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs{
 					LaunchTemplateId: lt.ID(),
-					// A new launch template version (AMI, user data, types)
-					// changes the group, which starts the instance refresh.
+					// Set at creation only (RolledGroupSetting).
 					Version: lt.LatestVersion.ApplyT(func(v int) string { return strconv.Itoa(v) }).(pulumi.StringOutput),
 				},
 				Overrides: overrides,
@@ -149,34 +157,24 @@ func (b *builder) group(lt *ec2.LaunchTemplate) error {
 		CapacityRebalance:      pulumi.Bool(*p.CapacityRebalance),
 		HealthCheckType:        pulumi.String("EC2"),
 		HealthCheckGracePeriod: pulumi.Int(300),
-		DefaultInstanceWarmup:  pulumi.Int(r.InstanceWarmupSeconds),
+		DefaultInstanceWarmup:  pulumi.Int(p.InstanceRefresh.InstanceWarmupSeconds),
 		// Scale-in removes the nodes furthest behind first.
 		TerminationPolicies: pulumi.StringArray{pulumi.String("OldestLaunchTemplate"), pulumi.String("OldestInstance")},
-		InstanceRefresh: &autoscaling.GroupInstanceRefreshArgs{
-			Strategy: pulumi.String("Rolling"),
-			Preferences: &autoscaling.GroupInstanceRefreshPreferencesArgs{
-				MinHealthyPercentage: pulumi.Int(*r.MinHealthyPercentage),
-				MaxHealthyPercentage: pulumi.Int(r.MaxHealthyPercentage),
-				InstanceWarmup:       pulumi.String(strconv.Itoa(r.InstanceWarmupSeconds)),
-				SkipMatching:         pulumi.Bool(*r.SkipMatching),
-				// Nodes protected from scale-in (e.g. by the autoscaler's
-				// annotations) still take the new template, through the hook.
-				ScaleInProtectedInstances: pulumi.String("Refresh"),
-				StandbyInstances:          pulumi.String("Terminate"),
-			},
-		},
+		// No instance refresh: `kinfra roll` replaces the nodes
+		// (RolledGroupSetting).
 		// Nodes are in service when EC2 runs them; whether they joined is
 		// the cluster's business, and a node that cannot join marks itself
 		// unhealthy.
 		WaitForCapacityTimeout: pulumi.String("0"),
 		Tags:                   b.groupTags(),
 	}
-	opts := []pulumi.ResourceOption{b.parent, pulumi.DependsOn(b.args.After)}
+	ignored := []string{RolledGroupSetting}
 	if p.AutoscalerOn() {
 		// cluster-autoscaler owns the desired capacity; an update must
 		// never reset it.
-		opts = append(opts, pulumi.IgnoreChanges(AutoscaledSettings))
+		ignored = append(ignored, AutoscaledSettings...)
 	}
+	opts := []pulumi.ResourceOption{b.parent, pulumi.DependsOn(b.args.After), pulumi.IgnoreChanges(ignored)}
 	asg, err := autoscaling.NewGroup(b.ctx, b.name, args, opts...)
 	if err != nil {
 		return err

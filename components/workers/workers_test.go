@@ -147,25 +147,18 @@ func TestSpotPoolMixesInstancesAboveAnOnDemandBase(t *testing.T) {
 	require.Equal(t, true, g.Inputs["capacityRebalance"], "spot pools replace nodes at risk before they are interrupted")
 }
 
-func TestInstanceRefreshRollsTheGroupOnTemplateChanges(t *testing.T) {
+func TestOnlyKinfraRollReplacesTheNodes(t *testing.T) {
 	min := 75
-	skip := false
-	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10,
-		InstanceRefresh: spec.InstanceRefresh{MinHealthyPercentage: &min, MaxHealthyPercentage: 125, InstanceWarmupSeconds: 120, SkipMatching: &skip}}))
+	off := false
+	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10, Autoscaler: &off,
+		InstanceRefresh: spec.InstanceRefresh{MinHealthyPercentage: &min, MaxHealthyPercentage: 125, InstanceWarmupSeconds: 120}}))
 	g := get(t, m, groupType, "prod-pool-general")
-	ir := obj(g.Inputs["instanceRefresh"])
-	require.Equal(t, "Rolling", ir["strategy"])
-	prefs := obj(ir["preferences"])
-	require.EqualValues(t, 75, prefs["minHealthyPercentage"])
-	require.EqualValues(t, 125, prefs["maxHealthyPercentage"])
-	require.Equal(t, "120", prefs["instanceWarmup"])
-	require.Equal(t, false, prefs["skipMatching"])
-
-	// Defaults: 90% healthy, skip nodes already on the template.
-	m, _ = run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10}))
-	prefs = obj(obj(get(t, m, groupType, "prod-pool-general").Inputs["instanceRefresh"])["preferences"])
-	require.EqualValues(t, 90, prefs["minHealthyPercentage"])
-	require.Equal(t, true, prefs["skipMatching"])
+	require.NotContains(t, g.Inputs, "instanceRefresh", "pulumi up starts no instance refresh: kinfra roll replaces the nodes")
+	require.Equal(t, []string{workers.RolledGroupSetting}, g.Options.IgnoreChanges, "the group launches the version the roll last moved it to")
+	spec := obj(obj(obj(g.Inputs["mixedInstancesPolicy"])["launchTemplate"])["launchTemplateSpecification"])
+	require.Contains(t, spec, "version", "the ignored path names the group's launch template version")
+	require.Equal(t, "mixedInstancesPolicy.launchTemplate.launchTemplateSpecification.version", workers.RolledGroupSetting)
+	require.EqualValues(t, 120, g.Inputs["defaultInstanceWarmup"])
 }
 
 func TestTerminatingNodesWaitInTheDrainHook(t *testing.T) {
@@ -190,8 +183,8 @@ func TestAutoscaledPoolsCarryTemplateTagsAndLeaveDesiredCapacityAlone(t *testing
 		Taints: []spec.Taint{{Key: "dedicated", Value: "ingress", Effect: "NoSchedule"}}}
 	m, pool := run(t, args(c, p))
 	g := get(t, m, groupType, "prod-pool-ingress")
-	require.Equal(t, workers.AutoscaledSettings, g.Options.IgnoreChanges)
-	require.Equal(t, []string{"desiredCapacity"}, g.Options.IgnoreChanges)
+	require.Equal(t, append([]string{workers.RolledGroupSetting}, workers.AutoscaledSettings...), g.Options.IgnoreChanges)
+	require.Equal(t, []string{"desiredCapacity"}, workers.AutoscaledSettings)
 	tags := groupTags(g)
 	for key, value := range map[string]string{
 		"k8s.io/cluster-autoscaler/enabled":                                        "true",
@@ -214,7 +207,7 @@ func TestAutoscaledPoolsCarryTemplateTagsAndLeaveDesiredCapacityAlone(t *testing
 	*p.DesiredSize = 5
 	m, pool = run(t, args(c, p))
 	g = get(t, m, groupType, "prod-pool-ingress")
-	require.Empty(t, g.Options.IgnoreChanges)
+	require.Equal(t, []string{workers.RolledGroupSetting}, g.Options.IgnoreChanges, "Pulumi owns the size")
 	require.EqualValues(t, 5, g.Inputs["desiredCapacity"])
 	tags = groupTags(g)
 	require.NotContains(t, tags, "k8s.io/cluster-autoscaler/enabled")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kinfra-dev/kinfra/components/masters"
+	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 )
@@ -106,6 +107,32 @@ func groupLaunchTemplate(g mockaws.Resource) string {
 	}
 	spec := obj(obj(obj(g.Inputs["mixedInstancesPolicy"])["launchTemplate"])["launchTemplateSpecification"])
 	return str(spec, "launchTemplateId")
+}
+
+// poolsRolledByKinfraRoll flags node pool groups that `pulumi up` would
+// make replace their nodes: an instance refresh (started by a launch
+// template change, draining through the termination hook, whose timeout
+// terminates a node a PodDisruptionBudget still holds), or a launch
+// template version Pulumi keeps moving (nodes the autoscaler or AWS launch
+// would run a version the roll has not gated).
+func poolsRolledByKinfraRoll(rs []mockaws.Resource) []Finding {
+	var out []Finding
+	for _, g := range mockaws.OfType(rs, groupType) {
+		if _, pool := tagsOf(g)[workers.PoolTag]; !pool {
+			continue
+		}
+		var why []string
+		if g.Inputs["instanceRefresh"] != nil {
+			why = append(why, "has an instance refresh, which `pulumi up` starts when the launch template changes, draining nodes through a hook whose timeout terminates them undrained")
+		}
+		if !slices.Contains(g.Options.IgnoreChanges, workers.RolledGroupSetting) {
+			why = append(why, "does not ignore "+workers.RolledGroupSetting+", so nodes launched after `pulumi up` run a launch template `kinfra roll` has not gated")
+		}
+		if len(why) > 0 {
+			out = append(out, Finding{Resource: g.URN, Message: fmt.Sprintf("node pool group %s %s. Nodes are replaced only by `kinfra roll`, after the masters, draining each node with its PodDisruptionBudgets honoured; register the group with pulumi.IgnoreChanges([]string{%q}) and no instance refresh", g.Name, strings.Join(why, ", and "), workers.RolledGroupSetting)})
+		}
+	}
+	return out
 }
 
 // autoscalerDesiredCapacity flags groups cluster-autoscaler scales whose

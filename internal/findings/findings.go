@@ -62,6 +62,7 @@ var Rules = []Rule{
 	{ID: "masters/one-refresh-at-a-time", Severity: Error, Doc: "no master group replaces its instance on a stack change (no instance refresh, launch template version left to kinfra roll), and no two share a launch template", Check: oneRefreshAtATime},
 	{ID: BackupDisabled, Severity: Error, Doc: "etcd is backed up: a control plane without snapshots loses the cluster's state with a majority of its etcd volumes", Check: backupDisabled},
 	{ID: "masters/single-member", Severity: Warning, Doc: "a control plane of one etcd member loses the cluster's state with its volume and stops the API with its instance", Check: singleMaster},
+	{ID: "workers/rolled-by-kinfra-roll", Severity: Error, Doc: "no node pool group replaces its nodes on a stack change (no instance refresh, launch template version left to kinfra roll)", Check: poolsRolledByKinfraRoll},
 	{ID: "workers/autoscaler-desired-capacity", Severity: Error, Doc: "Pulumi never resets the size cluster-autoscaler gave a group (a warning: a group no autoscaler scales ignores its configured size)", Check: autoscalerDesiredCapacity},
 	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},
 	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},

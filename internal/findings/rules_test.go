@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/components/masters"
+	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
@@ -54,6 +55,19 @@ func pool(name string, autoscaled, ignored bool) mockaws.Resource {
 	g := res(groupType, name, name, map[string]any{"desiredCapacity": 3.0, "tags": tagList})
 	if ignored {
 		g.Options.IgnoreChanges = []string{"desiredCapacity"}
+	}
+	return g
+}
+
+// rolledPool is a node pool's group, with an instance refresh or not, and
+// leaving its launch template version to kinfra roll or not.
+func rolledPool(name string, refresh, left bool) mockaws.Resource {
+	g := res(groupType, name, name, map[string]any{"tags": []any{map[string]any{"key": workers.PoolTag, "value": name, "propagateAtLaunch": true}}})
+	if refresh {
+		g.Inputs["instanceRefresh"] = map[string]any{"strategy": "Rolling"}
+	}
+	if left {
+		g.Options.IgnoreChanges = []string{workers.RolledGroupSetting}
 	}
 	return g
 }
@@ -128,6 +142,12 @@ func TestNewRulesFlagTheirViolationsAndPassTheFixes(t *testing.T) {
 			bad:  concat(masterSlot("0", false, "lt-0"), masterSlot("1", false, "lt-0")[1:], masterSlot("2", false, "lt-2")),
 			good: concat(masterSlot("0", false, "lt-0"), masterSlot("1", false, "lt-1"), masterSlot("2", false, "lt-2")),
 			want: []string{"error masters/one-refresh-at-a-time urn:" + launchTemplate + "::m-master-0"},
+		},
+		{
+			name: "a node pool replaced by a stack change, not by the roll",
+			bad:  []mockaws.Resource{rolledPool("general", true, true), rolledPool("batch", false, false)},
+			good: []mockaws.Resource{rolledPool("general", false, true), rolledPool("batch", false, true)},
+			want: []string{"error workers/rolled-by-kinfra-roll urn:" + groupType + "::batch", "error workers/rolled-by-kinfra-roll urn:" + groupType + "::general"},
 		},
 		{
 			name: "autoscaled group whose desired capacity Pulumi resets",

@@ -15,6 +15,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // AutoScalingAPI is what the roll asks of Auto Scaling.
@@ -22,6 +23,7 @@ type AutoScalingAPI interface {
 	DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
 	UpdateAutoScalingGroup(ctx context.Context, in *autoscaling.UpdateAutoScalingGroupInput, opts ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error)
 	TerminateInstanceInAutoScalingGroup(ctx context.Context, in *autoscaling.TerminateInstanceInAutoScalingGroupInput, opts ...func(*autoscaling.Options)) (*autoscaling.TerminateInstanceInAutoScalingGroupOutput, error)
+	SetDesiredCapacity(ctx context.Context, in *autoscaling.SetDesiredCapacityInput, opts ...func(*autoscaling.Options)) (*autoscaling.SetDesiredCapacityOutput, error)
 }
 
 // EC2API reads launch templates and the instances' launched versions.
@@ -63,28 +65,55 @@ func NewAWSFleet(cfg aws.Config, cluster string) *AWSFleet {
 	}
 }
 
-// MasterGroups finds the groups tagged as the cluster's master slots.
-func (f *AWSFleet) MasterGroups(ctx context.Context) ([]Group, error) {
+// tagged lists the cluster's groups that carry the tag key.
+func (f *AWSFleet) tagged(ctx context.Context, key string) ([]Group, error) {
 	in := &autoscaling.DescribeAutoScalingGroupsInput{Filters: []astypes.Filter{
 		{Name: aws.String("tag:" + tags.ClusterKey(f.Cluster)), Values: []string{"owned"}},
-		{Name: aws.String("tag-key"), Values: []string{tags.MasterSlot}},
+		{Name: aws.String("tag-key"), Values: []string{key}},
 	}}
-	var raw []astypes.AutoScalingGroup
+	var groups []Group
 	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(f.AutoScaling, in)
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("listing the master groups: %w", err)
+			return nil, fmt.Errorf("listing the groups tagged %s: %w", key, err)
 		}
-		raw = append(raw, out.AutoScalingGroups...)
+		for _, g := range out.AutoScalingGroups {
+			grp, err := f.group(ctx, g)
+			if err != nil {
+				return nil, err
+			}
+			groups = append(groups, grp)
+		}
+	}
+	return groups, nil
+}
+
+// PoolGroups finds the groups tagged as the cluster's node pools.
+func (f *AWSFleet) PoolGroups(ctx context.Context) (map[string]Group, error) {
+	groups, err := f.tagged(ctx, spec.NodePoolLabel)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Group{}
+	for _, g := range groups {
+		if other, dup := out[g.Pool]; dup {
+			return nil, fmt.Errorf("groups %s and %s both claim node pool %s", other.Name, g.Name, g.Pool)
+		}
+		out[g.Pool] = g
+	}
+	return out, nil
+}
+
+// MasterGroups finds the groups tagged as the cluster's master slots.
+func (f *AWSFleet) MasterGroups(ctx context.Context) ([]Group, error) {
+	raw, err := f.tagged(ctx, tags.MasterSlot)
+	if err != nil {
+		return nil, err
 	}
 	seen := map[int]string{}
 	var groups []Group
-	for _, g := range raw {
-		grp, err := f.group(ctx, g)
-		if err != nil {
-			return nil, err
-		}
+	for _, grp := range raw {
 		if other, dup := seen[grp.Slot]; dup {
 			return nil, fmt.Errorf("groups %s and %s both claim master slot %d", other, grp.Name, grp.Slot)
 		}
@@ -109,21 +138,34 @@ func (f *AWSFleet) Group(ctx context.Context, name string) (Group, error) {
 
 func (f *AWSFleet) group(ctx context.Context, g astypes.AutoScalingGroup) (Group, error) {
 	name := aws.ToString(g.AutoScalingGroupName)
-	grp := Group{Name: name, Slot: -1}
+	grp := Group{Name: name, Slot: -1, Desired: int(aws.ToInt32(g.DesiredCapacity)), MaxSize: int(aws.ToInt32(g.MaxSize))}
 	for _, t := range g.Tags {
-		if aws.ToString(t.Key) == tags.MasterSlot {
+		switch aws.ToString(t.Key) {
+		case tags.MasterSlot:
 			s, err := strconv.Atoi(aws.ToString(t.Value))
 			if err != nil {
 				return grp, fmt.Errorf("group %s: master slot tag %q is not a number", name, aws.ToString(t.Value))
 			}
 			grp.Slot = s
+		case spec.NodePoolLabel:
+			grp.Pool = aws.ToString(t.Value)
 		}
 	}
-	if g.LaunchTemplate == nil || g.LaunchTemplate.LaunchTemplateId == nil {
+	lt := g.LaunchTemplate
+	if mip := g.MixedInstancesPolicy; mip != nil && mip.LaunchTemplate != nil {
+		grp.mixed = mip
+		lt = mip.LaunchTemplate.LaunchTemplateSpecification
+		for _, o := range mip.LaunchTemplate.Overrides {
+			if o.InstanceType != nil {
+				grp.InstanceTypes = append(grp.InstanceTypes, aws.ToString(o.InstanceType))
+			}
+		}
+	}
+	if lt == nil || lt.LaunchTemplateId == nil {
 		return grp, fmt.Errorf("group %s launches no launch template", name)
 	}
-	grp.LaunchTemplateID = aws.ToString(g.LaunchTemplate.LaunchTemplateId)
-	grp.GroupVersion = aws.ToString(g.LaunchTemplate.Version)
+	grp.LaunchTemplateID = aws.ToString(lt.LaunchTemplateId)
+	grp.GroupVersion = aws.ToString(lt.Version)
 	if f.TargetGroupARN == "" && len(g.TargetGroupARNs) == 1 {
 		f.TargetGroupARN = g.TargetGroupARNs[0]
 	}
@@ -152,7 +194,7 @@ func (f *AWSFleet) group(ctx context.Context, g astypes.AutoScalingGroup) (Group
 			continue
 		}
 		id := aws.ToString(in.InstanceId)
-		grp.Instances = append(grp.Instances, Instance{ID: id, LifecycleState: string(in.LifecycleState)})
+		grp.Instances = append(grp.Instances, Instance{ID: id, LifecycleState: string(in.LifecycleState), Type: aws.ToString(in.InstanceType)})
 		ids = append(ids, id)
 	}
 	for i := range grp.Instances {
@@ -190,23 +232,46 @@ func tagValue(ts []ec2types.Tag, key string) string {
 	return ""
 }
 
-// SetVersion points the group at a version of its launch template.
+// SetVersion points the group at a version of its launch template: in its
+// mixed instances policy, with the overrides unchanged, when it has one.
 func (f *AWSFleet) SetVersion(ctx context.Context, g Group, version string) error {
-	_, err := f.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
-		AutoScalingGroupName: aws.String(g.Name),
-		LaunchTemplate: &astypes.LaunchTemplateSpecification{
-			LaunchTemplateId: aws.String(g.LaunchTemplateID),
-			Version:          aws.String(version),
-		},
-	})
+	spec := &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(g.LaunchTemplateID), Version: aws.String(version)}
+	in := &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(g.Name), LaunchTemplate: spec}
+	if g.mixed != nil {
+		in.LaunchTemplate = nil
+		in.MixedInstancesPolicy = &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
+			LaunchTemplateSpecification: spec,
+			Overrides:                   g.mixed.LaunchTemplate.Overrides,
+		}}
+	}
+	_, err := f.AutoScaling.UpdateAutoScalingGroup(ctx, in)
 	return err
 }
 
 // Replace terminates the instance and keeps the group's desired capacity.
 func (f *AWSFleet) Replace(ctx context.Context, g Group, instanceID string) error {
+	return f.terminate(ctx, instanceID, false)
+}
+
+// Remove terminates the instance and lowers the group's desired capacity.
+func (f *AWSFleet) Remove(ctx context.Context, g Group, instanceID string) error {
+	return f.terminate(ctx, instanceID, true)
+}
+
+func (f *AWSFleet) terminate(ctx context.Context, instanceID string, decrement bool) error {
 	_, err := f.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
 		InstanceId:                     aws.String(instanceID),
-		ShouldDecrementDesiredCapacity: aws.Bool(false),
+		ShouldDecrementDesiredCapacity: aws.Bool(decrement),
+	})
+	return err
+}
+
+// SetDesired sets the group's desired capacity, honouring its cooldown
+// like any scaling request (cluster-autoscaler's among them).
+func (f *AWSFleet) SetDesired(ctx context.Context, g Group, n int) error {
+	_, err := f.AutoScaling.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
+		AutoScalingGroupName: aws.String(g.Name),
+		DesiredCapacity:      aws.Int32(int32(n)),
 	})
 	return err
 }

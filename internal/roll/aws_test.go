@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,12 @@ const motoClusterName = "prod-use1"
 func startMotoCluster(t *testing.T, slots int) *motoCluster {
 	t.Helper()
 	m := testtools.StartMoto(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			log, _ := os.ReadFile(m.Log)
+			t.Logf("moto_server's log, last 4 KiB:\n%s", log[max(0, len(log)-4096):])
+		}
+	})
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": m.Endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",

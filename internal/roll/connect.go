@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,16 +38,17 @@ func Connect(ctx context.Context, c spec.Cluster, profile string, o Options, dia
 	if err != nil {
 		return nil, err
 	}
-	gates, err := NewClusterGates(ctx, cfg, c, o, dial)
+	gates, err := NewClusterGates(ctx, cfg, c, dial)
 	if err != nil {
 		return nil, err
 	}
-	return &Roller{Fleet: NewAWSFleet(cfg, c.Name), Gates: gates, Opts: o, Slots: c.Masters.Count}, nil
+	fleet := NewAWSFleet(cfg, c.Name)
+	return &Roller{Fleet: fleet, Gates: gates, PoolFleet: fleet, PoolGates: gates, Opts: o, Slots: c.Masters.Count}, nil
 }
 
 // NewClusterGates reads the CAs and the etcd record from SSM and builds the
 // gates of cluster c.
-func NewClusterGates(ctx context.Context, cfg aws.Config, c spec.Cluster, o Options, dial DialFunc) (*ClusterGates, error) {
+func NewClusterGates(ctx context.Context, cfg aws.Config, c spec.Cluster, dial DialFunc) (*ClusterGates, error) {
 	api := ssm.NewFromConfig(cfg)
 	prefix := bootstrap.ParameterPrefix(c.Name) + "/" + bootstrap.ControlPlaneParameters + "/"
 	read := func(name string) (string, error) {
@@ -69,26 +71,21 @@ func NewClusterGates(ctx context.Context, cfg aws.Config, c spec.Cluster, o Opti
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	o = o.withDefaults()
-	// Long enough for every slot's waits, and no longer: the key lives in
-	// this process's memory only.
-	lifetime := time.Duration(c.Masters.Count+2)*6*o.Timeout + time.Hour
-	now := time.Now()
-	etcdCert, err := pki.ShortLivedClient(etcdCA, pkix.Name{CommonName: ClientName}, lifetime, now)
-	if err != nil {
-		return nil, fmt.Errorf("etcd client certificate: %w", err)
-	}
-	// kubeadm binds this group to cluster-admin; the roll only reads
-	// /readyz and the nodes.
-	apiCert, err := pki.ShortLivedClient(ca, pkix.Name{CommonName: ClientName, Organization: []string{pki.AdminGroup}}, lifetime, now)
-	if err != nil {
-		return nil, fmt.Errorf("API client certificate: %w", err)
+	// kubeadm binds this group to cluster-admin; the roll reads /readyz,
+	// the nodes and pods, cordons and uncordons nodes and evicts pods.
+	apiClient := &renewingClient{ca: ca, subject: pkix.Name{CommonName: ClientName, Organization: []string{pki.AdminGroup}}}
+	etcdClient := &renewingClient{ca: etcdCA, subject: pkix.Name{CommonName: ClientName}}
+	for _, rc := range []*renewingClient{apiClient, etcdClient} {
+		if _, err := rc.get(nil); err != nil {
+			return nil, fmt.Errorf("client certificate %s: %w", rc.subject, err)
+		}
 	}
 	g := &ClusterGates{
 		EtcdEndpoints: EtcdEndpoints(c),
-		EtcdTLS:       ClientTLS(etcdCA.Cert, etcdCert, ""),
-		APITLS:        ClientTLS(ca.Cert, apiCert, "api."+c.PrivateDomain),
+		EtcdTLS:       etcdClient.tls(etcdCA.Cert, ""),
+		APITLS:        apiClient.tls(ca.Cert, "api."+c.PrivateDomain),
 		APIPort:       bootstrap.APIPort,
+		APIHost:       "api." + c.PrivateDomain,
 		Dial:          dial,
 		Status:        StatusReader(api, c.Name),
 	}
@@ -153,6 +150,43 @@ func EtcdEndpoints(c spec.Cluster) []string {
 		eps = append(eps, fmt.Sprintf("https://%s:%d", bootstrap.EtcdRecord(i, c.PrivateDomain), bootstrap.EtcdClientPort))
 	}
 	return eps
+}
+
+// renewingClient issues the roll's client certificate from its CA in
+// memory, valid for an hour, and a new one once less than a quarter of that
+// is left: a roll of many pools runs for hours, and no certificate it
+// issues outlives it by more than an hour. Nothing is written to disk.
+type renewingClient struct {
+	ca       pki.KeyPair
+	subject  pkix.Name
+	mu       sync.Mutex
+	cert     *tls.Certificate
+	notAfter time.Time
+}
+
+const clientCertLifetime = time.Hour
+
+func (rc *renewingClient) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	now := time.Now()
+	if rc.cert != nil && now.Add(clientCertLifetime/4).Before(rc.notAfter) {
+		return rc.cert, nil
+	}
+	cert, err := pki.ShortLivedClient(rc.ca, rc.subject, clientCertLifetime, now)
+	if err != nil {
+		return nil, err
+	}
+	rc.cert, rc.notAfter = &cert, now.Add(clientCertLifetime)
+	return rc.cert, nil
+}
+
+// tls trusts only caPEM and presents the current certificate.
+func (rc *renewingClient) tls(caPEM, serverName string) *tls.Config {
+	cfg := ClientTLS(caPEM, tls.Certificate{}, serverName)
+	cfg.Certificates = nil
+	cfg.GetClientCertificate = rc.get
+	return cfg
 }
 
 // ClientTLS trusts only caPEM and presents cert; serverName, when set,

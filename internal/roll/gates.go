@@ -1,9 +1,9 @@
 package roll
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +45,9 @@ type ClusterGates struct {
 	// and presents the client certificate; APIPort is their port.
 	APITLS  *tls.Config
 	APIPort int
+	// APIHost is where the pools' gates reach the API: its name
+	// (api.<privateDomain>, the load balancer inside the VPC).
+	APIHost string
 	Dial    DialFunc
 	// Status reads a slot's boot status; nil, or found false, means the
 	// masters publish none (the boot gate then passes once the others do).
@@ -156,21 +159,35 @@ func (g *ClusterGates) httpClient() *http.Client {
 }
 
 func (g *ClusterGates) get(ctx context.Context, ip, path string) (int, []byte, error) {
-	u := url.URL{Scheme: "https", Host: net.JoinHostPort(ip, strconv.Itoa(g.APIPort)), Path: path}
+	return g.do(ctx, ip, http.MethodGet, path, "", nil)
+}
+
+// do sends one request to the API server at host (an address, or the
+// API's name), with body of contentType when not nil.
+func (g *ClusterGates) do(ctx context.Context, host, method, path, contentType string, body []byte) (int, []byte, error) {
+	u := url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(g.APIPort)), Path: path}
 	if p, q, ok := strings.Cut(path, "?"); ok {
 		u.Path, u.RawQuery = p, q
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return 0, nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := g.httpClient().Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	return resp.StatusCode, body, err
+	// A large cluster's node list runs to tens of megabytes.
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 512<<20))
+	return resp.StatusCode, out, err
 }
 
 // APIReady asks the API server at ip for /readyz, as its load balancer
@@ -189,42 +206,15 @@ func (g *ClusterGates) APIReady(ctx context.Context, ip string) error {
 // NodeReady finds the control-plane node whose internal address is ip and
 // checks its Ready condition, asking the API server at ip.
 func (g *ClusterGates) NodeReady(ctx context.Context, ip string) error {
-	code, body, err := g.get(ctx, ip, "/api/v1/nodes?labelSelector="+url.QueryEscape("node-role.kubernetes.io/control-plane"))
+	nodes, err := g.nodes(ctx, ip, "node-role.kubernetes.io/control-plane")
 	if err != nil {
 		return err
 	}
-	if code != http.StatusOK {
-		return fmt.Errorf("listing nodes: %d %s", code, firstLine(string(body)))
+	n, ok := nodes[ip]
+	if !ok {
+		return fmt.Errorf("no control-plane node with internal address %s is registered", ip)
 	}
-	var list struct {
-		Items []struct {
-			Metadata struct{ Name string } `json:"metadata"`
-			Status   struct {
-				Addresses  []struct{ Type, Address string }        `json:"addresses"`
-				Conditions []struct{ Type, Status, Reason string } `json:"conditions"`
-			} `json:"status"`
-		} `json:"items"`
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		return fmt.Errorf("listing nodes: %w", err)
-	}
-	for _, n := range list.Items {
-		for _, a := range n.Status.Addresses {
-			if a.Type != "InternalIP" || a.Address != ip {
-				continue
-			}
-			for _, c := range n.Status.Conditions {
-				if c.Type == "Ready" {
-					if c.Status == "True" {
-						return nil
-					}
-					return fmt.Errorf("node %s is not Ready (%s %s)", n.Metadata.Name, c.Status, c.Reason)
-				}
-			}
-			return fmt.Errorf("node %s has no Ready condition yet", n.Metadata.Name)
-		}
-	}
-	return fmt.Errorf("no control-plane node with internal address %s is registered", ip)
+	return n.ready()
 }
 
 // Booted reads the slot's boot status.

@@ -38,11 +38,16 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 )
 
-// Group is one master slot's Auto Scaling Group as the roll sees it.
+// Group is one master slot's or node pool's Auto Scaling Group as the roll
+// sees it.
 type Group struct {
+	// Slot is the master slot (-1 for a pool's group); Pool the node pool.
 	Slot int
+	Pool string
 	Name string
 	// LaunchTemplateID is the slot's launch template.
 	LaunchTemplateID string
@@ -53,6 +58,14 @@ type Group struct {
 	Declared string
 	// Instances are the group's instances that are not terminating.
 	Instances []Instance
+	// Desired and MaxSize are the group's capacity settings.
+	Desired, MaxSize int
+	// InstanceTypes are the types a pool's group launches (its mixed
+	// instances policy's overrides); empty for a single-type group.
+	InstanceTypes []string
+	// mixed is the group's mixed instances policy, which a pool's group
+	// names its launch template in (nil: the group's own LaunchTemplate).
+	mixed *astypes.MixedInstancesPolicy
 }
 
 // Instance is one EC2 instance of a group.
@@ -63,6 +76,7 @@ type Instance struct {
 	Version        string
 	LifecycleState string
 	PrivateIP      string
+	Type           string
 }
 
 // InService is the lifecycle state of an instance serving in its group.
@@ -118,12 +132,15 @@ type Options struct {
 	SkipSnapshot bool
 }
 
-// Roller rolls a cluster's masters.
+// Roller rolls a cluster's masters, then its node pools.
 type Roller struct {
 	Fleet Fleet
 	Gates Gates
-	Out   io.Writer
-	Opts  Options
+	// PoolFleet and PoolGates roll the node pools (RollPools).
+	PoolFleet PoolFleet
+	PoolGates PoolGates
+	Out       io.Writer
+	Opts      Options
 	// Slots is the number of master slots the stack declares; the roll
 	// refuses to start when AWS has another number of master groups.
 	Slots int
@@ -352,10 +369,14 @@ func (r *Roller) rollSlot(ctx context.Context, g Group) error {
 // wait polls check until it returns nil, an error wrapping ErrBootFailed, or
 // the timeout.
 func (r *Roller) wait(ctx context.Context, what string, check func() error) error {
-	o := r.opts()
+	return r.opts().wait(ctx, r.sleep, what, check)
+}
+
+// wait polls check every o.Poll for at most o.Timeout, sleeping with sleep
+// (nil: the clock's).
+func (o Options) wait(ctx context.Context, sleep func(context.Context, time.Duration) error, what string, check func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	sleep := r.sleep
 	if sleep == nil {
 		sleep = sleepCtx
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // Masters are one cluster's master groups in moto_server.
@@ -96,4 +97,57 @@ func (c *Masters) Declare(t *testing.T, instanceType string) {
 			DefaultVersion: aws.String(strconv.FormatInt(aws.ToInt64(v.LaunchTemplateVersion.VersionNumber), 10))})
 		require.NoError(t, err)
 	}
+}
+
+// Pool is one node pool's group in moto_server, as kinfra's workers
+// component makes it: a launch template and a group with a mixed instances
+// policy at version 1, tagged with the cluster and the pool.
+type Pool struct {
+	Template, Group string
+}
+
+// CreatePool makes pool's group of cluster with nodes instances (at most
+// maxSize) in the account cfg points at.
+func (c *Masters) CreatePool(t *testing.T, cfg aws.Config, cluster, pool string, nodes, maxSize int) Pool {
+	t.Helper()
+	ctx := context.Background()
+	images, err := c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{})
+	require.NoError(t, err)
+	subnets, err := c.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+	require.NoError(t, err)
+	name := fmt.Sprintf("%s-pool-%s", cluster, pool)
+	lt, err := c.EC2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: images.Images[0].ImageId, InstanceType: "m7i.2xlarge"}})
+	require.NoError(t, err)
+	_, err = c.ASG.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String(name), MinSize: aws.Int32(0), MaxSize: aws.Int32(int32(maxSize)), DesiredCapacity: aws.Int32(int32(nodes)),
+		VPCZoneIdentifier: subnets.Subnets[0].SubnetId,
+		MixedInstancesPolicy: &astypes.MixedInstancesPolicy{
+			LaunchTemplate: &astypes.LaunchTemplate{
+				LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, Version: aws.String("1")},
+				Overrides:                   []astypes.LaunchTemplateOverrides{{InstanceType: aws.String("m7i.2xlarge")}, {InstanceType: aws.String("m6i.2xlarge")}},
+			},
+			InstancesDistribution: &astypes.InstancesDistribution{OnDemandPercentageAboveBaseCapacity: aws.Int32(100)},
+		},
+		Tags: []astypes.Tag{
+			{Key: aws.String(tags.ClusterKey(cluster)), Value: aws.String("owned"), PropagateAtLaunch: aws.Bool(true)},
+			{Key: aws.String(spec.NodePoolLabel), Value: aws.String(pool), PropagateAtLaunch: aws.Bool(true)},
+		},
+	})
+	require.NoError(t, err)
+	return Pool{Template: aws.ToString(lt.LaunchTemplate.LaunchTemplateId), Group: name}
+}
+
+// DeclarePool does what `pulumi up` does after a change of the pool's
+// image or configuration: a new version of its launch template, made the
+// default; the group is left alone (kinfra ignores its version).
+func (c *Masters) DeclarePool(t *testing.T, p Pool) {
+	t.Helper()
+	ctx := context.Background()
+	v, err := c.EC2.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(p.Template),
+		SourceVersion: aws.String("$Latest"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: "m6i.2xlarge"}})
+	require.NoError(t, err)
+	_, err = c.EC2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(p.Template),
+		DefaultVersion: aws.String(strconv.FormatInt(aws.ToInt64(v.LaunchTemplateVersion.VersionNumber), 10))})
+	require.NoError(t, err)
 }
