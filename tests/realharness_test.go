@@ -187,6 +187,10 @@ type realCluster struct {
 	// joinConfig, when set, is the path under the worker's root of the
 	// JoinConfiguration joinPreflight uses instead of a discovery file.
 	joinConfig string
+	// lb, when set, is the load balancer the API's name reaches
+	// (startRealNLB); else the name reaches slot 0, or the master a test
+	// points it at.
+	lb *realNLB
 }
 
 // realMaster is one slot's machine.
@@ -831,14 +835,20 @@ func (a *realAPIServer) run(kubeconfig string, args ...string) (string, error) {
 }
 
 // anonymous sends an HTTPS GET without credentials to the API through its
-// name, as the load balancer's health check does, and returns the HTTP
-// status and body. It uses openssl (kubectl always authenticates, or
-// prompts), verifying the API server's certificate against the cluster CA.
+// name and returns the HTTP status and body. It uses openssl (kubectl
+// always authenticates, or prompts), verifying the API server's
+// certificate against the cluster CA.
 func (a *realAPIServer) anonymous(path string) (int, string, error) {
+	return a.anonymousAt(a.c.stack.apiName(), path)
+}
+
+// anonymousAt is anonymous sent to the address addr (the certificate is
+// still checked for the API's name).
+func (a *realAPIServer) anonymousAt(addr, path string) (int, string, error) {
 	host := a.c.stack.apiName()
 	const script = `printf 'GET %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: kinfra-real-test\r\nConnection: close\r\n\r\n' "$1" "$2" "$3" |
-	openssl s_client -quiet -verify_return_error -verify_hostname "$2" -connect "$2:$3" -servername "$2" -CAfile "$4" 2>/dev/null`
-	out, err := a.c.client.Run(time.Minute, nil, "bash", "-c", script, "anonymous", path, host, strconv.Itoa(bootstrap.APIPort), a.caFile)
+	openssl s_client -quiet -verify_return_error -verify_hostname "$2" -connect "$5:$3" -servername "$2" -CAfile "$4" 2>/dev/null`
+	out, err := a.c.client.Run(time.Minute, nil, "bash", "-c", script, "anonymous", path, host, strconv.Itoa(bootstrap.APIPort), a.caFile, addr)
 	if err != nil {
 		return 0, out, err
 	}
@@ -851,15 +861,17 @@ func (a *realAPIServer) anonymous(path string) (int, string, error) {
 	return code, body, nil
 }
 
-// waitReady waits until /readyz answers ok (anonymously, as the load
-// balancer asks), failing early if the API server exits.
+// waitReady waits until the API server's /readyz answers ok on its own
+// address (anonymously, as the load balancer's health check asks), failing
+// early if it exits; behind the roll test's load balancer, also until its
+// target is healthy (clients reach it from then on).
 func (a *realAPIServer) waitReady(t *testing.T) {
 	t.Helper()
-	testtools.WaitFor(t, 3*time.Minute, "kube-apiserver /readyz", func() error {
+	testtools.WaitFor(t, 3*time.Minute, "kube-apiserver /readyz on "+a.m.host.Name, func() error {
 		if done, err := a.proc.Exited(); done {
 			t.Fatalf("kube-apiserver exited: %v\n%s", err, testtools.Tail(a.proc.Log, 20))
 		}
-		code, body, err := a.anonymous("/readyz")
+		code, body, err := a.anonymousAt(a.m.host.IP(), "/readyz")
 		if err != nil {
 			return err
 		}
@@ -868,6 +880,9 @@ func (a *realAPIServer) waitReady(t *testing.T) {
 		}
 		return nil
 	})
+	if a.c.lb != nil {
+		a.c.lb.waitHealthy(t, a.m.host.IP())
+	}
 }
 
 // startControlPlane is the whole of slot 0's control plane on the stack's

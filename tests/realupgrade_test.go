@@ -169,8 +169,14 @@ func (a *realAPIServer) registerKubelet(t *testing.T, kc string, m *realMaster) 
 	annotations["kubernetes.io/config.source"] = "file"
 	pod["spec"].(map[string]any)["nodeName"] = node
 	delete(pod, "status")
+	// The kubelet registers its node with its addresses and, running, as
+	// Ready.
 	a.create(t, kc, map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{
-		"name": node, "labels": map[string]any{"kubernetes.io/hostname": node, "kubernetes.io/os": "linux"}}})
+		"name": node, "labels": map[string]any{"kubernetes.io/hostname": node, "kubernetes.io/os": "linux"}},
+		"status": map[string]any{
+			"addresses":  []any{map[string]any{"type": "InternalIP", "address": m.host.IP()}, map[string]any{"type": "Hostname", "address": node}},
+			"conditions": []any{map[string]any{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status (kinfra's test stand-in)"}},
+		}})
 	a.create(t, kc, pod)
 	return node
 }
@@ -287,54 +293,102 @@ func realObjectKeys(m map[string]realObject) []string {
 	return out
 }
 
-func TestRealMastersBringTheClusterConfigurationToTheirVersion(t *testing.T) {
-	// Waits more than it computes: it runs beside the other slow tests.
-	t.Parallel()
+// realUpgrade is where the upgrade tests start: us-east-1 rendered at
+// from (old) and at to, its version (st), one cluster with one PKI; the
+// kubeadm and API server of both (v1.36.3 and v1.37.2); and the machines
+// of the cluster at from (c), each running from's kubeadm and API server,
+// with nothing started.
+type realUpgrade struct {
+	old, st                  realStack
+	kubeadm136, apiServer136 string
+	kubeadm137, apiServer137 string
+	c                        *realCluster
+}
+
+func newRealUpgrade(t *testing.T, from, to string) realUpgrade {
+	t.Helper()
 	realUpgradeTools(t)
-	const from, to = "v1.36.3", "v1.37.2"
-	old := loadRealStackAt(t, "us-east-1", from)
-	st := loadRealStack(t, "us-east-1")
-	require.Equal(t, to, st.cluster.Kubernetes.Version)
-	st.bundle = old.bundle // one cluster, one PKI
+	u := realUpgrade{old: loadRealStackAt(t, "us-east-1", from), st: loadRealStack(t, "us-east-1"),
+		kubeadm136: testtools.Path(t, "kubeadm-1.36"), apiServer136: testtools.Path(t, "kube-apiserver-1.36"),
+		kubeadm137: testtools.Path(t, "kubeadm"), apiServer137: testtools.Path(t, "kube-apiserver")}
+	require.Equal(t, to, u.st.cluster.Kubernetes.Version)
+	u.st.bundle = u.old.bundle
 	// Rendered at either version, a slot's files differ in the version only.
-	for i, s := range st.slots {
-		require.Equal(t, len(s.files), len(old.slots[i].files))
+	for i, s := range u.st.slots {
+		require.Equal(t, len(s.files), len(u.old.slots[i].files))
 		for path, f := range s.files {
-			require.Equal(t, f.Content, strings.ReplaceAll(old.slots[i].files[path].Content, from, to), "slot %d %s", i, path)
+			require.Equal(t, f.Content, strings.ReplaceAll(u.old.slots[i].files[path].Content, from, to), "slot %d %s", i, path)
 		}
 	}
-	kubeadm136, apiServer136 := testtools.Path(t, "kubeadm-1.36"), testtools.Path(t, "kube-apiserver-1.36")
-	kubeadm137, apiServer137 := testtools.Path(t, "kubeadm"), testtools.Path(t, "kube-apiserver")
-
-	// The cluster as v1.36.3 made it: etcd on every slot; slot 0's kubeadm
-	// v1.36.3 runs kubeadm init's phases around its API server v1.36.3 (the
-	// certificates, kubeconfigs and static pod; then through the API the
-	// configuration, the bootstrap-token rules and cluster-info, CoreDNS;
-	// never kube-proxy), and the boot makes kinfra's join token, as
-	// kubeadm_init does. The add-ons put kinfra's kube-proxy ConfigMap
-	// where kubeadm's would be.
-	c := newRealCluster(t, old)
-	c.useKubeadm(t)
-	for _, m := range c.masters {
-		m.kubeadmBin, m.apiServerBin = kubeadm136, apiServer136
+	u.c = newRealCluster(t, u.old)
+	u.c.useKubeadm(t)
+	for _, m := range u.c.masters {
+		m.kubeadmBin, m.apiServerBin = u.kubeadm136, u.apiServer136
 	}
+	return u
+}
+
+// initPhase runs `kubeadm init phase <phase>` of m's kubeadm with m's
+// rendered configuration.
+func (m *realMaster) initPhase(t *testing.T, phase ...string) {
+	t.Helper()
+	args := append(append([]string{"init", "phase"}, phase...), "--config", bootstrap.KubeadmInitPath)
+	out, err := m.kubeadm(t, args...)
+	require.NoError(t, err, "kubeadm %s:\n%s", strings.Join(args, " "), out)
+}
+
+// makeCluster makes the cluster as slot 0's first boot does with its
+// image's kubeadm and API server (realMaster.kubeadmBin, apiServerBin):
+// etcd on every slot; kubeadm init's phases around its API server (the
+// certificates, kubeconfigs and static pod; then through the API the
+// configuration, the bootstrap-token rules and cluster-info, CoreDNS;
+// never kube-proxy), and kinfra's join token, as kubeadm_init makes it. It
+// returns slot 0's API server and the admin kubeconfig through the API's
+// name.
+func (c *realCluster) makeCluster(t *testing.T) (*realAPIServer, string) {
+	t.Helper()
 	c.startEtcdCluster(t)
 	m0 := c.prepareControlPlane(t, nil)
-	initPhase := func(m *realMaster, phase ...string) {
-		t.Helper()
-		args := append(append([]string{"init", "phase"}, phase...), "--config", bootstrap.KubeadmInitPath)
-		out, err := m.kubeadm(t, args...)
-		require.NoError(t, err, "kubeadm %s:\n%s", strings.Join(args, " "), out)
-	}
-	initPhase(m0, "kubeconfig", "kubelet")
+	m0.initPhase(t, "kubeconfig", "kubelet")
 	first := c.startAPIServer(t, m0)
 	first.waitReady(t)
 	for _, phase := range [][]string{{"upload-config", "all"}, {"bootstrap-token", "--skip-token-print"}, {"addon", "coredns"}} {
-		initPhase(m0, phase...)
+		m0.initPhase(t, phase...)
 	}
-	out, err := m0.kubeadm(t, "token", "create", st.bundle.BootstrapToken, "--ttl", "0", "--kubeconfig", "/etc/kubernetes/admin.conf")
+	out, err := m0.kubeadm(t, "token", "create", c.stack.bundle.BootstrapToken, "--ttl", "0", "--kubeconfig", "/etc/kubernetes/admin.conf")
 	require.NoError(t, err, out)
-	kc, _ := first.adminKubeconfig(t, fmt.Sprintf("https://%s:%d", st.apiName(), bootstrap.APIPort))
+	kc, _ := first.adminKubeconfig(t, fmt.Sprintf("https://%s:%d", c.stack.apiName(), bootstrap.APIPort))
+	return first, kc
+}
+
+// buildControlPlaneNode is what the boot of master m does once etcd runs,
+// with its image's kubeadm (a new instance's boot, the cluster made):
+// place_pki, wait_for_cluster and control_plane; its API server from the
+// static pod; its kubelet registers (registerKubelet, through kc); and
+// mark_control_plane.
+func (c *realCluster) buildControlPlaneNode(t *testing.T, m *realMaster, kc string) *realAPIServer {
+	t.Helper()
+	out, err := m.boot(t, 5*time.Minute, "{ place_pki; wait_for_cluster; control_plane; } 2>&1")
+	require.NoError(t, err, out)
+	a := c.startAPIServer(t, m)
+	a.waitReady(t)
+	a.registerKubelet(t, kc, m)
+	out, err = m.boot(t, 2*time.Minute, "mark_control_plane 2>&1")
+	require.NoError(t, err, out)
+	return a
+}
+
+func TestRealMastersBringTheClusterConfigurationToTheirVersion(t *testing.T) {
+	// Waits more than it computes: it runs beside the other slow tests.
+	t.Parallel()
+	const from, to = "v1.36.3", "v1.37.2"
+	u := newRealUpgrade(t, from, to)
+	c, old, st, kubeadm136, kubeadm137, apiServer137 := u.c, u.old, u.st, u.kubeadm136, u.kubeadm137, u.apiServer137
+
+	// The cluster as v1.36.3 made it (makeCluster). The add-ons put
+	// kinfra's kube-proxy ConfigMap where kubeadm's would be.
+	first, kc := c.makeCluster(t)
+	m0 := first.m
 	var kubeProxy map[string]any
 	for key, o := range realAddonObjects(t, old.plan.Resources) {
 		if strings.HasPrefix(key, "ConfigMap-") && o["metadata"].(map[string]any)["name"] == "kube-proxy" {
@@ -357,14 +411,8 @@ func TestRealMastersBringTheClusterConfigurationToTheirVersion(t *testing.T) {
 	// v1.36.3.
 	m1 := c.masters[1]
 	m1.reimage(t, st.slots[1], kubeadm137, apiServer137)
-	out, err = m1.boot(t, 5*time.Minute, "{ place_pki; wait_for_cluster; control_plane; } 2>&1")
-	require.NoError(t, err, out)
-	second := c.startAPIServer(t, m1)
+	second := c.buildControlPlaneNode(t, m1, kc)
 	c.net.Name(st.apiName(), m1.host) // the load balancer's name reaches it
-	second.waitReady(t)
-	second.registerKubelet(t, kc, m1)
-	out, err = m1.boot(t, 2*time.Minute, "mark_control_plane 2>&1")
-	require.NoError(t, err, out)
 	coredns137 := realKubeadmImage(t, m1, "coredns")
 	require.NotEqual(t, coredns136, coredns137, "kubeadm v1.37.2 pins another CoreDNS")
 
@@ -375,7 +423,7 @@ func TestRealMastersBringTheClusterConfigurationToTheirVersion(t *testing.T) {
 	// with kubeadm's own minimum (v1.34) only, not with kubeadm-config. The
 	// join that fails is the one after the next minor (below).
 	require.Equal(t, from, realClusterVersion(t, second.kubeadmState(t, kc)))
-	out, err = c.joinPreflight(t, kubeadm137)
+	out, err := c.joinPreflight(t, kubeadm137)
 	require.NoError(t, err, out)
 	requireJoinChecks(t, out)
 

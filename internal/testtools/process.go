@@ -91,6 +91,19 @@ func (p *Process) Stop() {
 	})
 }
 
+// Shutdown stops the process as a machine's shutdown stops a service:
+// SIGTERM to its group, and SIGKILL if it still runs after grace. It
+// reports whether it ended by itself.
+func (p *Process) Shutdown(grace time.Duration) bool {
+	if done, _ := p.Exited(); done {
+		return true
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	ended, _ := p.WaitExit(grace)
+	p.Stop()
+	return ended
+}
+
 // Exited reports whether the process has ended, and how.
 func (p *Process) Exited() (bool, error) {
 	select {
