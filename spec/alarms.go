@@ -8,8 +8,9 @@ import (
 )
 
 // Alarms is where the cluster's CloudWatch alarms notify: a master whose
-// boot fails (docs/masters.md, "Boot retries and status") and, unless
-// cluster.backup.alarmActions says otherwise, etcd backups that are too old.
+// boot fails (docs/masters.md, "Boot retries and status"), the control
+// plane's health ("Health alarms") and, unless cluster.backup.alarmActions
+// says otherwise, etcd backups that are too old.
 type Alarms struct {
 	// Actions are the ARNs (SNS topics, Lambda functions, SSM or Incident
 	// Manager) every kinfra alarm notifies when it fires and when it

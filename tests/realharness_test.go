@@ -378,6 +378,19 @@ func (m *realMaster) boot(t *testing.T, timeout time.Duration, commands string) 
 	return m.runScript(t, timeout, m.c.lib, commands)
 }
 
+// scriptLib is the rendered script at path (slot 0's) without its final
+// call of main, for runScript.
+func (c *realCluster) scriptLib(t *testing.T, path string) string {
+	t.Helper()
+	const call = "\nmain \"$@\"\n"
+	f, ok := c.stack.slots[0].files[path]
+	require.True(t, ok, "the stack renders %s", path)
+	require.True(t, strings.HasSuffix(f.Content, call), "%s ends by calling main", path)
+	lib := filepath.Join(c.dir, filepath.Base(path)+".functions")
+	require.NoError(t, os.WriteFile(lib, []byte(strings.TrimSuffix(f.Content, call)+"\n"), 0o644))
+	return lib
+}
+
 // backup runs the rendered backup script's main on the machine, as its
 // timer does, with the same mapping as boot.
 func (m *realMaster) backup(t *testing.T) (string, error) {

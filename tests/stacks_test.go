@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
@@ -339,4 +340,47 @@ func TestEUWest1RunsCalicoNFTablesBesideNFTablesKubeProxy(t *testing.T) {
 	}
 	require.Contains(t, config, "\nmode: nftables\n")
 	require.Len(t, mockaws.OfType(p.Resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy"), 2, "default-deny and DNS in default")
+}
+
+// Every committed stack's plan has every control-plane alarm issue 15
+// asks for, with its threshold, notifying the stack's alarm actions; and
+// the backup-age alarm when it takes backups.
+func TestEveryCommittedStackHasTheControlPlaneAlarms(t *testing.T) {
+	for _, name := range stackNames(t) {
+		p := planStack(t, name)
+		c := p.Config.WithDefaults()
+		alarms := map[string]map[string]any{}
+		for _, r := range mockaws.OfType(p.Resources, "aws:cloudwatch/metricAlarm:MetricAlarm") {
+			alarms[r.Inputs["name"].(string)] = r.Inputs
+		}
+		want := map[string]float64{c.Name + "-master-boot-failed": 1}
+		for _, a := range masters.HealthAlarms(c.Masters.Count) {
+			want[c.Name+"-"+a.Name] = a.Threshold
+		}
+		require.Equal(t, 1.0, want[c.Name+"-etcd-member-unhealthy"], name)
+		require.Equal(t, 80.0, want[c.Name+"-etcd-database-quota"], "%s: percent of the quota", name)
+		require.Equal(t, float64(3*c.Masters.Count), want[c.Name+"-etcd-leader-changes"], "%s: 3 changes, counted by every member", name)
+		require.Equal(t, 30.0, want[c.Name+"-master-certificate-expiring"], "%s: days", name)
+		if c.Backup.On() {
+			want[c.Name+"-etcd-backup-age"] = float64(masters.BackupAgeThreshold(c.Backup.IntervalMinutes))
+		}
+		for alarm, threshold := range want {
+			in, ok := alarms[alarm]
+			require.True(t, ok, "%s: no alarm %s", name, alarm)
+			require.Equal(t, threshold, in["threshold"], "%s: %s", name, alarm)
+			actions := c.Alarms.Actions
+			if alarm == c.Name+"-etcd-backup-age" {
+				actions = c.BackupAlarmActions()
+			}
+			if len(actions) == 0 {
+				require.Nil(t, in["alarmActions"], "%s: %s", name, alarm)
+			} else {
+				var got []string
+				for _, a := range in["alarmActions"].([]any) {
+					got = append(got, a.(string))
+				}
+				require.Equal(t, actions, got, "%s: %s", name, alarm)
+			}
+		}
+	}
 }

@@ -66,3 +66,71 @@ func (b *builder) bootFailedAlarm() error {
 	}, b.parent)
 	return err
 }
+
+// HealthAlarm is one of the alarms on the masters' health metrics
+// (bootstrap/health.go; every master reports every minute).
+type HealthAlarm struct {
+	// Name follows the cluster's name in the alarm's AWS name.
+	Name       string
+	Metric     string
+	Statistic  string
+	Comparison string
+	Threshold  float64
+	// Period in seconds; it fires when Datapoints of Periods periods breach.
+	Period, Periods, Datapoints int
+	// Missing is how CloudWatch treats periods without data.
+	Missing string
+	// Why is the alarm's description, after "kinfra <cluster>: ".
+	Why string
+}
+
+// HealthAlarms are the control plane's health alarms for a cluster of
+// members masters. An etcd member is replaced by `kinfra roll` in about 5
+// minutes, so the member alarm waits 10 before it fires; no report at all
+// (every master down) fires it too.
+func HealthAlarms(members int) []HealthAlarm {
+	return []HealthAlarm{
+		{Name: "etcd-member-unhealthy", Metric: bootstrap.UnhealthyMembersMetric, Statistic: "Maximum", Comparison: "GreaterThanOrEqualToThreshold",
+			Threshold: 1, Period: 60, Periods: 10, Datapoints: 10, Missing: "breaching",
+			Why: "an etcd member has failed its health check (a linearizable read through it) for 10 minutes, or no master reports: etcdctl endpoint health --cluster on a master says which; see docs/masters.md#health-alarms"},
+		{Name: "etcd-database-quota", Metric: bootstrap.DatabaseQuotaMetric, Statistic: "Maximum", Comparison: "GreaterThanThreshold",
+			Threshold: 80, Period: 300, Periods: 2, Datapoints: 2, Missing: "notBreaching",
+			Why: fmt.Sprintf("an etcd member's database is above 80%% of its %d GiB quota: at 100%% etcd raises NOSPACE and the cluster turns read-only; see docs/masters.md#health-alarms", bootstrap.EtcdQuotaBytes>>30)},
+		// Every member counts each leader change it sees.
+		{Name: "etcd-leader-changes", Metric: bootstrap.LeaderChangesMetric, Statistic: "Sum", Comparison: "GreaterThanThreshold",
+			Threshold: float64(3 * members), Period: 900, Periods: 1, Datapoints: 1, Missing: "notBreaching",
+			Why: "etcd changed leaders more than 3 times in 15 minutes (as its members count them): slow disks, a saturated network or overloaded masters; see docs/masters.md#health-alarms"},
+		{Name: "master-certificate-expiring", Metric: bootstrap.CertificateDaysMetric, Statistic: "Minimum", Comparison: "LessThanThreshold",
+			Threshold: 30, Period: 3600, Periods: 1, Datapoints: 1, Missing: "notBreaching",
+			Why: "a master's certificate (etcd's, kubeadm's, or a kubeconfig's) expires within 30 days; see docs/masters.md#health-alarms"},
+	}
+}
+
+// healthAlarms creates the health alarms once the masters answer, so that
+// a new cluster does not alarm before its members report.
+func (b *builder) healthAlarms() error {
+	actions := alarmActions(b.c.Alarms.Actions)
+	for _, a := range HealthAlarms(b.c.Masters.Count) {
+		name := b.name + "-" + a.Name
+		if _, err := cloudwatch.NewMetricAlarm(b.ctx, name, &cloudwatch.MetricAlarmArgs{
+			Name:               pulumi.String(b.c.Name + "-" + a.Name),
+			AlarmDescription:   pulumi.String(fmt.Sprintf("kinfra %s: %s", b.c.Name, a.Why)),
+			Namespace:          pulumi.String(bootstrap.HealthMetricNamespace),
+			MetricName:         pulumi.String(a.Metric),
+			Dimensions:         pulumi.StringMap{bootstrap.HealthMetricDimension: pulumi.String(b.c.Name)},
+			Statistic:          pulumi.String(a.Statistic),
+			Period:             pulumi.Int(a.Period),
+			EvaluationPeriods:  pulumi.Int(a.Periods),
+			DatapointsToAlarm:  pulumi.Int(a.Datapoints),
+			Threshold:          pulumi.Float64(a.Threshold),
+			ComparisonOperator: pulumi.String(a.Comparison),
+			TreatMissingData:   pulumi.String(a.Missing),
+			AlarmActions:       actions,
+			OkActions:          actions,
+			Tags:               b.tags.For(name),
+		}, b.parent, pulumi.DependsOn(b.out.Ready)); err != nil {
+			return fmt.Errorf("alarm %s: %w", a.Name, err)
+		}
+	}
+	return nil
+}

@@ -66,7 +66,7 @@ func TestBootFailedAlarmSumsTheMastersFailedBootsAndNotifiesTheClusterActions(t 
 			}
 			// The masters may publish the metric, to its namespace only.
 			shared := policies(t, m)["prod-masters-masters"]
-			st := statement(t, shared, "BootMetrics")
+			st := statement(t, shared, "MasterMetrics")
 			require.Equal(t, []string{"cloudwatch:PutMetricData"}, st.Action)
 			require.Equal(t, []string{"*"}, st.Resource)
 			require.Equal(t, map[string]any{"cloudwatch:namespace": bootstrap.BootMetricNamespace}, st.Condition["StringEquals"])
@@ -101,4 +101,48 @@ func TestBackupAlarmNotifiesTheClusterActionsUnlessItHasItsOwn(t *testing.T) {
 			require.Equal(t, tc.cluster, strs(get(t, m, alarmType, "prod-masters-boot-failed").Inputs["alarmActions"]), "the boot alarm always has the cluster's")
 		})
 	}
+}
+
+// The health alarms: every one in the plan with its metric, threshold and
+// periods, on what the masters' health report publishes, notifying
+// cluster.alarms.actions, created once the masters answer.
+func TestHealthAlarmsWatchTheMastersReportsWithTheirThresholds(t *testing.T) {
+	c := clusterSpec(5, 3)
+	c.Alarms.Actions = []string{oncallTopic}
+	m := plan(t, c)
+	want := map[string]struct {
+		metric, statistic, comparison, missing string
+		threshold                              float64
+		period, periods, datapoints            float64
+	}{
+		"prod-etcd-member-unhealthy":       {bootstrap.UnhealthyMembersMetric, "Maximum", "GreaterThanOrEqualToThreshold", "breaching", 1, 60, 10, 10},
+		"prod-etcd-database-quota":         {bootstrap.DatabaseQuotaMetric, "Maximum", "GreaterThanThreshold", "notBreaching", 80, 300, 2, 2},
+		"prod-etcd-leader-changes":         {bootstrap.LeaderChangesMetric, "Sum", "GreaterThanThreshold", "notBreaching", 15, 900, 1, 1},
+		"prod-master-certificate-expiring": {bootstrap.CertificateDaysMetric, "Minimum", "LessThanThreshold", "notBreaching", 30, 3600, 1, 1},
+	}
+	require.Len(t, masters.HealthAlarms(5), len(want))
+	for _, a := range masters.HealthAlarms(5) {
+		w, ok := want["prod-"+a.Name]
+		require.True(t, ok, a.Name)
+		in := get(t, m, alarmType, "prod-masters-"+a.Name).Inputs
+		require.Equal(t, "prod-"+a.Name, in["name"])
+		require.Equal(t, bootstrap.HealthMetricNamespace, in["namespace"])
+		require.Equal(t, map[string]any{bootstrap.HealthMetricDimension: "prod"}, in["dimensions"])
+		require.Equal(t, w.metric, in["metricName"])
+		require.Equal(t, w.statistic, in["statistic"])
+		require.Equal(t, w.comparison, in["comparisonOperator"])
+		require.Equal(t, w.threshold, in["threshold"], a.Name)
+		require.Equal(t, w.period, in["period"])
+		require.Equal(t, w.periods, in["evaluationPeriods"])
+		require.Equal(t, w.datapoints, in["datapointsToAlarm"])
+		require.Equal(t, w.missing, in["treatMissingData"])
+		require.Equal(t, []string{oncallTopic}, strs(in["alarmActions"]))
+		require.Equal(t, []string{oncallTopic}, strs(in["okActions"]))
+		require.Contains(t, in["alarmDescription"], "docs/masters.md#health-alarms")
+		for i := range 5 {
+			require.Contains(t, get(t, m, alarmType, "prod-masters-"+a.Name).Options.Dependencies, get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i)).URN, "after the masters answer")
+		}
+	}
+	// A roll takes a member down for about 5 minutes: the member alarm
+	// waits longer.
 }

@@ -81,10 +81,10 @@ func (b *builder) masterPolicy(keyArn, vpcID string) iampolicy.Document {
 	statements := b.readParameters([]string{ControlPlaneParameters, JoinParameters}, keyArn)
 	statements = append(statements, b.etcdRecordStatements()...)
 	statements = append(statements, b.backupStatements(keyArn)...)
-	// A failed boot attempt counts itself for the boot-failure alarm
-	// (alarms.go); PutMetricData has no resource type, the namespace
-	// condition scopes it.
-	statements = append(statements, iampolicy.Statement{Sid: "BootMetrics", Effect: "Allow",
+	// A failed boot attempt counts itself for the boot-failure alarm, and
+	// the health report publishes every minute (alarms.go); PutMetricData
+	// has no resource type, the namespace condition scopes it.
+	statements = append(statements, iampolicy.Statement{Sid: "MasterMetrics", Effect: "Allow",
 		Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
 		Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": bootstrap.BootMetricNamespace}}})
 	statements = append(statements,

@@ -268,7 +268,7 @@ func (b *builder) build() error {
 			return fmt.Errorf("backup alarm: %w", err)
 		}
 	}
-	return nil
+	return b.healthAlarms()
 }
 
 // arn builds an ARN in this stack's partition, region and account.

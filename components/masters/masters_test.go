@@ -853,7 +853,7 @@ func TestBackupsOffCreateNoBucketNoAlarmAndNoBackupPermissions(t *testing.T) {
 	m := plan(t, c)
 	for _, typ := range backupTypes {
 		if typ == alarmType {
-			require.Len(t, m.ByType(typ), 1, "only the boot-failure alarm")
+			require.Len(t, m.ByType(typ), 1+len(masters.HealthAlarms(3)), "the boot-failure and health alarms only")
 			get(t, m, alarmType, "prod-masters-boot-failed")
 			continue
 		}

@@ -149,6 +149,9 @@ func (m Master) Render() (Rendered, error) {
 		{BootScriptPath, "0755", "root:root", MasterScript("kinfra-master-boot.sh")},
 		{BootUnitPath, "0644", "root:root", asset("kinfra-master.service")},
 		{EtcdUnitPath, "0644", "root:root", asset("etcd.service")},
+		{HealthScriptPath, "0755", "root:root", MasterScript("kinfra-master-health.sh")},
+		{HealthUnitPath, "0644", "root:root", asset("kinfra-master-health.service")},
+		{HealthTimerPath, "0644", "root:root", healthTimer},
 	}
 	if m.Backup != nil {
 		files = append(files,
@@ -267,6 +270,10 @@ func (m Master) env() (string, error) {
 		{"BOOT_METRIC_NAMESPACE", BootMetricNamespace},
 		{"BOOT_FAILURES_METRIC", BootFailuresMetric},
 		{"BOOT_METRIC_DIMENSION", BootMetricDimension},
+		// The health report (health.go).
+		{"ETCD_QUOTA_BYTES", strconv.Itoa(EtcdQuotaBytes)},
+		{"HEALTH_METRIC_NAMESPACE", HealthMetricNamespace},
+		{"HEALTH_METRIC_DIMENSION", HealthMetricDimension},
 	}
 	if b := m.Backup; b != nil {
 		vars = append(vars,
@@ -312,7 +319,7 @@ func (m Master) etcdConfig() (string, error) {
 		{"tls-min-version", "TLS1.2"},
 		// Large clusters: 8 GiB backend (etcd's recommended maximum), hourly
 		// compaction on top of the API server's own.
-		{"quota-backend-bytes", 8 << 30},
+		{"quota-backend-bytes", EtcdQuotaBytes},
 		{"auto-compaction-mode", "periodic"},
 		{"auto-compaction-retention", "1h"},
 		{"snapshot-count", 10000},

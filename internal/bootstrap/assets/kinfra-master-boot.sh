@@ -525,6 +525,7 @@ boot() {
 	fi
 	step cluster-record
 	record_cluster
+	systemctl enable --now kinfra-master-health.timer
 	step backups
 	enable_backups
 	step api-server
