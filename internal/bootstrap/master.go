@@ -149,6 +149,9 @@ func (m Master) Render() (Rendered, error) {
 		{BootScriptPath, "0755", "root:root", MasterScript("kinfra-master-boot.sh")},
 		{BootUnitPath, "0644", "root:root", asset("kinfra-master.service")},
 		{EtcdUnitPath, "0644", "root:root", asset("etcd.service")},
+		{DefragScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-defrag.sh")},
+		{DefragUnitPath, "0644", "root:root", asset("kinfra-etcd-defrag.service")},
+		{DefragTimerPath, "0644", "root:root", defragTimer(m.Slot)},
 	}
 	if m.Backup != nil {
 		files = append(files,
