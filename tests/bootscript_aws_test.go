@@ -498,12 +498,14 @@ func (w *bootWorld) requireEtcdStarted() {
 	t := w.t
 	t.Helper()
 	// etcd started, then (once a control-plane node whose cluster record
-	// is written) the health report's timer and the backup timer.
+	// is written) the health report's timer, then the backup and
+	// defragmentation timers.
 	require.Equal(t, []bootCall{
 		{"systemctl", []string{"daemon-reload"}},
 		{"systemctl", []string{"start", "--no-block", "etcd.service"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-master-health.timer"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-etcd-backup.timer"}},
+		{"systemctl", []string{"enable", "--now", "kinfra-etcd-defrag.timer"}},
 	}, w.callsOf("systemctl"))
 	require.Equal(t, w.dataMount+"\n", mustRead(t, filepath.Join(w.state, "mounted")), "etcd starts on the mounted volume")
 	fi, err := os.Stat(filepath.Join(w.dataMount, "data"))

@@ -187,8 +187,8 @@ func TestEveryRenderedScriptPassesShellcheck(t *testing.T) {
 			}
 			require.True(t, ok, "user data carries a boot script")
 			scripts := []string{script}
-			// A master's library and backup script too.
-			for _, p := range []string{bootstrap.MasterLibPath, bootstrap.BackupScriptPath} {
+			// A master's library, backup and defragmentation scripts too.
+			for _, p := range []string{bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath} {
 				if f, ok := files[p]; ok {
 					scripts = append(scripts, f)
 				}
@@ -241,6 +241,48 @@ func TestBackupTimerFiresEveryIntervalBySystemdsCalendar(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Each slot's defragmentation timer fires daily at its own time: systemd's
+// own calendar parser reads every slot's rendered OnCalendar, and no two
+// of seven slots fire within an hour of each other, nor on the backup
+// timer's minutes.
+func TestDefragTimersFireDailyAtEachSlotsOwnHourBySystemdsCalendar(t *testing.T) {
+	analyze := testtools.Path(t, "systemd-analyze")
+	seen := map[int]int{} // minute of the day -> slot
+	for slot := range 7 {
+		m := unitTestMaster(15)
+		m.Slot, m.Count = slot, 7
+		r, err := m.Render()
+		require.NoError(t, err)
+		timer := r.Files[bootstrap.DefragTimerPath].Content
+		require.Contains(t, timer, "Persistent=false", "a missed run is not caught up (it would fire beside another slot's)")
+		calendar := regexp.MustCompile(`(?m)^OnCalendar=(.+)$`).FindStringSubmatch(timer)
+		require.NotNil(t, calendar, timer)
+		cmd := exec.Command(analyze, "calendar", "--iterations", "3", calendar[1])
+		cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "systemd-analyze calendar %q:\n%s", calendar[1], out)
+		var elapses []time.Time
+		for _, e := range regexp.MustCompile(`(?m)(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC`).FindAllStringSubmatch(string(out), -1) {
+			at, err := time.Parse("2006-01-02 15:04:05", e[1])
+			require.NoError(t, err)
+			elapses = append(elapses, at)
+		}
+		require.Len(t, elapses, 3, string(out))
+		for i, e := range elapses {
+			require.NotZero(t, e.Minute()%5, "%s is off the backup timer's minutes", e)
+			if i > 0 {
+				require.Equal(t, 24*time.Hour, e.Sub(elapses[i-1]), "daily")
+			}
+		}
+		minute := elapses[0].Hour()*60 + elapses[0].Minute()
+		for other, s := range seen {
+			gap := (minute - other + 24*60) % (24 * 60)
+			require.True(t, gap >= 60 && gap <= 23*60, "slots %d and %d fire %d minutes apart", s, slot, gap)
+		}
+		seen[minute] = slot
 	}
 }
 

@@ -34,11 +34,20 @@ const etcdUsage = `usage:
   kinfra etcd backups (--stack NAME | --stack-file PATH) [--json]
   kinfra etcd restore (--stack NAME | --stack-file PATH) --snapshot latest|KEY [--dry-run] [--yes]
                       [--force] [--no-reboot] [--reboot-pending] [--again] [--wait 30m]
+  kinfra etcd recover-space (--stack NAME | --stack-file PATH) [--dry-run]
+                      [--defrag-timeout 10m] [--wait 5m]
 
 backups lists the cluster's etcd snapshots in S3, newest first.
 restore asks every master to restore one snapshot (docs/etcd-restore.md).
-Both use the AWS credentials of the environment (AWS_PROFILE, the stack's
+recover-space is the NOSPACE runbook: with every member answering, it
+compacts etcd to the current revision, defragments the members one at a
+time (followers first, the leader last, each once every member is healthy),
+disarms NOSPACE and checks that a write succeeds (docs/masters.md, NOSPACE).
+All use the AWS credentials of the environment (AWS_PROFILE, the stack's
 aws:profile, SSO, ...); AWS_ENDPOINT_URL points them at another endpoint.
+recover-space also reaches the etcd members on their private names with a
+client certificate it issues in memory from the etcd CA in SSM, as kinfra
+roll does.
 `
 
 func runEtcd(args []string, stdout, stderr io.Writer) int {
@@ -48,6 +57,8 @@ func runEtcd(args []string, stdout, stderr io.Writer) int {
 			return runEtcdBackups(args[1:], stdout, stderr)
 		case "restore":
 			return runEtcdRestore(args[1:], stdout, stderr)
+		case "recover-space":
+			return runEtcdRecoverSpace(args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, etcdUsage)
@@ -267,4 +278,45 @@ func confirmRestore(cluster string, yes bool, stderr io.Writer) error {
 		return fmt.Errorf("confirmation %q is not the cluster name %q; nothing was written", strings.TrimSpace(line), cluster)
 	}
 	return nil
+}
+
+// SpaceClientName is the subject of recover-space's client certificate, as
+// etcd's logs name it.
+const SpaceClientName = "kinfra-recover-space"
+
+// etcdDial is how recover-space reaches the members (nil: the system's
+// dialer); tests replace it.
+var etcdDial etcdops.DialFunc
+
+func runEtcdRecoverSpace(args []string, stdout, stderr io.Writer) int {
+	e := newEtcdCommand("kinfra etcd recover-space", stderr)
+	cmd, fs := e.name, e.fs
+	var o etcdops.SpaceOptions
+	fs.BoolVar(&o.DryRun, "dry-run", false, "read the members and alarms, print the steps, change nothing")
+	fs.DurationVar(&o.DefragTimeout, "defrag-timeout", 10*time.Minute, "bound of the compaction and of each member's defragmentation")
+	fs.DurationVar(&o.Wait, "wait", 5*time.Minute, "how long to wait for a defragmented member to be healthy again")
+	if code := e.parse(args); code != 0 {
+		return code
+	}
+	if o.DefragTimeout <= 0 || o.Wait <= 0 {
+		fmt.Fprintf(stderr, "%s: --defrag-timeout %s and --wait %s must be positive\n", cmd, o.DefragTimeout, o.Wait)
+		return 2
+	}
+	ctx, stop, c, cl, code := e.connect()
+	defer stop()
+	if code != 0 {
+		return code
+	}
+	members, err := etcdops.ConnectEtcd(ctx, cl.SSM, c, SpaceClientName, etcdDial)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	o.Out = stdout
+	fmt.Fprintf(stdout, "Cluster %s: recovering etcd's space\n", c.Name)
+	if _, err := etcdops.RecoverSpace(ctx, members, o); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
 }

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
@@ -23,6 +30,10 @@ func TestEtcdUsageErrorsExitTwo(t *testing.T) {
 		{"etcd", "restore", "--stack", "us-east-1", "--dir", "../.."},
 		{"etcd", "restore", "--stack", "us-east-1", "--dir", "../..", "--snapshot", "latest", "--wait", "-1s"},
 		{"etcd", "restore", "--stack", "us-east-1", "--dir", "../..", "--snapshot", "latest", "extra"},
+		{"etcd", "recover-space"},
+		{"etcd", "recover-space", "--stack", "us-east-1", "--dir", "../..", "--wait", "0s"},
+		{"etcd", "recover-space", "--stack", "us-east-1", "--dir", "../..", "--defrag-timeout", "-1m"},
+		{"etcd", "recover-space", "--stack", "us-east-1", "--dir", "../..", "--yes"},
 	} {
 		code, _, errOut := kinfra(args...)
 		require.Equal(t, 2, code, "%v: %s", args, errOut)
@@ -126,4 +137,38 @@ func TestEtcdRestoreRunsToTheEndAndRefusesAnotherClustersSnapshot(t *testing.T) 
 	require.Contains(t, errOut, "WARNING: --force")
 	require.Contains(t, errOut, "timed out after 1s waiting for generation 2")
 	require.Contains(t, errOut, "journalctl -u kinfra-master")
+}
+
+// recover-space fails closed, exit 1, when it cannot read the etcd CA or
+// reach every member; nothing is changed. tests/realetcdmaint_test.go runs
+// its recovery on real etcd.
+func TestEtcdRecoverSpaceRefusesWithoutTheEtcdCAOrEveryMember(t *testing.T) {
+	e := etcdopstest.Start(t)
+	e.Seed(t, 0)
+	args := []string{"etcd", "recover-space", "--stack", "us-east-1", "--dir", "../..", "--dry-run"}
+	code, out, errOut := kinfra(args...)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, errOut, "kinfra etcd recover-space: reading /kinfra/prod-use1/control-plane/etcd-ca.crt (kinfra-recover-space needs ssm:GetParameter and kms:Decrypt on the cluster's PKI)")
+
+	prefix := bootstrap.ParameterPrefix(e.Cluster.Name) + "/" + bootstrap.ControlPlaneParameters + "/"
+	for name, v := range map[string]string{"etcd-ca.crt": e.PKI.EtcdCA.Cert, "etcd-ca.key": e.PKI.EtcdCA.Key} {
+		_, err := e.SSM.PutParameter(context.Background(), &ssm.PutParameterInput{Name: aws.String(prefix + name), Value: aws.String(v), Type: ssmtypes.ParameterTypeSecureString})
+		require.NoError(t, err)
+	}
+	var mu sync.Mutex
+	var dialed []string
+	etcdDial = func(_ context.Context, _, addr string) (net.Conn, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		dialed = append(dialed, addr)
+		return nil, errors.New("no route to the VPC")
+	}
+	t.Cleanup(func() { etcdDial = nil })
+	code, out, errOut = kinfra(args...)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, errOut, "kinfra etcd recover-space: member list: ")
+	require.NotContains(t, out, "Steps:")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Contains(t, dialed, "etcd-0.prod-use1.k8s.internal:2379", "it reaches the members on their stable names")
 }

@@ -12,6 +12,7 @@
 //	kinfra pki init --stack us-east-1       create the cluster PKI as the secret kinfra:pki
 //	kinfra etcd backups --stack us-east-1   list the cluster's etcd snapshots in S3
 //	kinfra etcd restore --stack us-east-1 --snapshot latest  restore every etcd member from one
+//	kinfra etcd recover-space --stack us-east-1  the NOSPACE runbook: compact, defragment, disarm
 //	kinfra roll --stack us-east-1           replace the masters one at a time, behind health gates
 //
 // Exit status: 0 success (a valid plan), 1 invalid config, error findings or
@@ -42,6 +43,7 @@ const usage = `usage:
   kinfra pki init --stack NAME [--force] [--pulumi PATH] [--dir DIR]
   kinfra etcd backups (--stack NAME | --stack-file PATH) [--json]
   kinfra etcd restore (--stack NAME | --stack-file PATH) --snapshot latest|KEY [--dry-run] [--yes] ...
+  kinfra etcd recover-space (--stack NAME | --stack-file PATH) [--dry-run] ...
   kinfra roll (--stack NAME | --stack-file PATH) [--dry-run] [--timeout 15m] [--poll 10s]
 
 plan runs the kinfra Pulumi program offline, under mocks, and prints what it
@@ -56,7 +58,8 @@ and checks every master slot's identity; plan --parity lists the config paths
 whose values differ between the stacks (docs/review.md).
 
 etcd backups lists the cluster's etcd snapshots; etcd restore has every
-master restore one (docs/etcd-restore.md). Both call AWS.
+master restore one (docs/etcd-restore.md). Both call AWS. etcd recover-space
+brings a cluster out of NOSPACE (docs/masters.md); it calls AWS and etcd.
 
 roll replaces the masters whose launch template version is behind the stack,
 one slot at a time, each once the one before is healthy (README, "Upgrading a

@@ -152,6 +152,9 @@ func (m Master) Render() (Rendered, error) {
 		{HealthScriptPath, "0755", "root:root", MasterScript("kinfra-master-health.sh")},
 		{HealthUnitPath, "0644", "root:root", asset("kinfra-master-health.service")},
 		{HealthTimerPath, "0644", "root:root", healthTimer},
+		{DefragScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-defrag.sh")},
+		{DefragUnitPath, "0644", "root:root", asset("kinfra-etcd-defrag.service")},
+		{DefragTimerPath, "0644", "root:root", defragTimer(m.Slot)},
 	}
 	if m.Backup != nil {
 		files = append(files,

@@ -3,13 +3,9 @@ package roll
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -50,40 +46,24 @@ func Connect(ctx context.Context, c spec.Cluster, profile string, o Options, dia
 // gates of cluster c.
 func NewClusterGates(ctx context.Context, cfg aws.Config, c spec.Cluster, dial DialFunc) (*ClusterGates, error) {
 	api := ssm.NewFromConfig(cfg)
-	prefix := bootstrap.ParameterPrefix(c.Name) + "/" + bootstrap.ControlPlaneParameters + "/"
-	read := func(name string) (string, error) {
-		out, err := api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(prefix + name), WithDecryption: aws.Bool(true)})
-		if err != nil {
-			return "", fmt.Errorf("reading %s%s (the roll needs ssm:GetParameter and kms:Decrypt on the cluster's PKI): %w", prefix, name, err)
-		}
-		return aws.ToString(out.Parameter.Value), nil
-	}
-	var ca, etcdCA pki.KeyPair
-	var errs []error
-	for _, p := range []struct {
-		dst  *string
-		name string
-	}{{&ca.Cert, "ca.crt"}, {&ca.Key, "ca.key"}, {&etcdCA.Cert, "etcd-ca.crt"}, {&etcdCA.Key, "etcd-ca.key"}} {
-		v, err := read(p.name)
-		errs = append(errs, err)
-		*p.dst = v
-	}
-	if err := errors.Join(errs...); err != nil {
+	v, err := etcdops.ReadPKI(ctx, api, c.Name, "the roll", "ca.crt", "ca.key", "etcd-ca.crt", "etcd-ca.key")
+	if err != nil {
 		return nil, err
 	}
+	ca, etcdCA := pki.KeyPair{Cert: v[0], Key: v[1]}, pki.KeyPair{Cert: v[2], Key: v[3]}
 	// kubeadm binds this group to cluster-admin; the roll reads /readyz,
 	// the nodes and pods, cordons and uncordons nodes and evicts pods.
-	apiClient := &renewingClient{ca: ca, subject: pkix.Name{CommonName: ClientName, Organization: []string{pki.AdminGroup}}}
-	etcdClient := &renewingClient{ca: etcdCA, subject: pkix.Name{CommonName: ClientName}}
-	for _, rc := range []*renewingClient{apiClient, etcdClient} {
-		if _, err := rc.get(nil); err != nil {
-			return nil, fmt.Errorf("client certificate %s: %w", rc.subject, err)
+	apiClient := &etcdops.RenewingCert{CA: ca, Subject: pkix.Name{CommonName: ClientName, Organization: []string{pki.AdminGroup}}}
+	etcdClient := &etcdops.RenewingCert{CA: etcdCA, Subject: pkix.Name{CommonName: ClientName}}
+	for _, rc := range []*etcdops.RenewingCert{apiClient, etcdClient} {
+		if _, err := rc.Get(nil); err != nil {
+			return nil, fmt.Errorf("client certificate %s: %w", rc.Subject, err)
 		}
 	}
 	g := &ClusterGates{
 		EtcdEndpoints: EtcdEndpoints(c),
-		EtcdTLS:       etcdClient.tls(etcdCA.Cert, ""),
-		APITLS:        apiClient.tls(ca.Cert, "api."+c.PrivateDomain),
+		EtcdTLS:       etcdClient.TLS(etcdCA.Cert, ""),
+		APITLS:        apiClient.TLS(ca.Cert, "api."+c.PrivateDomain),
 		APIPort:       bootstrap.APIPort,
 		APIHost:       "api." + c.PrivateDomain,
 		Dial:          dial,
@@ -144,56 +124,10 @@ func StatusReader(api interface {
 }
 
 // EtcdEndpoints are every slot's etcd client URL, on its stable name.
-func EtcdEndpoints(c spec.Cluster) []string {
-	var eps []string
-	for i := range c.Masters.Count {
-		eps = append(eps, fmt.Sprintf("https://%s:%d", bootstrap.EtcdRecord(i, c.PrivateDomain), bootstrap.EtcdClientPort))
-	}
-	return eps
-}
-
-// renewingClient issues the roll's client certificate from its CA in
-// memory, valid for an hour, and a new one once less than a quarter of that
-// is left: a roll of many pools runs for hours, and no certificate it
-// issues outlives it by more than an hour. Nothing is written to disk.
-type renewingClient struct {
-	ca       pki.KeyPair
-	subject  pkix.Name
-	mu       sync.Mutex
-	cert     *tls.Certificate
-	notAfter time.Time
-}
-
-const clientCertLifetime = time.Hour
-
-func (rc *renewingClient) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	now := time.Now()
-	if rc.cert != nil && now.Add(clientCertLifetime/4).Before(rc.notAfter) {
-		return rc.cert, nil
-	}
-	cert, err := pki.ShortLivedClient(rc.ca, rc.subject, clientCertLifetime, now)
-	if err != nil {
-		return nil, err
-	}
-	rc.cert, rc.notAfter = &cert, now.Add(clientCertLifetime)
-	return rc.cert, nil
-}
-
-// tls trusts only caPEM and presents the current certificate.
-func (rc *renewingClient) tls(caPEM, serverName string) *tls.Config {
-	cfg := ClientTLS(caPEM, tls.Certificate{}, serverName)
-	cfg.Certificates = nil
-	cfg.GetClientCertificate = rc.get
-	return cfg
-}
+func EtcdEndpoints(c spec.Cluster) []string { return etcdops.EtcdEndpoints(c) }
 
 // ClientTLS trusts only caPEM and presents cert; serverName, when set,
-// is the name every server must prove (the API's stable name: the roll
-// dials API servers by address).
+// is the name every server must prove (etcdops.ClientTLS).
 func ClientTLS(caPEM string, cert tls.Certificate, serverName string) *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(strings.TrimSpace(caPEM)))
-	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, ServerName: serverName, MinVersion: tls.VersionTLS12}
+	return etcdops.ClientTLS(caPEM, cert, serverName)
 }

@@ -15,16 +15,13 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/etcdops"
 )
 
-// DialFunc opens a connection; nil means the system's dialer. Tests dial
-// into the network namespaces their servers run in; an operator could dial
-// through a bastion.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+// DialFunc opens a connection; nil means the system's dialer (etcdops.DialFunc).
+type DialFunc = etcdops.DialFunc
 
 // BootStatus is what a master reports about its boot on one instance.
 type BootStatus struct {
@@ -58,31 +55,15 @@ type ClusterGates struct {
 	CheckTimeout time.Duration
 }
 
-func (g *ClusterGates) timeout() time.Duration {
-	if g.CheckTimeout > 0 {
-		return g.CheckTimeout
-	}
-	return 5 * time.Second
+func (g *ClusterGates) timeout() time.Duration { return g.etcd().CallTimeout() }
+
+// etcd is how the gates reach the members.
+func (g *ClusterGates) etcd() etcdops.Etcd {
+	return etcdops.Etcd{Endpoints: g.EtcdEndpoints, TLS: g.EtcdTLS, Dial: g.Dial, Timeout: g.CheckTimeout}
 }
 
 func (g *ClusterGates) etcdClient(endpoints []string) (*clientv3.Client, error) {
-	return clientv3.New(g.etcdConfig(endpoints))
-}
-
-func (g *ClusterGates) etcdConfig(endpoints []string) clientv3.Config {
-	cfg := clientv3.Config{
-		Endpoints:   endpoints,
-		TLS:         g.EtcdTLS,
-		DialTimeout: g.timeout(),
-		Logger:      zap.NewNop(),
-	}
-	if g.Dial != nil {
-		dial := g.Dial
-		cfg.DialOptions = append(cfg.DialOptions, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			return dial(ctx, "tcp", addr)
-		}))
-	}
-	return cfg
+	return g.etcd().Client(endpoints...)
 }
 
 // Etcd checks every member on its own endpoint: it answers, it has a leader,

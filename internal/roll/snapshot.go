@@ -77,7 +77,7 @@ func (s *Snapshotter) Take(ctx context.Context, g *ClusterGates) (string, error)
 	path := filepath.Join(dir, "snapshot.db")
 	// The version the masters record is the server's (the image's etcd),
 	// not the storage version the snapshot stream reports.
-	if _, err := snapshot.SaveWithVersion(ctx, zap.NewNop(), g.etcdConfig([]string{leader}), path); err != nil {
+	if _, err := snapshot.SaveWithVersion(ctx, zap.NewNop(), g.etcd().Config(leader), path); err != nil {
 		return "", fmt.Errorf("snapshot of %s: %w", leader, err)
 	}
 	sum, size, err := fileSHA256(path)

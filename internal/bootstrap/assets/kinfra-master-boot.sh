@@ -528,6 +528,8 @@ boot() {
 	systemctl enable --now kinfra-master-health.timer
 	step backups
 	enable_backups
+	# Every member defragments itself at its slot's hour, when worth it.
+	systemctl enable --now kinfra-etcd-defrag.timer
 	step api-server
 	wait_for_api_server
 	step upgrade-cluster

@@ -1,4 +1,4 @@
-package roll
+package etcdops
 
 import (
 	"crypto/x509"
@@ -12,18 +12,18 @@ import (
 	"github.com/kinfra-dev/kinfra/pki"
 )
 
-func TestTheRollsClientCertificateLivesAnHourAndIsRenewedBeforeItEnds(t *testing.T) {
+func TestTheCommandsClientCertificateLivesAnHourAndIsRenewedBeforeItEnds(t *testing.T) {
 	b, err := pki.Generate("prod")
 	require.NoError(t, err)
-	rc := &renewingClient{ca: b.ClusterCA, subject: pkix.Name{CommonName: ClientName, Organization: []string{pki.AdminGroup}}}
-	cfg := rc.tls(b.ClusterCA.Cert, "api.prod.internal")
+	rc := &RenewingCert{CA: b.ClusterCA, Subject: pkix.Name{CommonName: "kinfra-roll", Organization: []string{pki.AdminGroup}}}
+	cfg := rc.TLS(b.ClusterCA.Cert, "api.prod.internal")
 	require.Empty(t, cfg.Certificates, "no fixed certificate: each handshake asks for the current one")
 
 	first, err := cfg.GetClientCertificate(nil)
 	require.NoError(t, err)
 	leaf, err := x509.ParseCertificate(first.Certificate[0])
 	require.NoError(t, err)
-	require.Equal(t, ClientName, leaf.Subject.CommonName)
+	require.Equal(t, "kinfra-roll", leaf.Subject.CommonName)
 	require.Equal(t, []string{pki.AdminGroup}, leaf.Subject.Organization)
 	require.WithinDuration(t, time.Now().Add(time.Hour), leaf.NotAfter, 2*time.Minute, "an hour, no more")
 
