@@ -497,10 +497,12 @@ func (w *bootWorld) requireEtcdPKI() {
 func (w *bootWorld) requireEtcdStarted() {
 	t := w.t
 	t.Helper()
-	// etcd started, then (once a control-plane node) the backup timer.
+	// etcd started, then (once a control-plane node) the certificate
+	// renewal and backup timers.
 	require.Equal(t, []bootCall{
 		{"systemctl", []string{"daemon-reload"}},
 		{"systemctl", []string{"start", "--no-block", "etcd.service"}},
+		{"systemctl", []string{"enable", "--now", "kinfra-cert-renew.timer"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-etcd-backup.timer"}},
 	}, w.callsOf("systemctl"))
 	require.Equal(t, w.dataMount+"\n", mustRead(t, filepath.Join(w.state, "mounted")), "etcd starts on the mounted volume")
