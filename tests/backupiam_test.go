@@ -39,7 +39,7 @@ func TestMastersIAMAllowsExactlyTheBackupCallsTheScriptsMake(t *testing.T) {
 	for _, ud := range uds {
 		if ud.LaunchTemplate == "prod-use1-masters-master-0" {
 			files := writeFiles(t, ud.CloudConfig, t.TempDir())
-			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath} {
+			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath} {
 				require.Contains(t, files, path)
 				scripts += mustRead(t, files[path])
 			}
@@ -110,7 +110,7 @@ func TestMastersIAMWritesExactlyTheParametersAndMetricsTheScriptsDo(t *testing.T
 	for _, ud := range uds {
 		if ud.LaunchTemplate == "prod-use1-masters-master-0" {
 			files := writeFiles(t, ud.CloudConfig, t.TempDir())
-			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath} {
+			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath} {
 				scripts += mustRead(t, files[path])
 			}
 			env = mustRead(t, files[bootstrap.MasterEnvPath])

@@ -498,12 +498,13 @@ func (w *bootWorld) requireEtcdStarted() {
 	t := w.t
 	t.Helper()
 	// etcd started, then (once a control-plane node whose cluster record
-	// is written) the health report's timer, then the backup and
-	// defragmentation timers.
+	// is written) the health report's timer, then the certificate
+	// renewal, backup and defragmentation timers.
 	require.Equal(t, []bootCall{
 		{"systemctl", []string{"daemon-reload"}},
 		{"systemctl", []string{"start", "--no-block", "etcd.service"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-master-health.timer"}},
+		{"systemctl", []string{"enable", "--now", "kinfra-cert-renew.timer"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-etcd-backup.timer"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-etcd-defrag.timer"}},
 	}, w.callsOf("systemctl"))

@@ -187,8 +187,9 @@ func TestEveryRenderedScriptPassesShellcheck(t *testing.T) {
 			}
 			require.True(t, ok, "user data carries a boot script")
 			scripts := []string{script}
-			// A master's library, backup and defragmentation scripts too.
-			for _, p := range []string{bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath} {
+			// A master's library, backup, defragmentation, renewal and
+			// health scripts too.
+			for _, p := range []string{bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath} {
 				if f, ok := files[p]; ok {
 					scripts = append(scripts, f)
 				}
@@ -416,5 +417,42 @@ func verifyUnits(t *testing.T, r bootstrap.Rendered) {
 			continue
 		}
 		t.Errorf("systemd %d: systemd-analyze verify says: %s", major, line)
+	}
+}
+
+// The certificate renewal timers fire once a day, every slot at another
+// hour (by systemd's own calendar parser), so that no two masters renew at
+// once, and never catch up a missed run.
+func TestRenewTimersFireDailyAtAnotherHourForEverySlot(t *testing.T) {
+	analyze := testtools.Path(t, "systemd-analyze")
+	hours := map[int]int{}
+	for slot := range 7 {
+		m := unitTestMaster(15)
+		m.Slot, m.Count = slot, 7
+		r, err := m.Render()
+		require.NoError(t, err)
+		timer := r.Files[bootstrap.RenewTimerPath].Content
+		require.Contains(t, timer, "\nPersistent=false\n")
+		calendar := regexp.MustCompile(`(?m)^OnCalendar=(.+)$`).FindStringSubmatch(timer)
+		require.NotNil(t, calendar, timer)
+		cmd := exec.Command(analyze, "calendar", "--iterations", "3", calendar[1])
+		cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "systemd-analyze calendar %q:\n%s", calendar[1], out)
+		var elapses []time.Time
+		for _, m := range regexp.MustCompile(`(?m)(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC`).FindAllStringSubmatch(string(out), -1) {
+			e, err := time.Parse("2006-01-02 15:04:05", m[1])
+			require.NoError(t, err)
+			elapses = append(elapses, e)
+		}
+		require.Len(t, elapses, 3, string(out))
+		for i, e := range elapses {
+			if i > 0 {
+				require.Equal(t, 24*time.Hour, e.Sub(elapses[i-1]), "slot %d: daily", slot)
+			}
+		}
+		other, taken := hours[elapses[0].Hour()]
+		require.False(t, taken, "slot %d renews at %02d:00, as slot %d does", slot, elapses[0].Hour(), other)
+		hours[elapses[0].Hour()] = slot
 	}
 }

@@ -172,7 +172,9 @@ type realCluster struct {
 	lib   string // the rendered boot script, without its final `main "$@"`
 	// backupLib is the rendered backup script, likewise ("" without backups).
 	backupLib string
-	masters   []*realMaster
+	// renewLib is the rendered certificate renewal script, likewise.
+	renewLib string
+	masters  []*realMaster
 	// client is an operator's machine on the same network, not a master.
 	client *testtools.Host
 
@@ -272,6 +274,11 @@ func newRealCluster(t *testing.T, st realStack) *realCluster {
 		c.backupLib = filepath.Join(c.dir, "kinfra-etcd-backup.functions")
 		require.NoError(t, os.WriteFile(c.backupLib, []byte(strings.TrimSuffix(f.Content, call)+"\n"), 0o644))
 	}
+
+	renew := st.slots[0].files[bootstrap.RenewScriptPath].Content
+	require.True(t, strings.HasSuffix(renew, call), "the renewal script ends by calling main")
+	c.renewLib = filepath.Join(c.dir, "kinfra-cert-renew.functions")
+	require.NoError(t, os.WriteFile(c.renewLib, []byte(strings.TrimSuffix(renew, call)+"\n"), 0o644))
 
 	for _, s := range st.slots {
 		m := &realMaster{c: c, slot: s, root: filepath.Join(c.dir, "m"+strconv.Itoa(s.index))}
@@ -399,13 +406,20 @@ func (m *realMaster) backup(t *testing.T) (string, error) {
 	return m.runScript(t, 3*time.Minute, m.c.backupLib, "main 2>&1")
 }
 
+// renew runs the rendered certificate renewal script's main on the
+// machine, as its timer does, with the same mapping as boot.
+func (m *realMaster) renew(t *testing.T) (string, error) {
+	t.Helper()
+	return m.runScript(t, 3*time.Minute, m.c.renewLib, "main 2>&1")
+}
+
 // runScript runs commands after sourcing lib, a rendered script without its
 // final call of main.
 func (m *realMaster) runScript(t *testing.T, timeout time.Duration, lib, commands string) (string, error) {
 	t.Helper()
 	const prelude = `set -euo pipefail
 . "$KINFRA_TEST_LIB"
-for v in PKI_DIR ETCD_PKI_DIR ENCRYPTION_CONFIG KUBECONFIG_DIR DISCOVERY_CONFIG DATA_MOUNT CLUSTER_MARKER ETCD_DATA_DIR GENERATION_FILE BACKUP_DIR; do
+for v in PKI_DIR ETCD_PKI_DIR ENCRYPTION_CONFIG KUBECONFIG_DIR DISCOVERY_CONFIG DATA_MOUNT CLUSTER_MARKER ETCD_DATA_DIR GENERATION_FILE BACKUP_DIR NODE_MARKER; do
 	if [ -n "${!v-}" ]; then printf -v "$v" '%s%s' "$KINFRA_TEST_ROOT" "${!v}"; fi
 done
 `

@@ -94,6 +94,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	showConfig := fs.Bool("config", false, "print only the effective config, defaults applied")
 	showUserData := fs.Bool("user-data", false, "print every launch template's decoded cloud-config")
 	dir := fs.String("dir", ".", "`directory` inside the kinfra project (for --stack)")
+	pkiFile := fs.String("pki-file", "", "`path` of the stack's kinfra:pki in plain text (pulumi config get kinfra:pki): checks its CAs' and admin certificate's expiry")
 	review := addReviewFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -121,6 +122,12 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 1
+	}
+	if *pkiFile != "" {
+		if sf.PKI, err = os.ReadFile(*pkiFile); err != nil {
+			fmt.Fprintln(stderr, "kinfra plan:", err)
+			return 2
+		}
 	}
 	p, err := plan.Run(sf)
 	if err != nil {

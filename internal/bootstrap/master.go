@@ -47,6 +47,9 @@ const (
 	BackupUnitPath   = "/etc/systemd/system/kinfra-etcd-backup.service"
 	BackupTimerPath  = "/etc/systemd/system/kinfra-etcd-backup.timer"
 	BootUnitPath     = "/etc/systemd/system/kinfra-master.service"
+	RenewScriptPath  = "/usr/local/sbin/kinfra-cert-renew"
+	RenewUnitPath    = "/etc/systemd/system/kinfra-cert-renew.service"
+	RenewTimerPath   = "/etc/systemd/system/kinfra-cert-renew.timer"
 	EtcdUnitPath     = "/etc/systemd/system/etcd.service"
 	EncryptionDir    = "/etc/kubernetes/encryption"
 	EncryptionPath   = EncryptionDir + "/config.yaml"
@@ -155,6 +158,9 @@ func (m Master) Render() (Rendered, error) {
 		{DefragScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-defrag.sh")},
 		{DefragUnitPath, "0644", "root:root", asset("kinfra-etcd-defrag.service")},
 		{DefragTimerPath, "0644", "root:root", defragTimer(m.Slot)},
+		{RenewScriptPath, "0755", "root:root", MasterScript("kinfra-cert-renew.sh")},
+		{RenewUnitPath, "0644", "root:root", asset("kinfra-cert-renew.service")},
+		{RenewTimerPath, "0644", "root:root", RenewTimer(m.Slot)},
 	}
 	if m.Backup != nil {
 		files = append(files,
@@ -164,6 +170,27 @@ func (m Master) Render() (Rendered, error) {
 		)
 	}
 	return cloudConfig(files, "kinfra-master.service")
+}
+
+// RenewHour is the hour (UTC) at which slot's certificate renewal runs: one
+// hour apart per slot from 02:30, so that no two masters renew at once
+// (a renewal takes seconds to a minute).
+func RenewHour(slot int) int { return (2 + slot) % 24 }
+
+// RenewTimer is slot's certificate renewal timer: daily at its own hour,
+// never catching up a missed run (which could meet another slot's).
+func RenewTimer(slot int) string {
+	return fmt.Sprintf(`[Unit]
+Description=kinfra certificate renewal, daily at %02d:30 UTC (slot %d)
+
+[Timer]
+OnCalendar=*-*-* %02d:30:00 UTC
+AccuracySec=1s
+Persistent=false
+
+[Install]
+WantedBy=timers.target
+`, RenewHour(slot), slot, RenewHour(slot))
 }
 
 // cloudConfig is the user data that writes files and starts unit, the boot

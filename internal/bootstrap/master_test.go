@@ -155,7 +155,7 @@ func randomText(t *testing.T, n int) string {
 // as it reads the commented source (declare -f prints what bash parsed,
 // without comments), so no string or here-document lost a line.
 func TestMasterScriptsLoseOnlyTheirComments(t *testing.T) {
-	for _, name := range []string{"kinfra-master-boot.sh", "kinfra-master-lib.sh", "kinfra-etcd-backup.sh", "kinfra-etcd-defrag.sh"} {
+	for _, name := range []string{"kinfra-master-boot.sh", "kinfra-master-lib.sh", "kinfra-etcd-backup.sh", "kinfra-etcd-defrag.sh", "kinfra-cert-renew.sh", "kinfra-master-health.sh"} {
 		t.Run(name, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join("assets", name))
 			require.NoError(t, err)

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/pki"
 )
 
 // Severity of a finding: an error fails the plan.
@@ -45,6 +47,9 @@ type Rule struct {
 	// CheckConfig reads the stack's plain config ("namespace:key" to value,
 	// objects as JSON), for what no resource shows.
 	CheckConfig func(config map[string]string) []Finding
+	// CheckPKI reads the stack's kinfra:pki, when the plan is given it
+	// (kinfra plan --pki-file: offline, the value is encrypted).
+	CheckPKI func(b *pki.Bundle, now time.Time) []Finding
 }
 
 // Rules is kinfra's rule set, in report order. docs/review.md has the same
@@ -66,6 +71,7 @@ var Rules = []Rule{
 	{ID: "workers/autoscaler-desired-capacity", Severity: Error, Doc: "Pulumi never resets the size cluster-autoscaler gave a group (a warning: a group no autoscaler scales ignores its configured size)", Check: autoscalerDesiredCapacity},
 	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},
 	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
+	{ID: "pki/expiry", Severity: Error, Doc: "no CA and no admin certificate of kinfra:pki expires within 90 days (an error once expired)", CheckPKI: pkiExpiry},
 	{ID: "config/aws-access-key", Severity: Warning, Doc: "no plain-text config value holds an AWS access key ID (AKIA… or ASIA…): the stack file is committed", CheckConfig: plainAccessKeys},
 }
 
@@ -94,6 +100,48 @@ func RunStack(rs []mockaws.Resource, config map[string]string) []Finding {
 			out = append(out, f)
 		}
 	}
+	sortFindings(out)
+	return out
+}
+
+// RunPKI applies the rules that read the stack's kinfra:pki, at now.
+func RunPKI(b *pki.Bundle, now time.Time) []Finding {
+	out := []Finding{}
+	for _, r := range Rules {
+		if r.CheckPKI == nil {
+			continue
+		}
+		for _, f := range r.CheckPKI(b, now) {
+			f.Rule = r.ID
+			if f.Severity == "" {
+				f.Severity = r.Severity
+			}
+			out = append(out, f)
+		}
+	}
+	sortFindings(out)
+	return out
+}
+
+// pkiExpiry: the certificates only an operator renews (the CAs, the admin
+// certificate), 90 days ahead; the masters renew their own leaves.
+func pkiExpiry(b *pki.Bundle, now time.Time) []Finding {
+	var out []Finding
+	for _, e := range b.Expiries() {
+		if !e.Due(now) {
+			continue
+		}
+		f := Finding{Resource: e.Path, Message: e.Message(now)}
+		if !e.Expired(now) {
+			f.Severity = Warning
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Sorted orders findings as Run does: by severity, rule and resource.
+func Sorted(out []Finding) []Finding {
 	sortFindings(out)
 	return out
 }

@@ -5,7 +5,10 @@
 package plan
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -85,7 +88,15 @@ func Run(sf StackFile) (*Plan, error) {
 	}
 	p.Resources = m.Resources()
 	if err == nil {
-		p.Findings = findings.Acknowledge(findings.RunStack(p.Resources, sf.Config), acks)
+		fs := findings.RunStack(p.Resources, sf.Config)
+		if len(sf.PKI) > 0 {
+			var b pki.Bundle
+			if jerr := json.Unmarshal(sf.PKI, &b); jerr != nil {
+				return p, fmt.Errorf("the given kinfra:pki is not the JSON `kinfra pki init` writes")
+			}
+			fs = findings.Sorted(append(fs, findings.RunPKI(&b, time.Now())...))
+		}
+		p.Findings = findings.Acknowledge(fs, acks)
 	}
 	return p, err
 }

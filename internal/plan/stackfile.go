@@ -28,6 +28,12 @@ type StackFile struct {
 	// Secure are keys holding encrypted values, which an offline plan cannot
 	// read.
 	Secure []string
+	// PKI is the stack's kinfra:pki in plain text, when the caller has it
+	// (kinfra plan --pki-file, from `pulumi config get kinfra:pki`): the
+	// plan reads it for its certificates' expiry only (finding pki/expiry)
+	// and still renders with a throwaway PKI, so nothing secret reaches
+	// its output.
+	PKI []byte
 }
 
 // ErrUsage marks errors in how kinfra was called (exit code 2).

@@ -5,7 +5,8 @@
 #   1. attach the slot's etcd volume, waiting while a dead predecessor
 #      releases it (never force-detached: that risks etcd's data);
 #   2. point the slot's DNS record (etcd-<slot>.<domain>) at this instance;
-#   3. fetch the etcd CA from SSM and issue this host's etcd certificates;
+#   3. fetch the etcd CA from SSM and issue this host's etcd certificates
+#      (etcd_pki, in the library: kinfra-cert-renew renews them with it);
 #   4. format the volume only if it holds no filesystem and its member
 #      provably never ran (or a restore was requested), then mount it;
 #   5. restore the member from a snapshot if `kinfra etcd restore` asked
@@ -15,7 +16,8 @@
 #   7. kubeadm init (slot 0, only while no cluster record exists), or build
 #      this control-plane node from the cluster's PKI with kubeadm's init
 #      phases, which needs no API (every master may be new); record the
-#      cluster; start backups; wait for this master's API server;
+#      cluster; start the backup and certificate renewal timers; wait for
+#      this master's API server;
 #   8. bring the cluster's kubeadm configuration to this master's
 #      Kubernetes version (upgrade_cluster), once the API answers.
 # Every step is safe to run again after a failure at any point: a failed
@@ -64,12 +66,6 @@ ATTEMPT=0
 # next attempt: the static pod manifests it wrote, and the ports of the
 # components (the kubelet too) that run from them.
 INIT_LEFTOVERS=FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml,FileAvailable--etc-kubernetes-manifests-kube-controller-manager.yaml,FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml,Port-6443,Port-10257,Port-10259,Port-10250
-
-imds() {
-	local token
-	token=$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)
-	curl -sSf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
-}
 
 # attach_volume waits until the slot volume is attached here. A volume still
 # attached to another instance belongs to a predecessor that is shutting
@@ -176,24 +172,6 @@ upsert_record() {
 	awscli route53 wait resource-record-sets-changed --id "$change"
 }
 
-param() {
-	awscli ssm get-parameter --with-decryption --name "$PARAMETER_PREFIX/$1" \
-		--query Parameter.Value --output text
-}
-
-# fetch NAME FILE MODE writes an SSM parameter to a file atomically.
-fetch() {
-	local dir
-	dir=$(dirname "$2")
-	mkdir -p "$dir"
-	(
-		umask 077
-		param "$1" >"$2.tmp"
-	)
-	chmod "$3" "$2.tmp"
-	mv -f "$2.tmp" "$2"
-}
-
 place_pki() {
 	fetch control-plane/ca.crt "$PKI_DIR/ca.crt" 0644
 	fetch control-plane/ca.key "$PKI_DIR/ca.key" 0600
@@ -202,53 +180,6 @@ place_pki() {
 	fetch control-plane/sa.key "$PKI_DIR/sa.key" 0600
 	fetch control-plane/sa.pub "$PKI_DIR/sa.pub" 0644
 	fetch control-plane/encryption-config.yaml "$ENCRYPTION_CONFIG" 0600
-}
-
-# issue NAME CN EXTKEYUSAGE SANS signs a leaf with the etcd CA, into new
-# files renamed into place, so that a reader never finds half of them.
-issue() {
-	local name=$1 cn=$2 usage=$3 sans=$4 dir=$ETCD_PKI_DIR
-	(
-		umask 077
-		openssl ecparam -name prime256v1 -genkey -noout -out "$dir/$name.key.new"
-	)
-	openssl req -new -key "$dir/$name.key.new" -subj "/CN=$cn" -out "$dir/$name.csr"
-	openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
-		-set_serial "0x$(openssl rand -hex 16)" -days 365 -out "$dir/$name.crt.new" \
-		-extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s' \
-			"$usage" "${sans:+subjectAltName=$sans}") 2>/dev/null
-	rm -f "$dir/$name.csr"
-	mv -f "$dir/$name.key.new" "$dir/$name.key"
-	mv -f "$dir/$name.crt.new" "$dir/$name.crt"
-}
-
-# cert_current NAME SANS succeeds when NAME's certificate and key, issued
-# by an earlier attempt on this instance, can be kept: the key is the
-# certificate's, the etcd CA issued it for exactly SANS, and it is valid
-# for 30 more days. A retried boot then leaves alone the files that the
-# etcd it started reads at every connection.
-cert_current() {
-	local dir=$ETCD_PKI_DIR name=$1 sans=$2 got
-	[ -s "$dir/$name.crt" ] && [ -s "$dir/$name.key" ] || return 1
-	openssl verify -CAfile "$dir/ca.crt" "$dir/$name.crt" >/dev/null 2>&1 || return 1
-	openssl x509 -in "$dir/$name.crt" -noout -checkend 2592000 >/dev/null 2>&1 || return 1
-	[ "$(openssl x509 -in "$dir/$name.crt" -noout -pubkey 2>/dev/null)" = "$(openssl pkey -in "$dir/$name.key" -pubout 2>/dev/null)" ] || return 1
-	got=$(openssl x509 -in "$dir/$name.crt" -noout -ext subjectAltName 2>/dev/null | sed -n '2s/^ *//p')
-	sans=${sans//IP:/IP Address:}
-	[ "$got" = "${sans//,/, }" ]
-}
-
-etcd_pki() {
-	fetch control-plane/etcd-ca.crt "$ETCD_PKI_DIR/ca.crt" 0644
-	fetch control-plane/etcd-ca.key "$ETCD_PKI_DIR/ca.key" 0600
-	local sans="DNS:$ETCD_RECORD,DNS:localhost,IP:127.0.0.1,IP:$PRIVATE_IP"
-	if cert_current server "$sans" && cert_current peer "$sans" && cert_current apiserver-etcd-client ""; then
-		log "keeping the etcd certificates an earlier attempt issued"
-		return 0
-	fi
-	issue server "$ETCD_NAME" serverAuth,clientAuth "$sans"
-	issue peer "$ETCD_NAME" serverAuth,clientAuth "$sans"
-	issue apiserver-etcd-client kube-apiserver-etcd-client clientAuth ""
 }
 
 # member_state prints what a member list (etcdctl -w simple) says of this
@@ -381,9 +312,10 @@ mark_control_plane() {
 	done
 }
 
-# enable_backups starts the etcd backup timer (every master runs it; only
-# the leader snapshots).
+# enable_backups starts the certificate renewal timer and the etcd backup
+# timer (every master runs it; only the leader snapshots).
 enable_backups() {
+	systemctl enable --now kinfra-cert-renew.timer
 	[ -n "${BACKUP_BUCKET:-}" ] || return 0
 	systemctl enable --now kinfra-etcd-backup.timer
 }

@@ -8,9 +8,9 @@
 #                         ask)
 #   DatabaseQuotaPercent  this member's database size, in percent of its quota
 #   LeaderChanges         leader changes this member saw since the last run
-#   CertificateDaysLeft   days until the first of this master's certificates
-#                         expires (etcd's and kubeadm's files and the client
-#                         certificates in kubeadm's kubeconfigs)
+#   CertificateDaysLeft   days until the first of this master's leaf
+#                         certificates expires (etcd's, kubeadm's, and the
+#                         client certificates in kubeadm's kubeconfigs)
 # A member that does not answer publishes the first and the last only.
 # Settings come from /etc/kinfra/master.env, rendered by kinfra per slot.
 set -euo pipefail
@@ -55,22 +55,13 @@ leader_changes() {
 	if [ "$now" -ge "$last" ]; then echo $((now - last)); else echo "$now"; fi
 }
 
-# certificate_days_left prints the days until the first certificate expires.
+# certificate_days_left prints the days until the first of the master's
+# certificates expires (the library's cert_soonest, which the renewal
+# reads too; one it cannot read counts as expired).
 certificate_days_left() {
-	local f end first=
-	for f in "$KUBECONFIG_DIR"/pki/*.crt "$ETCD_PKI_DIR"/*.crt "$KUBECONFIG_DIR"/*.conf; do
-		[ -f "$f" ] || continue
-		if [[ $f == *.conf ]]; then
-			end=$(awk '$1 == "client-certificate-data:" { print $2 }' "$f" | base64 -d 2>/dev/null |
-				openssl x509 -noout -enddate 2>/dev/null) || continue
-		else
-			end=$(openssl x509 -noout -enddate -in "$f") || continue
-		fi
-		end=$(date -u -d "${end#notAfter=}" +%s)
-		if [ -z "$first" ] || [ "$end" -lt "$first" ]; then first=$end; fi
-	done
-	[ -n "$first" ] || return 1
-	awk -v e="$first" -v n="$(date -u +%s)" 'BEGIN { printf "%.3f", (e - n) / 86400 }'
+	local na _
+	read -r na _ < <(cert_soonest) || return 1
+	awk -v e="$na" -v n="$(date -u +%s)" 'BEGIN { printf "%.3f", (e - n) / 86400 }'
 }
 
 # add NAME VALUE UNIT adds a data point to DATA.

@@ -4,12 +4,15 @@
 # decides about etcd data: the cluster's durable record in SSM, restores and
 # snapshots. Every decision that could lose data fails closed: an answer
 # that cannot be read is never taken for "no". It also brings the cluster's
-# kubeadm configuration to a newer master's version (upgrade_cluster).
+# kubeadm configuration to a newer master's version (upgrade_cluster), and
+# issues and reads the master's certificates (etcd_pki, cert_due,
+# cert_soonest), for the boot and the renewal (kinfra-cert-renew).
 
 DATA_MOUNT=${DATA_MOUNT:-/var/lib/etcd}
 ETCD_DATA_DIR=${ETCD_DATA_DIR:-$DATA_MOUNT/data}
 ETCD_PKI_DIR=${ETCD_PKI_DIR:-${KINFRA_DIR:-/etc/kinfra}/etcd-pki}
 PKI_DIR=${PKI_DIR:-/etc/kubernetes/pki}
+KUBECONFIG_DIR=${KUBECONFIG_DIR:-/etc/kubernetes}
 POLL=${POLL:-10}
 RECORD_ATTEMPTS=${RECORD_ATTEMPTS:-6}
 # The volume's restore generation: which restore its data comes from (none:
@@ -32,6 +35,133 @@ etcdctl_at() {
 	ETCDCTL_API=3 etcdctl --endpoints "$endpoint" --cacert "$ETCD_PKI_DIR/ca.crt" \
 		--cert "$ETCD_PKI_DIR/apiserver-etcd-client.crt" --key "$ETCD_PKI_DIR/apiserver-etcd-client.key" \
 		--dial-timeout 5s --command-timeout 10s "$@"
+}
+
+imds() {
+	local token
+	token=$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)
+	curl -sSf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+}
+
+param() {
+	awscli ssm get-parameter --with-decryption --name "$PARAMETER_PREFIX/$1" \
+		--query Parameter.Value --output text
+}
+
+# fetch NAME FILE MODE writes an SSM parameter to a file atomically.
+fetch() {
+	local dir
+	dir=$(dirname "$2")
+	mkdir -p "$dir"
+	(
+		umask 077
+		param "$1" >"$2.tmp"
+	)
+	chmod "$3" "$2.tmp"
+	mv -f "$2.tmp" "$2"
+}
+
+# issue NAME CN EXTKEYUSAGE SANS signs a leaf with the etcd CA, valid for
+# ETCD_CERT_SECONDS (365 days; the real-binary tests make it minutes),
+# into new files renamed into place, so that a reader never finds half of
+# them. openssl ca, because openssl x509 of OpenSSL 3.0 takes whole days.
+issue() {
+	local name=$1 cn=$2 usage=$3 sans=$4 dir=$ETCD_PKI_DIR ca now
+	ca=$(mktemp -d)
+	now=$(date +%s)
+	(
+		umask 077
+		openssl ecparam -name prime256v1 -genkey -noout -out "$dir/$name.key.new"
+	)
+	openssl req -new -key "$dir/$name.key.new" -subj "/CN=$cn" -out "$dir/$name.csr"
+	: >"$ca/index"
+	# shellcheck disable=SC2016 # openssl's variable
+	printf '[ca]\ndefault_ca=c\n[c]\ndir=%s\ndatabase=$dir/index\nnew_certs_dir=$dir\nserial=$dir/serial\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n' "$ca" >"$ca/cnf"
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s' \
+		"$usage" "${sans:+subjectAltName=$sans}" >"$ca/ext"
+	openssl ca -batch -notext -config "$ca/cnf" -in "$dir/$name.csr" -cert "$dir/ca.crt" -keyfile "$dir/ca.key" \
+		-rand_serial -startdate "$(date -u -d "@$now" +%Y%m%d%H%M%SZ)" -enddate "$(date -u -d "@$((now + ${ETCD_CERT_SECONDS:-31536000}))" +%Y%m%d%H%M%SZ)" \
+		-extfile "$ca/ext" -out "$dir/$name.crt.new" 2>/dev/null
+	rm -rf "$dir/$name.csr" "$ca"
+	mv -f "$dir/$name.key.new" "$dir/$name.key"
+	mv -f "$dir/$name.crt.new" "$dir/$name.crt"
+}
+
+# cert_pem FILE prints FILE's certificate: a PEM file's, or the client
+# certificate a kubeconfig embeds.
+cert_pem() {
+	case "$1" in
+	*.conf) awk '$1 == "client-certificate-data:" { print $2; exit }' "$1" | base64 -d ;;
+	*) cat "$1" ;;
+	esac
+}
+
+# cert_dates FILE prints its certificate's NotBefore and NotAfter, in
+# seconds since the epoch.
+cert_dates() {
+	local d
+	d=$(cert_pem "$1" 2>/dev/null | openssl x509 -noout -startdate -enddate 2>/dev/null) || return 1
+	echo "$(date -u -d "$(sed -n 's/^notBefore=//p' <<<"$d")" +%s) $(date -u -d "$(sed -n 's/^notAfter=//p' <<<"$d")" +%s)"
+}
+
+# cert_due FILE succeeds when its certificate has less than a third of its
+# lifetime left, cannot be read, or (FILE.crt) FILE.key is not its key:
+# then the boot and the renewal issue it anew (docs/masters.md,
+# 'Certificate renewal').
+cert_due() {
+	local nb na
+	read -r nb na < <(cert_dates "$1") || return 0
+	[ "$1" = "${1%.crt}" ] || [ "$(openssl x509 -in "$1" -noout -pubkey)" = "$(openssl pkey -in "${1%.crt}.key" -pubout 2>/dev/null)" ] || return 0
+	[ $(($(date +%s) * 3)) -gt $((nb + 2 * na)) ]
+}
+
+# cert_files prints the master's certificate files that exist: etcd's, and
+# kubeadm's once it built the node.
+cert_files() {
+	local f
+	for f in "$ETCD_PKI_DIR"/{server,peer,apiserver-etcd-client}.crt "$PKI_DIR"/{apiserver,apiserver-kubelet-client,front-proxy-client}.crt \
+		"$KUBECONFIG_DIR"/{admin,super-admin,controller-manager,scheduler}.conf; do
+		[ ! -s "$f" ] || echo "$f"
+	done
+}
+
+# cert_soonest prints the soonest NotAfter of the master's certificates (in
+# seconds since the epoch; 0 for one that cannot be read) and its file.
+cert_soonest() {
+	local f nb na
+	for f in $(cert_files); do
+		read -r nb na < <(cert_dates "$f") || na=0
+		echo "$na $f"
+	done | sort -n | head -n 1
+}
+
+# cert_current NAME SANS succeeds when NAME's certificate and key can be
+# kept: the etcd CA issued it for exactly SANS, and it is not due. A retried
+# boot then leaves alone the files that the etcd it started reads at every
+# connection.
+cert_current() {
+	local dir=$ETCD_PKI_DIR name=$1 sans=$2 got
+	[ -s "$dir/$name.crt" ] && [ -s "$dir/$name.key" ] || return 1
+	openssl verify -CAfile "$dir/ca.crt" "$dir/$name.crt" >/dev/null 2>&1 || return 1
+	! cert_due "$dir/$name.crt" || return 1
+	got=$(openssl x509 -in "$dir/$name.crt" -noout -ext subjectAltName 2>/dev/null | sed -n '2s/^ *//p')
+	sans=${sans//IP:/IP Address:}
+	[ "$got" = "${sans//,/, }" ]
+}
+
+# etcd_pki fetches the etcd CA and issues this host's etcd certificates,
+# unless those it has can be kept.
+etcd_pki() {
+	fetch control-plane/etcd-ca.crt "$ETCD_PKI_DIR/ca.crt" 0644
+	fetch control-plane/etcd-ca.key "$ETCD_PKI_DIR/ca.key" 0600
+	local sans="DNS:$ETCD_RECORD,DNS:localhost,IP:127.0.0.1,IP:$PRIVATE_IP"
+	if cert_current server "$sans" && cert_current peer "$sans" && cert_current apiserver-etcd-client ""; then
+		log "keeping the etcd certificates it has"
+		return 0
+	fi
+	issue server "$ETCD_NAME" serverAuth,clientAuth "$sans"
+	issue peer "$ETCD_NAME" serverAuth,clientAuth "$sans"
+	issue apiserver-etcd-client kube-apiserver-etcd-client clientAuth ""
 }
 
 # record_read NAME reads the record parameter <prefix>/NAME into RECORD.
