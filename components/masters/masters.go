@@ -102,10 +102,13 @@ type ControlPlane struct {
 	// register asynchronously, so dependsOn a component can miss some.
 	Ready []pulumi.Resource
 
-	PrivateZoneID               pulumi.StringOutput
-	LoadBalancerDNSName         pulumi.StringOutput
-	TargetGroupArn              pulumi.StringOutput
-	MasterSecurityGroupID       pulumi.StringOutput
+	PrivateZoneID         pulumi.StringOutput
+	LoadBalancerDNSName   pulumi.StringOutput
+	TargetGroupArn        pulumi.StringOutput
+	MasterSecurityGroupID pulumi.StringOutput
+	// OperatorSecurityGroupID is where kinfra roll and kinfra etcd run
+	// from (ports.Operators): attach it to the deploy runner.
+	OperatorSecurityGroupID     pulumi.StringOutput
 	NodeSecurityGroupID         pulumi.StringOutput
 	LoadBalancerSecurityGroupID pulumi.StringOutput
 	KMSKeyArn                   pulumi.StringOutput
@@ -199,16 +202,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		})
 	}
 	if err := ctx.RegisterResourceOutputs(out, pulumi.Map{
-		"apiEndpoint":           pulumi.String(out.APIEndpoint),
-		"privateZoneId":         out.PrivateZoneID,
-		"loadBalancerDnsName":   out.LoadBalancerDNSName,
-		"masterSecurityGroupId": out.MasterSecurityGroupID,
-		"nodeSecurityGroupId":   out.NodeSecurityGroupID,
-		"kmsKeyArn":             out.KMSKeyArn,
-		"parameterPrefix":       pulumi.String(out.ParameterPrefix),
-		"joinPolicyArn":         out.JoinPolicyArn,
-		"backupBucket":          pulumi.String(out.BackupBucket),
-		"slots":                 slots,
+		"apiEndpoint":             pulumi.String(out.APIEndpoint),
+		"privateZoneId":           out.PrivateZoneID,
+		"loadBalancerDnsName":     out.LoadBalancerDNSName,
+		"masterSecurityGroupId":   out.MasterSecurityGroupID,
+		"operatorSecurityGroupId": out.OperatorSecurityGroupID,
+		"nodeSecurityGroupId":     out.NodeSecurityGroupID,
+		"kmsKeyArn":               out.KMSKeyArn,
+		"parameterPrefix":         pulumi.String(out.ParameterPrefix),
+		"joinPolicyArn":           out.JoinPolicyArn,
+		"backupBucket":            pulumi.String(out.BackupBucket),
+		"slots":                   slots,
 	}); err != nil {
 		return nil, err
 	}

@@ -238,7 +238,7 @@ func ingressRules(m *mockaws.Mocks) []string {
 }
 
 func TestSecurityGroupRulesAreExactlyTheDocumentedSet(t *testing.T) {
-	const lb, ms, ns = "prod-masters-api-lb", "prod-masters-masters", "prod-masters-nodes"
+	const lb, ms, ns, ops = "prod-masters-api-lb", "prod-masters-masters", "prod-masters-nodes", "prod-masters-operators"
 	between := func(proto, ports string) []string {
 		var out []string
 		for _, to := range []string{ms, ns} {
@@ -256,6 +256,10 @@ func TestSecurityGroupRulesAreExactlyTheDocumentedSet(t *testing.T) {
 		ms + " <- " + ms + " tcp/6443-6443",
 		ms + " <- " + ns + " tcp/6443-6443",
 		ms + " <- " + ms + " tcp/2379-2380",
+		// kinfra roll and kinfra etcd, where the operators run them.
+		ms + " <- " + ops + " tcp/2379-2379",
+		ms + " <- " + ops + " tcp/6443-6443",
+		lb + " <- " + ops + " tcp/6443-6443",
 	}
 	base = append(base, between("tcp", "10250-10250")...)
 	// All traffic between cluster machines, except etcd from the nodes.
@@ -302,6 +306,9 @@ func TestEtcdPortsAreOpenOnlyBetweenMasters(t *testing.T) {
 		for _, r := range m.ByType(ingress) {
 			if names[str(r.Inputs["securityGroupId"])] != "prod-masters-masters" || r.Inputs["referencedSecurityGroupId"] == r.Inputs["securityGroupId"] {
 				continue
+			}
+			if names[str(r.Inputs["referencedSecurityGroupId"])] == "prod-masters-operators" && r.Inputs["ipProtocol"] == "tcp" && r.Inputs["fromPort"] == 2379.0 && r.Inputs["toPort"] == 2379.0 {
+				continue // etcd's client port for kinfra roll and kinfra etcd; never the peer port
 			}
 			proto := r.Inputs["ipProtocol"]
 			require.NotEqual(t, "-1", proto, "%v %s admits etcd", cni, r.Name)
@@ -866,4 +873,37 @@ func TestBackupsOffCreateNoBucketNoAlarmAndNoBackupPermissions(t *testing.T) {
 	}
 	// The etcd record is not a backup: the masters keep it either way.
 	statement(t, policies(t, m)["prod-masters-masters"], "ReadEtcdRecord")
+}
+
+// kinfra roll and kinfra etcd reach every etcd member's client port and
+// every master's API server on their private addresses (docs/roll.md,
+// "Where it runs"), and the API through its load balancer: the operators'
+// group admits them, and nothing else does (no kinfra instance carries it).
+func TestTheOperatorsGroupReachesWhatKinfraRollDials(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	names := sgNames(m)
+	var ops string
+	for id, name := range names {
+		if name == "prod-masters-operators" {
+			ops = id
+		}
+	}
+	require.NotEmpty(t, ops, "an operators' security group")
+	admitted := map[string]bool{}
+	for _, r := range m.ByType(ingress) {
+		if str(r.Inputs["referencedSecurityGroupId"]) != ops {
+			continue
+		}
+		admitted[fmt.Sprintf("%s %s/%v-%v", names[str(r.Inputs["securityGroupId"])], r.Inputs["ipProtocol"], r.Inputs["fromPort"], r.Inputs["toPort"])] = true
+	}
+	require.Equal(t, map[string]bool{
+		"prod-masters-masters tcp/2379-2379": true, // every member's health, the pre-roll snapshot, recover-space
+		"prod-masters-masters tcp/6443-6443": true, // each master's /readyz and nodes
+		"prod-masters-api-lb tcp/6443-6443":  true, // the pools' drains through api.<domain>
+	}, admitted)
+	for _, lt := range m.ByType("aws:ec2/launchTemplate:LaunchTemplate") {
+		for _, sg := range strs(lt.Inputs["vpcSecurityGroupIds"]) {
+			require.NotEqual(t, ops, sg, "%s: no kinfra instance is an operator", lt.Name)
+		}
+	}
 }

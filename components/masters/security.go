@@ -12,9 +12,16 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
-// securityGroups creates the load balancer, master and node groups and
-// exactly the rules of ports.Rules between them, plus API access from the
-// configured blocks. Rules are separate resources, so a change to one is
+// OperatorsRoleTag marks the operators' security group (ports.Operators),
+// which the findings allow to reach etcd's client port.
+const (
+	OperatorsRoleTag = "kinfra.dev/role"
+	OperatorsRole    = "operators"
+)
+
+// securityGroups creates the load balancer, master, node and operator
+// groups and exactly the rules of ports.Rules between them, plus API access
+// from the configured blocks. Rules are separate resources, so a change to one is
 // reviewed as one.
 func (b *builder) securityGroups() error {
 	groups := map[ports.Group]pulumi.StringOutput{}
@@ -28,11 +35,15 @@ func (b *builder) securityGroups() error {
 		{ports.LoadBalancer, "kinfra " + b.c.Name + ": the API load balancer", false},
 		{ports.Masters, "kinfra " + b.c.Name + ": control-plane instances", true},
 		{ports.Nodes, "kinfra " + b.c.Name + ": worker nodes", true},
+		{ports.Operators, "kinfra " + b.c.Name + ": where kinfra roll and kinfra etcd run (attach to a deploy runner, bastion or Client VPN endpoint)", false},
 	} {
 		name := b.name + "-" + string(g.group)
 		extra := map[string]string{}
 		if g.owned {
 			extra[tags.ClusterKey(b.c.Name)] = "owned"
+		}
+		if g.group == ports.Operators {
+			extra[OperatorsRoleTag] = OperatorsRole
 		}
 		sg, err := ec2.NewSecurityGroup(b.ctx, name, &ec2.SecurityGroupArgs{
 			Description: pulumi.String(g.desc),
@@ -48,6 +59,7 @@ func (b *builder) securityGroups() error {
 	}
 	b.lbSG, b.masterSG, b.nodeSG = groups[ports.LoadBalancer], groups[ports.Masters], groups[ports.Nodes]
 	b.out.LoadBalancerSecurityGroupID, b.out.MasterSecurityGroupID, b.out.NodeSecurityGroupID = b.lbSG, b.masterSG, b.nodeSG
+	b.out.OperatorSecurityGroupID = groups[ports.Operators]
 
 	rules, err := ports.Rules(b.c.CNI)
 	if err != nil {

@@ -230,6 +230,37 @@ func TestNewRulesFlagTheirViolationsAndPassTheFixes(t *testing.T) {
 			want: []string{"error security-group/etcd-masters-only urn:" + ingressRuleType + "::pods"},
 		},
 		{
+			name: "the operators' group reaching etcd's peer port",
+			bad: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{componentTag: "masters", roleTag: "operators"}}),
+				res(ingressRuleType, "ops-etcd", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 2379.0, "toPort": 2380.0, "referencedSecurityGroupId": "sg-ops"}),
+			}),
+			// kinfra roll and kinfra etcd on the client port only.
+			good: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{componentTag: "masters", roleTag: "operators"}}),
+				res(ingressRuleType, "ops-etcd", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 2379.0, "toPort": 2379.0, "referencedSecurityGroupId": "sg-ops"}),
+			}),
+			want: []string{"error security-group/etcd-masters-only urn:" + ingressRuleType + "::ops-etcd"},
+		},
+		{
+			name: "a group named operators but carried by instances",
+			bad: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{componentTag: "masters", roleTag: "operators"}}),
+				res(launchTemplate, "worker", "lt-w", map[string]any{"vpcSecurityGroupIds": []any{"sg-ops"}, "metadataOptions": map[string]any{"httpTokens": "required", "httpPutResponseHopLimit": 1.0},
+					"blockDeviceMappings": []any{map[string]any{"deviceName": "/dev/sda1", "ebs": map[string]any{"encrypted": "true"}}}}),
+				res(ingressRuleType, "ops-etcd", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 2379.0, "toPort": 2379.0, "referencedSecurityGroupId": "sg-ops"}),
+			}),
+			good: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{componentTag: "masters", roleTag: "operators"}}),
+				res(ingressRuleType, "ops-etcd", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 2379.0, "toPort": 2379.0, "referencedSecurityGroupId": "sg-ops"}),
+			}),
+			want: []string{"error security-group/etcd-masters-only urn:" + ingressRuleType + "::ops-etcd"},
+		},
+		{
 			name: "API open to the internet",
 			bad: []mockaws.Resource{
 				res(loadBalancerType, "c-masters-api", "lb-1", map[string]any{"internal": false, "securityGroups": []any{"sg-api"}}),

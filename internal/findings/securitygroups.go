@@ -155,6 +155,8 @@ const (
 	apiPort                  = ports.API
 	etcdClient, etcdPeer     = ports.EtcdClient, ports.EtcdPeer
 	masterSlotTag            = masters.SlotTag
+	operatorsRoleTag         = masters.OperatorsRoleTag
+	operatorsRole            = masters.OperatorsRole
 	componentTag, roleTag    = tags.Component, "kinfra.dev/role"
 	loadBalancerType         = "aws:lb/loadBalancer:LoadBalancer"
 	listenerType             = "aws:lb/listener:Listener"
@@ -254,16 +256,25 @@ func masterGroups(rs []mockaws.Resource) (masters, others map[string]bool) {
 // and a self-referencing etcd rule on a group other machines share.
 func etcdMastersOnly(rs []mockaws.Resource) []Finding {
 	masters, others := masterGroups(rs)
+	operators := map[string]bool{}
+	for _, sg := range mockaws.OfType(rs, securityGroupType) {
+		if tagsOf(sg)[operatorsRoleTag] == operatorsRole && !others[sg.ID] && !masters[sg.ID] {
+			operators[sg.ID] = true
+		}
+	}
 	var out []Finding
 	for _, r := range ingressRules(rs) {
 		if !masters[r.Group] || !r.admitsTCP(etcdClient, etcdPeer) {
 			continue
 		}
+		// kinfra roll and kinfra etcd, from the operators' group, on
+		// etcd's client port only (never the peer port).
+		clientOnly := r.Protocol == "tcp" && r.From == etcdClient && r.To == etcdClient
 		var from []string
 		from = append(from, r.CIDRs...)
 		from = append(from, r.PrefixLists...)
 		for _, g := range r.Groups {
-			if g != r.Group {
+			if g != r.Group && !(operators[g] && clientOnly) {
 				from = append(from, "security group "+g)
 			}
 		}

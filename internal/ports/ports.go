@@ -20,6 +20,13 @@ const (
 	Masters Group = "masters"
 	// Nodes guards every worker instance.
 	Nodes Group = "nodes"
+	// Operators holds no kinfra instance: operators attach it to where
+	// kinfra roll and kinfra etcd run inside the VPC (a deploy runner, a
+	// bastion, a Client VPN endpoint), which then reaches etcd's client port
+	// and each master's API server. etcd still requires a client
+	// certificate from the etcd CA, which only those who may read the CA
+	// from SSM can issue.
+	Operators Group = "operators"
 )
 
 // Protocols, as EC2 names them. All is every protocol and port.
@@ -75,6 +82,9 @@ func Rules(cni spec.CNI) ([]Rule, error) {
 		{To: Masters, From: Masters, Protocol: TCP, FromPort: EtcdClient, ToPort: EtcdPeer, Name: "etcd", Why: "etcd clients and peers: masters only"},
 		{To: LoadBalancer, From: Masters, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "control-plane components reach the API through its stable name"},
 		{To: LoadBalancer, From: Nodes, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "kubelets and kubeadm join reach the API through its stable name"},
+		{To: Masters, From: Operators, Protocol: TCP, FromPort: EtcdClient, ToPort: EtcdClient, Name: "etcd-client", Why: "kinfra roll and kinfra etcd check every member and snapshot (client certificates from the etcd CA)"},
+		{To: Masters, From: Operators, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "kinfra roll checks the API server of each master"},
+		{To: LoadBalancer, From: Operators, Protocol: TCP, FromPort: API, ToPort: API, Name: "api", Why: "kinfra roll drains nodes through the stable API name"},
 	}
 	for _, to := range cluster {
 		for _, from := range cluster {

@@ -77,6 +77,7 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 	ctx.Export("privateZoneId", m.PrivateZoneID)
 	ctx.Export("nodeSecurityGroupId", m.NodeSecurityGroupID)
 	ctx.Export("masterSecurityGroupId", m.MasterSecurityGroupID)
+	ctx.Export("operatorSecurityGroupId", m.OperatorSecurityGroupID)
 	ctx.Export("joinPolicyArn", m.JoinPolicyArn)
 	ctx.Export("parameterPrefix", pulumi.String(m.ParameterPrefix))
 	ctx.Export("caCertHash", pulumi.String(m.CACertHash))
