@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/components/masters"
+	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
@@ -244,7 +245,7 @@ func TestUSEast1RunsOnDemandSpotAndDedicatedPools(t *testing.T) {
 	}
 	require.Len(t, groups, 4)
 	for name, g := range groups {
-		require.Equal(t, []string{"desiredCapacity"}, g.Options.IgnoreChanges, name)
+		require.Equal(t, []string{workers.RolledGroupSetting, "desiredCapacity"}, g.Options.IgnoreChanges, "%s: kinfra roll replaces its nodes, cluster-autoscaler sizes it", name)
 		require.Subset(t, g.Options.Dependencies, masterGroups, "%s launches nodes once the API answers", name)
 	}
 	dist := func(name string) map[string]any {
