@@ -14,6 +14,7 @@ package tests
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
@@ -32,6 +33,44 @@ import (
 	"github.com/kinfra-dev/kinfra/pki"
 )
 
+// realAdminTLS is the TLS of a cluster admin's client certificate, issued
+// in memory as kinfra roll issues its own, verifying the API servers as
+// the API's name.
+func realAdminTLS(t *testing.T, st realStack, cn string) *tls.Config {
+	t.Helper()
+	cert, err := pki.ShortLivedClient(st.bundle.ClusterCA, pkix.Name{CommonName: cn, Organization: []string{pki.AdminGroup}}, time.Hour, time.Now())
+	require.NoError(t, err)
+	return roll.ClientTLS(st.bundle.ClusterCA.Cert, cert, st.apiName())
+}
+
+// realJSON sends body (if not nil) as JSON, or as a merge patch for
+// PATCH, and returns the status and the response body.
+func realJSON(client *http.Client, method, u string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if method == http.MethodPatch {
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
+}
+
 // realAPI is a small client of the real API server, as cluster-admin.
 type realAPI struct {
 	t    *testing.T
@@ -41,26 +80,11 @@ type realAPI struct {
 
 func (a *realAPI) do(method, path string, body any) (int, map[string]any) {
 	a.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(a.t, err)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, a.base+path, rd)
+	code, raw, err := realJSON(a.http, method, a.base+path, body)
 	require.NoError(a.t, err)
-	req.Header.Set("Content-Type", "application/json")
-	if method == http.MethodPatch {
-		req.Header.Set("Content-Type", "application/merge-patch+json")
-	}
-	resp, err := a.http.Do(req)
-	require.NoError(a.t, err)
-	defer resp.Body.Close()
 	var out map[string]any
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(a.t, err)
 	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out
+	return code, out
 }
 
 func (a *realAPI) must(method, path string, body any) map[string]any {
@@ -170,9 +194,7 @@ func TestRealPoolRollDrainsThroughTheEvictionAPIAndStopsAtABudget(t *testing.T) 
 	c := newRealCluster(t, st)
 	a := c.startControlPlane(t)
 
-	cert, err := pki.ShortLivedClient(st.bundle.ClusterCA, pkix.Name{CommonName: roll.ClientName, Organization: []string{pki.AdminGroup}}, time.Hour, time.Now())
-	require.NoError(t, err)
-	apiTLS := roll.ClientTLS(st.bundle.ClusterCA.Cert, cert, st.apiName())
+	apiTLS := realAdminTLS(t, st, roll.ClientName)
 	api := &realAPI{t: t, base: fmt.Sprintf("https://%s:%d", a.m.host.IP(), bootstrap.APIPort),
 		http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: apiTLS.Clone(), DialContext: c.client.DialContext}}}
 	gates := &roll.ClusterGates{APITLS: apiTLS, APIPort: bootstrap.APIPort, APIHost: a.m.host.IP(), Dial: c.client.DialContext}
@@ -228,7 +250,7 @@ func TestRealPoolRollDrainsThroughTheEvictionAPIAndStopsAtABudget(t *testing.T) 
 	// The budget forbids both evictions: the roll stops at the drain
 	// timeout, the node is schedulable again, nothing was terminated and
 	// every pod runs.
-	_, err = r.RollPools(context.Background(), pools)
+	_, err := r.RollPools(context.Background(), pools)
 	require.Error(t, err, out.String())
 	require.ErrorIs(t, err, roll.ErrGate)
 	require.Contains(t, err.Error(), "pool general (prod-use1-pool-general): health gate: timed out after 3s waiting for node 10.0.9.10 (i-0) to drain: node pool-general-0 has 2 pods left:")

@@ -13,7 +13,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -224,11 +223,9 @@ const rollTestLabel = "kinfra.dev/roll-test"
 
 func startRollTraffic(t *testing.T, c *realCluster) *rollTraffic {
 	t.Helper()
-	cert, err := pki.ShortLivedClient(c.stack.bundle.ClusterCA, pkix.Name{CommonName: "kinfra-test-traffic", Organization: []string{pki.AdminGroup}}, time.Hour, time.Now())
-	require.NoError(t, err)
 	tr := &rollTraffic{
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-			DialContext: c.client.DialContext, DisableKeepAlives: true, TLSClientConfig: roll.ClientTLS(c.stack.bundle.ClusterCA.Cert, cert, c.stack.apiName())}},
+			DialContext: c.client.DialContext, DisableKeepAlives: true, TLSClientConfig: realAdminTLS(t, c.stack, "kinfra-test-traffic")}},
 		base:  fmt.Sprintf("https://%s:%d/api/v1/namespaces/default/configmaps", c.stack.apiName(), bootstrap.APIPort),
 		start: time.Now(),
 		stop:  make(chan struct{}),
@@ -260,26 +257,7 @@ func (tr *rollTraffic) loop(request func(i int) (ok, sent bool)) {
 }
 
 func (tr *rollTraffic) do(method, u string, body any) (int, []byte, error) {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, u, r)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := tr.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return realJSON(tr.client, method, u, body)
 }
 
 func (tr *rollTraffic) write(i int) (ok, sent bool) {

@@ -2,7 +2,8 @@
 // kinfra:workers:NodePool: a launch template of the pool's baked AMI with
 // IMDSv2 and an encrypted root volume, an Auto Scaling Group over the private
 // subnets of the pool's zones (mixed instance types, spot above an on-demand
-// base, capacity rebalance, rolling instance refresh), a termination
+// base, capacity rebalance; its launch template version left to kinfra roll,
+// which replaces the nodes, RolledGroupSetting), a termination
 // lifecycle hook so that nodes are drained before they go, cluster-autoscaler
 // discovery and node-template tags, and the node role.
 //

@@ -1,6 +1,6 @@
-// Package roll brings a cluster's running masters to what its stack declares,
-// one slot at a time, behind health gates (`kinfra roll`; README, "Upgrading
-// a cluster").
+// Package roll brings a cluster's running masters, then its node pools'
+// nodes (pools.go), to what its stack declares, one slot or batch at a
+// time, behind health gates (`kinfra roll`; README, "Upgrading a cluster").
 //
 // `pulumi up` gives every master slot a new launch template version when the
 // image, instance type or rendered configuration changes, but replaces no
