@@ -38,7 +38,7 @@ func TestMastersIAMAllowsExactlyTheBackupCallsTheScriptsMake(t *testing.T) {
 	var scripts string
 	for _, ud := range uds {
 		if ud.LaunchTemplate == "prod-use1-masters-master-0" {
-			files := writeFiles(t, ud.CloudConfig, t.TempDir())
+			files := writeFiles(t, ud, t.TempDir())
 			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath} {
 				require.Contains(t, files, path)
 				scripts += mustRead(t, files[path])
@@ -109,7 +109,7 @@ func TestMastersIAMWritesExactlyTheParametersAndMetricsTheScriptsDo(t *testing.T
 	var scripts, env string
 	for _, ud := range uds {
 		if ud.LaunchTemplate == "prod-use1-masters-master-0" {
-			files := writeFiles(t, ud.CloudConfig, t.TempDir())
+			files := writeFiles(t, ud, t.TempDir())
 			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath} {
 				scripts += mustRead(t, files[path])
 			}

@@ -41,6 +41,7 @@ func TestBootScriptAWSFirstBootOfSlot0(t *testing.T) {
 	w.requireParametersRead(bootInitParameters...)
 	w.requireEtcdPKI()
 	w.requireControlPlanePKI()
+	w.requireToolsInstalled()
 
 	// Blank (blkid exit 2), the peers do not answer yet (a new cluster):
 	// formatted exactly once, then mounted.
@@ -386,11 +387,35 @@ func (w *bootWorld) requireParametersRead(names ...string) {
 		if strings.HasPrefix(c.Args[5], w.env["PARAMETER_PREFIX"]+"/"+bootstrap.StateGroup+"/") {
 			continue // the etcd record: a plain String (bootRecordReads)
 		}
+		if strings.HasPrefix(c.Args[6], w.env["PARAMETER_PREFIX"]+"/"+bootstrap.ToolsGroup+"/") {
+			continue // the tools (requireToolsInstalled)
+		}
 		require.Equal(t, "--with-decryption", c.Args[4], c.String())
 		require.Equal(t, "--name", c.Args[5], c.String())
 		got = append(got, c.Args[6])
 	}
 	require.Equal(t, want, got)
+}
+
+// requireToolsInstalled: every tool the slot's manifest names is in place
+// under the tools root, with its content and mode.
+func (w *bootWorld) requireToolsInstalled() {
+	t := w.t
+	t.Helper()
+	entries, err := bootstrap.ParseToolsManifest(w.files[bootstrap.ToolsManifestPath])
+	require.NoError(t, err)
+	require.Len(t, entries, len(w.tools), "the manifest names every tool parameter the plan creates")
+	for _, e := range entries {
+		value, ok := w.tools[w.env["PARAMETER_PREFIX"]+"/"+e.Parameter]
+		require.True(t, ok, "%s: the plan creates %s", e.Path, e.Parameter)
+		want, err := bootstrap.ToolContent(e.Parameter, value)
+		require.NoError(t, err)
+		path := filepath.Join(w.toolsRoot, e.Path)
+		require.Equal(t, want, mustRead(t, path), e.Path)
+		info, err := os.Stat(path)
+		require.NoError(t, err)
+		require.Equal(t, e.Permissions, fmt.Sprintf("%04o", info.Mode().Perm()), e.Path)
+	}
 }
 
 // requireFile: path holds the SSM parameter's value with the given mode.

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
@@ -26,8 +25,8 @@ import (
 
 // renderedUserData is every launch template's user data (masters and node
 // pools) in every committed stack, decoded, by "<stack>/<launch template>".
-func renderedUserData(t *testing.T) map[string]string {
-	out := map[string]string{}
+func renderedUserData(t *testing.T) map[string]plan.UserData {
+	out := map[string]plan.UserData{}
 	for _, file := range committedStacks(t) {
 		sf, err := plan.LoadStackFile(file)
 		require.NoError(t, err)
@@ -41,21 +40,20 @@ func renderedUserData(t *testing.T) map[string]string {
 		uds, err := p.UserData()
 		require.NoError(t, err)
 		for _, ud := range uds {
-			out[sf.Name+"/"+ud.LaunchTemplate] = ud.CloudConfig
+			out[sf.Name+"/"+ud.LaunchTemplate] = ud
 		}
 	}
 	require.NotEmpty(t, out)
 	return out
 }
 
-// writeFiles writes a cloud-config's write_files under dir, by base name.
-func writeFiles(t *testing.T, userData, dir string) map[string]string {
-	var doc struct {
-		WriteFiles []bootstrap.File `yaml:"write_files"`
-	}
-	require.NoError(t, yaml.Unmarshal([]byte(userData), &doc))
+// writeFiles writes an instance's files under dir, by base name: its user
+// data's, then the tools its manifest names (resolved by the plan).
+func writeFiles(t *testing.T, u plan.UserData, dir string) map[string]string {
+	files, err := u.Files()
+	require.NoError(t, err)
 	paths := map[string]string{}
-	for _, f := range doc.WriteFiles {
+	for _, f := range files {
 		p := filepath.Join(dir, filepath.Base(f.Path))
 		require.NoError(t, os.WriteFile(p, []byte(f.Content), 0o600))
 		paths[f.Path] = p
@@ -70,13 +68,13 @@ func runTool(t *testing.T, name string, args ...string) {
 }
 
 // byRole splits rendered user data into masters' and nodes'.
-func byRole(t *testing.T) (masters, nodes map[string]string) {
-	masters, nodes = map[string]string{}, map[string]string{}
+func byRole(t *testing.T) (masters, nodes map[string]plan.UserData) {
+	masters, nodes = map[string]plan.UserData{}, map[string]plan.UserData{}
 	for name, ud := range renderedUserData(t) {
 		switch {
-		case strings.Contains(ud, "path: "+bootstrap.KubeadmInitPath):
+		case strings.Contains(ud.CloudConfig, "path: "+bootstrap.KubeadmInitPath):
 			masters[name] = ud
-		case strings.Contains(ud, "path: "+bootstrap.NodeJoinTemplatePath):
+		case strings.Contains(ud.CloudConfig, "path: "+bootstrap.NodeJoinTemplatePath):
 			nodes[name] = ud
 		default:
 			t.Fatalf("%s: user data is neither a master's nor a node's", name)
@@ -170,7 +168,7 @@ func TestEveryRenderedUserDataPassesCloudInitSchema(t *testing.T) {
 	for name, ud := range renderedUserData(t) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "user-data")
-			require.NoError(t, os.WriteFile(path, []byte(ud), 0o600))
+			require.NoError(t, os.WriteFile(path, []byte(ud.CloudConfig), 0o600))
 			runTool(t, cloudInit, "schema", "--config-file", path)
 		})
 	}

@@ -89,12 +89,11 @@ func realStackOf(t *testing.T, name string, p *plan.Plan) realStack {
 	require.NoError(t, err)
 	st := realStack{name: name, cluster: *p.Config, plan: p}
 	for _, ud := range uds {
-		var doc struct {
-			WriteFiles []bootstrap.File `yaml:"write_files"`
-		}
-		require.NoError(t, yaml.Unmarshal([]byte(ud.CloudConfig), &doc), ud.LaunchTemplate)
+		// The user data's files and the tools the boot installs.
+		all, err := ud.Files()
+		require.NoError(t, err, ud.LaunchTemplate)
 		files := map[string]bootstrap.File{}
-		for _, f := range doc.WriteFiles {
+		for _, f := range all {
 			files[f.Path] = f
 		}
 		if _, ok := files[bootstrap.KubeadmInitPath]; !ok {
@@ -150,7 +149,15 @@ func (st realStack) ssmParameters(t *testing.T) map[string]string {
 	}
 	var recorded []string
 	for _, r := range mockaws.OfType(st.plan.Resources, "aws:ssm/parameter:Parameter") {
-		recorded = append(recorded, r.Inputs["name"].(string))
+		name := r.Inputs["name"].(string)
+		if strings.HasPrefix(name, prefix+"/"+bootstrap.ToolsGroup+"/") {
+			// The masters' tools: plain, and their values are in the plan.
+			require.Equal(t, "String", r.Inputs["type"], r.Name)
+			params[name] = r.Inputs["insecureValue"].(string)
+			recorded = append(recorded, name)
+			continue
+		}
+		recorded = append(recorded, name)
 		require.Equal(t, mockaws.Secret, r.Inputs["value"], "%s: the parameter value is a secret", r.Name)
 		require.Equal(t, "SecureString", r.Inputs["type"], r.Name)
 	}

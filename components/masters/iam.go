@@ -79,6 +79,9 @@ func (b *builder) masterPolicy(keyArn, vpcID string) iampolicy.Document {
 	requestOwned := map[string]map[string]any{"StringEquals": {"aws:RequestTag/" + tags.ClusterKey(b.c.Name): "owned"}}
 	elb := b.arn("elasticloadbalancing", "*")
 	statements := b.readParameters([]string{ControlPlaneParameters, JoinParameters}, keyArn)
+	// The tools are String parameters: nothing to decrypt.
+	statements = append(statements, iampolicy.Allow("ReadMasterTools", []string{"ssm:GetParameter"},
+		[]string{b.parameterArn(bootstrap.ToolsGroup + "/*")}))
 	statements = append(statements, b.etcdRecordStatements()...)
 	statements = append(statements, b.backupStatements(keyArn)...)
 	// A failed boot attempt counts itself for the boot-failure alarm, and

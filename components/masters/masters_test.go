@@ -450,9 +450,11 @@ func TestPKIIsStoredAsSecureStringsUnderTheClusterKey(t *testing.T) {
 	require.Len(t, key, 1)
 	require.Equal(t, true, key[0].Inputs["enableKeyRotation"])
 	keyArn := "arn:aws:kms:us-east-1:123456789012:key/" + key[0].ID
-	params := m.ByType("aws:ssm/parameter:Parameter")
 	var names []string
-	for _, p := range params {
+	for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
+		if strings.Contains(str(p.Inputs["name"]), "/"+bootstrap.ToolsGroup+"/") {
+			continue // the masters' tools: no secret (TestMasterToolsAre...)
+		}
 		names = append(names, str(p.Inputs["name"]))
 		require.Equal(t, "SecureString", p.Inputs["type"])
 		require.Equal(t, keyArn, p.Inputs["keyId"])
@@ -764,6 +766,57 @@ func statement(t *testing.T, d iampolicy.Document, sid string) iampolicy.Stateme
 	}
 	t.Fatalf("no statement %s", sid)
 	return iampolicy.Statement{}
+}
+
+func TestMasterToolsAreRetainedParametersNamedByTheirContentThatEveryTemplateWaitsFor(t *testing.T) {
+	for _, backup := range []bool{true, false} {
+		c := clusterSpec(3, 3)
+		if !backup {
+			off := false
+			c.Backup.Enabled = &off
+		}
+		m := plan(t, c)
+		tools, err := bootstrap.MasterTools(backup)
+		require.NoError(t, err)
+		want := map[string]bootstrap.Tool{}
+		for _, tool := range tools {
+			want["/kinfra/prod/"+tool.Parameter] = tool
+		}
+		got := map[string]bool{}
+		var urns []string
+		for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
+			name := str(p.Inputs["name"])
+			tool, ok := want[name]
+			if !ok {
+				continue
+			}
+			got[name] = true
+			urns = append(urns, p.URN)
+			require.Equal(t, "String", p.Inputs["type"], name)
+			require.Equal(t, "Standard", p.Inputs["tier"], name)
+			require.Nil(t, p.Inputs["value"], "%s: insecureValue, so that reviewers see it", name)
+			content, err := bootstrap.ToolContent(tool.Parameter, str(p.Inputs["insecureValue"]))
+			require.NoError(t, err, name)
+			require.Equal(t, tool.Content, content, name)
+			require.True(t, p.Options.RetainOnDelete, "%s: an older launch template version may still name it", name)
+			require.Equal(t, true, p.Inputs["overwrite"], "%s: a parameter retained earlier is adopted", name)
+		}
+		require.Len(t, got, len(want), "backup %v: one parameter per tool", backup)
+		paths := map[string]bool{}
+		for _, tool := range tools {
+			paths[tool.Path] = true
+		}
+		require.Equal(t, backup, paths[bootstrap.BackupScriptPath], "the backup script is a tool only with backups")
+		require.True(t, paths[bootstrap.HealthScriptPath] && paths[bootstrap.DefragScriptPath] && paths[bootstrap.RenewScriptPath])
+		for _, lt := range m.ByType("aws:ec2/launchTemplate:LaunchTemplate") {
+			for _, urn := range urns {
+				require.Contains(t, lt.Options.Dependencies, urn, "no version of %s names a tool before it exists", lt.Name)
+			}
+		}
+		read := statement(t, policies(t, m)["prod-masters-masters"], "ReadMasterTools")
+		require.Equal(t, []string{"ssm:GetParameter"}, read.Action)
+		require.Equal(t, []string{"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/masters/tools/*"}, read.Resource)
+	}
 }
 
 // backupSids are the shared policy's backup statements.

@@ -94,7 +94,7 @@ func (b *builder) slot(i int) error {
 			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("network-interface"), Tags: b.tags.For(name, slotTag)},
 		},
 		Tags: b.tags.For(name, slotTag),
-	}, b.parent)
+	}, b.parent, pulumi.DependsOn(b.tools)) // no version names a tool before it exists
 	if err != nil {
 		return err
 	}
@@ -125,6 +125,7 @@ func (b *builder) slot(i int) error {
 	}
 	deps := append([]pulumi.Resource{rec, b.listener}, policies...)
 	deps = append(deps, b.params...)
+	deps = append(deps, b.tools...)
 	deps = append(deps, b.backupDeps...)
 	asg, err := autoscaling.NewGroup(b.ctx, name, asgArgs, b.parent, pulumi.DependsOn(deps),
 		pulumi.IgnoreChanges([]string{RolledGroupSetting}))

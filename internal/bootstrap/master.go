@@ -109,8 +109,12 @@ type File struct {
 type Rendered struct {
 	// UserData is the #cloud-config document.
 	UserData string
-	// Files are the files it writes, by path.
+	// Files are the files the master has once its boot installed its
+	// tools, by path: those the user data writes, and the tools.
 	Files map[string]File
+	// Tools are the files the boot installs from SSM parameters, which
+	// must exist before an instance boots from UserData.
+	Tools []Tool
 }
 
 var safeValue = regexp.MustCompile(`^[A-Za-z0-9._:/@ -]*$`)
@@ -152,24 +156,34 @@ func (m Master) Render() (Rendered, error) {
 		{BootScriptPath, "0755", "root:root", MasterScript("kinfra-master-boot.sh")},
 		{BootUnitPath, "0644", "root:root", asset("kinfra-master.service")},
 		{EtcdUnitPath, "0644", "root:root", asset("etcd.service")},
-		{HealthScriptPath, "0755", "root:root", MasterScript("kinfra-master-health.sh")},
+		// The timers' units; their scripts are tools.
 		{HealthUnitPath, "0644", "root:root", asset("kinfra-master-health.service")},
 		{HealthTimerPath, "0644", "root:root", healthTimer},
-		{DefragScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-defrag.sh")},
 		{DefragUnitPath, "0644", "root:root", asset("kinfra-etcd-defrag.service")},
 		{DefragTimerPath, "0644", "root:root", defragTimer(m.Slot)},
-		{RenewScriptPath, "0755", "root:root", MasterScript("kinfra-cert-renew.sh")},
 		{RenewUnitPath, "0644", "root:root", asset("kinfra-cert-renew.service")},
 		{RenewTimerPath, "0644", "root:root", RenewTimer(m.Slot)},
 	}
 	if m.Backup != nil {
 		files = append(files,
-			File{BackupScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-backup.sh")},
 			File{BackupUnitPath, "0644", "root:root", asset("kinfra-etcd-backup.service")},
 			File{BackupTimerPath, "0644", "root:root", m.Backup.timer()},
 		)
 	}
-	return cloudConfig(files, "kinfra-master.service")
+	tools, err := MasterTools(m.Backup != nil)
+	if err != nil {
+		return Rendered{}, err
+	}
+	files = append(files, File{ToolsManifestPath, "0644", "root:root", ToolsManifest(tools)})
+	r, err := cloudConfig(files, "kinfra-master.service")
+	if err != nil {
+		return Rendered{}, err
+	}
+	r.Tools = tools
+	for _, t := range tools {
+		r.Files[t.Path] = t.File
+	}
+	return r, nil
 }
 
 // RenewHour is the hour (UTC) at which slot's certificate renewal runs: one

@@ -2,6 +2,7 @@ package bootstrap_test
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -35,10 +36,30 @@ func TestMasterUserDataIsCloudConfigWithEveryFile(t *testing.T) {
 		Runcmd     [][]string       `yaml:"runcmd"`
 	}
 	require.NoError(t, yaml.Unmarshal([]byte(r.UserData), &doc))
-	require.Len(t, doc.WriteFiles, len(r.Files))
+	// The user data writes every file but the tools, and the tools'
+	// manifest, which names each by the hash of its content.
+	require.Equal(t, len(r.Files)-len(r.Tools), len(doc.WriteFiles))
 	for _, f := range doc.WriteFiles {
+		if f.Path == bootstrap.ToolsManifestPath {
+			require.Equal(t, bootstrap.ToolsManifest(r.Tools), f.Content)
+			continue
+		}
 		require.Equal(t, r.Files[f.Path].Content, f.Content, f.Path)
 	}
+	require.NotEmpty(t, r.Tools)
+	for _, tool := range r.Tools {
+		require.Equal(t, r.Files[tool.Path], tool.File, tool.Path)
+		require.NotContains(t, r.UserData, tool.Content, "%s travels as a parameter, not in the user data", tool.Path)
+		sum := sha256.Sum256([]byte(tool.Content))
+		require.Equal(t, bootstrap.ToolsGroup+"/"+hex.EncodeToString(sum[:]), tool.Parameter)
+		content, err := bootstrap.ToolContent(tool.Parameter, tool.Value)
+		require.NoError(t, err)
+		require.Equal(t, tool.Content, content)
+		require.LessOrEqual(t, len(tool.Value), bootstrap.ToolParameterLimit, "a Standard parameter")
+	}
+	entries, err := bootstrap.ParseToolsManifest(bootstrap.ToolsManifest(r.Tools))
+	require.NoError(t, err)
+	require.Len(t, entries, len(r.Tools))
 	encoded, err := bootstrap.EncodeUserData(r.UserData)
 	require.NoError(t, err, "within EC2's 16 KiB once gzipped")
 	back, err := bootstrap.DecodeUserData(encoded)
@@ -182,4 +203,15 @@ $1
 	require.NoError(t, err, "%s", out)
 	require.Greater(t, strings.Count(string(out), "\n"), 20, "%s", out)
 	return string(out)
+}
+
+func TestToolContentRefusesContentItsNameDoesNotHash(t *testing.T) {
+	tools, err := bootstrap.MasterTools(true)
+	require.NoError(t, err)
+	_, err = bootstrap.ToolContent(tools[0].Parameter, tools[1].Value)
+	require.ErrorContains(t, err, "holds content whose hash names "+tools[1].Parameter)
+	_, err = bootstrap.ToolContent(tools[0].Parameter, "not base64!")
+	require.ErrorContains(t, err, "is not base64")
+	_, err = bootstrap.ParseToolsManifest("masters/tools/abc 0755\n")
+	require.ErrorContains(t, err, `line 1 "masters/tools/abc 0755"`)
 }

@@ -2,6 +2,8 @@
 # kinfra-master-boot gives this instance its master slot's identity and makes
 # it a control-plane node. It runs at every boot (kinfra-master.service) and
 # is idempotent:
+#   0. install this master's tools (the timers' scripts) from their SSM
+#      parameters, each checked against the SHA-256 that names it;
 #   1. attach the slot's etcd volume, waiting while a dead predecessor
 #      releases it (never force-detached: that risks etcd's data);
 #   2. point the slot's DNS record (etcd-<slot>.<domain>) at this instance;
@@ -66,6 +68,33 @@ ATTEMPT=0
 # next attempt: the static pod manifests it wrote, and the ports of the
 # components (the kubelet too) that run from them.
 INIT_LEFTOVERS=FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml,FileAvailable--etc-kubernetes-manifests-kube-controller-manager.yaml,FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml,Port-6443,Port-10257,Port-10259,Port-10250
+
+# install_tools installs the tools the manifest lists ("<parameter> <mode>
+# <path>" a line) from their SSM parameters (gzipped, base64), checking
+# each against the SHA-256 its parameter is named by; a tool already in
+# place with that hash is left alone. TOOLS_ROOT prefixes the paths (tests).
+install_tools() {
+	local name mode path sum tmp
+	while read -r name mode path; do
+		[ -n "$name" ] || continue
+		sum=${name##*/}
+		path=${TOOLS_ROOT:-}$path
+		if [ -f "$path" ] && [ "$(sha256sum <"$path" | cut -d' ' -f1)" = "$sum" ]; then
+			continue
+		fi
+		mkdir -p "$(dirname "$path")"
+		tmp="$path.kinfra-tmp"
+		param "$name" | base64 -d | gunzip >"$tmp" ||
+			die "cannot install $path from $PARAMETER_PREFIX/$name"
+		if [ "$(sha256sum <"$tmp" | cut -d' ' -f1)" != "$sum" ]; then
+			rm -f "$tmp"
+			die "$PARAMETER_PREFIX/$name does not hold the content its name hashes: $path not installed"
+		fi
+		chmod "$mode" "$tmp"
+		mv -f "$tmp" "$path"
+		log "installed $path from $PARAMETER_PREFIX/$name"
+	done <"${TOOLS_MANIFEST:-$KINFRA_DIR/tools.list}"
+}
 
 # attach_volume waits until the slot volume is attached here. A volume still
 # attached to another instance belongs to a predecessor that is shutting
@@ -411,6 +440,8 @@ boot() {
 	[ -n "${INSTANCE_ID:-}" ] || INSTANCE_ID=$(imds instance-id)
 	PRIVATE_IP=${PRIVATE_IP:-$(imds local-ipv4)}
 	log "instance $INSTANCE_ID ($PRIVATE_IP) takes slot $SLOT of cluster $CLUSTER"
+	step tools
+	install_tools
 	step volume
 	attach_volume
 	local dev
