@@ -33,27 +33,30 @@ var assets embed.FS
 
 // Paths on the masters. The boot script reads the same defaults.
 const (
-	KinfraDir        = "/etc/kinfra"
-	MasterEnvPath    = KinfraDir + "/master.env"
-	EtcdConfigPath   = KinfraDir + "/etcd.yaml"
-	KubeadmInitPath  = KinfraDir + "/kubeadm-init.yaml"
-	APIServerDir     = KinfraDir + "/apiserver"
-	AuditPolicyPath  = APIServerDir + "/audit-policy.yaml"
-	AuthnConfigPath  = APIServerDir + "/authentication.yaml"
-	EtcdPKIDir       = KinfraDir + "/etcd-pki"
-	BootScriptPath   = "/usr/local/sbin/kinfra-master-boot"
-	MasterLibPath    = "/usr/local/lib/kinfra/master-lib.sh"
-	BackupScriptPath = "/usr/local/sbin/kinfra-etcd-backup"
-	BackupUnitPath   = "/etc/systemd/system/kinfra-etcd-backup.service"
-	BackupTimerPath  = "/etc/systemd/system/kinfra-etcd-backup.timer"
-	BootUnitPath     = "/etc/systemd/system/kinfra-master.service"
-	EtcdUnitPath     = "/etc/systemd/system/etcd.service"
-	EncryptionDir    = "/etc/kubernetes/encryption"
-	EncryptionPath   = EncryptionDir + "/config.yaml"
-	AuditLogDir      = "/var/log/kubernetes/audit"
-	EtcdDataMount    = "/var/lib/etcd"
-	EtcdDataDir      = EtcdDataMount + "/data"
-	ContainerdSocket = "unix:///run/containerd/containerd.sock"
+	KinfraDir           = "/etc/kinfra"
+	MasterEnvPath       = KinfraDir + "/master.env"
+	EtcdConfigPath      = KinfraDir + "/etcd.yaml"
+	KubeadmInitPath     = KinfraDir + "/kubeadm-init.yaml"
+	APIServerDir        = KinfraDir + "/apiserver"
+	AuditPolicyPath     = APIServerDir + "/audit-policy.yaml"
+	AuthnConfigPath     = APIServerDir + "/authentication.yaml"
+	EtcdPKIDir          = KinfraDir + "/etcd-pki"
+	BootScriptPath      = "/usr/local/sbin/kinfra-master-boot"
+	MasterLibPath       = "/usr/local/lib/kinfra/master-lib.sh"
+	BackupScriptPath    = "/usr/local/sbin/kinfra-etcd-backup"
+	BackupUnitPath      = "/etc/systemd/system/kinfra-etcd-backup.service"
+	BackupTimerPath     = "/etc/systemd/system/kinfra-etcd-backup.timer"
+	JoinTokenScriptPath = "/usr/local/sbin/kinfra-join-token"
+	JoinTokenUnitPath   = "/etc/systemd/system/kinfra-join-token.service"
+	JoinTokenTimerPath  = "/etc/systemd/system/kinfra-join-token.timer"
+	BootUnitPath        = "/etc/systemd/system/kinfra-master.service"
+	EtcdUnitPath        = "/etc/systemd/system/etcd.service"
+	EncryptionDir       = "/etc/kubernetes/encryption"
+	EncryptionPath      = EncryptionDir + "/config.yaml"
+	AuditLogDir         = "/var/log/kubernetes/audit"
+	EtcdDataMount       = "/var/lib/etcd"
+	EtcdDataDir         = EtcdDataMount + "/data"
+	ContainerdSocket    = "unix:///run/containerd/containerd.sock"
 )
 
 // Ports come from the one table the security groups are built from.
@@ -92,6 +95,8 @@ type Master struct {
 	EtcdVersion string
 	// Backup is where the masters snapshot etcd; nil renders no backups.
 	Backup *Backup
+	// JoinToken is how the masters keep the node join token.
+	JoinToken JoinToken
 }
 
 // File is one file cloud-init writes.
@@ -149,6 +154,9 @@ func (m Master) Render() (Rendered, error) {
 		{BootScriptPath, "0755", "root:root", MasterScript("kinfra-master-boot.sh")},
 		{BootUnitPath, "0644", "root:root", asset("kinfra-master.service")},
 		{EtcdUnitPath, "0644", "root:root", asset("etcd.service")},
+		{JoinTokenScriptPath, "0755", "root:root", MasterScript("kinfra-join-token.sh")},
+		{JoinTokenUnitPath, "0644", "root:root", asset("kinfra-join-token.service")},
+		{JoinTokenTimerPath, "0644", "root:root", joinTokenTimer()},
 	}
 	if m.Backup != nil {
 		files = append(files,
@@ -218,6 +226,7 @@ func (m Master) check() error {
 	if m.Backup != nil {
 		problems = append(problems, m.Backup.check()...)
 	}
+	problems = append(problems, m.JoinToken.check()...)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return fmt.Errorf("bootstrap: cannot render master: bad %s", strings.Join(problems, ", "))
@@ -267,6 +276,12 @@ func (m Master) env() (string, error) {
 		{"BOOT_METRIC_NAMESPACE", BootMetricNamespace},
 		{"BOOT_FAILURES_METRIC", BootFailuresMetric},
 		{"BOOT_METRIC_DIMENSION", BootMetricDimension},
+		// The node join token: its parameter, its lifetime and the
+		// timer's period in seconds, the key it is encrypted with.
+		{"JOIN_TOKEN_PARAMETER", JoinTokenParameter},
+		{"JOIN_TOKEN_TTL", strconv.Itoa(m.JoinToken.ttlSeconds())},
+		{"JOIN_TOKEN_CHECK", strconv.Itoa(JoinTokenCheckSeconds)},
+		{"KMS_KEY_ARN", m.JoinToken.KMSKeyArn},
 	}
 	if b := m.Backup; b != nil {
 		vars = append(vars,
