@@ -62,7 +62,11 @@ func TestBootScriptAWSFirstBootOfSlot0(t *testing.T) {
 	}
 	// The member's record once healthy, the cluster's after init.
 	require.Equal(t, append(etcdctl, bootEtcdHealth, bootEtcdStatus, bootClusterCheck, bootEtcdStatus), w.etcdctlCommands())
-	require.Len(t, w.callsOf("kubeadm", "token", "create", w.bundle.BootstrapToken, "--ttl", "0"), 1)
+	// kinfra:pki's token, the first join token, lives the rendered TTL
+	// (docs/masters.md, "Join tokens"), never forever.
+	require.Equal(t, "86400", w.env["JOIN_TOKEN_TTL"])
+	require.Len(t, w.callsOf("kubeadm", "token", "create", w.bundle.BootstrapToken, "--ttl", "86400s"), 1)
+	require.Empty(t, w.callsOf("kubeadm", "token", "create", w.bundle.BootstrapToken, "--ttl", "0"))
 	require.Empty(t, w.callsOf("kubeadm", "join"))
 	require.FileExists(t, filepath.Join(w.dataMount, "kinfra-cluster-initialized"))
 
@@ -524,7 +528,7 @@ func (w *bootWorld) requireEtcdStarted() {
 	t.Helper()
 	// etcd started, then (once a control-plane node whose cluster record
 	// is written) the health report's timer, then the certificate
-	// renewal, backup and defragmentation timers.
+	// renewal, backup, defragmentation and join token timers.
 	require.Equal(t, []bootCall{
 		{"systemctl", []string{"daemon-reload"}},
 		{"systemctl", []string{"start", "--no-block", "etcd.service"}},
@@ -532,6 +536,7 @@ func (w *bootWorld) requireEtcdStarted() {
 		{"systemctl", []string{"enable", "--now", "kinfra-cert-renew.timer"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-etcd-backup.timer"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-etcd-defrag.timer"}},
+		{"systemctl", []string{"enable", "--now", "kinfra-join-token.timer"}},
 	}, w.callsOf("systemctl"))
 	require.Equal(t, w.dataMount+"\n", mustRead(t, filepath.Join(w.state, "mounted")), "etcd starts on the mounted volume")
 	fi, err := os.Stat(filepath.Join(w.dataMount, "data"))

@@ -339,7 +339,7 @@ func TestBootScriptAWSSlot0ResumesAnInitCutShort(t *testing.T) {
 	require.Equal(t, "init --config "+initPath+" --skip-token-print --ignore-preflight-errors="+
 		"FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml,FileAvailable--etc-kubernetes-manifests-kube-controller-manager.yaml,"+
 		"FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml,Port-6443,Port-10257,Port-10259,Port-10250", kubeadm[0])
-	require.True(t, strings.HasPrefix(kubeadm[2], "token create "+w.bundle.BootstrapToken+" --ttl 0"), kubeadm[2])
+	require.True(t, strings.HasPrefix(kubeadm[2], "token create "+w.bundle.BootstrapToken+" --ttl 86400s"), kubeadm[2])
 	require.FileExists(t, filepath.Join(w.dataMount, "kinfra-cluster-initialized"))
 	require.NoFileExists(t, filepath.Join(w.dataMount, "kinfra-cluster-initializing"))
 	_, recorded = w.api.parameter(t, w.env["PARAMETER_PREFIX"]+"/"+bootstrap.ClusterRecord)

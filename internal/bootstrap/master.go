@@ -33,30 +33,33 @@ var assets embed.FS
 
 // Paths on the masters. The boot script reads the same defaults.
 const (
-	KinfraDir        = "/etc/kinfra"
-	MasterEnvPath    = KinfraDir + "/master.env"
-	EtcdConfigPath   = KinfraDir + "/etcd.yaml"
-	KubeadmInitPath  = KinfraDir + "/kubeadm-init.yaml"
-	APIServerDir     = KinfraDir + "/apiserver"
-	AuditPolicyPath  = APIServerDir + "/audit-policy.yaml"
-	AuthnConfigPath  = APIServerDir + "/authentication.yaml"
-	EtcdPKIDir       = KinfraDir + "/etcd-pki"
-	BootScriptPath   = "/usr/local/sbin/kinfra-master-boot"
-	MasterLibPath    = "/usr/local/lib/kinfra/master-lib.sh"
-	BackupScriptPath = "/usr/local/sbin/kinfra-etcd-backup"
-	BackupUnitPath   = "/etc/systemd/system/kinfra-etcd-backup.service"
-	BackupTimerPath  = "/etc/systemd/system/kinfra-etcd-backup.timer"
-	BootUnitPath     = "/etc/systemd/system/kinfra-master.service"
-	RenewScriptPath  = "/usr/local/sbin/kinfra-cert-renew"
-	RenewUnitPath    = "/etc/systemd/system/kinfra-cert-renew.service"
-	RenewTimerPath   = "/etc/systemd/system/kinfra-cert-renew.timer"
-	EtcdUnitPath     = "/etc/systemd/system/etcd.service"
-	EncryptionDir    = "/etc/kubernetes/encryption"
-	EncryptionPath   = EncryptionDir + "/config.yaml"
-	AuditLogDir      = "/var/log/kubernetes/audit"
-	EtcdDataMount    = "/var/lib/etcd"
-	EtcdDataDir      = EtcdDataMount + "/data"
-	ContainerdSocket = "unix:///run/containerd/containerd.sock"
+	KinfraDir           = "/etc/kinfra"
+	MasterEnvPath       = KinfraDir + "/master.env"
+	EtcdConfigPath      = KinfraDir + "/etcd.yaml"
+	KubeadmInitPath     = KinfraDir + "/kubeadm-init.yaml"
+	APIServerDir        = KinfraDir + "/apiserver"
+	AuditPolicyPath     = APIServerDir + "/audit-policy.yaml"
+	AuthnConfigPath     = APIServerDir + "/authentication.yaml"
+	EtcdPKIDir          = KinfraDir + "/etcd-pki"
+	BootScriptPath      = "/usr/local/sbin/kinfra-master-boot"
+	MasterLibPath       = "/usr/local/lib/kinfra/master-lib.sh"
+	BackupScriptPath    = "/usr/local/sbin/kinfra-etcd-backup"
+	BackupUnitPath      = "/etc/systemd/system/kinfra-etcd-backup.service"
+	BackupTimerPath     = "/etc/systemd/system/kinfra-etcd-backup.timer"
+	JoinTokenScriptPath = "/usr/local/sbin/kinfra-join-token"
+	JoinTokenUnitPath   = "/etc/systemd/system/kinfra-join-token.service"
+	JoinTokenTimerPath  = "/etc/systemd/system/kinfra-join-token.timer"
+	BootUnitPath        = "/etc/systemd/system/kinfra-master.service"
+	RenewScriptPath     = "/usr/local/sbin/kinfra-cert-renew"
+	RenewUnitPath       = "/etc/systemd/system/kinfra-cert-renew.service"
+	RenewTimerPath      = "/etc/systemd/system/kinfra-cert-renew.timer"
+	EtcdUnitPath        = "/etc/systemd/system/etcd.service"
+	EncryptionDir       = "/etc/kubernetes/encryption"
+	EncryptionPath      = EncryptionDir + "/config.yaml"
+	AuditLogDir         = "/var/log/kubernetes/audit"
+	EtcdDataMount       = "/var/lib/etcd"
+	EtcdDataDir         = EtcdDataMount + "/data"
+	ContainerdSocket    = "unix:///run/containerd/containerd.sock"
 )
 
 // Ports come from the one table the security groups are built from.
@@ -95,6 +98,8 @@ type Master struct {
 	EtcdVersion string
 	// Backup is where the masters snapshot etcd; nil renders no backups.
 	Backup *Backup
+	// JoinToken is how the masters keep the node join token.
+	JoinToken JoinToken
 }
 
 // File is one file cloud-init writes.
@@ -163,6 +168,8 @@ func (m Master) Render() (Rendered, error) {
 		{DefragTimerPath, "0644", "root:root", defragTimer(m.Slot)},
 		{RenewUnitPath, "0644", "root:root", asset("kinfra-cert-renew.service")},
 		{RenewTimerPath, "0644", "root:root", RenewTimer(m.Slot)},
+		{JoinTokenUnitPath, "0644", "root:root", asset("kinfra-join-token.service")},
+		{JoinTokenTimerPath, "0644", "root:root", joinTokenTimer()},
 	}
 	if m.Backup != nil {
 		files = append(files,
@@ -265,6 +272,7 @@ func (m Master) check() error {
 	if m.Backup != nil {
 		problems = append(problems, m.Backup.check()...)
 	}
+	problems = append(problems, m.JoinToken.check()...)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return fmt.Errorf("bootstrap: cannot render master: bad %s", strings.Join(problems, ", "))
@@ -318,6 +326,13 @@ func (m Master) env() (string, error) {
 		{"ETCD_QUOTA_BYTES", strconv.Itoa(EtcdQuotaBytes)},
 		{"HEALTH_METRIC_NAMESPACE", HealthMetricNamespace},
 		{"HEALTH_METRIC_DIMENSION", HealthMetricDimension},
+		// The node join token: its parameter, its lifetime and the
+		// timer's period in seconds, the key it is encrypted with.
+		{"JOIN_TOKEN_PARAMETER", JoinTokenParameter},
+		{"JOIN_TOKEN_TTL", strconv.Itoa(m.JoinToken.ttlSeconds())},
+		{"JOIN_TOKEN_CHECK", strconv.Itoa(JoinTokenCheckSeconds)},
+		{"JOIN_TOKEN_METRIC", JoinTokenHoursMetric},
+		{"KMS_KEY_ARN", m.JoinToken.KMSKeyArn},
 	}
 	if b := m.Backup; b != nil {
 		vars = append(vars,

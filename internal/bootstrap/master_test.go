@@ -24,6 +24,7 @@ func sampleMaster(slot, count int) bootstrap.Master {
 		KubernetesVersion: "v1.37.2", PodCidr: "10.64.0.0/11", ServiceCidr: "172.20.0.0/16", NodeCidrMaskSize: 24,
 		VolumeID: "vol-0123456789abcdef0", HostedZoneID: "Z0123456789ABCDEFGHIJ", ParameterPrefix: "/kinfra/prod-use1",
 		EtcdVersion: "3.7.3",
+		JoinToken:   bootstrap.JoinToken{TTLHours: 24, KMSKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
 	}
 }
 
@@ -176,7 +177,7 @@ func randomText(t *testing.T, n int) string {
 // as it reads the commented source (declare -f prints what bash parsed,
 // without comments), so no string or here-document lost a line.
 func TestMasterScriptsLoseOnlyTheirComments(t *testing.T) {
-	for _, name := range []string{"kinfra-master-boot.sh", "kinfra-master-lib.sh", "kinfra-etcd-backup.sh", "kinfra-etcd-defrag.sh", "kinfra-cert-renew.sh", "kinfra-master-health.sh"} {
+	for _, name := range []string{"kinfra-master-boot.sh", "kinfra-master-lib.sh", "kinfra-etcd-backup.sh", "kinfra-etcd-defrag.sh", "kinfra-cert-renew.sh", "kinfra-master-health.sh", "kinfra-join-token.sh"} {
 		t.Run(name, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join("assets", name))
 			require.NoError(t, err)
@@ -214,4 +215,36 @@ func TestToolContentRefusesContentItsNameDoesNotHash(t *testing.T) {
 	require.ErrorContains(t, err, "is not base64")
 	_, err = bootstrap.ParseToolsManifest("masters/tools/abc 0755\n")
 	require.ErrorContains(t, err, `line 1 "masters/tools/abc 0755"`)
+}
+
+// Every master carries the join token script, its unit and its timer, and
+// the settings the script reads: the token's parameter, its lifetime in
+// seconds, the timer's period and the cluster key.
+func TestMastersCarryTheJoinTokenTimerAndItsSettings(t *testing.T) {
+	m := sampleMaster(2, 3)
+	m.JoinToken.TTLHours = 6
+	r, err := m.Render()
+	require.NoError(t, err)
+	require.Equal(t, "0755", r.Files[bootstrap.JoinTokenScriptPath].Permissions)
+	require.Equal(t, bootstrap.MasterScript("kinfra-join-token.sh"), r.Files[bootstrap.JoinTokenScriptPath].Content)
+	require.Contains(t, r.Files[bootstrap.JoinTokenUnitPath].Content, "ExecStart="+bootstrap.JoinTokenScriptPath+"\n")
+	timer := r.Files[bootstrap.JoinTokenTimerPath].Content
+	require.Contains(t, timer, "\nOnUnitActiveSec=600s\n")
+	require.Equal(t, 600, bootstrap.JoinTokenCheckSeconds)
+	env := r.Files[bootstrap.MasterEnvPath].Content
+	for _, line := range []string{
+		"JOIN_TOKEN_PARAMETER='join/bootstrap-token'",
+		"JOIN_TOKEN_TTL='21600'",
+		"JOIN_TOKEN_CHECK='600'",
+		"KMS_KEY_ARN='arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'",
+	} {
+		require.Contains(t, env, "\n"+line+"\n")
+	}
+}
+
+func TestAMasterWithoutAJoinTokenTTLOrClusterKeyIsNotRendered(t *testing.T) {
+	m := sampleMaster(0, 3)
+	m.JoinToken = bootstrap.JoinToken{KMSKeyArn: "alias/kinfra/prod-use1"}
+	_, err := m.Render()
+	require.EqualError(t, err, `bootstrap: cannot render master: bad JoinToken.KMSKeyArn "alias/kinfra/prod-use1", JoinToken.TTLHours 0`)
 }

@@ -1,7 +1,7 @@
 package bootstrap
 
 // A master's tools: the scripts its day-2 timers run (health report,
-// defragmentation, certificate renewal, etcd backup). They do not travel in
+// defragmentation, certificate renewal, join token rotation, etcd backup). They do not travel in
 // the user data, which EC2 limits to 16 KiB and which the boot itself
 // fills: each is an SSM parameter named by the SHA-256 of its content
 // (gzipped, then base64: a Standard parameter holds 4 KB), and the user
@@ -90,6 +90,7 @@ func MasterTools(backup bool) ([]Tool, error) {
 		{HealthScriptPath, "0755", "root:root", MasterScript("kinfra-master-health.sh")},
 		{DefragScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-defrag.sh")},
 		{RenewScriptPath, "0755", "root:root", MasterScript("kinfra-cert-renew.sh")},
+		{JoinTokenScriptPath, "0755", "root:root", MasterScript("kinfra-join-token.sh")},
 	}
 	if backup {
 		files = append(files, File{BackupScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-backup.sh")})

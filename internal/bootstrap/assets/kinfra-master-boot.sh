@@ -18,8 +18,8 @@
 #   7. kubeadm init (slot 0, only while no cluster record exists), or build
 #      this control-plane node from the cluster's PKI with kubeadm's init
 #      phases, which needs no API (every master may be new); record the
-#      cluster; start the backup and certificate renewal timers; wait for
-#      this master's API server;
+#      cluster; start the health, backup, certificate renewal, join token
+#      and defragmentation timers; wait for this master's API server;
 #   8. bring the cluster's kubeadm configuration to this master's
 #      Kubernetes version (upgrade_cluster), once the API answers.
 # Every step is safe to run again after a failure at any point: a failed
@@ -40,6 +40,7 @@ KINFRA_PROG=kinfra-master-boot
 : "${ETCD_NAME:?}" "${ETCD_RECORD:?}" "${PARAMETER_PREFIX:?}" "${API_ENDPOINT:?}"
 : "${CLUSTER_RECORD:?}" "${MEMBER_RECORD:?}" "${RESTORE_REQUEST:?}" "${KUBERNETES_VERSION:?}"
 : "${MASTER_STATUS_RECORD:?}" "${STATUS_MESSAGE_MAX:?}" "${BOOT_METRIC_NAMESPACE:?}" "${BOOT_FAILURES_METRIC:?}" "${BOOT_METRIC_DIMENSION:?}"
+: "${JOIN_TOKEN_PARAMETER:?}" "${JOIN_TOKEN_TTL:?}"
 ETCD_PEERS=${ETCD_PEERS:-}
 # shellcheck source=/dev/null
 . "${KINFRA_LIB:-/usr/local/lib/kinfra/master-lib.sh}"
@@ -284,7 +285,7 @@ cluster_exists() {
 kubeadm_init() {
 	local token
 	local -a resume=()
-	token=$(param join/bootstrap-token)
+	token=$(param "$JOIN_TOKEN_PARAMETER")
 	if [ "${1:-}" = resume ]; then
 		log "resuming kubeadm init, which an earlier attempt started and did not finish ($INIT_MARKER)"
 		resume=(--ignore-preflight-errors="$INIT_LEFTOVERS")
@@ -293,11 +294,11 @@ kubeadm_init() {
 	fi
 	touch "$INIT_MARKER"
 	kubeadm init --config "$KINFRA_DIR/kubeadm-init.yaml" --skip-token-print "${resume[@]}"
-	# The join token from kinfra:pki never expires: replacement nodes and
-	# masters use it. Recreate it so its settings are always ours.
+	# The first node join token, kinfra:pki's (in SSM), lives the TTL like
+	# every later one the leader's kinfra-join-token makes. Recreated so
+	# that its settings are always ours.
 	kubeadm token delete "${token%%.*}" --kubeconfig "$KUBECONFIG_DIR/admin.conf" >/dev/null 2>&1 || true
-	kubeadm token create "$token" --ttl 0 --kubeconfig "$KUBECONFIG_DIR/admin.conf" \
-		--description "kinfra node join token (kinfra:pki)" >/dev/null
+	join_token_create "$token" >/dev/null
 	touch "$CLUSTER_MARKER"
 	rm -f "$INIT_MARKER"
 }
@@ -493,6 +494,8 @@ boot() {
 	enable_backups
 	# Every member defragments itself at its slot's hour, when worth it.
 	systemctl enable --now kinfra-etcd-defrag.timer
+	step join-token
+	systemctl enable --now kinfra-join-token.timer
 	step api-server
 	wait_for_api_server
 	step upgrade-cluster
