@@ -24,7 +24,7 @@ func TestDecodeReportsEveryUnknownKeyAndBadTypeWithPaths(t *testing.T) {
 		`cluster.network.azCount: "3" is not a whole number`,
 		`cluster.network.ipv6: "yes" is not true or false`,
 		`cluster.network.natGateway: unknown field (did you mean "natGateways"?); cluster.network takes availabilityZones, azCount, existing, flowLogs, gatewayEndpoints, import, interfaceEndpoints, ipv6, natGateways, privateSubnetPrefixLength, publicSubnetPrefixLength or vpcCidr`,
-		`cluster.netwrk: unknown field (did you mean "network"?); cluster takes addons, alarms, api, backup, cni, images, kubeProxy, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
+		`cluster.netwrk: unknown field (did you mean "network"?); cluster takes addons, alarms, api, backup, cni, images, joinTokens, kubeProxy, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
 		`cluster.nodePools[0].size: unknown field; cluster.nodePools[0] takes autoscaler, capacityRebalance, desiredSize, drainTimeoutSeconds, evictionHard, image, instanceRefresh, instanceTypes, kubeReserved, labels, maxPods, maxSize, minSize, name, onDemandBase, onDemandPercentageAboveBase, rootVolume, spotAllocationStrategy, systemReserved, taints or zones`,
 	}, sortedMessages(err))
 }
@@ -204,7 +204,7 @@ func TestUnreadableValuesAreDescribedWithoutParserWords(t *testing.T) {
 		`{"name": "prod", "masters`: `kinfra:cluster: the value ends after 25 characters, before it is complete (near "…e\": \"prod\", \"masters"); give one whole object`,
 		`{"name": "prod",}`:         `kinfra:cluster: is not valid JSON at character 17 (near "{\"name\": \"prod\",}"); give the cluster's settings as one object`,
 		`{"name": "prod"} x`:        `kinfra:cluster: has more text after the object, at character 18 (near "{\"name\": \"prod\"} x"); give one object`,
-		`3`:                         `cluster: 3 is not an object; cluster takes addons, alarms, api, backup, cni, images, kubeProxy, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
+		`3`:                         `cluster: 3 is not an object; cluster takes addons, alarms, api, backup, cni, images, joinTokens, kubeProxy, kubernetes, masters, name, network, nodePools, privateDomain, region or tags`,
 		`{"name":"prod","masters":{"count":99999999999}}`:                        `cluster.masters.count: 99999999999 is too large; use 1, 3, 5 or 7`,
 		`{"name":"prod","masters":{"count":-1e400}}`:                             `cluster.masters.count: -1e400 is too small; use 1, 3, 5 or 7`,
 		`{"name":"prod","kubernetes":{"maxServices":1e10}}`:                      `cluster.kubernetes.maxServices: 1e10 is too large; use a whole number from -2147483648 to 2147483647`,

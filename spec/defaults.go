@@ -50,6 +50,7 @@ func (c Cluster) WithDefaults() Cluster {
 	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version, pipeline)
 	c.Backup = c.Backup.withDefaults(c.Name)
 	c.Alarms = c.Alarms.withDefaults()
+	c.JoinTokens = c.JoinTokens.withDefaults()
 	c.API = c.API.WithDefaults(c.Network.VpcCidr)
 	c.CNI = c.CNI.WithDefaults()
 	if c.CNI.Provider == CNICalico && c.CNI.Dataplane == "" {

@@ -47,6 +47,7 @@ var explicitZeros = map[string]explicitZero{
 	"backup.retention.hourlyDays":   {allowed: "1 to 3650 days", dflt: fmt.Sprintf("the default %d", DefaultBackupHourlyDays)},
 	"backup.retention.dailyDays":    {allowed: "1 to 3650 days", dflt: fmt.Sprintf("the default %d", DefaultBackupDailyDays)},
 	"backup.prefix":                 {allowed: "slash-separated segments such as prod-use1/etcd", dflt: "the default <name>/etcd"},
+	"joinTokens.ttlHours":           {allowed: "8 to 168 hours", dflt: fmt.Sprintf("the default %d", DefaultJoinTokenTTLHours)},
 	"api.scheme":                    {allowed: "internal or internet-facing", dflt: "the default internal"},
 	"api.accessCidrs":               {allowed: "the IPv4 blocks that may reach the API", dflt: "the default: the VPC block"},
 	"cni.provider":                  {allowed: "cilium or calico", dflt: "the default cilium"},

@@ -184,6 +184,7 @@ var explicitZeroMessages = map[string]string{
 	"api.accessCidrs":                                        "cluster.api.accessCidrs: [] is not allowed; use the IPv4 blocks that may reach the API, or remove the key for the default: the VPC block",
 	"api.scheme":                                             "cluster.api.scheme: \"\" is not allowed; use internal or internet-facing, or remove the key for the default internal",
 	"backup.intervalMinutes":                                 "cluster.backup.intervalMinutes: 0 is not allowed; use 5, 10, 15, 20, 30 or 60, or remove the key for the default 15",
+	"joinTokens.ttlHours":                                    "cluster.joinTokens.ttlHours: 0 is not allowed; use 8 to 168 hours, or remove the key for the default 24",
 	"backup.prefix":                                          "cluster.backup.prefix: \"\" is not allowed; use slash-separated segments such as prod-use1/etcd, or remove the key for the default <name>/etcd",
 	"backup.retention.dailyDays":                             "cluster.backup.retention.dailyDays: 0 is not allowed; use 1 to 3650 days, or remove the key for the default 365",
 	"backup.retention.frequentDays":                          "cluster.backup.retention.frequentDays: 0 is not allowed; use 1 to 3650 days, or remove the key for the default 1",

@@ -36,6 +36,8 @@ type Cluster struct {
 	Backup Backup `json:"backup"`
 	// Alarms is where the cluster's alarms notify.
 	Alarms Alarms `json:"alarms"`
+	// JoinTokens is how long node join tokens live.
+	JoinTokens JoinTokens `json:"joinTokens"`
 	// API is how clients reach the Kubernetes API.
 	API API `json:"api"`
 	// CNI is the pod network; the node security groups open what it needs.

@@ -98,6 +98,7 @@ func (c Cluster) Validate() validate.Errors {
 	errs.Append(c.checkControlPlane())
 	errs.Append(c.Backup.check("cluster.backup"))
 	errs.Append(c.Alarms.check("cluster.alarms"))
+	errs.Append(c.JoinTokens.check("cluster.joinTokens"))
 	errs.Append(c.validateNodePools(net))
 	errs.Append(c.validateImages())
 	errs.Append(c.checkProxy())

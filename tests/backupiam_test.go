@@ -38,8 +38,8 @@ func TestMastersIAMAllowsExactlyTheBackupCallsTheScriptsMake(t *testing.T) {
 	var scripts string
 	for _, ud := range uds {
 		if ud.LaunchTemplate == "prod-use1-masters-master-0" {
-			files := writeFiles(t, ud.CloudConfig, t.TempDir())
-			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath} {
+			files := writeFiles(t, ud, t.TempDir())
+			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath, bootstrap.JoinTokenScriptPath} {
 				require.Contains(t, files, path)
 				scripts += mustRead(t, files[path])
 			}
@@ -98,8 +98,8 @@ func TestMastersIAMAllowsExactlyTheBackupCallsTheScriptsMake(t *testing.T) {
 }
 
 // The masters' IAM lets slot 0 write exactly the SSM parameters its
-// rendered scripts write (the etcd cluster record, its own member record
-// and its own boot status) and publish metrics to exactly the namespaces
+// rendered scripts write (the etcd cluster record, the node join token,
+// its own member record and its own boot status) and publish metrics to exactly the namespaces
 // they publish to (the backups' and the boot failures'), read from the
 // scripts' calls and resolved through the slot's master.env.
 func TestMastersIAMWritesExactlyTheParametersAndMetricsTheScriptsDo(t *testing.T) {
@@ -109,8 +109,8 @@ func TestMastersIAMWritesExactlyTheParametersAndMetricsTheScriptsDo(t *testing.T
 	var scripts, env string
 	for _, ud := range uds {
 		if ud.LaunchTemplate == "prod-use1-masters-master-0" {
-			files := writeFiles(t, ud.CloudConfig, t.TempDir())
-			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath} {
+			files := writeFiles(t, ud, t.TempDir())
+			for _, path := range []string{bootstrap.BootScriptPath, bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath, bootstrap.JoinTokenScriptPath} {
 				scripts += mustRead(t, files[path])
 			}
 			env = mustRead(t, files[bootstrap.MasterEnvPath])
@@ -135,6 +135,7 @@ func TestMastersIAMWritesExactlyTheParametersAndMetricsTheScriptsDo(t *testing.T
 	require.Equal(t, []string{
 		"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod-use1/" + bootstrap.ClusterRecord,
 		"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod-use1/" + bootstrap.MemberRecord(0),
+		"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod-use1/" + bootstrap.JoinTokenParameter,
 		"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod-use1/" + bootstrap.MasterStatusRecord(0),
 	}, sortedKeys(written), "what slot 0's scripts write")
 	require.Equal(t, []string{bootstrap.BackupMetricNamespace, bootstrap.BootMetricNamespace}, sortedKeys(namespaces))

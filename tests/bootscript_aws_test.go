@@ -41,6 +41,7 @@ func TestBootScriptAWSFirstBootOfSlot0(t *testing.T) {
 	w.requireParametersRead(bootInitParameters...)
 	w.requireEtcdPKI()
 	w.requireControlPlanePKI()
+	w.requireToolsInstalled()
 
 	// Blank (blkid exit 2), the peers do not answer yet (a new cluster):
 	// formatted exactly once, then mounted.
@@ -61,7 +62,11 @@ func TestBootScriptAWSFirstBootOfSlot0(t *testing.T) {
 	}
 	// The member's record once healthy, the cluster's after init.
 	require.Equal(t, append(etcdctl, bootEtcdHealth, bootEtcdStatus, bootClusterCheck, bootEtcdStatus), w.etcdctlCommands())
-	require.Len(t, w.callsOf("kubeadm", "token", "create", w.bundle.BootstrapToken, "--ttl", "0"), 1)
+	// kinfra:pki's token, the first join token, lives the rendered TTL
+	// (docs/masters.md, "Join tokens"), never forever.
+	require.Equal(t, "86400", w.env["JOIN_TOKEN_TTL"])
+	require.Len(t, w.callsOf("kubeadm", "token", "create", w.bundle.BootstrapToken, "--ttl", "86400s"), 1)
+	require.Empty(t, w.callsOf("kubeadm", "token", "create", w.bundle.BootstrapToken, "--ttl", "0"))
 	require.Empty(t, w.callsOf("kubeadm", "join"))
 	require.FileExists(t, filepath.Join(w.dataMount, "kinfra-cluster-initialized"))
 
@@ -386,11 +391,35 @@ func (w *bootWorld) requireParametersRead(names ...string) {
 		if strings.HasPrefix(c.Args[5], w.env["PARAMETER_PREFIX"]+"/"+bootstrap.StateGroup+"/") {
 			continue // the etcd record: a plain String (bootRecordReads)
 		}
+		if strings.HasPrefix(c.Args[6], w.env["PARAMETER_PREFIX"]+"/"+bootstrap.ToolsGroup+"/") {
+			continue // the tools (requireToolsInstalled)
+		}
 		require.Equal(t, "--with-decryption", c.Args[4], c.String())
 		require.Equal(t, "--name", c.Args[5], c.String())
 		got = append(got, c.Args[6])
 	}
 	require.Equal(t, want, got)
+}
+
+// requireToolsInstalled: every tool the slot's manifest names is in place
+// under the tools root, with its content and mode.
+func (w *bootWorld) requireToolsInstalled() {
+	t := w.t
+	t.Helper()
+	entries, err := bootstrap.ParseToolsManifest(w.files[bootstrap.ToolsManifestPath])
+	require.NoError(t, err)
+	require.Len(t, entries, len(w.tools), "the manifest names every tool parameter the plan creates")
+	for _, e := range entries {
+		value, ok := w.tools[w.env["PARAMETER_PREFIX"]+"/"+e.Parameter]
+		require.True(t, ok, "%s: the plan creates %s", e.Path, e.Parameter)
+		want, err := bootstrap.ToolContent(e.Parameter, value)
+		require.NoError(t, err)
+		path := filepath.Join(w.toolsRoot, e.Path)
+		require.Equal(t, want, mustRead(t, path), e.Path)
+		info, err := os.Stat(path)
+		require.NoError(t, err)
+		require.Equal(t, e.Permissions, fmt.Sprintf("%04o", info.Mode().Perm()), e.Path)
+	}
 }
 
 // requireFile: path holds the SSM parameter's value with the given mode.
@@ -499,7 +528,7 @@ func (w *bootWorld) requireEtcdStarted() {
 	t.Helper()
 	// etcd started, then (once a control-plane node whose cluster record
 	// is written) the health report's timer, then the certificate
-	// renewal, backup and defragmentation timers.
+	// renewal, backup, defragmentation and join token timers.
 	require.Equal(t, []bootCall{
 		{"systemctl", []string{"daemon-reload"}},
 		{"systemctl", []string{"start", "--no-block", "etcd.service"}},
@@ -507,6 +536,7 @@ func (w *bootWorld) requireEtcdStarted() {
 		{"systemctl", []string{"enable", "--now", "kinfra-cert-renew.timer"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-etcd-backup.timer"}},
 		{"systemctl", []string{"enable", "--now", "kinfra-etcd-defrag.timer"}},
+		{"systemctl", []string{"enable", "--now", "kinfra-join-token.timer"}},
 	}, w.callsOf("systemctl"))
 	require.Equal(t, w.dataMount+"\n", mustRead(t, filepath.Join(w.state, "mounted")), "etcd starts on the mounted volume")
 	fi, err := os.Stat(filepath.Join(w.dataMount, "data"))

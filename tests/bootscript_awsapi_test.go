@@ -281,10 +281,11 @@ type motoParameter struct {
 
 func (a *motoAPI) putParameter(t *testing.T, p motoParameter, keyArn string) {
 	t.Helper()
-	a.jsonCall(t, "ssm", "AmazonSSM.PutParameter", map[string]any{
-		"Name": p.Name, "Type": p.Type, "Tier": p.Tier, "Description": p.Description,
-		"KeyId": keyArn, "Value": p.Value,
-	}, nil)
+	req := map[string]any{"Name": p.Name, "Type": p.Type, "Tier": p.Tier, "Description": p.Description, "Value": p.Value}
+	if keyArn != "" {
+		req["KeyId"] = keyArn
+	}
+	a.jsonCall(t, "ssm", "AmazonSSM.PutParameter", req, nil)
 }
 
 func motoXMLText(s string) string {

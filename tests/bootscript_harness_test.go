@@ -98,7 +98,8 @@ func loadBootPlan(stack string) (bootPlan, error) {
 	prefix := strings.TrimSuffix(zones[0].Name, "-zone")
 	for _, r := range mockaws.OfType(p.Resources, "aws:ssm/parameter:Parameter") {
 		s := func(k string) string { v, _ := r.Inputs[k].(string); return v }
-		mp.Parameters = append(mp.Parameters, motoParameter{Name: s("name"), Type: s("type"), Tier: s("tier"), Description: s("description")})
+		// Plain values (the masters' tools) are in the plan; secrets not.
+		mp.Parameters = append(mp.Parameters, motoParameter{Name: s("name"), Type: s("type"), Tier: s("tier"), Description: s("description"), Value: s("insecureValue")})
 	}
 	byName := map[string]mockaws.Resource{}
 	for _, r := range p.Resources {
@@ -176,6 +177,10 @@ type bootWorld struct {
 	// The PKI in SSM, by full parameter name.
 	bundle *pki.Bundle
 	params map[string]string
+	// The tools' parameters in SSM (gzip, base64), by full name; the boot
+	// installs them under toolsRoot.
+	tools     map[string]string
+	toolsRoot string
 	// Paths of this run.
 	dir, kinfraDir, envFile, script, lib, binDir, state, calls string
 	dataMount, pkiDir, etcdPKIDir, kubeconfigDir, encryption   string
@@ -212,7 +217,8 @@ func newBootWorld(t *testing.T, slotIndex int, opts bootWorldOptions) *bootWorld
 	w.dir = t.TempDir()
 	w.kinfraDir = filepath.Join(w.dir, "etc-kinfra")
 	require.NoError(t, os.MkdirAll(w.kinfraDir, 0o755))
-	paths := writeFiles(t, w.slot.UserData, w.kinfraDir)
+	// Only the user data: the boot installs the tools from SSM.
+	paths := writeFiles(t, plan.UserData{CloudConfig: w.slot.UserData}, w.kinfraDir)
 	w.files = map[string]string{}
 	for rendered, localPath := range paths {
 		w.files[rendered] = mustRead(t, localPath)
@@ -239,8 +245,17 @@ func newBootWorld(t *testing.T, slotIndex int, opts bootWorldOptions) *bootWorld
 	prefix := w.env["PARAMETER_PREFIX"] + "/"
 	w.keyArn = w.api.createKey(t, mp.KMSDescription)
 	w.params = map[string]string{}
+	w.tools = map[string]string{}
 	for _, p := range mp.Parameters {
 		require.True(t, strings.HasPrefix(p.Name, prefix), "parameter %s is under the rendered PARAMETER_PREFIX %s", p.Name, prefix)
+		if strings.HasPrefix(p.Name, prefix+bootstrap.ToolsGroup+"/") {
+			// A tool, as the program stores it: plain, its value planned.
+			require.Equal(t, "String", p.Type, p.Name)
+			require.NotEmpty(t, p.Value, p.Name)
+			w.api.putParameter(t, p, "")
+			w.tools[p.Name] = p.Value
+			continue
+		}
 		v, ok := values[strings.TrimPrefix(p.Name, prefix)]
 		require.True(t, ok, "the plan has parameter %s, which this test does not know how to fill", p.Name)
 		require.Equal(t, "SecureString", p.Type, p.Name)
@@ -279,6 +294,7 @@ func newBootWorld(t *testing.T, slotIndex int, opts bootWorldOptions) *bootWorld
 	w.kubeconfigDir = filepath.Join(w.dir, "etc-kubernetes")
 	w.encryption = filepath.Join(w.dir, "etc-kubernetes", "encryption", "config.yaml")
 	w.device = "/dev/kinfra-test-no-such-device"
+	w.toolsRoot = filepath.Join(w.dir, "tools-root")
 	// master.env with only the AWS IDs and the host paths changed.
 	w.envFile = filepath.Join(w.dir, "master.env")
 	require.NoError(t, os.WriteFile(w.envFile, []byte(bootOverrideEnv(t, w.files[bootstrap.MasterEnvPath], map[string]string{
@@ -365,6 +381,7 @@ func (w *bootWorld) environ() []string {
 		"KINFRA_DIR=" + w.kinfraDir,
 		"KINFRA_ENV=" + w.envFile,
 		"KINFRA_LIB=" + w.lib,
+		"TOOLS_ROOT=" + w.toolsRoot,
 		"INSTANCE_ID=" + w.self.ID,
 		"PRIVATE_IP=" + w.self.PrivateIP,
 		"PKI_DIR=" + w.pkiDir,
@@ -554,8 +571,9 @@ func (w *bootWorld) index(name string, prefix ...string) int {
 func (w *bootWorld) awsSubcommands() []string {
 	var out []string
 	for _, c := range w.callsOf("aws") {
-		if strings.Contains(c.String(), " ssm put-parameter --name "+w.statusName()+" ") {
-			continue
+		if strings.Contains(c.String(), " ssm put-parameter --name "+w.statusName()+" ") ||
+			strings.Contains(c.String(), " --name "+w.env["PARAMETER_PREFIX"]+"/"+bootstrap.ToolsGroup+"/") {
+			continue // its status, and its tools (requireToolsInstalled)
 		}
 		var words []string
 		for i := 0; i < len(c.Args) && len(words) < 2; i++ {

@@ -2,8 +2,10 @@ package tests
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -147,6 +149,54 @@ func TestBootScriptAWSSuccessfulBootPublishesReady(t *testing.T) {
 	require.NotEmpty(t, readyz)
 	require.Contains(t, readyz[len(readyz)-1].String(), "https://"+w.env["API_ENDPOINT"]+"/readyz")
 	require.Contains(t, readyz[len(readyz)-1].String(), "--connect-to "+w.env["API_ENDPOINT"]+":127.0.0.1:6443")
+	w.requireToolsInstalled()
+}
+
+// The timers' scripts come from SSM parameters named by their content's
+// SHA-256 (the user data only lists them): the boot's first step after its
+// identity installs each, checked against its hash. A parameter holding
+// anything else fails the boot there, before any volume or record is
+// touched, and installs nothing; once it holds the right content, the next
+// attempt installs every tool, and a later one finds them in place.
+func TestBootScriptAWSInstallsItsToolsCheckedAgainstTheirHashes(t *testing.T) {
+	t.Parallel()
+	w := newBootWorld(t, 2, bootWorldOptions{})
+	w.set("kube-system", "")
+	w.set("members", w.members(0))
+	names := slices.Sorted(maps.Keys(w.tools))
+	require.GreaterOrEqual(t, len(names), 2)
+	// The first tool's parameter holds the second's content.
+	w.api.jsonCall(t, "ssm", "AmazonSSM.PutParameter", map[string]any{
+		"Name": names[0], "Type": "String", "Value": w.tools[names[1]], "Overwrite": true}, nil)
+	code, out := w.boot()
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, names[0]+" does not hold the content its name hashes")
+	s := w.status()
+	require.Equal(t, "tools", s.Step)
+	require.Equal(t, []string{"booting 1 identity", "failed 1 tools"}, w.statusHistory())
+	require.Empty(t, w.callsOf("aws", "--region", w.plan.Region, "ec2"), "no volume is looked at")
+	entries, err := bootstrap.ParseToolsManifest(w.files[bootstrap.ToolsManifestPath])
+	require.NoError(t, err)
+	var tampered string
+	for _, e := range entries {
+		if w.env["PARAMETER_PREFIX"]+"/"+e.Parameter == names[0] {
+			tampered = filepath.Join(w.toolsRoot, e.Path)
+		}
+	}
+	require.NoFileExists(t, tampered, "a tool that fails its hash is not installed")
+	require.NoFileExists(t, tampered+".kinfra-tmp")
+
+	w.api.jsonCall(t, "ssm", "AmazonSSM.PutParameter", map[string]any{
+		"Name": names[0], "Type": "String", "Value": w.tools[names[0]], "Overwrite": true}, nil)
+	code, out = w.boot()
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "installed "+tampered+" from "+names[0])
+	w.requireToolsInstalled()
+
+	code, out = w.boot()
+	require.Equal(t, 0, code, out)
+	require.NotContains(t, out, "installed "+w.toolsRoot, "tools in place with their hash are kept")
+	w.requireToolsInstalled()
 }
 
 // A master whose API server does not come up fails its boot in the last
@@ -289,7 +339,7 @@ func TestBootScriptAWSSlot0ResumesAnInitCutShort(t *testing.T) {
 	require.Equal(t, "init --config "+initPath+" --skip-token-print --ignore-preflight-errors="+
 		"FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml,FileAvailable--etc-kubernetes-manifests-kube-controller-manager.yaml,"+
 		"FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml,Port-6443,Port-10257,Port-10259,Port-10250", kubeadm[0])
-	require.True(t, strings.HasPrefix(kubeadm[2], "token create "+w.bundle.BootstrapToken+" --ttl 0"), kubeadm[2])
+	require.True(t, strings.HasPrefix(kubeadm[2], "token create "+w.bundle.BootstrapToken+" --ttl 86400s"), kubeadm[2])
 	require.FileExists(t, filepath.Join(w.dataMount, "kinfra-cluster-initialized"))
 	require.NoFileExists(t, filepath.Join(w.dataMount, "kinfra-cluster-initializing"))
 	_, recorded = w.api.parameter(t, w.env["PARAMETER_PREFIX"]+"/"+bootstrap.ClusterRecord)

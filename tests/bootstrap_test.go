@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
@@ -26,8 +25,8 @@ import (
 
 // renderedUserData is every launch template's user data (masters and node
 // pools) in every committed stack, decoded, by "<stack>/<launch template>".
-func renderedUserData(t *testing.T) map[string]string {
-	out := map[string]string{}
+func renderedUserData(t *testing.T) map[string]plan.UserData {
+	out := map[string]plan.UserData{}
 	for _, file := range committedStacks(t) {
 		sf, err := plan.LoadStackFile(file)
 		require.NoError(t, err)
@@ -41,21 +40,20 @@ func renderedUserData(t *testing.T) map[string]string {
 		uds, err := p.UserData()
 		require.NoError(t, err)
 		for _, ud := range uds {
-			out[sf.Name+"/"+ud.LaunchTemplate] = ud.CloudConfig
+			out[sf.Name+"/"+ud.LaunchTemplate] = ud
 		}
 	}
 	require.NotEmpty(t, out)
 	return out
 }
 
-// writeFiles writes a cloud-config's write_files under dir, by base name.
-func writeFiles(t *testing.T, userData, dir string) map[string]string {
-	var doc struct {
-		WriteFiles []bootstrap.File `yaml:"write_files"`
-	}
-	require.NoError(t, yaml.Unmarshal([]byte(userData), &doc))
+// writeFiles writes an instance's files under dir, by base name: its user
+// data's, then the tools its manifest names (resolved by the plan).
+func writeFiles(t *testing.T, u plan.UserData, dir string) map[string]string {
+	files, err := u.Files()
+	require.NoError(t, err)
 	paths := map[string]string{}
-	for _, f := range doc.WriteFiles {
+	for _, f := range files {
 		p := filepath.Join(dir, filepath.Base(f.Path))
 		require.NoError(t, os.WriteFile(p, []byte(f.Content), 0o600))
 		paths[f.Path] = p
@@ -70,13 +68,13 @@ func runTool(t *testing.T, name string, args ...string) {
 }
 
 // byRole splits rendered user data into masters' and nodes'.
-func byRole(t *testing.T) (masters, nodes map[string]string) {
-	masters, nodes = map[string]string{}, map[string]string{}
+func byRole(t *testing.T) (masters, nodes map[string]plan.UserData) {
+	masters, nodes = map[string]plan.UserData{}, map[string]plan.UserData{}
 	for name, ud := range renderedUserData(t) {
 		switch {
-		case strings.Contains(ud, "path: "+bootstrap.KubeadmInitPath):
+		case strings.Contains(ud.CloudConfig, "path: "+bootstrap.KubeadmInitPath):
 			masters[name] = ud
-		case strings.Contains(ud, "path: "+bootstrap.NodeJoinTemplatePath):
+		case strings.Contains(ud.CloudConfig, "path: "+bootstrap.NodeJoinTemplatePath):
 			nodes[name] = ud
 		default:
 			t.Fatalf("%s: user data is neither a master's nor a node's", name)
@@ -170,7 +168,7 @@ func TestEveryRenderedUserDataPassesCloudInitSchema(t *testing.T) {
 	for name, ud := range renderedUserData(t) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "user-data")
-			require.NoError(t, os.WriteFile(path, []byte(ud), 0o600))
+			require.NoError(t, os.WriteFile(path, []byte(ud.CloudConfig), 0o600))
 			runTool(t, cloudInit, "schema", "--config-file", path)
 		})
 	}
@@ -187,9 +185,9 @@ func TestEveryRenderedScriptPassesShellcheck(t *testing.T) {
 			}
 			require.True(t, ok, "user data carries a boot script")
 			scripts := []string{script}
-			// A master's library, backup, defragmentation, renewal and
-			// health scripts too.
-			for _, p := range []string{bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath} {
+			// A master's library, backup, defragmentation, renewal, health
+			// and join token scripts too.
+			for _, p := range []string{bootstrap.MasterLibPath, bootstrap.BackupScriptPath, bootstrap.DefragScriptPath, bootstrap.RenewScriptPath, bootstrap.HealthScriptPath, bootstrap.JoinTokenScriptPath} {
 				if f, ok := files[p]; ok {
 					scripts = append(scripts, f)
 				}
@@ -206,7 +204,8 @@ func unitTestMaster(backupInterval int) bootstrap.Master {
 		ClusterName: "c", Region: "us-east-1", Slot: 0, Count: 3, Domain: "c.k8s.internal", APIName: "api.c.k8s.internal",
 		KubernetesVersion: "v1.37.2", PodCidr: "10.64.0.0/11", ServiceCidr: "172.20.0.0/16", NodeCidrMaskSize: 24,
 		VolumeID: "vol-0123456789abcdef0", HostedZoneID: "Z0123456789ABCDEFGHIJ", ParameterPrefix: "/kinfra/c", EtcdVersion: "3.7.3",
-		Backup: &bootstrap.Backup{Bucket: "c-etcd-123456789012-us-east-1", Prefix: "c/etcd", IntervalMinutes: backupInterval},
+		Backup:    &bootstrap.Backup{Bucket: "c-etcd-123456789012-us-east-1", Prefix: "c/etcd", IntervalMinutes: backupInterval},
+		JoinToken: bootstrap.JoinToken{TTLHours: 24, KMSKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
 	}
 }
 

@@ -31,7 +31,7 @@ func goldenFiles(t *testing.T, file string) map[string][]byte {
 	require.NoError(t, err)
 	var ud bytes.Buffer
 	for _, u := range uds {
-		fmt.Fprintf(&ud, "# ---- launch template %s ----\n%s\n", u.LaunchTemplate, u.CloudConfig)
+		ud.WriteString(u.Text())
 	}
 	return map[string][]byte{
 		p.Stack + ".json":           js.Bytes(),

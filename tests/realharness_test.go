@@ -89,12 +89,11 @@ func realStackOf(t *testing.T, name string, p *plan.Plan) realStack {
 	require.NoError(t, err)
 	st := realStack{name: name, cluster: *p.Config, plan: p}
 	for _, ud := range uds {
-		var doc struct {
-			WriteFiles []bootstrap.File `yaml:"write_files"`
-		}
-		require.NoError(t, yaml.Unmarshal([]byte(ud.CloudConfig), &doc), ud.LaunchTemplate)
+		// The user data's files and the tools the boot installs.
+		all, err := ud.Files()
+		require.NoError(t, err, ud.LaunchTemplate)
 		files := map[string]bootstrap.File{}
-		for _, f := range doc.WriteFiles {
+		for _, f := range all {
 			files[f.Path] = f
 		}
 		if _, ok := files[bootstrap.KubeadmInitPath]; !ok {
@@ -150,7 +149,15 @@ func (st realStack) ssmParameters(t *testing.T) map[string]string {
 	}
 	var recorded []string
 	for _, r := range mockaws.OfType(st.plan.Resources, "aws:ssm/parameter:Parameter") {
-		recorded = append(recorded, r.Inputs["name"].(string))
+		name := r.Inputs["name"].(string)
+		if strings.HasPrefix(name, prefix+"/"+bootstrap.ToolsGroup+"/") {
+			// The masters' tools: plain, and their values are in the plan.
+			require.Equal(t, "String", r.Inputs["type"], r.Name)
+			params[name] = r.Inputs["insecureValue"].(string)
+			recorded = append(recorded, name)
+			continue
+		}
+		recorded = append(recorded, name)
 		require.Equal(t, mockaws.Secret, r.Inputs["value"], "%s: the parameter value is a secret", r.Name)
 		require.Equal(t, "SecureString", r.Inputs["type"], r.Name)
 	}
@@ -174,7 +181,9 @@ type realCluster struct {
 	backupLib string
 	// renewLib is the rendered certificate renewal script, likewise.
 	renewLib string
-	masters  []*realMaster
+	// joinTokenLib is the rendered join token script, likewise.
+	joinTokenLib string
+	masters      []*realMaster
 	// client is an operator's machine on the same network, not a master.
 	client *testtools.Host
 
@@ -279,6 +288,10 @@ func newRealCluster(t *testing.T, st realStack) *realCluster {
 	require.True(t, strings.HasSuffix(renew, call), "the renewal script ends by calling main")
 	c.renewLib = filepath.Join(c.dir, "kinfra-cert-renew.functions")
 	require.NoError(t, os.WriteFile(c.renewLib, []byte(strings.TrimSuffix(renew, call)+"\n"), 0o644))
+	jt := st.slots[0].files[bootstrap.JoinTokenScriptPath].Content
+	require.True(t, strings.HasSuffix(jt, call), "the join token script ends by calling main")
+	c.joinTokenLib = filepath.Join(c.dir, "kinfra-join-token.functions")
+	require.NoError(t, os.WriteFile(c.joinTokenLib, []byte(strings.TrimSuffix(jt, call)+"\n"), 0o644))
 
 	for _, s := range st.slots {
 		m := &realMaster{c: c, slot: s, root: filepath.Join(c.dir, "m"+strconv.Itoa(s.index))}
@@ -413,13 +426,20 @@ func (m *realMaster) renew(t *testing.T) (string, error) {
 	return m.runScript(t, 3*time.Minute, m.c.renewLib, "main 2>&1")
 }
 
+// joinToken runs commands after sourcing the rendered join token script
+// (its main is what the timer runs), with the same mapping as boot.
+func (m *realMaster) joinToken(t *testing.T, commands string) (string, error) {
+	t.Helper()
+	return m.runScript(t, 3*time.Minute, m.c.joinTokenLib, commands)
+}
+
 // runScript runs commands after sourcing lib, a rendered script without its
 // final call of main.
 func (m *realMaster) runScript(t *testing.T, timeout time.Duration, lib, commands string) (string, error) {
 	t.Helper()
 	const prelude = `set -euo pipefail
 . "$KINFRA_TEST_LIB"
-for v in PKI_DIR ETCD_PKI_DIR ENCRYPTION_CONFIG KUBECONFIG_DIR DISCOVERY_CONFIG DATA_MOUNT CLUSTER_MARKER ETCD_DATA_DIR GENERATION_FILE BACKUP_DIR NODE_MARKER; do
+for v in PKI_DIR ETCD_PKI_DIR ENCRYPTION_CONFIG KUBECONFIG_DIR DISCOVERY_CONFIG DATA_MOUNT CLUSTER_MARKER ETCD_DATA_DIR GENERATION_FILE BACKUP_DIR NODE_MARKER TOKEN_RUN_DIR; do
 	if [ -n "${!v-}" ]; then printf -v "$v" '%s%s' "$KINFRA_TEST_ROOT" "${!v}"; fi
 done
 `

@@ -104,10 +104,11 @@ func TestRealMasterHealthReportPublishesWhatTheAlarmsWatch(t *testing.T) {
 	// dimension, with their statistics; the thresholds are not reached on
 	// this healthy cluster, and were for the hung member.
 	alarms := map[string]masters.HealthAlarm{}
-	for _, a := range masters.HealthAlarms(len(c.masters)) {
+	for _, a := range masters.HealthAlarms(len(c.masters), st.cluster.JoinTokens.TTLHours) {
 		alarms[a.Metric] = a
 	}
-	require.Len(t, alarms, 4)
+	// And the join token's, which its own script publishes.
+	require.Len(t, alarms, 5)
 	require.Equal(t, []float64{1}, aws.metric(t, bootstrap.UnhealthyMembersMetric, alarms[bootstrap.UnhealthyMembersMetric].Statistic), "the hung member, once")
 	quota := aws.metric(t, bootstrap.DatabaseQuotaMetric, alarms[bootstrap.DatabaseQuotaMetric].Statistic)
 	require.Len(t, quota, 1)

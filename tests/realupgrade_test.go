@@ -355,7 +355,7 @@ func (c *realCluster) makeCluster(t *testing.T) (*realAPIServer, string) {
 	for _, phase := range [][]string{{"upload-config", "all"}, {"bootstrap-token", "--skip-token-print"}, {"addon", "coredns"}} {
 		m0.initPhase(t, phase...)
 	}
-	out, err := m0.kubeadm(t, "token", "create", c.stack.bundle.BootstrapToken, "--ttl", "0", "--kubeconfig", "/etc/kubernetes/admin.conf")
+	out, err := m0.kubeadm(t, "token", "create", c.stack.bundle.BootstrapToken, "--ttl", m0.slot.env["JOIN_TOKEN_TTL"]+"s", "--kubeconfig", "/etc/kubernetes/admin.conf")
 	require.NoError(t, err, out)
 	kc, _ := first.adminKubeconfig(t, fmt.Sprintf("https://%s:%d", c.stack.apiName(), bootstrap.APIPort))
 	return first, kc

@@ -355,13 +355,14 @@ func TestEveryCommittedStackHasTheControlPlaneAlarms(t *testing.T) {
 			alarms[r.Inputs["name"].(string)] = r.Inputs
 		}
 		want := map[string]float64{c.Name + "-master-boot-failed": 1}
-		for _, a := range masters.HealthAlarms(c.Masters.Count) {
+		for _, a := range masters.HealthAlarms(c.Masters.Count, c.JoinTokens.TTLHours) {
 			want[c.Name+"-"+a.Name] = a.Threshold
 		}
 		require.Equal(t, 1.0, want[c.Name+"-etcd-member-unhealthy"], name)
 		require.Equal(t, 80.0, want[c.Name+"-etcd-database-quota"], "%s: percent of the quota", name)
 		require.Equal(t, float64(3*c.Masters.Count), want[c.Name+"-etcd-leader-changes"], "%s: 3 changes, counted by every member", name)
 		require.Equal(t, 30.0, want[c.Name+"-master-certificate-expiring"], "%s: days", name)
+		require.Equal(t, float64(c.JoinTokens.TTLHours)/3, want[c.Name+"-join-token-expiring"], "%s: hours, a third of the TTL", name)
 		if c.Backup.On() {
 			want[c.Name+"-etcd-backup-age"] = float64(masters.BackupAgeThreshold(c.Backup.IntervalMinutes))
 		}

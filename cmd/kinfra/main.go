@@ -145,7 +145,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		for _, ud := range uds {
-			fmt.Fprintf(stdout, "# ---- launch template %s ----\n%s\n", ud.LaunchTemplate, ud.CloudConfig)
+			fmt.Fprint(stdout, ud.Text())
 		}
 	case *showConfig:
 		enc := json.NewEncoder(stdout)

@@ -85,10 +85,10 @@ type HealthAlarm struct {
 }
 
 // HealthAlarms are the control plane's health alarms for a cluster of
-// members masters. An etcd member is replaced by `kinfra roll` in about 5
-// minutes, so the member alarm waits 10 before it fires; no report at all
-// (every master down) fires it too.
-func HealthAlarms(members int) []HealthAlarm {
+// members masters whose join tokens live tokenTTLHours. An etcd member is
+// replaced by `kinfra roll` in about 5 minutes, so the member alarm waits
+// 10 before it fires; no report at all (every master down) fires it too.
+func HealthAlarms(members, tokenTTLHours int) []HealthAlarm {
 	return []HealthAlarm{
 		{Name: "etcd-member-unhealthy", Metric: bootstrap.UnhealthyMembersMetric, Statistic: "Maximum", Comparison: "GreaterThanOrEqualToThreshold",
 			Threshold: 1, Period: 60, Periods: 10, Datapoints: 10, Missing: "breaching",
@@ -103,6 +103,14 @@ func HealthAlarms(members int) []HealthAlarm {
 		{Name: "master-certificate-expiring", Metric: bootstrap.CertificateDaysMetric, Statistic: "Minimum", Comparison: "LessThanThreshold",
 			Threshold: 30, Period: 3600, Periods: 1, Datapoints: 1, Missing: "notBreaching",
 			Why: "a master's certificate (etcd's, kubeadm's, or a kubeconfig's) expires within 30 days; see docs/masters.md#health-alarms"},
+		// The leader reports every 10 minutes; a healthy rotation keeps
+		// the token above two thirds of its TTL. Below a third, rotations
+		// have failed for a third of the TTL, and as long is left before
+		// nodes can no longer join; an hour without a report is a rotation
+		// that no longer runs.
+		{Name: "join-token-expiring", Metric: bootstrap.JoinTokenHoursMetric, Statistic: "Minimum", Comparison: "LessThanThreshold",
+			Threshold: float64(tokenTTLHours) / 3, Period: 1800, Periods: 2, Datapoints: 2, Missing: "breaching",
+			Why: fmt.Sprintf("the node join token in SSM is valid less than %.1f hours more, or the masters stopped checking it: the etcd leader's kinfra-join-token keeps failing, and new nodes cannot join once it expires; see docs/masters.md#health-alarms", float64(tokenTTLHours)/3)},
 	}
 }
 
@@ -110,7 +118,7 @@ func HealthAlarms(members int) []HealthAlarm {
 // a new cluster does not alarm before its members report.
 func (b *builder) healthAlarms() error {
 	actions := alarmActions(b.c.Alarms.Actions)
-	for _, a := range HealthAlarms(b.c.Masters.Count) {
+	for _, a := range HealthAlarms(b.c.Masters.Count, b.c.JoinTokens.TTLHours) {
 		name := b.name + "-" + a.Name
 		if _, err := cloudwatch.NewMetricAlarm(b.ctx, name, &cloudwatch.MetricAlarmArgs{
 			Name:               pulumi.String(b.c.Name + "-" + a.Name),

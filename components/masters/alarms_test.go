@@ -109,6 +109,7 @@ func TestBackupAlarmNotifiesTheClusterActionsUnlessItHasItsOwn(t *testing.T) {
 func TestHealthAlarmsWatchTheMastersReportsWithTheirThresholds(t *testing.T) {
 	c := clusterSpec(5, 3)
 	c.Alarms.Actions = []string{oncallTopic}
+	c.JoinTokens.TTLHours = 12
 	m := plan(t, c)
 	want := map[string]struct {
 		metric, statistic, comparison, missing string
@@ -119,9 +120,10 @@ func TestHealthAlarmsWatchTheMastersReportsWithTheirThresholds(t *testing.T) {
 		"prod-etcd-database-quota":         {bootstrap.DatabaseQuotaMetric, "Maximum", "GreaterThanThreshold", "notBreaching", 80, 300, 2, 2},
 		"prod-etcd-leader-changes":         {bootstrap.LeaderChangesMetric, "Sum", "GreaterThanThreshold", "notBreaching", 15, 900, 1, 1},
 		"prod-master-certificate-expiring": {bootstrap.CertificateDaysMetric, "Minimum", "LessThanThreshold", "notBreaching", 30, 3600, 1, 1},
+		"prod-join-token-expiring":         {bootstrap.JoinTokenHoursMetric, "Minimum", "LessThanThreshold", "breaching", 4, 1800, 2, 2}, // a third of the TTL
 	}
-	require.Len(t, masters.HealthAlarms(5), len(want))
-	for _, a := range masters.HealthAlarms(5) {
+	require.Len(t, masters.HealthAlarms(5, 12), len(want))
+	for _, a := range masters.HealthAlarms(5, 12) {
 		w, ok := want["prod-"+a.Name]
 		require.True(t, ok, a.Name)
 		in := get(t, m, alarmType, "prod-masters-"+a.Name).Inputs

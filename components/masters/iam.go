@@ -79,7 +79,11 @@ func (b *builder) masterPolicy(keyArn, vpcID string) iampolicy.Document {
 	requestOwned := map[string]map[string]any{"StringEquals": {"aws:RequestTag/" + tags.ClusterKey(b.c.Name): "owned"}}
 	elb := b.arn("elasticloadbalancing", "*")
 	statements := b.readParameters([]string{ControlPlaneParameters, JoinParameters}, keyArn)
+	// The tools are String parameters: nothing to decrypt.
+	statements = append(statements, iampolicy.Allow("ReadMasterTools", []string{"ssm:GetParameter"},
+		[]string{b.parameterArn(bootstrap.ToolsGroup + "/*")}))
 	statements = append(statements, b.etcdRecordStatements()...)
+	statements = append(statements, b.joinTokenStatements(keyArn)...)
 	statements = append(statements, b.backupStatements(keyArn)...)
 	// A failed boot attempt counts itself for the boot-failure alarm, and
 	// the health report publishes every minute (alarms.go); PutMetricData
@@ -167,6 +171,25 @@ func (b *builder) etcdRecordStatements() []iampolicy.Statement {
 	return []iampolicy.Statement{
 		iampolicy.Allow("ReadEtcdRecord", []string{"ssm:GetParameter"}, []string{b.parameterArn(bootstrap.StateGroup + "/*")}),
 		iampolicy.Allow("WriteEtcdClusterRecord", []string{"ssm:PutParameter"}, []string{b.parameterArn(bootstrap.ClusterRecord)}),
+	}
+}
+
+// joinTokenStatements let every master replace the node join token: write
+// that one parameter, and encrypt with the cluster key only through SSM and
+// only for it. The etcd leader's timer does it (docs/masters.md, "Join
+// tokens"); it reads the token with the other join parameters.
+func (b *builder) joinTokenStatements(keyArn string) []iampolicy.Statement {
+	param := b.parameterArn(bootstrap.JoinTokenParameter)
+	return []iampolicy.Statement{
+		iampolicy.Allow("WriteJoinToken", []string{"ssm:PutParameter"}, []string{param}),
+		{
+			Sid: "EncryptJoinToken", Effect: "Allow",
+			Action: []string{"kms:Encrypt"}, Resource: []string{keyArn},
+			Condition: map[string]map[string]any{"StringEquals": {
+				"kms:ViaService":                      "ssm." + b.c.Region + ".amazonaws.com",
+				"kms:EncryptionContext:PARAMETER_ARN": param,
+			}},
+		},
 	}
 }
 

@@ -145,6 +145,7 @@ type builder struct {
 
 	kmsKeyArn    pulumi.StringOutput
 	params       []pulumi.Resource
+	tools        []pulumi.Resource
 	masterSG     pulumi.StringOutput
 	nodeSG       pulumi.StringOutput
 	lbSG         pulumi.StringOutput
@@ -252,7 +253,7 @@ func (b *builder) build() error {
 		return err
 	}
 	b.account, b.partition = id.AccountID, id.Partition
-	steps := []func() error{b.lookupImage, b.secrets}
+	steps := []func() error{b.lookupImage, b.secrets, b.toolParameters}
 	if b.c.Backup.On() {
 		steps = append(steps, b.backupBucket)
 	}

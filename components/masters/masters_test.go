@@ -450,9 +450,11 @@ func TestPKIIsStoredAsSecureStringsUnderTheClusterKey(t *testing.T) {
 	require.Len(t, key, 1)
 	require.Equal(t, true, key[0].Inputs["enableKeyRotation"])
 	keyArn := "arn:aws:kms:us-east-1:123456789012:key/" + key[0].ID
-	params := m.ByType("aws:ssm/parameter:Parameter")
 	var names []string
-	for _, p := range params {
+	for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
+		if strings.Contains(str(p.Inputs["name"]), "/"+bootstrap.ToolsGroup+"/") {
+			continue // the masters' tools: no secret (TestMasterToolsAre...)
+		}
 		names = append(names, str(p.Inputs["name"]))
 		require.Equal(t, "SecureString", p.Inputs["type"])
 		require.Equal(t, keyArn, p.Inputs["keyId"])
@@ -766,6 +768,57 @@ func statement(t *testing.T, d iampolicy.Document, sid string) iampolicy.Stateme
 	return iampolicy.Statement{}
 }
 
+func TestMasterToolsAreRetainedParametersNamedByTheirContentThatEveryTemplateWaitsFor(t *testing.T) {
+	for _, backup := range []bool{true, false} {
+		c := clusterSpec(3, 3)
+		if !backup {
+			off := false
+			c.Backup.Enabled = &off
+		}
+		m := plan(t, c)
+		tools, err := bootstrap.MasterTools(backup)
+		require.NoError(t, err)
+		want := map[string]bootstrap.Tool{}
+		for _, tool := range tools {
+			want["/kinfra/prod/"+tool.Parameter] = tool
+		}
+		got := map[string]bool{}
+		var urns []string
+		for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
+			name := str(p.Inputs["name"])
+			tool, ok := want[name]
+			if !ok {
+				continue
+			}
+			got[name] = true
+			urns = append(urns, p.URN)
+			require.Equal(t, "String", p.Inputs["type"], name)
+			require.Equal(t, "Standard", p.Inputs["tier"], name)
+			require.Nil(t, p.Inputs["value"], "%s: insecureValue, so that reviewers see it", name)
+			content, err := bootstrap.ToolContent(tool.Parameter, str(p.Inputs["insecureValue"]))
+			require.NoError(t, err, name)
+			require.Equal(t, tool.Content, content, name)
+			require.True(t, p.Options.RetainOnDelete, "%s: an older launch template version may still name it", name)
+			require.Equal(t, true, p.Inputs["overwrite"], "%s: a parameter retained earlier is adopted", name)
+		}
+		require.Len(t, got, len(want), "backup %v: one parameter per tool", backup)
+		paths := map[string]bool{}
+		for _, tool := range tools {
+			paths[tool.Path] = true
+		}
+		require.Equal(t, backup, paths[bootstrap.BackupScriptPath], "the backup script is a tool only with backups")
+		require.True(t, paths[bootstrap.HealthScriptPath] && paths[bootstrap.DefragScriptPath] && paths[bootstrap.RenewScriptPath])
+		for _, lt := range m.ByType("aws:ec2/launchTemplate:LaunchTemplate") {
+			for _, urn := range urns {
+				require.Contains(t, lt.Options.Dependencies, urn, "no version of %s names a tool before it exists", lt.Name)
+			}
+		}
+		read := statement(t, policies(t, m)["prod-masters-masters"], "ReadMasterTools")
+		require.Equal(t, []string{"ssm:GetParameter"}, read.Action)
+		require.Equal(t, []string{"arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/masters/tools/*"}, read.Resource)
+	}
+}
+
 // backupSids are the shared policy's backup statements.
 var backupSids = []string{"BackupSnapshots", "BackupListSnapshots", "BackupEncryption", "BackupMetrics"}
 
@@ -860,7 +913,7 @@ func TestBackupsOffCreateNoBucketNoAlarmAndNoBackupPermissions(t *testing.T) {
 	m := plan(t, c)
 	for _, typ := range backupTypes {
 		if typ == alarmType {
-			require.Len(t, m.ByType(typ), 1+len(masters.HealthAlarms(3)), "the boot-failure and health alarms only")
+			require.Len(t, m.ByType(typ), 1+len(masters.HealthAlarms(3, 24)), "the boot-failure and health alarms only")
 			get(t, m, alarmType, "prod-masters-boot-failed")
 			continue
 		}
@@ -904,6 +957,52 @@ func TestTheOperatorsGroupReachesWhatKinfraRollDials(t *testing.T) {
 	for _, lt := range m.ByType("aws:ec2/launchTemplate:LaunchTemplate") {
 		for _, sg := range strs(lt.Inputs["vpcSecurityGroupIds"]) {
 			require.NotEqual(t, ops, sg, "%s: no kinfra instance is an operator", lt.Name)
+		}
+	}
+}
+
+// The masters replace the node join token: they may write that one
+// parameter and encrypt only it with the cluster key, only through SSM;
+// nodes still only read. Pulumi creates the parameter with kinfra:pki's
+// token and never writes its value again, so that `pulumi up` cannot put
+// back a token the leader replaced; every other parameter follows kinfra:pki.
+func TestMastersMayReplaceOnlyTheJoinTokenWhichPulumiCreatesOnce(t *testing.T) {
+	m := plan(t, clusterSpec(3, 3))
+	docs := policies(t, m)
+	shared := docs["prod-masters-masters"]
+	key := m.ByType("aws:kms/key:Key")
+	require.Len(t, key, 1)
+	keyArn := "arn:aws:kms:us-east-1:123456789012:key/" + key[0].ID
+	const param = "arn:aws:ssm:us-east-1:123456789012:parameter/kinfra/prod/join/bootstrap-token"
+	require.Equal(t, iampolicy.Statement{Sid: "WriteJoinToken", Effect: "Allow", Action: []string{"ssm:PutParameter"},
+		Resource: []string{param}}, statement(t, shared, "WriteJoinToken"))
+	require.Equal(t, iampolicy.Statement{Sid: "EncryptJoinToken", Effect: "Allow", Action: []string{"kms:Encrypt"},
+		Resource: []string{keyArn}, Condition: map[string]map[string]any{"StringEquals": {
+			"kms:ViaService": "ssm.us-east-1.amazonaws.com", "kms:EncryptionContext:PARAMETER_ARN": param,
+		}}}, statement(t, shared, "EncryptJoinToken"))
+	for name, d := range docs {
+		for _, s := range d.Statement {
+			for _, a := range s.Action {
+				if a == "kms:Encrypt" {
+					require.Equal(t, "prod-masters-masters/EncryptJoinToken", name+"/"+s.Sid, "nothing else encrypts with the cluster key directly")
+				}
+				if a == "ssm:PutParameter" {
+					for _, r := range s.Resource {
+						if strings.Contains(r, "/join/") {
+							require.Equal(t, "prod-masters-masters/WriteJoinToken", name+"/"+s.Sid)
+							require.Equal(t, param, r, "only the token, not the CA nodes pin")
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
+		if str(p.Inputs["name"]) == "/kinfra/prod/join/bootstrap-token" {
+			require.Equal(t, []string{masters.JoinTokenSetting}, p.Options.IgnoreChanges, "the masters own the token")
+			require.Equal(t, "value", masters.JoinTokenSetting)
+		} else {
+			require.Empty(t, p.Options.IgnoreChanges, "%s follows kinfra:pki", p.Name)
 		}
 	}
 }

@@ -17,6 +17,12 @@ const (
 	JoinParameters         = bootstrap.JoinParameters
 )
 
+// JoinTokenSetting is the join token parameter's property the masters own:
+// Pulumi sets it when it creates the parameter (kinfra:pki's token, the
+// first) and ignores it afterwards, so that no `pulumi up` puts back a token
+// the etcd leader has replaced.
+const JoinTokenSetting = "value"
+
 // Parameter is one SSM SecureString holding part of the PKI, at
 // <ParameterPrefix>/<Group>/<Name>.
 type Parameter struct {
@@ -41,7 +47,7 @@ func Parameters(p *pki.Bundle) []Parameter {
 		{cp, "sa.pub", p.ServiceAccount.Public},
 		{cp, "encryption-config.yaml", bootstrap.EncryptionConfig(p.EncryptionKey)},
 		{JoinParameters, "ca.crt", p.ClusterCA.Cert},
-		{JoinParameters, "bootstrap-token", p.BootstrapToken},
+		{JoinParameters, bootstrap.JoinTokenName, p.BootstrapToken},
 	}
 }
 
@@ -75,6 +81,13 @@ func (b *builder) secrets() error {
 		if !ok {
 			return fmt.Errorf("parameter %s: secret is not a string output", res)
 		}
+		var opts []pulumi.ResourceOption
+		if p.Path() == bootstrap.JoinTokenParameter {
+			// The masters replace the join token (kinfra:pki's is only the
+			// first): Pulumi creates the parameter and never writes its
+			// value again (docs/masters.md, "Join tokens").
+			opts = append(opts, pulumi.IgnoreChanges([]string{JoinTokenSetting}))
+		}
 		param, err := ssm.NewParameter(b.ctx, res, &ssm.ParameterArgs{
 			Name:        pulumi.String(b.out.ParameterPrefix + "/" + p.Path()),
 			Description: pulumi.String("kinfra " + b.c.Name + " PKI, from kinfra:pki"),
@@ -83,7 +96,7 @@ func (b *builder) secrets() error {
 			KeyId:       key.Arn,
 			Value:       value,
 			Tags:        b.tags.For(res, map[string]string{"kinfra.dev/parameter-group": p.Group}),
-		}, b.parent)
+		}, append(opts, b.parent)...)
 		if err != nil {
 			return err
 		}

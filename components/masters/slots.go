@@ -66,8 +66,8 @@ func (b *builder) slot(i int) error {
 		return err
 	}
 
-	userData := pulumi.All(volume.ID(), b.zoneID).ApplyT(func(v []any) (string, error) {
-		r, err := b.master(i, string(v[0].(pulumi.ID)), v[1].(string)).Render()
+	userData := pulumi.All(volume.ID(), b.zoneID, b.kmsKeyArn).ApplyT(func(v []any) (string, error) {
+		r, err := b.master(i, string(v[0].(pulumi.ID)), v[1].(string), v[2].(string)).Render()
 		if err != nil {
 			return "", err
 		}
@@ -94,7 +94,7 @@ func (b *builder) slot(i int) error {
 			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("network-interface"), Tags: b.tags.For(name, slotTag)},
 		},
 		Tags: b.tags.For(name, slotTag),
-	}, b.parent)
+	}, b.parent, pulumi.DependsOn(b.tools)) // no version names a tool before it exists
 	if err != nil {
 		return err
 	}
@@ -125,6 +125,7 @@ func (b *builder) slot(i int) error {
 	}
 	deps := append([]pulumi.Resource{rec, b.listener}, policies...)
 	deps = append(deps, b.params...)
+	deps = append(deps, b.tools...)
 	deps = append(deps, b.backupDeps...)
 	asg, err := autoscaling.NewGroup(b.ctx, name, asgArgs, b.parent, pulumi.DependsOn(deps),
 		pulumi.IgnoreChanges([]string{RolledGroupSetting}))
@@ -144,8 +145,8 @@ func (b *builder) slot(i int) error {
 	return nil
 }
 
-// master is slot i's bootstrap input.
-func (b *builder) master(i int, volumeID, zoneID string) bootstrap.Master {
+// master is slot i's bootstrap input; keyArn is the cluster key.
+func (b *builder) master(i int, volumeID, zoneID, keyArn string) bootstrap.Master {
 	var sans []string
 	if b.c.API.PublicName != "" {
 		sans = append(sans, b.c.API.PublicName)
@@ -158,6 +159,7 @@ func (b *builder) master(i int, volumeID, zoneID string) bootstrap.Master {
 		VolumeID: volumeID, HostedZoneID: zoneID, ParameterPrefix: b.out.ParameterPrefix,
 		// The etcd the image installs, recorded with every snapshot.
 		EtcdVersion: b.c.Images.Versions.Etcd,
+		JoinToken:   bootstrap.JoinToken{TTLHours: b.c.JoinTokens.TTLHours, KMSKeyArn: keyArn},
 	}
 	if b.c.Backup.On() {
 		layout := b.backupLayout()

@@ -33,30 +33,33 @@ var assets embed.FS
 
 // Paths on the masters. The boot script reads the same defaults.
 const (
-	KinfraDir        = "/etc/kinfra"
-	MasterEnvPath    = KinfraDir + "/master.env"
-	EtcdConfigPath   = KinfraDir + "/etcd.yaml"
-	KubeadmInitPath  = KinfraDir + "/kubeadm-init.yaml"
-	APIServerDir     = KinfraDir + "/apiserver"
-	AuditPolicyPath  = APIServerDir + "/audit-policy.yaml"
-	AuthnConfigPath  = APIServerDir + "/authentication.yaml"
-	EtcdPKIDir       = KinfraDir + "/etcd-pki"
-	BootScriptPath   = "/usr/local/sbin/kinfra-master-boot"
-	MasterLibPath    = "/usr/local/lib/kinfra/master-lib.sh"
-	BackupScriptPath = "/usr/local/sbin/kinfra-etcd-backup"
-	BackupUnitPath   = "/etc/systemd/system/kinfra-etcd-backup.service"
-	BackupTimerPath  = "/etc/systemd/system/kinfra-etcd-backup.timer"
-	BootUnitPath     = "/etc/systemd/system/kinfra-master.service"
-	RenewScriptPath  = "/usr/local/sbin/kinfra-cert-renew"
-	RenewUnitPath    = "/etc/systemd/system/kinfra-cert-renew.service"
-	RenewTimerPath   = "/etc/systemd/system/kinfra-cert-renew.timer"
-	EtcdUnitPath     = "/etc/systemd/system/etcd.service"
-	EncryptionDir    = "/etc/kubernetes/encryption"
-	EncryptionPath   = EncryptionDir + "/config.yaml"
-	AuditLogDir      = "/var/log/kubernetes/audit"
-	EtcdDataMount    = "/var/lib/etcd"
-	EtcdDataDir      = EtcdDataMount + "/data"
-	ContainerdSocket = "unix:///run/containerd/containerd.sock"
+	KinfraDir           = "/etc/kinfra"
+	MasterEnvPath       = KinfraDir + "/master.env"
+	EtcdConfigPath      = KinfraDir + "/etcd.yaml"
+	KubeadmInitPath     = KinfraDir + "/kubeadm-init.yaml"
+	APIServerDir        = KinfraDir + "/apiserver"
+	AuditPolicyPath     = APIServerDir + "/audit-policy.yaml"
+	AuthnConfigPath     = APIServerDir + "/authentication.yaml"
+	EtcdPKIDir          = KinfraDir + "/etcd-pki"
+	BootScriptPath      = "/usr/local/sbin/kinfra-master-boot"
+	MasterLibPath       = "/usr/local/lib/kinfra/master-lib.sh"
+	BackupScriptPath    = "/usr/local/sbin/kinfra-etcd-backup"
+	BackupUnitPath      = "/etc/systemd/system/kinfra-etcd-backup.service"
+	BackupTimerPath     = "/etc/systemd/system/kinfra-etcd-backup.timer"
+	JoinTokenScriptPath = "/usr/local/sbin/kinfra-join-token"
+	JoinTokenUnitPath   = "/etc/systemd/system/kinfra-join-token.service"
+	JoinTokenTimerPath  = "/etc/systemd/system/kinfra-join-token.timer"
+	BootUnitPath        = "/etc/systemd/system/kinfra-master.service"
+	RenewScriptPath     = "/usr/local/sbin/kinfra-cert-renew"
+	RenewUnitPath       = "/etc/systemd/system/kinfra-cert-renew.service"
+	RenewTimerPath      = "/etc/systemd/system/kinfra-cert-renew.timer"
+	EtcdUnitPath        = "/etc/systemd/system/etcd.service"
+	EncryptionDir       = "/etc/kubernetes/encryption"
+	EncryptionPath      = EncryptionDir + "/config.yaml"
+	AuditLogDir         = "/var/log/kubernetes/audit"
+	EtcdDataMount       = "/var/lib/etcd"
+	EtcdDataDir         = EtcdDataMount + "/data"
+	ContainerdSocket    = "unix:///run/containerd/containerd.sock"
 )
 
 // Ports come from the one table the security groups are built from.
@@ -95,6 +98,8 @@ type Master struct {
 	EtcdVersion string
 	// Backup is where the masters snapshot etcd; nil renders no backups.
 	Backup *Backup
+	// JoinToken is how the masters keep the node join token.
+	JoinToken JoinToken
 }
 
 // File is one file cloud-init writes.
@@ -109,8 +114,12 @@ type File struct {
 type Rendered struct {
 	// UserData is the #cloud-config document.
 	UserData string
-	// Files are the files it writes, by path.
+	// Files are the files the master has once its boot installed its
+	// tools, by path: those the user data writes, and the tools.
 	Files map[string]File
+	// Tools are the files the boot installs from SSM parameters, which
+	// must exist before an instance boots from UserData.
+	Tools []Tool
 }
 
 var safeValue = regexp.MustCompile(`^[A-Za-z0-9._:/@ -]*$`)
@@ -152,24 +161,36 @@ func (m Master) Render() (Rendered, error) {
 		{BootScriptPath, "0755", "root:root", MasterScript("kinfra-master-boot.sh")},
 		{BootUnitPath, "0644", "root:root", asset("kinfra-master.service")},
 		{EtcdUnitPath, "0644", "root:root", asset("etcd.service")},
-		{HealthScriptPath, "0755", "root:root", MasterScript("kinfra-master-health.sh")},
+		// The timers' units; their scripts are tools.
 		{HealthUnitPath, "0644", "root:root", asset("kinfra-master-health.service")},
 		{HealthTimerPath, "0644", "root:root", healthTimer},
-		{DefragScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-defrag.sh")},
 		{DefragUnitPath, "0644", "root:root", asset("kinfra-etcd-defrag.service")},
 		{DefragTimerPath, "0644", "root:root", defragTimer(m.Slot)},
-		{RenewScriptPath, "0755", "root:root", MasterScript("kinfra-cert-renew.sh")},
 		{RenewUnitPath, "0644", "root:root", asset("kinfra-cert-renew.service")},
 		{RenewTimerPath, "0644", "root:root", RenewTimer(m.Slot)},
+		{JoinTokenUnitPath, "0644", "root:root", asset("kinfra-join-token.service")},
+		{JoinTokenTimerPath, "0644", "root:root", joinTokenTimer()},
 	}
 	if m.Backup != nil {
 		files = append(files,
-			File{BackupScriptPath, "0755", "root:root", MasterScript("kinfra-etcd-backup.sh")},
 			File{BackupUnitPath, "0644", "root:root", asset("kinfra-etcd-backup.service")},
 			File{BackupTimerPath, "0644", "root:root", m.Backup.timer()},
 		)
 	}
-	return cloudConfig(files, "kinfra-master.service")
+	tools, err := MasterTools(m.Backup != nil)
+	if err != nil {
+		return Rendered{}, err
+	}
+	files = append(files, File{ToolsManifestPath, "0644", "root:root", ToolsManifest(tools)})
+	r, err := cloudConfig(files, "kinfra-master.service")
+	if err != nil {
+		return Rendered{}, err
+	}
+	r.Tools = tools
+	for _, t := range tools {
+		r.Files[t.Path] = t.File
+	}
+	return r, nil
 }
 
 // RenewHour is the hour (UTC) at which slot's certificate renewal runs: one
@@ -251,6 +272,7 @@ func (m Master) check() error {
 	if m.Backup != nil {
 		problems = append(problems, m.Backup.check()...)
 	}
+	problems = append(problems, m.JoinToken.check()...)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return fmt.Errorf("bootstrap: cannot render master: bad %s", strings.Join(problems, ", "))
@@ -304,6 +326,13 @@ func (m Master) env() (string, error) {
 		{"ETCD_QUOTA_BYTES", strconv.Itoa(EtcdQuotaBytes)},
 		{"HEALTH_METRIC_NAMESPACE", HealthMetricNamespace},
 		{"HEALTH_METRIC_DIMENSION", HealthMetricDimension},
+		// The node join token: its parameter, its lifetime and the
+		// timer's period in seconds, the key it is encrypted with.
+		{"JOIN_TOKEN_PARAMETER", JoinTokenParameter},
+		{"JOIN_TOKEN_TTL", strconv.Itoa(m.JoinToken.ttlSeconds())},
+		{"JOIN_TOKEN_CHECK", strconv.Itoa(JoinTokenCheckSeconds)},
+		{"JOIN_TOKEN_METRIC", JoinTokenHoursMetric},
+		{"KMS_KEY_ARN", m.JoinToken.KMSKeyArn},
 	}
 	if b := m.Backup; b != nil {
 		vars = append(vars,

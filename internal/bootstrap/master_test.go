@@ -2,6 +2,7 @@ package bootstrap_test
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ func sampleMaster(slot, count int) bootstrap.Master {
 		KubernetesVersion: "v1.37.2", PodCidr: "10.64.0.0/11", ServiceCidr: "172.20.0.0/16", NodeCidrMaskSize: 24,
 		VolumeID: "vol-0123456789abcdef0", HostedZoneID: "Z0123456789ABCDEFGHIJ", ParameterPrefix: "/kinfra/prod-use1",
 		EtcdVersion: "3.7.3",
+		JoinToken:   bootstrap.JoinToken{TTLHours: 24, KMSKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
 	}
 }
 
@@ -35,10 +37,30 @@ func TestMasterUserDataIsCloudConfigWithEveryFile(t *testing.T) {
 		Runcmd     [][]string       `yaml:"runcmd"`
 	}
 	require.NoError(t, yaml.Unmarshal([]byte(r.UserData), &doc))
-	require.Len(t, doc.WriteFiles, len(r.Files))
+	// The user data writes every file but the tools, and the tools'
+	// manifest, which names each by the hash of its content.
+	require.Equal(t, len(r.Files)-len(r.Tools), len(doc.WriteFiles))
 	for _, f := range doc.WriteFiles {
+		if f.Path == bootstrap.ToolsManifestPath {
+			require.Equal(t, bootstrap.ToolsManifest(r.Tools), f.Content)
+			continue
+		}
 		require.Equal(t, r.Files[f.Path].Content, f.Content, f.Path)
 	}
+	require.NotEmpty(t, r.Tools)
+	for _, tool := range r.Tools {
+		require.Equal(t, r.Files[tool.Path], tool.File, tool.Path)
+		require.NotContains(t, r.UserData, tool.Content, "%s travels as a parameter, not in the user data", tool.Path)
+		sum := sha256.Sum256([]byte(tool.Content))
+		require.Equal(t, bootstrap.ToolsGroup+"/"+hex.EncodeToString(sum[:]), tool.Parameter)
+		content, err := bootstrap.ToolContent(tool.Parameter, tool.Value)
+		require.NoError(t, err)
+		require.Equal(t, tool.Content, content)
+		require.LessOrEqual(t, len(tool.Value), bootstrap.ToolParameterLimit, "a Standard parameter")
+	}
+	entries, err := bootstrap.ParseToolsManifest(bootstrap.ToolsManifest(r.Tools))
+	require.NoError(t, err)
+	require.Len(t, entries, len(r.Tools))
 	encoded, err := bootstrap.EncodeUserData(r.UserData)
 	require.NoError(t, err, "within EC2's 16 KiB once gzipped")
 	back, err := bootstrap.DecodeUserData(encoded)
@@ -155,7 +177,7 @@ func randomText(t *testing.T, n int) string {
 // as it reads the commented source (declare -f prints what bash parsed,
 // without comments), so no string or here-document lost a line.
 func TestMasterScriptsLoseOnlyTheirComments(t *testing.T) {
-	for _, name := range []string{"kinfra-master-boot.sh", "kinfra-master-lib.sh", "kinfra-etcd-backup.sh", "kinfra-etcd-defrag.sh", "kinfra-cert-renew.sh", "kinfra-master-health.sh"} {
+	for _, name := range []string{"kinfra-master-boot.sh", "kinfra-master-lib.sh", "kinfra-etcd-backup.sh", "kinfra-etcd-defrag.sh", "kinfra-cert-renew.sh", "kinfra-master-health.sh", "kinfra-join-token.sh"} {
 		t.Run(name, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join("assets", name))
 			require.NoError(t, err)
@@ -182,4 +204,47 @@ $1
 	require.NoError(t, err, "%s", out)
 	require.Greater(t, strings.Count(string(out), "\n"), 20, "%s", out)
 	return string(out)
+}
+
+func TestToolContentRefusesContentItsNameDoesNotHash(t *testing.T) {
+	tools, err := bootstrap.MasterTools(true)
+	require.NoError(t, err)
+	_, err = bootstrap.ToolContent(tools[0].Parameter, tools[1].Value)
+	require.ErrorContains(t, err, "holds content whose hash names "+tools[1].Parameter)
+	_, err = bootstrap.ToolContent(tools[0].Parameter, "not base64!")
+	require.ErrorContains(t, err, "is not base64")
+	_, err = bootstrap.ParseToolsManifest("masters/tools/abc 0755\n")
+	require.ErrorContains(t, err, `line 1 "masters/tools/abc 0755"`)
+}
+
+// Every master carries the join token script, its unit and its timer, and
+// the settings the script reads: the token's parameter, its lifetime in
+// seconds, the timer's period and the cluster key.
+func TestMastersCarryTheJoinTokenTimerAndItsSettings(t *testing.T) {
+	m := sampleMaster(2, 3)
+	m.JoinToken.TTLHours = 6
+	r, err := m.Render()
+	require.NoError(t, err)
+	require.Equal(t, "0755", r.Files[bootstrap.JoinTokenScriptPath].Permissions)
+	require.Equal(t, bootstrap.MasterScript("kinfra-join-token.sh"), r.Files[bootstrap.JoinTokenScriptPath].Content)
+	require.Contains(t, r.Files[bootstrap.JoinTokenUnitPath].Content, "ExecStart="+bootstrap.JoinTokenScriptPath+"\n")
+	timer := r.Files[bootstrap.JoinTokenTimerPath].Content
+	require.Contains(t, timer, "\nOnUnitActiveSec=600s\n")
+	require.Equal(t, 600, bootstrap.JoinTokenCheckSeconds)
+	env := r.Files[bootstrap.MasterEnvPath].Content
+	for _, line := range []string{
+		"JOIN_TOKEN_PARAMETER='join/bootstrap-token'",
+		"JOIN_TOKEN_TTL='21600'",
+		"JOIN_TOKEN_CHECK='600'",
+		"KMS_KEY_ARN='arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'",
+	} {
+		require.Contains(t, env, "\n"+line+"\n")
+	}
+}
+
+func TestAMasterWithoutAJoinTokenTTLOrClusterKeyIsNotRendered(t *testing.T) {
+	m := sampleMaster(0, 3)
+	m.JoinToken = bootstrap.JoinToken{KMSKeyArn: "alias/kinfra/prod-use1"}
+	_, err := m.Render()
+	require.EqualError(t, err, `bootstrap: cannot render master: bad JoinToken.KMSKeyArn "alias/kinfra/prod-use1", JoinToken.TTLHours 0`)
 }

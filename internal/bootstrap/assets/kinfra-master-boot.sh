@@ -2,6 +2,8 @@
 # kinfra-master-boot gives this instance its master slot's identity and makes
 # it a control-plane node. It runs at every boot (kinfra-master.service) and
 # is idempotent:
+#   0. install this master's tools (the timers' scripts) from their SSM
+#      parameters, each checked against the SHA-256 that names it;
 #   1. attach the slot's etcd volume, waiting while a dead predecessor
 #      releases it (never force-detached: that risks etcd's data);
 #   2. point the slot's DNS record (etcd-<slot>.<domain>) at this instance;
@@ -16,8 +18,8 @@
 #   7. kubeadm init (slot 0, only while no cluster record exists), or build
 #      this control-plane node from the cluster's PKI with kubeadm's init
 #      phases, which needs no API (every master may be new); record the
-#      cluster; start the backup and certificate renewal timers; wait for
-#      this master's API server;
+#      cluster; start the health, backup, certificate renewal, join token
+#      and defragmentation timers; wait for this master's API server;
 #   8. bring the cluster's kubeadm configuration to this master's
 #      Kubernetes version (upgrade_cluster), once the API answers.
 # Every step is safe to run again after a failure at any point: a failed
@@ -38,6 +40,7 @@ KINFRA_PROG=kinfra-master-boot
 : "${ETCD_NAME:?}" "${ETCD_RECORD:?}" "${PARAMETER_PREFIX:?}" "${API_ENDPOINT:?}"
 : "${CLUSTER_RECORD:?}" "${MEMBER_RECORD:?}" "${RESTORE_REQUEST:?}" "${KUBERNETES_VERSION:?}"
 : "${MASTER_STATUS_RECORD:?}" "${STATUS_MESSAGE_MAX:?}" "${BOOT_METRIC_NAMESPACE:?}" "${BOOT_FAILURES_METRIC:?}" "${BOOT_METRIC_DIMENSION:?}"
+: "${JOIN_TOKEN_PARAMETER:?}" "${JOIN_TOKEN_TTL:?}"
 ETCD_PEERS=${ETCD_PEERS:-}
 # shellcheck source=/dev/null
 . "${KINFRA_LIB:-/usr/local/lib/kinfra/master-lib.sh}"
@@ -66,6 +69,33 @@ ATTEMPT=0
 # next attempt: the static pod manifests it wrote, and the ports of the
 # components (the kubelet too) that run from them.
 INIT_LEFTOVERS=FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml,FileAvailable--etc-kubernetes-manifests-kube-controller-manager.yaml,FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml,Port-6443,Port-10257,Port-10259,Port-10250
+
+# install_tools installs the tools the manifest lists ("<parameter> <mode>
+# <path>" a line) from their SSM parameters (gzipped, base64), checking
+# each against the SHA-256 its parameter is named by; a tool already in
+# place with that hash is left alone. TOOLS_ROOT prefixes the paths (tests).
+install_tools() {
+	local name mode path sum tmp
+	while read -r name mode path; do
+		[ -n "$name" ] || continue
+		sum=${name##*/}
+		path=${TOOLS_ROOT:-}$path
+		if [ -f "$path" ] && [ "$(sha256sum <"$path" | cut -d' ' -f1)" = "$sum" ]; then
+			continue
+		fi
+		mkdir -p "$(dirname "$path")"
+		tmp="$path.kinfra-tmp"
+		param "$name" | base64 -d | gunzip >"$tmp" ||
+			die "cannot install $path from $PARAMETER_PREFIX/$name"
+		if [ "$(sha256sum <"$tmp" | cut -d' ' -f1)" != "$sum" ]; then
+			rm -f "$tmp"
+			die "$PARAMETER_PREFIX/$name does not hold the content its name hashes: $path not installed"
+		fi
+		chmod "$mode" "$tmp"
+		mv -f "$tmp" "$path"
+		log "installed $path from $PARAMETER_PREFIX/$name"
+	done <"${TOOLS_MANIFEST:-$KINFRA_DIR/tools.list}"
+}
 
 # attach_volume waits until the slot volume is attached here. A volume still
 # attached to another instance belongs to a predecessor that is shutting
@@ -255,7 +285,7 @@ cluster_exists() {
 kubeadm_init() {
 	local token
 	local -a resume=()
-	token=$(param join/bootstrap-token)
+	token=$(param "$JOIN_TOKEN_PARAMETER")
 	if [ "${1:-}" = resume ]; then
 		log "resuming kubeadm init, which an earlier attempt started and did not finish ($INIT_MARKER)"
 		resume=(--ignore-preflight-errors="$INIT_LEFTOVERS")
@@ -264,11 +294,11 @@ kubeadm_init() {
 	fi
 	touch "$INIT_MARKER"
 	kubeadm init --config "$KINFRA_DIR/kubeadm-init.yaml" --skip-token-print "${resume[@]}"
-	# The join token from kinfra:pki never expires: replacement nodes and
-	# masters use it. Recreate it so its settings are always ours.
+	# The first node join token, kinfra:pki's (in SSM), lives the TTL like
+	# every later one the leader's kinfra-join-token makes. Recreated so
+	# that its settings are always ours.
 	kubeadm token delete "${token%%.*}" --kubeconfig "$KUBECONFIG_DIR/admin.conf" >/dev/null 2>&1 || true
-	kubeadm token create "$token" --ttl 0 --kubeconfig "$KUBECONFIG_DIR/admin.conf" \
-		--description "kinfra node join token (kinfra:pki)" >/dev/null
+	join_token_create "$token" >/dev/null
 	touch "$CLUSTER_MARKER"
 	rm -f "$INIT_MARKER"
 }
@@ -411,6 +441,8 @@ boot() {
 	[ -n "${INSTANCE_ID:-}" ] || INSTANCE_ID=$(imds instance-id)
 	PRIVATE_IP=${PRIVATE_IP:-$(imds local-ipv4)}
 	log "instance $INSTANCE_ID ($PRIVATE_IP) takes slot $SLOT of cluster $CLUSTER"
+	step tools
+	install_tools
 	step volume
 	attach_volume
 	local dev
@@ -462,6 +494,8 @@ boot() {
 	enable_backups
 	# Every member defragments itself at its slot's hour, when worth it.
 	systemctl enable --now kinfra-etcd-defrag.timer
+	step join-token
+	systemctl enable --now kinfra-join-token.timer
 	step api-server
 	wait_for_api_server
 	step upgrade-cluster

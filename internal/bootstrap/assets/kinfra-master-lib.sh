@@ -341,6 +341,14 @@ restore_member() {
 	log "etcd member $ETCD_NAME restored to generation $gen"
 }
 
+# join_token_create [TOKEN] creates the node join token TOKEN, or a new one
+# it prints, valid for JOIN_TOKEN_TTL seconds (docs/masters.md, "Join
+# tokens"), with kubeadm's default usages and group for node joins.
+join_token_create() {
+	kubeadm token create "$@" --ttl "${JOIN_TOKEN_TTL}s" --kubeconfig "$KUBECONFIG_DIR/admin.conf" \
+		--description "kinfra node join token, replaced every third of its TTL"
+}
+
 # kube_system runs kubectl in kube-system as this master's kubeadm admin.
 kube_system() { kubectl --kubeconfig "$KUBECONFIG_DIR/admin.conf" --request-timeout 30s -n kube-system "$@"; }
 
