@@ -16,6 +16,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/components/workers"
+	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -1330,6 +1331,12 @@ func (c *flagContext) kindOf(r mockaws.Resource) string {
 		return "backup-bucket"
 	case "aws:ssm/parameter:Parameter":
 		name, _ := r.Inputs["name"].(string)
+		if strings.Contains(name, "/"+bootstrap.ToolsGroup+"/") && r.Options.RetainOnDelete {
+			// A master tool: named by its content and retained, so the
+			// old one stays for the launch template versions that name
+			// it (docs/masters.md, "Tools").
+			return ""
+		}
 		if _, group := inputTag(r.Inputs, "kinfra.dev/parameter-group"); group || strings.HasPrefix(name, "/kinfra/") {
 			return "pki-parameter"
 		}

@@ -823,3 +823,27 @@ func TestPlansOfDifferentlyNamedStacksMatchTheirResources(t *testing.T) {
 	require.Empty(t, d.Resources, "the same resources, only the stack name differs")
 	require.Contains(t, strings.Join(d.Notes, "\n"), "the plans are of stacks copy and test")
 }
+
+// A changed master tool is a new parameter named by its content; the old
+// one leaves the stack but stays in AWS (retainOnDelete), for the launch
+// template versions that name it. That is no PKI parameter deleted.
+func TestAChangedMasterToolIsNotADeletedPKIParameter(t *testing.T) {
+	tool := func(sum string) mockaws.Resource {
+		r := diffCustom(dtParam, "c-tool-"+sum, map[string]any{"name": "/kinfra/c/masters/tools/" + sum, "type": "String",
+			"insecureValue": "H4sI" + sum, "tags": map[string]any{"kinfra.dev/parameter-group": "masters/tools"}})
+		r.Options.RetainOnDelete = true
+		return r
+	}
+	old, new := diffCluster(), diffCluster()
+	old.Resources = append(old.Resources, tool("aaaa"))
+	new.Resources = append(new.Resources, tool("bbbb"))
+	d := Diff(old, new)
+	require.NotEmpty(t, d.Resources, "one tool parameter added, one removed")
+	require.Empty(t, d.Flags, "flags: %v", diffRules(d))
+	require.Zero(t, d.ExitCode())
+
+	// A PKI parameter removed is still flagged.
+	old, new = diffCluster(), diffCluster()
+	diffDrop(t, new, dtParam, "c-pki-ca")
+	require.Contains(t, diffRules(Diff(old, new)), "diff/pki-parameter-removed")
+}
