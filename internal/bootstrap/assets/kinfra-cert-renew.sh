@@ -54,7 +54,7 @@ renew_kubeadm() {
 	cp -p "$PKI_DIR"/*.crt "$PKI_DIR"/*.key "$stage/pki/"
 	cp -p "$KUBECONFIG_DIR"/*.conf "$stage/"
 	# shellcheck disable=SC2016 # the inner shell expands them
-	unshare -m bash -c 'mount --bind "$0" "$1" && shift 2 && exec "$@"' "$stage" "$KUBECONFIG_DIR" \
+	unshare -m bash -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$stage" "$KUBECONFIG_DIR" \
 		kubeadm certs renew all --config "$KINFRA_DIR/kubeadm-init.yaml" >&2 || die "kubeadm certs renew failed"
 	for f in $KUBEADM_CERTS; do
 		[ ! -s "$stage/pki/$f.crt" ] || mv -f "$stage/pki/$f.key" "$stage/pki/$f.crt" "$PKI_DIR/"
