@@ -23,6 +23,27 @@ import (
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
+// timerElapses is when a systemd timer unit fires next, the given number
+// of times, as systemd's own calendar parser (systemd-analyze calendar)
+// reads its OnCalendar, in UTC.
+func timerElapses(t *testing.T, analyze, timer string, iterations int) []time.Time {
+	t.Helper()
+	calendar := regexp.MustCompile(`(?m)^OnCalendar=(.+)$`).FindStringSubmatch(timer)
+	require.NotNil(t, calendar, timer)
+	cmd := exec.Command(analyze, "calendar", "--iterations", strconv.Itoa(iterations), calendar[1])
+	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "systemd-analyze calendar %q:\n%s", calendar[1], out)
+	var elapses []time.Time
+	for _, m := range regexp.MustCompile(`(?m)(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC`).FindAllStringSubmatch(string(out), -1) {
+		e, err := time.Parse("2006-01-02 15:04:05", m[1])
+		require.NoError(t, err)
+		elapses = append(elapses, e)
+	}
+	require.Len(t, elapses, iterations, string(out))
+	return elapses
+}
+
 // renderedUserData is every launch template's user data (masters and node
 // pools) in every committed stack, decoded, by "<stack>/<launch template>".
 func renderedUserData(t *testing.T) map[string]plan.UserData {
@@ -220,19 +241,7 @@ func TestBackupTimerFiresEveryIntervalBySystemdsCalendar(t *testing.T) {
 			r, err := unitTestMaster(interval).Render()
 			require.NoError(t, err)
 			timer := r.Files[bootstrap.BackupTimerPath].Content
-			calendar := regexp.MustCompile(`(?m)^OnCalendar=(.+)$`).FindStringSubmatch(timer)
-			require.NotNil(t, calendar, timer)
-			cmd := exec.Command(analyze, "calendar", "--iterations", "4", calendar[1])
-			cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
-			out, err := cmd.CombinedOutput()
-			require.NoError(t, err, "systemd-analyze calendar %q:\n%s", calendar[1], out)
-			var elapses []time.Time
-			for _, m := range regexp.MustCompile(`(?m)(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC`).FindAllStringSubmatch(string(out), -1) {
-				e, err := time.Parse("2006-01-02 15:04:05", m[1])
-				require.NoError(t, err)
-				elapses = append(elapses, e)
-			}
-			require.Len(t, elapses, 4, string(out))
+			elapses := timerElapses(t, analyze, timer, 4)
 			for i, e := range elapses {
 				require.Zero(t, e.Second())
 				require.Zero(t, e.Minute()%interval, "%s is on a multiple of %d minutes", e, interval)
@@ -258,19 +267,7 @@ func TestDefragTimersFireDailyAtEachSlotsOwnHourBySystemdsCalendar(t *testing.T)
 		require.NoError(t, err)
 		timer := r.Files[bootstrap.DefragTimerPath].Content
 		require.Contains(t, timer, "Persistent=false", "a missed run is not caught up (it would fire beside another slot's)")
-		calendar := regexp.MustCompile(`(?m)^OnCalendar=(.+)$`).FindStringSubmatch(timer)
-		require.NotNil(t, calendar, timer)
-		cmd := exec.Command(analyze, "calendar", "--iterations", "3", calendar[1])
-		cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "systemd-analyze calendar %q:\n%s", calendar[1], out)
-		var elapses []time.Time
-		for _, e := range regexp.MustCompile(`(?m)(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC`).FindAllStringSubmatch(string(out), -1) {
-			at, err := time.Parse("2006-01-02 15:04:05", e[1])
-			require.NoError(t, err)
-			elapses = append(elapses, at)
-		}
-		require.Len(t, elapses, 3, string(out))
+		elapses := timerElapses(t, analyze, timer, 3)
 		for i, e := range elapses {
 			require.NotZero(t, e.Minute()%5, "%s is off the backup timer's minutes", e)
 			if i > 0 {
@@ -432,19 +429,7 @@ func TestRenewTimersFireDailyAtAnotherHourForEverySlot(t *testing.T) {
 		require.NoError(t, err)
 		timer := r.Files[bootstrap.RenewTimerPath].Content
 		require.Contains(t, timer, "\nPersistent=false\n")
-		calendar := regexp.MustCompile(`(?m)^OnCalendar=(.+)$`).FindStringSubmatch(timer)
-		require.NotNil(t, calendar, timer)
-		cmd := exec.Command(analyze, "calendar", "--iterations", "3", calendar[1])
-		cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "systemd-analyze calendar %q:\n%s", calendar[1], out)
-		var elapses []time.Time
-		for _, m := range regexp.MustCompile(`(?m)(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC`).FindAllStringSubmatch(string(out), -1) {
-			e, err := time.Parse("2006-01-02 15:04:05", m[1])
-			require.NoError(t, err)
-			elapses = append(elapses, e)
-		}
-		require.Len(t, elapses, 3, string(out))
+		elapses := timerElapses(t, analyze, timer, 3)
 		for i, e := range elapses {
 			if i > 0 {
 				require.Equal(t, 24*time.Hour, e.Sub(elapses[i-1]), "slot %d: daily", slot)

@@ -92,16 +92,22 @@ func RunStack(rs []mockaws.Resource, config map[string]string) []Finding {
 		if r.CheckConfig != nil && config != nil {
 			fs = append(fs, r.CheckConfig(config)...)
 		}
-		for _, f := range fs {
-			f.Rule = r.ID
-			if f.Severity == "" {
-				f.Severity = r.Severity
-			}
-			out = append(out, f)
-		}
+		out = append(out, r.stamp(fs)...)
 	}
 	sortFindings(out)
 	return out
+}
+
+// stamp marks each of the rule's findings with its ID, and its severity
+// where the finding sets none.
+func (r Rule) stamp(fs []Finding) []Finding {
+	for i := range fs {
+		fs[i].Rule = r.ID
+		if fs[i].Severity == "" {
+			fs[i].Severity = r.Severity
+		}
+	}
+	return fs
 }
 
 // RunPKI applies the rules that read the stack's kinfra:pki, at now.
@@ -111,13 +117,7 @@ func RunPKI(b *pki.Bundle, now time.Time) []Finding {
 		if r.CheckPKI == nil {
 			continue
 		}
-		for _, f := range r.CheckPKI(b, now) {
-			f.Rule = r.ID
-			if f.Severity == "" {
-				f.Severity = r.Severity
-			}
-			out = append(out, f)
-		}
+		out = append(out, r.stamp(r.CheckPKI(b, now))...)
 	}
 	sortFindings(out)
 	return out
