@@ -184,14 +184,5 @@ ETCD_CERT_SECONDS=%d etcd_pki`, int(lifetime.Seconds())))
 	}
 
 	// Every acknowledged write is there, read through every member.
-	acked := w.finish()
-	require.NotEmpty(t, acked)
-	t.Logf("%d writes acknowledged, %d failed", len(acked), w.failed)
-	for _, m := range c.masters {
-		got, err := m.readKeys(t)
-		require.NoError(t, err)
-		for k, v := range acked {
-			require.Equal(t, v, got[k], "%s through %s", k, m.host.Name)
-		}
-	}
+	w.requireEveryAckedWriteOn(t, c.masters)
 }

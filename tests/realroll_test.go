@@ -269,10 +269,17 @@ func TestRealRollWaitsForEveryEtcdMemberAndLosesNoWrite(t *testing.T) {
 	require.Equal(t, []int{1, 2}, rolled, "resumed at slot 1")
 
 	// Every write etcd acknowledged during all this is on every member.
+	w.requireEveryAckedWriteOn(t, c.masters)
+}
+
+// requireEveryAckedWriteOn stops the writer and reads every write etcd
+// acknowledged back through each of masters.
+func (w *realWriter) requireEveryAckedWriteOn(t *testing.T, masters []*realMaster) {
+	t.Helper()
 	acked := w.finish()
 	require.NotEmpty(t, acked)
-	t.Logf("%d writes acknowledged, %d refused or timed out while members were down or hung", len(acked), w.failed)
-	for _, m := range c.masters {
+	t.Logf("%d writes acknowledged, %d refused or timed out", len(acked), w.failed)
+	for _, m := range masters {
 		got, err := m.readKeys(t)
 		require.NoError(t, err)
 		for k, v := range acked {
