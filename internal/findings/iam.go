@@ -57,7 +57,8 @@ func onlyStar(action string) bool {
 	if !ok {
 		return false
 	}
-	if onlyStarDescribeServices[service] && strings.HasPrefix(verb, "Describe") && !strings.Contains(verb, "*") {
+	// A Describe* wildcard of these services matches only such calls.
+	if onlyStarDescribeServices[service] && strings.HasPrefix(verb, "Describe") {
 		return true
 	}
 	return onlyStarActions[action]
