@@ -34,9 +34,8 @@ func (c Cluster) checkControlPlane() validate.Errors {
 		errs.Addf("cluster.masters.instanceType", "%q is not an EC2 instance type (e.g. m7i.2xlarge)", m.InstanceType)
 	}
 	errs.Append(m.Image.check("cluster.masters.image", c.Images.On()))
-	errs.Append(m.RootVolume.check("cluster.masters.rootVolume", 20))
-	// etcd's backend is capped at 8 GiB; its WAL and snapshots need room too.
-	errs.Append(m.EtcdVolume.check("cluster.masters.etcdVolume", 20))
+	errs.Append(m.RootVolume.check("cluster.masters.rootVolume", MinRootVolumeGiB))
+	errs.Append(m.EtcdVolume.check("cluster.masters.etcdVolume", MinEtcdVolumeGiB))
 	if m.Roll != nil {
 		errs.Addf("cluster.masters.roll", "%d: the key is gone; remove it. Every master slot's launch template now follows the stack, `pulumi up` replaces no master, and `kinfra roll --stack <stack>` replaces them one slot at a time once each is healthy (README, 'Upgrading a cluster')", *m.Roll)
 	}
@@ -79,10 +78,19 @@ func (i Image) check(path string, pipeline bool) validate.Errors {
 	return errs
 }
 
+// Volume sizes kinfra accepts. etcd's backend is capped at 8 GiB (its
+// quota), and its write-ahead log and snapshots need room beside it.
+const (
+	MinRootVolumeGiB = 20
+	MinEtcdVolumeGiB = 20
+	// MaxVolumeGiB is EBS's largest gp3, io1 and io2 volume.
+	MaxVolumeGiB = 16384
+)
+
 func (v Volume) check(path string, minGiB int) validate.Errors {
 	var errs validate.Errors
-	if v.SizeGiB < minGiB || v.SizeGiB > 16384 {
-		errs.Addf(path+".sizeGiB", "%d is not allowed; use %d to 16384 GiB", v.SizeGiB, minGiB)
+	if v.SizeGiB < minGiB || v.SizeGiB > MaxVolumeGiB {
+		errs.Addf(path+".sizeGiB", "%d is not allowed; use %d to %d GiB", v.SizeGiB, minGiB, MaxVolumeGiB)
 	}
 	switch v.Type {
 	case "gp3":

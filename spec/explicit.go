@@ -122,8 +122,12 @@ func init() {
 		explicitZeros[role.path+".image.owners"] = explicitZero{allowed: "self, amazon, aws-marketplace, aws-backup-vault or 12-digit account IDs", dflt: "the default [self]"}
 		explicitZeros[role.path+".image.name"] = explicitZero{allowed: "a name pattern such as " + strings.NewReplacer("<kubernetes.version>", DefaultKubernetes, "<kubernetes.nodeVersion>", DefaultKubernetes).Replace(role.name), dflt: "the default " + role.name}
 	}
-	for path, size := range map[string]int{"masters.rootVolume": DefaultRootVolumeGiB, "masters.etcdVolume": DefaultEtcdVolumeGiB, "nodePools[].rootVolume": DefaultRootVolumeGiB} {
-		explicitZeros[path+".sizeGiB"] = explicitZero{allowed: "20 to 16384", dflt: fmt.Sprintf("the default %d", size)}
+	for path, size := range map[string][2]int{
+		"masters.rootVolume":     {MinRootVolumeGiB, DefaultRootVolumeGiB},
+		"masters.etcdVolume":     {MinEtcdVolumeGiB, DefaultEtcdVolumeGiB},
+		"nodePools[].rootVolume": {MinRootVolumeGiB, DefaultRootVolumeGiB},
+	} {
+		explicitZeros[path+".sizeGiB"] = explicitZero{allowed: fmt.Sprintf("%d to %d", size[0], MaxVolumeGiB), dflt: fmt.Sprintf("the default %d", size[1])}
 		explicitZeros[path+".type"] = explicitZero{allowed: "gp3, io1 or io2", dflt: "the default gp3"}
 		explicitZeros[path+".iops"] = explicitZero{allowed: "3000 to 16000 (gp3) or 100 to 64000 (io1, io2)", dflt: fmt.Sprintf("the default %d (gp3)", DefaultGp3Iops)}
 		explicitZeros[path+".throughputMiBps"] = explicitZero{allowed: "125 to 1000 (gp3 only)", dflt: fmt.Sprintf("the default %d (gp3)", DefaultGp3Throughput)}

@@ -159,7 +159,7 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 			}
 		}
 	}
-	errs.Append(p.RootVolume.check(path+".rootVolume", 20))
+	errs.Append(p.RootVolume.check(path+".rootVolume", MinRootVolumeGiB))
 
 	if p.OnDemandBase < 0 || p.OnDemandBase > p.MaxSize {
 		errs.Addf(path+".onDemandBase", "%d is not allowed; use 0 to maxSize (%d)", p.OnDemandBase, p.MaxSize)
