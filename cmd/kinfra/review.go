@@ -86,6 +86,9 @@ func runFailures(p *plan.Plan, asJSON bool, stdout, stderr io.Writer) int {
 	} else {
 		rep.Text(stdout)
 	}
+	for _, warn := range rep.Warnings {
+		fmt.Fprintf(stderr, "kinfra plan --failures: warning: %s\n", warn)
+	}
 	code := 0
 	if !rep.OK {
 		fmt.Fprintf(stderr, "kinfra plan --failures: stack %s does not survive the loss of any one zone (with every slot's identity kept), or cannot recover etcd's data:\n", p.Stack)

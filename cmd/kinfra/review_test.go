@@ -87,3 +87,69 @@ func TestParityTakesNoStack(t *testing.T) {
 	code, _, errOut = kinfra("plan", "--parity", "--dir", t.TempDir())
 	require.Equal(t, 2, code, errOut)
 }
+
+// A deliberate single-zone stack (a test cluster) acknowledges that a zone's
+// loss stops it, with the reason, and --failures then exits 0 and shows the
+// acknowledgement; an acknowledgement of another zone covers nothing, and
+// one that covers no loss is reported as stale.
+func TestFailuresAcceptsAnAcknowledgedZoneLoss(t *testing.T) {
+	write := func(acks string) string {
+		path := filepath.Join(t.TempDir(), "Pulumi.solo.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(`config:
+  aws:region: us-east-1
+  kinfra:acknowledgements:`+acks+`
+  kinfra:cluster:
+    name: solo
+    network:
+      availabilityZones: [us-east-1a]
+    masters:
+      count: 1
+    nodePools:
+      - name: general
+        maxSize: 3
+`), 0o644))
+		return path
+	}
+
+	code, out, errOut := kinfra("plan", "--stack-file", write(`
+    - rule: failures/zone-loss
+      reason: single-zone CI cluster, rebuilt every run; platform team`), "--failures")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "acknowledged: single-zone CI cluster, rebuilt every run; platform team")
+	require.NotContains(t, errOut, "does not survive")
+
+	code, _, errOut = kinfra("plan", "--stack-file", write(`
+    - rule: failures/zone-loss
+      resource: us-east-1b
+      reason: the other zone`), "--failures")
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, "losing us-east-1a leaves 0 of 1 etcd members")
+	require.Contains(t, errOut, "kinfra:acknowledgements[0] acknowledges failures/zone-loss on us-east-1b, but no such zone loss breaks the cluster")
+
+	// The plain plan does not judge zone losses, so it does not call the
+	// acknowledgement stale.
+	code, out, errOut = kinfra("plan", "--stack-file", write(`
+    - rule: failures/zone-loss
+      reason: single-zone CI cluster`))
+	require.Equal(t, 0, code, errOut)
+	require.NotContains(t, out+errOut, "acknowledgements/unused")
+}
+
+func TestFailuresCallsAZoneLossAcknowledgementStaleWhenTheStackSurvives(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "Pulumi.three.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`config:
+  aws:region: us-east-1
+  kinfra:acknowledgements:
+    - rule: failures/zone-loss
+      reason: was single-zone once
+  kinfra:cluster:
+    name: three
+    nodePools:
+      - name: general
+        maxSize: 3
+`), 0o644))
+	code, out, errOut := kinfra("plan", "--stack-file", path, "--failures")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "survives the loss of any one zone")
+	require.Contains(t, errOut, "kinfra:acknowledgements[0] acknowledges failures/zone-loss on any zone, but no such zone loss breaks the cluster; remove it")
+}

@@ -77,7 +77,7 @@ func Acknowledge(fs []Finding, acks []Acknowledgement) []Finding {
 	out := make([]Finding, 0, len(fs))
 	for _, f := range fs {
 		for i, a := range acks {
-			if a.Rule == f.Rule && (a.Resource == "" || a.Resource == f.Resource || a.Resource == urnName(f.Resource)) {
+			if a.Accepts(f) {
 				f.Acknowledged, used[i] = a.Reason, true
 				break
 			}
@@ -85,7 +85,7 @@ func Acknowledge(fs []Finding, acks []Acknowledgement) []Finding {
 		out = append(out, f)
 	}
 	for i, a := range acks {
-		if used[i] {
+		if used[i] || judgedElsewhere[a.Rule] {
 			continue
 		}
 		what := "any resource"
@@ -98,6 +98,23 @@ func Acknowledge(fs []Finding, acks []Acknowledgement) []Finding {
 	sortFindings(out)
 	return out
 }
+
+// Accepts reports whether the acknowledgement accepts the finding: the same
+// rule, on any resource or on the finding's (by URN or name).
+func (a Acknowledgement) Accepts(f Finding) bool {
+	return a.Rule == f.Rule && (a.Resource == "" || a.Resource == f.Resource || a.Resource == urnName(f.Resource))
+}
+
+// judgedElsewhere are the rules a report judges instead of Run.
+var judgedElsewhere = func() map[string]bool {
+	m := map[string]bool{}
+	for _, r := range Rules {
+		if r.JudgedBy != "" {
+			m[r.ID] = true
+		}
+	}
+	return m
+}()
 
 // urnName is the name part of a URN (after the last "::").
 func urnName(urn string) string {

@@ -50,7 +50,16 @@ type Rule struct {
 	// CheckPKI reads the stack's kinfra:pki, when the plan is given it
 	// (kinfra plan --pki-file: offline, the value is encrypted).
 	CheckPKI func(b *pki.Bundle, now time.Time) []Finding
+	// JudgedBy names the report that judges the rule instead of Run
+	// ("kinfra plan --failures"); the plain plan leaves its
+	// acknowledgements to that report.
+	JudgedBy string
 }
+
+// ZoneLoss is the rule of kinfra plan --failures on a zone whose loss loses
+// etcd's quorum or the API's last master. A stack that is single-zone on
+// purpose (a test cluster) acknowledges it.
+const ZoneLoss = "failures/zone-loss"
 
 // Rules is kinfra's rule set, in report order. docs/review.md has the same
 // table with how to fix each finding.
@@ -72,6 +81,7 @@ var Rules = []Rule{
 	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},
 	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
 	{ID: "pki/expiry", Severity: Error, Doc: "no CA and no admin certificate of kinfra:pki expires within 90 days (an error once expired)", CheckPKI: pkiExpiry},
+	{ID: ZoneLoss, Severity: Error, Doc: "the cluster survives the loss of any one availability zone: etcd keeps its quorum and the API a master", JudgedBy: "kinfra plan --failures"},
 	{ID: "config/aws-access-key", Severity: Warning, Doc: "no plain-text config value holds an AWS access key ID (AKIA… or ASIA…): the stack file is committed", CheckConfig: plainAccessKeys},
 }
 

@@ -53,7 +53,22 @@ type FailureReport struct {
 	// one zone, a slot would not keep its identity, or etcd is not backed
 	// up (unless the stack acknowledges backup/disabled); empty when OK.
 	Problems []string `json:"problems"`
+	// Warnings do not fail the report: acknowledgements of zone losses
+	// that no longer happen.
+	Warnings []string `json:"warnings"`
 	OK       bool     `json:"ok"`
+}
+
+// acknowledge returns the reason of the stack's first acknowledgement that
+// accepts f, marking it used; "" when none does.
+func (p *Plan) acknowledge(f findings.Finding, used []bool) string {
+	for i, a := range p.Acknowledgements {
+		if a.Accepts(f) {
+			used[i] = true
+			return a.Reason
+		}
+	}
+	return ""
 }
 
 // ZoneLoss is the state of the cluster with one availability zone gone.
@@ -69,6 +84,9 @@ type ZoneLoss struct {
 	// zone.
 	PoolsWithoutCapacity []string       `json:"poolsWithoutCapacity"`
 	PoolsKeepingCapacity []PoolCapacity `json:"poolsKeepingCapacity"`
+	// Acknowledged is the reason the stack accepts that this zone's loss
+	// stops the cluster (its failures/zone-loss acknowledgement).
+	Acknowledged string `json:"acknowledged,omitempty"`
 }
 
 // PoolCapacity is a node pool that keeps capacity: ZonesLeft of its Zones.
@@ -164,7 +182,8 @@ type simGroup struct {
 // so their zones come from their declaration in the config
 // (network.existing, which the program checks against AWS).
 func (p *Plan) Failures() (FailureReport, error) {
-	rep := FailureReport{Stack: p.Stack, Zones: []string{}, ZoneLosses: []ZoneLoss{}, Slots: []SlotIdentity{}, Problems: []string{}}
+	rep := FailureReport{Stack: p.Stack, Zones: []string{}, ZoneLosses: []ZoneLoss{}, Slots: []SlotIdentity{}, Problems: []string{}, Warnings: []string{}}
+	used := make([]bool, len(p.Acknowledgements))
 	if len(p.Resources) == 0 {
 		return rep, fmt.Errorf("the plan of stack %s has no resources to simulate failures on", p.Stack)
 	}
@@ -372,14 +391,31 @@ func (p *Plan) Failures() (FailureReport, error) {
 				loss.PoolsKeepingCapacity = append(loss.PoolsKeepingCapacity, PoolCapacity{Pool: name, ZonesLeft: left, Zones: len(poolZones[name])})
 			}
 		}
+		var breaks []string
 		if len(slots) > 0 && !loss.QuorumKept {
-			rep.Problems = append(rep.Problems, fmt.Sprintf("losing %s leaves %d of %d etcd members (slots %s lost): quorum needs %d",
+			breaks = append(breaks, fmt.Sprintf("losing %s leaves %d of %d etcd members (slots %s lost): quorum needs %d",
 				z, loss.MembersRemaining, len(slots), slotList(loss.MembersLost), rep.Quorum))
 		}
 		if len(slots) > 0 && loss.APITargetsLeft == 0 {
-			rep.Problems = append(rep.Problems, fmt.Sprintf("losing %s leaves no master in the API target group", z))
+			breaks = append(breaks, fmt.Sprintf("losing %s leaves no master in the API target group", z))
+		}
+		if len(breaks) > 0 {
+			loss.Acknowledged = p.acknowledge(findings.Finding{Rule: findings.ZoneLoss, Resource: z}, used)
+			if loss.Acknowledged == "" {
+				rep.Problems = append(rep.Problems, breaks...)
+			}
 		}
 		rep.ZoneLosses = append(rep.ZoneLosses, loss)
+	}
+	for i, a := range p.Acknowledgements {
+		if a.Rule == findings.ZoneLoss && !used[i] {
+			what := "any zone"
+			if a.Resource != "" {
+				what = a.Resource
+			}
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s[%d] acknowledges %s on %s, but no such zone loss breaks the cluster; remove it",
+				findings.AcknowledgementsKey, i, findings.ZoneLoss, what))
+		}
 	}
 	if len(rep.Zones) == 0 {
 		rep.Problems = append(rep.Problems, "no availability zone is known for any subnet of the plan")
@@ -599,9 +635,18 @@ func (r FailureReport) Text(w io.Writer) {
 	}
 	_ = tw.Flush()
 	r.Recovery.text(w)
-	if r.OK {
+	var accepted []string
+	for _, l := range r.ZoneLosses {
+		if l.Acknowledged != "" {
+			accepted = append(accepted, fmt.Sprintf("  %s (acknowledged: %s)", l.Zone, l.Acknowledged))
+		}
+	}
+	switch {
+	case r.OK && len(accepted) > 0:
+		fmt.Fprintf(w, "\nThe stack does NOT survive the loss of these zones, which it accepts:\n%s\nEvery slot keeps its identity.\n", strings.Join(accepted, "\n"))
+	case r.OK:
 		fmt.Fprintln(w, "\nThe stack survives the loss of any one zone, and every slot keeps its identity.")
-	} else {
+	default:
 		fmt.Fprintf(w, "\n%d problems (listed on stderr).\n", len(r.Problems))
 	}
 }

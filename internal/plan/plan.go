@@ -31,6 +31,9 @@ type Plan struct {
 	Findings  []findings.Finding `json:"findings"`
 	// Notes are what the offline run assumed instead of asking AWS.
 	Notes []string `json:"notes"`
+	// Acknowledgements are the stack's, for the reports that judge rules
+	// of their own (Failures).
+	Acknowledgements []findings.Acknowledgement `json:"acknowledgements,omitempty"`
 }
 
 // Run plans a stack. The returned plan is never nil; err is the program's
@@ -46,6 +49,7 @@ func Run(sf StackFile) (*Plan, error) {
 		if acks, err = findings.ParseAcknowledgements(raw); err != nil {
 			return p, err
 		}
+		p.Acknowledgements = acks
 	}
 	region := sf.Config[program.RegionKey]
 	m := mockaws.New(region)
