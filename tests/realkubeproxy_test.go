@@ -1,0 +1,253 @@
+package tests
+
+// kube-proxy v1.37.2, built from the module proxy, running kinfra's rendered
+// KubeProxyConfiguration in a node's network namespace against the real
+// API server of realcontrolplane_test.go's control plane: a connection from
+// one pod's namespace to a Service's cluster IP reaches the backend in
+// another, through the rules kube-proxy programs, in nftables and in
+// iptables mode. IPVS needs the ip_vs kernel module, which this kernel
+// lacks (docs/addons.md).
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kinfra-dev/kinfra/components/addons"
+	"github.com/kinfra-dev/kinfra/internal/testtools"
+	"github.com/kinfra-dev/kinfra/spec"
+)
+
+// proxyServices is how many Services the functional check programs: enough
+// that a rule set kube-proxy got wrong for some of them shows, small enough
+// for the test command (docs/addons.md has the benchmark at 20,000).
+const proxyServices = 200
+
+// The pods every node of these tests wires: addresses in the stack's pod
+// block, the same on every node (each node's pods reach only that node).
+const (
+	proxyClientIP  = "10.64.1.10"
+	proxyBackendIP = "10.64.1.20"
+	proxyPodCIDR   = "10.64.1.0/24"
+	backendPort    = 8080
+	backendsNS     = "backends"
+)
+
+// realProxyNode is a node running kube-proxy, with a client pod and a
+// backend pod.
+type realProxyNode struct {
+	name            string
+	host            *testtools.Host
+	client, backend *testtools.Host
+	proc            *testtools.Process
+	config          string
+}
+
+func TestRealKubeProxyTakesAClusterIPToABackendInAnotherNamespace(t *testing.T) {
+	realControlPlaneTools(t)
+	testtools.Path(t, "kube-proxy")
+	testtools.Path(t, "nft")
+	testtools.Path(t, "iptables-restore")
+
+	st := loadRealStack(t, "us-east-1")
+	c := newRealCluster(t, st)
+	a := c.startControlPlane(t)
+	admin, _ := a.adminKubeconfig(t, fmt.Sprintf("https://%s:6443", st.apiName()))
+
+	// The Services: selectorless, each with an EndpointSlice naming the
+	// backend pod (as the EndpointSlice controller would for a selector),
+	// and one Service without endpoints, which kube-proxy must reject.
+	ips := createProxyServices(t, a, admin, proxyServices, proxyBackendIP)
+
+	for _, mode := range []string{spec.ProxyNFTables, spec.ProxyIPTables} {
+		t.Run(mode, func(t *testing.T) {
+			node := startProxyNode(t, c, a, admin, st.cluster, mode, ips[proxyServiceName(0)], nil)
+			ctx := context.Background()
+
+			for _, i := range []int{0, proxyServices / 2, proxyServices - 1} {
+				name := proxyServiceName(i)
+				got, err := proxyHello(ctx, node.client, ips[name])
+				require.NoError(t, err, "client pod -> %s (%s:80)", name, ips[name])
+				require.Equal(t, "backend "+proxyBackendIP, got, "the backend pod answered through %s's cluster IP", name)
+			}
+			_, err := proxyHello(ctx, node.client, ips["empty"])
+			require.ErrorContains(t, err, "connection refused", "a Service without endpoints is rejected, not blackholed")
+
+			// Every Service has its rules, named after it.
+			rules := node.ruleset(t, mode)
+			seen := map[string]bool{}
+			for _, m := range regexp.MustCompile(backendsNS+`/(svc-\d{5})`).FindAllStringSubmatch(rules, -1) {
+				seen[m[1]] = true
+			}
+			require.Len(t, seen, proxyServices, "the %s rules name every Service with endpoints", mode)
+		})
+	}
+}
+
+// createProxyServices creates the backends namespace with n Services (port
+// 80 to backendPort on backend) and a Service "empty" without endpoints, and
+// returns every Service's cluster IP by name.
+func createProxyServices(t testing.TB, a *realAPIServer, admin string, n int, backend string) map[string]string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n", backendsNS)
+	for i := 0; i <= n; i++ {
+		name := proxyServiceName(i)
+		if i == n {
+			name = "empty"
+		}
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: %s}\nspec:\n  ports: [{port: 80, targetPort: %d, protocol: TCP}]\n", name, backendsNS, backendPort)
+		if i == n {
+			continue
+		}
+		fmt.Fprintf(&b, "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: %s-1\n  namespace: %s\n  labels: {kubernetes.io/service-name: %s}\naddressType: IPv4\n"+
+			"endpoints: [{addresses: [%q], conditions: {ready: true}}]\nports: [{name: \"\", port: %d, protocol: TCP}]\n", name, backendsNS, name, backend, backendPort)
+	}
+	path := filepath.Join(t.TempDir(), "services.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	out, err := a.run(admin, "apply", "--server-side", "-f", path)
+	require.NoError(t, err, out)
+	out, err = a.run(admin, "get", "services", "-n", backendsNS, "-o", `jsonpath={range .items[*]}{.metadata.name}={.spec.clusterIP}{"\n"}{end}`)
+	require.NoError(t, err, out)
+	ips := map[string]string{}
+	for _, line := range strings.Fields(out) {
+		name, ip, _ := strings.Cut(line, "=")
+		ips[name] = ip
+	}
+	require.Len(t, ips, n+1)
+	return ips
+}
+
+func proxyServiceName(i int) string { return fmt.Sprintf("svc-%05d", i) }
+
+// startProxyNode adds a node with a client and a backend pod, registers it
+// with the API server, and starts kube-proxy on it in mode with kinfra's
+// rendered configuration (edit, if set, changes the cluster first: the
+// benchmark's sync settings), once it has synced.
+func startProxyNode(t testing.TB, c *realCluster, a *realAPIServer, admin string, cluster spec.Cluster, mode, probeIP string, edit func(*spec.Cluster)) *realProxyNode {
+	t.Helper()
+	n := &realProxyNode{name: "node-" + mode}
+	n.host = c.net.AddHost(n.name)
+	n.client = n.host.AddPod(n.name+"-client", proxyClientIP)
+	n.backend = n.host.AddPod(n.name+"-backend", proxyBackendIP)
+	serveHello(t, n.backend, proxyBackendIP)
+
+	// Without kube-proxy, the cluster IPs lead nowhere: what reaches the
+	// backend later went through kube-proxy's rules.
+	_, err := proxyHello(context.Background(), n.client, probeIP)
+	require.Error(t, err, "no cluster IP answers before kube-proxy runs")
+	cluster.KubeProxy.Mode = mode
+	if edit != nil {
+		edit(&cluster)
+	}
+
+	nodeYAML := fmt.Sprintf("apiVersion: v1\nkind: Node\nmetadata: {name: %s}\nspec: {podCIDR: %s, podCIDRs: [%s]}\n", n.name, proxyPodCIDR, proxyPodCIDR)
+	path := filepath.Join(c.dir, n.name+".yaml")
+	require.NoError(t, os.WriteFile(path, []byte(nodeYAML), 0o644))
+	out, err := a.run(admin, "apply", "--server-side", "-f", path)
+	require.NoError(t, err, out)
+	out, err = a.run(admin, "patch", "node", n.name, "--subresource=status", "--type=merge",
+		"-p", fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":%q},{"type":"Hostname","address":%q}]}}`, n.host.IP(), n.name))
+	require.NoError(t, err, out)
+
+	rendered, err := addons.KubeProxyConfiguration(cluster)
+	require.NoError(t, err)
+	n.config = proxyConfigFor(t, rendered, admin, n.name)
+	cfgPath := filepath.Join(c.dir, n.name+"-config.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(n.config), 0o644))
+	n.proc = n.host.Start(t, "kube-proxy "+mode, filepath.Join(c.dir, n.name+".log"), nil, testtools.Path(t, "kube-proxy"), "--config="+cfgPath, "--v=2")
+	testtools.WaitFor(t, 2*time.Minute, "kube-proxy "+mode+" healthy (synced)", func() error {
+		if done, err := n.proc.Exited(); done {
+			return fmt.Errorf("kube-proxy exited: %v\n%s", err, testtools.Tail(n.proc.Log, 30))
+		}
+		code, _, err := n.get(c.client, addons.ProxyHealthzPort, "/healthz")
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("healthz %d", code)
+		}
+		return err
+	})
+	return n
+}
+
+// proxyConfigFor is kinfra's rendered configuration with what a node's
+// DaemonSet pod supplies itself: the kubeconfig's path (the pod mounts the
+// ConfigMap's) and the node's name (the pod's NODE_NAME).
+func proxyConfigFor(t testing.TB, rendered, kubeconfig, node string) string {
+	t.Helper()
+	var cfg map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(rendered), &cfg))
+	cfg["clientConnection"].(map[string]any)["kubeconfig"] = kubeconfig
+	cfg["hostnameOverride"] = node
+	b, err := yaml.Marshal(cfg)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// get fetches path from the node's port, from another host of the network.
+func (n *realProxyNode) get(from *testtools.Host, port int, path string) (int, string, error) {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: from.DialContext}}
+	resp, err := client.Get(fmt.Sprintf("http://%s%s", net.JoinHostPort(n.host.IP(), fmt.Sprint(port)), path))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	_, err = bufio.NewReader(resp.Body).WriteTo(&b)
+	return resp.StatusCode, b.String(), err
+}
+
+// ruleset is what kube-proxy programmed in the node's namespace.
+func (n *realProxyNode) ruleset(t testing.TB, mode string) string {
+	t.Helper()
+	bin, args := testtools.Path(t, "nft"), []string{"list", "table", "ip", "kube-proxy"}
+	if mode == spec.ProxyIPTables {
+		bin, args = testtools.Path(t, "iptables-save"), []string{"-t", "nat"}
+	}
+	out, err := n.host.Run(time.Minute, nil, bin, args...)
+	require.NoError(t, err)
+	return out
+}
+
+// serveHello answers every connection to backendPort on h with
+// "backend <ip>".
+func serveHello(t testing.TB, h *testtools.Host, ip string) {
+	t.Helper()
+	l, err := h.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(backendPort)))
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(conn, "backend %s\n", ip)
+			conn.Close()
+		}
+	}()
+}
+
+// proxyHello connects from a pod to ip:80 and reads the backend's line.
+func proxyHello(ctx context.Context, from *testtools.Host, ip string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := from.DialContext(ctx, "tcp", net.JoinHostPort(ip, "80"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return strings.TrimSpace(line), err
+}
