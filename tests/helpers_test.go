@@ -16,7 +16,7 @@ func writeStack(t *testing.T, body string) string {
 	return path
 }
 
-func mustRead(t *testing.T, path string) string {
+func mustRead(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)

@@ -40,7 +40,7 @@ func realControlPlaneTools(t *testing.T) {
 // certificate), for endpoint: the API's names are the ones the API server
 // certificate carries, and the TLS server name is set when endpoint is not
 // one of them (a tunnel, or here the test's address for slot 0).
-func (a *realAPIServer) adminKubeconfig(t *testing.T, endpoint string) (path, serverName string) {
+func (a *realAPIServer) adminKubeconfig(t testing.TB, endpoint string) (path, serverName string) {
 	t.Helper()
 	st := a.c.stack
 	names := []string{st.apiName()}

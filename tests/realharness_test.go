@@ -54,14 +54,14 @@ type realSlot struct {
 	env   map[string]string
 }
 
-func loadRealStack(t *testing.T, name string) realStack {
+func loadRealStack(t testing.TB, name string) realStack {
 	t.Helper()
 	return realStackOf(t, name, planStack(t, name))
 }
 
 // loadRealStackAt is the committed stack with cluster.kubernetes.version
 // set to version: the same cluster before or after an upgrade.
-func loadRealStackAt(t *testing.T, name, version string) realStack {
+func loadRealStackAt(t testing.TB, name, version string) realStack {
 	t.Helper()
 	sf, err := plan.LoadStackFile(filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
 	require.NoError(t, err)
@@ -83,7 +83,7 @@ func loadRealStackAt(t *testing.T, name, version string) realStack {
 	return realStackOf(t, name, p)
 }
 
-func realStackOf(t *testing.T, name string, p *plan.Plan) realStack {
+func realStackOf(t testing.TB, name string, p *plan.Plan) realStack {
 	t.Helper()
 	uds, err := p.UserData()
 	require.NoError(t, err)
@@ -118,7 +118,7 @@ var realEnvLine = regexp.MustCompile(`^([A-Z_]+)='([^']*)'$`)
 
 // realParseEnv reads master.env (single-quoted assignments, see
 // bootstrap.envFile).
-func realParseEnv(t *testing.T, content string) map[string]string {
+func realParseEnv(t testing.TB, content string) map[string]string {
 	t.Helper()
 	env := map[string]string{}
 	for _, line := range strings.Split(content, "\n") {
@@ -139,7 +139,7 @@ func (st realStack) apiName() string { return "api." + st.cluster.PrivateDomain 
 // (masters.Parameters, the layout the component registers). The plan records the
 // parameters with masked values, so the test checks that it registers
 // exactly these names, as secrets, and takes the values from the bundle.
-func (st realStack) ssmParameters(t *testing.T) map[string]string {
+func (st realStack) ssmParameters(t testing.TB) map[string]string {
 	t.Helper()
 	b := st.bundle
 	prefix := st.slots[0].env["PARAMETER_PREFIX"]
@@ -223,14 +223,14 @@ type realMaster struct {
 // hostname is the machine's host name, and so its Kubernetes node name.
 func (m *realMaster) hostname() string { return m.c.stack.cluster.Name + "-" + m.host.Name }
 
-func (m *realMaster) kubeadmPath(t *testing.T) string {
+func (m *realMaster) kubeadmPath(t testing.TB) string {
 	if m.kubeadmBin != "" {
 		return m.kubeadmBin
 	}
 	return testtools.Path(t, "kubeadm")
 }
 
-func (m *realMaster) apiServerPath(t *testing.T) string {
+func (m *realMaster) apiServerPath(t testing.TB) string {
 	if m.apiServerBin != "" {
 		return m.apiServerBin
 	}
@@ -240,7 +240,7 @@ func (m *realMaster) apiServerPath(t *testing.T) string {
 // reimage gives the machine slot's rendering of another stack (the same
 // cluster at another version) and that version's kubeadm and API server,
 // as a new instance launched from a newer launch template gets them.
-func (m *realMaster) reimage(t *testing.T, slot realSlot, kubeadmBin, apiServerBin string) {
+func (m *realMaster) reimage(t testing.TB, slot realSlot, kubeadmBin, apiServerBin string) {
 	t.Helper()
 	require.Equal(t, m.slot.index, slot.index)
 	m.slot, m.kubeadmBin, m.apiServerBin = slot, kubeadmBin, apiServerBin
@@ -251,7 +251,7 @@ func (m *realMaster) reimage(t *testing.T, slot realSlot, kubeadmBin, apiServerB
 // client), writes every slot's rendered files under its root, and issues
 // each slot's etcd certificates with the boot script's own functions. It
 // starts nothing.
-func newRealCluster(t *testing.T, st realStack) *realCluster {
+func newRealCluster(t testing.TB, st realStack) *realCluster {
 	t.Helper()
 	c := &realCluster{
 		stack:   st,
@@ -314,7 +314,7 @@ func newRealCluster(t *testing.T, st realStack) *realCluster {
 
 // writeRendered writes every file of the slot's user data under the
 // machine's root, with its mode, as cloud-init writes them.
-func (m *realMaster) writeRendered(t *testing.T) {
+func (m *realMaster) writeRendered(t testing.TB) {
 	t.Helper()
 	for _, f := range m.slot.files {
 		mode, err := strconv.ParseUint(f.Permissions, 8, 32)
@@ -335,7 +335,7 @@ func (m *realMaster) path(p string) string { return filepath.Join(m.root, p) }
 // rendered ones), in the mount namespace `ip netns exec` gives the script,
 // with /proc mounted there and the machine's host name; and the real
 // kubectl, which the boot calls with the admin kubeconfig.
-func (c *realCluster) useKubeadm(t *testing.T) {
+func (c *realCluster) useKubeadm(t testing.TB) {
 	t.Helper()
 	const wrapper = `#!/usr/bin/env bash
 # The real kubeadm, chrooted at the test machine's root.
@@ -393,14 +393,14 @@ echo
 // uses is the rendered one under the machine's root (the only change).
 // PRIVATE_IP is the machine's address, as the script reads it from the
 // instance metadata.
-func (m *realMaster) boot(t *testing.T, timeout time.Duration, commands string) (string, error) {
+func (m *realMaster) boot(t testing.TB, timeout time.Duration, commands string) (string, error) {
 	t.Helper()
 	return m.runScript(t, timeout, m.c.lib, commands)
 }
 
 // scriptLib is the rendered script at path (slot 0's) without its final
 // call of main, for runScript.
-func (c *realCluster) scriptLib(t *testing.T, path string) string {
+func (c *realCluster) scriptLib(t testing.TB, path string) string {
 	t.Helper()
 	const call = "\nmain \"$@\"\n"
 	f, ok := c.stack.slots[0].files[path]
@@ -413,7 +413,7 @@ func (c *realCluster) scriptLib(t *testing.T, path string) string {
 
 // backup runs the rendered backup script's main on the machine, as its
 // timer does, with the same mapping as boot.
-func (m *realMaster) backup(t *testing.T) (string, error) {
+func (m *realMaster) backup(t testing.TB) (string, error) {
 	t.Helper()
 	require.NotEmpty(t, m.c.backupLib, "the stack renders the backup script")
 	return m.runScript(t, 3*time.Minute, m.c.backupLib, "main 2>&1")
@@ -421,21 +421,21 @@ func (m *realMaster) backup(t *testing.T) (string, error) {
 
 // renew runs the rendered certificate renewal script's main on the
 // machine, as its timer does, with the same mapping as boot.
-func (m *realMaster) renew(t *testing.T) (string, error) {
+func (m *realMaster) renew(t testing.TB) (string, error) {
 	t.Helper()
 	return m.runScript(t, 3*time.Minute, m.c.renewLib, "main 2>&1")
 }
 
 // joinToken runs commands after sourcing the rendered join token script
 // (its main is what the timer runs), with the same mapping as boot.
-func (m *realMaster) joinToken(t *testing.T, commands string) (string, error) {
+func (m *realMaster) joinToken(t testing.TB, commands string) (string, error) {
 	t.Helper()
 	return m.runScript(t, 3*time.Minute, m.c.joinTokenLib, commands)
 }
 
 // runScript runs commands after sourcing lib, a rendered script without its
 // final call of main.
-func (m *realMaster) runScript(t *testing.T, timeout time.Duration, lib, commands string) (string, error) {
+func (m *realMaster) runScript(t testing.TB, timeout time.Duration, lib, commands string) (string, error) {
 	t.Helper()
 	const prelude = `set -euo pipefail
 . "$KINFRA_TEST_LIB"
@@ -468,7 +468,7 @@ done
 // issueEtcdCerts runs the boot script's etcd_pki (with the directories its
 // main creates first): the etcd CA from "SSM", and the server, peer and API
 // server client certificates issued by openssl for this machine's address.
-func (m *realMaster) issueEtcdCerts(t *testing.T) {
+func (m *realMaster) issueEtcdCerts(t testing.TB) {
 	t.Helper()
 	out, err := m.boot(t, time.Minute, `mkdir -p "$PKI_DIR" "$ETCD_PKI_DIR"
 chmod 0700 "$ETCD_PKI_DIR"
@@ -516,7 +516,7 @@ etcd_pki`)
 
 // realMapPaths puts every absolute path of a YAML document under root and
 // returns the document and the keys it changed. Nothing else changes.
-func realMapPaths(t *testing.T, doc, root string) (string, []string) {
+func realMapPaths(t testing.TB, doc, root string) (string, []string) {
 	t.Helper()
 	var node yaml.Node
 	require.NoError(t, yaml.Unmarshal([]byte(doc), &node))
@@ -552,7 +552,7 @@ func realMapPaths(t *testing.T, doc, root string) (string, []string) {
 // etcdCommand is the rendered etcd.service's ExecStart, with the real etcd
 // binary in place of the image's and config (the mapped configuration file)
 // in place of the rendered one.
-func (m *realMaster) etcdCommand(t *testing.T, config string) []string {
+func (m *realMaster) etcdCommand(t testing.TB, config string) []string {
 	t.Helper()
 	var exec []string
 	for _, line := range strings.Split(m.slot.files[bootstrap.EtcdUnitPath].Content, "\n") {
@@ -568,7 +568,7 @@ func (m *realMaster) etcdCommand(t *testing.T, config string) []string {
 // startEtcd starts the slot's member from its rendered configuration, in
 // its namespace, with mutate (if any) applied to the rendered text first
 // (for the tests that break it on purpose).
-func (m *realMaster) startEtcd(t *testing.T, mutate func(string) string) {
+func (m *realMaster) startEtcd(t testing.TB, mutate func(string) string) {
 	t.Helper()
 	rendered := m.slot.files[bootstrap.EtcdConfigPath].Content
 	if mutate != nil {
@@ -595,7 +595,7 @@ func (m *realMaster) startEtcd(t *testing.T, mutate func(string) string) {
 
 // waitEtcdHealthy waits as the boot script's start_etcd does: until its
 // etcdctl_at reports the local member healthy (which needs quorum).
-func (m *realMaster) waitEtcdHealthy(t *testing.T) {
+func (m *realMaster) waitEtcdHealthy(t testing.TB) {
 	t.Helper()
 	testtools.WaitFor(t, 90*time.Second, bootstrap.EtcdName(m.slot.index)+" healthy", func() error {
 		if done, err := m.etcd.Exited(); done {
@@ -638,7 +638,7 @@ type realEtcdMember struct {
 	IsLearner  bool     `json:"isLearner"`
 }
 
-func (m *realMaster) memberList(t *testing.T) []realEtcdMember {
+func (m *realMaster) memberList(t testing.TB) []realEtcdMember {
 	t.Helper()
 	out, err := m.etcdctl(m.c.endpoint(m.slot.index), "member", "list", "-w", "json")
 	require.NoError(t, err)
@@ -673,7 +673,7 @@ func (m *realMaster) status() (realEtcdStatus, error) {
 	return st[0], nil
 }
 
-func mustStatus(t *testing.T, m *realMaster) realEtcdStatus {
+func mustStatus(t testing.TB, m *realMaster) realEtcdStatus {
 	t.Helper()
 	s, err := m.status()
 	require.NoError(t, err)
@@ -682,7 +682,7 @@ func mustStatus(t *testing.T, m *realMaster) realEtcdStatus {
 
 // etcdLog is the first zap log entry of the member's latest start with
 // message msg.
-func (m *realMaster) etcdLog(t *testing.T, msg string) map[string]any {
+func (m *realMaster) etcdLog(t testing.TB, msg string) map[string]any {
 	t.Helper()
 	f, err := os.Open(m.etcd.Log)
 	require.NoError(t, err)
@@ -700,7 +700,7 @@ func (m *realMaster) etcdLog(t *testing.T, msg string) map[string]any {
 }
 
 // startEtcdCluster starts every member and waits until each is healthy.
-func (c *realCluster) startEtcdCluster(t *testing.T) {
+func (c *realCluster) startEtcdCluster(t testing.TB) {
 	t.Helper()
 	for _, m := range c.masters {
 		m.startEtcd(t, nil)
@@ -755,13 +755,13 @@ type realPod struct {
 // namespace (`ip netns exec` makes one, which goes away with the command),
 // for kubeadm's look-up of the default route's address and of the API's
 // name. It runs with the machine's host name, which names its Node.
-func (m *realMaster) kubeadm(t *testing.T, args ...string) (string, error) {
+func (m *realMaster) kubeadm(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	return m.kubeadmWith(t, m.kubeadmPath(t), args...)
 }
 
 // kubeadmWith is kubeadm with another kubeadm binary than the machine's.
-func (m *realMaster) kubeadmWith(t *testing.T, kubeadm string, args ...string) (string, error) {
+func (m *realMaster) kubeadmWith(t testing.TB, kubeadm string, args ...string) (string, error) {
 	t.Helper()
 	const script = `set -euo pipefail
 root=$1 name=$2
@@ -783,7 +783,7 @@ exec unshare --uts bash -c 'hostname "$0" && exec "$@"' "$name" "$@" --rootfs "$
 // (for the tests that break an artifact on purpose) maps paths on the
 // machine to a change of that file, applied after place_pki; every other
 // rendered file is written again as rendered.
-func (c *realCluster) prepareControlPlane(t *testing.T, breaks map[string]func(string) string) *realMaster {
+func (c *realCluster) prepareControlPlane(t testing.TB, breaks map[string]func(string) string) *realMaster {
 	t.Helper()
 	m := c.masters[0]
 	m.writeRendered(t)
@@ -825,7 +825,7 @@ func (c *realCluster) prepareControlPlane(t *testing.T, breaks map[string]func(s
 // every file path mapped as the pod's hostPath volumes map it, under the
 // machine's root. A path no volume mounts fails the test: the pod could
 // not read it.
-func (c *realCluster) startAPIServer(t *testing.T, m *realMaster) *realAPIServer {
+func (c *realCluster) startAPIServer(t testing.TB, m *realMaster) *realAPIServer {
 	t.Helper()
 	a := &realAPIServer{c: c, m: m, kubectl: testtools.Path(t, "kubectl")}
 	require.NoError(t, yaml.Unmarshal([]byte(mustRead(t, m.path("/etc/kubernetes/manifests/kube-apiserver.yaml"))), &a.manifest))
@@ -912,7 +912,7 @@ func (a *realAPIServer) anonymousAt(addr, path string) (int, string, error) {
 // address (anonymously, as the load balancer's health check asks), failing
 // early if it exits; behind the roll test's load balancer, also until its
 // target is healthy (clients reach it from then on).
-func (a *realAPIServer) waitReady(t *testing.T) {
+func (a *realAPIServer) waitReady(t testing.TB) {
 	t.Helper()
 	testtools.WaitFor(t, 3*time.Minute, "kube-apiserver /readyz on "+a.m.host.Name, func() error {
 		if done, err := a.proc.Exited(); done {
@@ -936,7 +936,7 @@ func (a *realAPIServer) waitReady(t *testing.T) {
 // etcd cluster: etcd on every slot, kubeadm's phases, the API server, and
 // what `kubeadm init` does next that the tests rely on (upload-config,
 // whose client bootstraps the binding of the admin group to cluster-admin).
-func (c *realCluster) startControlPlane(t *testing.T) *realAPIServer {
+func (c *realCluster) startControlPlane(t testing.TB) *realAPIServer {
 	t.Helper()
 	c.startEtcdCluster(t)
 	a := c.startAPIServer(t, c.prepareControlPlane(t, nil))

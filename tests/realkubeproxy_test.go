@@ -51,7 +51,8 @@ type realProxyNode struct {
 	host            *testtools.Host
 	client, backend *testtools.Host
 	proc            *testtools.Process
-	config          string
+	// config is the path of kube-proxy's configuration file.
+	config string
 }
 
 func TestRealKubeProxyTakesAClusterIPToABackendInAnotherNamespace(t *testing.T) {
@@ -72,8 +73,15 @@ func TestRealKubeProxyTakesAClusterIPToABackendInAnotherNamespace(t *testing.T) 
 
 	for _, mode := range []string{spec.ProxyNFTables, spec.ProxyIPTables} {
 		t.Run(mode, func(t *testing.T) {
-			node := startProxyNode(t, c, a, admin, st.cluster, mode, ips[proxyServiceName(0)], nil)
+			node := newProxyNode(t, c, a, admin, "node-"+mode, st.cluster, mode)
+			node.addPods(t)
 			ctx := context.Background()
+			// Without kube-proxy, the cluster IPs lead nowhere: what reaches
+			// the backend below went through kube-proxy's rules.
+			_, err := proxyHello(ctx, node.client, ips[proxyServiceName(0)])
+			require.Error(t, err, "no cluster IP answers before kube-proxy runs")
+			node.startProxy(t, c)
+			testtools.WaitFor(t, 2*time.Minute, "kube-proxy "+mode+" healthy (synced)", func() error { return node.healthy(c) })
 
 			for _, i := range []int{0, proxyServices / 2, proxyServices - 1} {
 				name := proxyServiceName(i)
@@ -81,7 +89,7 @@ func TestRealKubeProxyTakesAClusterIPToABackendInAnotherNamespace(t *testing.T) 
 				require.NoError(t, err, "client pod -> %s (%s:80)", name, ips[name])
 				require.Equal(t, "backend "+proxyBackendIP, got, "the backend pod answered through %s's cluster IP", name)
 			}
-			_, err := proxyHello(ctx, node.client, ips["empty"])
+			_, err = proxyHello(ctx, node.client, ips["empty"])
 			require.ErrorContains(t, err, "connection refused", "a Service without endpoints is rejected, not blackholed")
 
 			// Every Service has its rules, named after it.
@@ -131,53 +139,56 @@ func createProxyServices(t testing.TB, a *realAPIServer, admin string, n int, ba
 
 func proxyServiceName(i int) string { return fmt.Sprintf("svc-%05d", i) }
 
-// startProxyNode adds a node with a client and a backend pod, registers it
-// with the API server, and starts kube-proxy on it in mode with kinfra's
-// rendered configuration (edit, if set, changes the cluster first: the
-// benchmark's sync settings), once it has synced.
-func startProxyNode(t testing.TB, c *realCluster, a *realAPIServer, admin string, cluster spec.Cluster, mode, probeIP string, edit func(*spec.Cluster)) *realProxyNode {
-	t.Helper()
-	n := &realProxyNode{name: "node-" + mode}
+// newProxyNode adds a node to the test network, registers it with the API
+// server (its pod block and address, as the kubelet and the
+// cloud-controller-manager would) and renders kube-proxy's configuration for
+// it in mode: kinfra's, for cluster.
+func newProxyNode(tb testing.TB, c *realCluster, a *realAPIServer, admin, name string, cluster spec.Cluster, mode string) *realProxyNode {
+	tb.Helper()
+	n := &realProxyNode{name: name}
 	n.host = c.net.AddHost(n.name)
-	n.client = n.host.AddPod(n.name+"-client", proxyClientIP)
-	n.backend = n.host.AddPod(n.name+"-backend", proxyBackendIP)
-	serveHello(t, n.backend, proxyBackendIP)
-
-	// Without kube-proxy, the cluster IPs lead nowhere: what reaches the
-	// backend later went through kube-proxy's rules.
-	_, err := proxyHello(context.Background(), n.client, probeIP)
-	require.Error(t, err, "no cluster IP answers before kube-proxy runs")
-	cluster.KubeProxy.Mode = mode
-	if edit != nil {
-		edit(&cluster)
-	}
-
 	nodeYAML := fmt.Sprintf("apiVersion: v1\nkind: Node\nmetadata: {name: %s}\nspec: {podCIDR: %s, podCIDRs: [%s]}\n", n.name, proxyPodCIDR, proxyPodCIDR)
 	path := filepath.Join(c.dir, n.name+".yaml")
-	require.NoError(t, os.WriteFile(path, []byte(nodeYAML), 0o644))
+	require.NoError(tb, os.WriteFile(path, []byte(nodeYAML), 0o644))
 	out, err := a.run(admin, "apply", "--server-side", "-f", path)
-	require.NoError(t, err, out)
+	require.NoError(tb, err, out)
 	out, err = a.run(admin, "patch", "node", n.name, "--subresource=status", "--type=merge",
 		"-p", fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":%q},{"type":"Hostname","address":%q}]}}`, n.host.IP(), n.name))
-	require.NoError(t, err, out)
+	require.NoError(tb, err, out)
 
+	cluster.KubeProxy.Mode = mode
 	rendered, err := addons.KubeProxyConfiguration(cluster)
-	require.NoError(t, err)
-	n.config = proxyConfigFor(t, rendered, admin, n.name)
-	cfgPath := filepath.Join(c.dir, n.name+"-config.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(n.config), 0o644))
-	n.proc = n.host.Start(t, "kube-proxy "+mode, filepath.Join(c.dir, n.name+".log"), nil, testtools.Path(t, "kube-proxy"), "--config="+cfgPath, "--v=2")
-	testtools.WaitFor(t, 2*time.Minute, "kube-proxy "+mode+" healthy (synced)", func() error {
-		if done, err := n.proc.Exited(); done {
-			return fmt.Errorf("kube-proxy exited: %v\n%s", err, testtools.Tail(n.proc.Log, 30))
-		}
-		code, _, err := n.get(c.client, addons.ProxyHealthzPort, "/healthz")
-		if err == nil && code != http.StatusOK {
-			err = fmt.Errorf("healthz %d", code)
-		}
-		return err
-	})
+	require.NoError(tb, err)
+	n.config = filepath.Join(c.dir, n.name+"-config.yaml")
+	require.NoError(tb, os.WriteFile(n.config, []byte(proxyConfigFor(tb, rendered, admin, n.name)), 0o644))
 	return n
+}
+
+// addPods wires a client and a backend pod to the node; the backend
+// answers on backendPort.
+func (n *realProxyNode) addPods(tb testing.TB) {
+	tb.Helper()
+	n.client = n.host.AddPod(n.name+"-client", proxyClientIP)
+	n.backend = n.host.AddPod(n.name+"-backend", proxyBackendIP)
+	serveHello(tb, n.backend, proxyBackendIP)
+}
+
+// startProxy starts kube-proxy on the node with its configuration.
+func (n *realProxyNode) startProxy(tb testing.TB, c *realCluster) {
+	tb.Helper()
+	n.proc = n.host.Start(tb, "kube-proxy on "+n.name, filepath.Join(c.dir, n.name+".log"), nil, testtools.Path(tb, "kube-proxy"), "--config="+n.config, "--v=1")
+}
+
+// healthy is nil once kube-proxy's /healthz says it has synced.
+func (n *realProxyNode) healthy(c *realCluster) error {
+	if done, err := n.proc.Exited(); done {
+		return fmt.Errorf("kube-proxy exited: %v\n%s", err, testtools.Tail(n.proc.Log, 30))
+	}
+	code, _, err := n.get(c.client, addons.ProxyHealthzPort, "/healthz")
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("healthz %d", code)
+	}
+	return err
 }
 
 // proxyConfigFor is kinfra's rendered configuration with what a node's

@@ -141,7 +141,7 @@ func (lb *realNLB) Health(id string) string {
 
 // waitHealthy waits until the target at ip is healthy: clients reach the
 // master through the load balancer from then on.
-func (lb *realNLB) waitHealthy(t *testing.T, ip string) {
+func (lb *realNLB) waitHealthy(t testing.TB, ip string) {
 	t.Helper()
 	testtools.WaitFor(t, time.Minute, "the load balancer's target "+ip+" healthy", func() error {
 		lb.mu.Lock()

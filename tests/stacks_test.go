@@ -304,7 +304,7 @@ func release(t *testing.T, p *plan.Plan, name string) map[string]any {
 	return nil
 }
 
-func planStack(t *testing.T, name string) *plan.Plan {
+func planStack(t testing.TB, name string) *plan.Plan {
 	t.Helper()
 	sf, err := plan.LoadStackFile(filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
 	require.NoError(t, err)

@@ -82,6 +82,10 @@ func (h *Host) Start(t testing.TB, name, log string, env []string, bin string, a
 	return p
 }
 
+// Pid is the process's ID: the program's own, since `ip netns exec` execs
+// it in place (for reading its /proc entries: CPU time, memory).
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Stop kills the process and its group (SIGKILL: as a machine that dies)
 // and waits for it. Stopping it again does nothing.
 func (p *Process) Stop() {
