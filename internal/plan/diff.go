@@ -76,6 +76,9 @@ type ResourceDiff struct {
 	// DeleteBeforeReplace: a replacement deletes the old resource before it
 	// creates the new one (otherwise the new one is created first).
 	DeleteBeforeReplace bool `json:"deleteBeforeReplace,omitempty"`
+	// UpdateFails say why AWS will refuse an update the provider makes in
+	// place (replacements.go, ReplaceRule.Fails).
+	UpdateFails []string `json:"updateFails,omitempty"`
 	// RenamedFrom (on an add) and RenamedTo (on a remove) pair a removed and
 	// an added resource of the same type and (nearly) the same inputs: most
 	// likely a rename or re-parent, which Pulumi still deletes and creates
@@ -278,6 +281,11 @@ func Diff(old, new *Plan) *PlanDiff {
 		}
 	}
 
+	pairBy := make(map[string]*pair, len(pairs))
+	for _, p := range pairs {
+		pairBy[p.new.URN] = p
+	}
+
 	// A replaced resource gets a new ID (and ARN), unknown until it exists:
 	// whatever references it changes too, and is replaced in turn when
 	// that input forces replacement. Offline IDs are derived from type and
@@ -285,6 +293,13 @@ func Diff(old, new *Plan) *PlanDiff {
 	cascaded := false
 	for changed := true; changed; {
 		changed = false
+		// Pulumi replaces every resource of a replaced provider.
+		for _, p := range pairs {
+			if prov := pairBy[p.new.Options.Provider]; p.diff.Action != ActionReplace && prov != nil && prov.diff.Action == ActionReplace {
+				p.diff.ReplaceReasons = appendUnique(p.diff.ReplaceReasons, "provider "+prov.new.Name+" is replaced (a replaced provider replaces every resource it manages)")
+				p.diff.Action, p.diff.UpdateFails, changed = ActionReplace, nil, true
+			}
+		}
 		var needles []idNeedle
 		for _, p := range pairs {
 			if p.diff.Action == ActionReplace && p.new.Custom {
@@ -449,6 +464,9 @@ func compareResource(o, n mockaws.Resource, eff map[string]any, all map[string]m
 		rd.Action = ActionReplace
 	case effective || len(rd.Options) > 0:
 		rd.Action = ActionUpdate
+		if hasRule && rule.Fails != nil {
+			rd.UpdateFails = rule.Fails(o.Inputs, eff)
+		}
 	}
 	return rd
 }
@@ -1212,6 +1230,8 @@ var flagKinds = map[string]findings.Severity{
 	"route-table":       findings.Warning,
 	"route":             findings.Warning,
 	"route-association": findings.Warning,
+	// Replacing the add-ons' provider replaces every Kubernetes object.
+	"kubernetes-provider": findings.Error,
 }
 
 var etcdRecordName = regexp.MustCompile(`^etcd-[0-9]+\.`)
@@ -1356,6 +1376,8 @@ func (c *flagContext) kindOf(r mockaws.Resource) string {
 		return "route"
 	case "aws:ec2/routeTableAssociation:RouteTableAssociation":
 		return "route-association"
+	case "pulumi:providers:kubernetes":
+		return "kubernetes-provider"
 	}
 	return ""
 }
@@ -1382,6 +1404,9 @@ func diffFlags(old, new *Plan, d *PlanDiff, extra []DiffFlag) []DiffFlag {
 				verb = "removed"
 			}
 			flag("diff/"+kind+"-"+verb, sev, rd.URN, c.message(kind, rd, r))
+		}
+		for _, why := range rd.UpdateFails {
+			flag("diff/update-fails", findings.Error, rd.URN, fmt.Sprintf("AWS will refuse this update of %s (%s): %s", rd.Name, rd.Type, why))
 		}
 		switch kind {
 		case "etcd-volume":
@@ -1507,6 +1532,19 @@ func (c *flagContext) message(kind string, rd ResourceDiff, r mockaws.Resource) 
 	case "api-record":
 		name, _ := r.Inputs["name"].(string)
 		msg = fmt.Sprintf("%s the record %s%s makes the API endpoint unresolvable until the new record exists.", what, name, because)
+	case "kubernetes-provider":
+		managed := c.newBy
+		if rd.Action == ActionRemove {
+			managed = c.oldBy
+		}
+		n := 0
+		for _, o := range managed {
+			if o.Options.Provider == r.URN {
+				n++
+			}
+		}
+		msg = fmt.Sprintf("%s the Kubernetes provider %s%s replaces every one of the %d Kubernetes objects it manages: Pulumi deletes and recreates each (the CNI, the cloud controller manager, the CSI driver and their RBAC), so pods lose networking and volumes their driver until the new objects are up. Keep the add-ons' kubeconfig pointing at the same cluster (cluster.addons.endpoint, cluster.api.publicName, cluster.privateDomain and the cluster CA fixed); if only the way to the same cluster changes, the provider needs a clusterIdentifier that stays the same (pulumi-kubernetes then keeps the provider), which kinfra's provider does not set today.",
+			what, r.Name, because, n)
 	case "nat-gateway", "internet-gateway", "route-table", "route", "route-association":
 		msg = fmt.Sprintf("%s %s (%s)%s cuts egress for the zones that use it until its replacement is in place: nodes cannot pull images or reach AWS APIs meanwhile.", what, r.Name, strings.ReplaceAll(kind, "-", " "), because)
 	default:

@@ -3,6 +3,10 @@ package plan
 import (
 	"fmt"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
 
 // ReplaceRule is what an offline plan diff knows of one resource type: the
@@ -12,11 +16,13 @@ import (
 //
 // The provider's own answer (its Diff call) is not available offline, so this
 // is a curated table. It follows the providers' schemas: a Terraform
-// attribute marked ForceNew in terraform-provider-aws (which pulumi-aws
-// bridges; pulumi-aws v6 is built on terraform-provider-aws v5) and
-// pulumi-kubernetes' forceNew table. Properties are Pulumi input names
-// (camelCase) and paths: a change at or below a listed path forces
-// replacement. `pulumi preview` against the real stack is authoritative.
+// attribute marked ForceNew (or RequiresReplace, or forced by a
+// CustomizeDiff or ModifyPlan) in terraform-provider-aws, which pulumi-aws
+// bridges (pulumi-aws v6, which go.mod pins, is built on
+// terraform-provider-aws v5), and pulumi-kubernetes' forceNew table and
+// DiffConfig. Properties are Pulumi input names (camelCase) and paths: a
+// change at or below a listed path forces replacement. `pulumi preview`
+// against the real stack is authoritative.
 type ReplaceRule struct {
 	// Properties are the input paths whose change forces replacement.
 	Properties []string
@@ -24,6 +30,10 @@ type ReplaceRule struct {
 	// replacement only in some cases) from the old and new inputs; nil when
 	// there are none.
 	When func(old, new map[string]any) []string
+	// Fails reports updates the provider makes in place that AWS refuses
+	// (so `pulumi up` fails on them), from the old and new inputs; nil when
+	// there are none.
+	Fails func(old, new map[string]any) []string
 	// MutableWithFlag names a provider input (e.g. enableConfigMapMutable)
 	// that, when true on the resource's provider, turns FlagMutable from
 	// replacements into in-place updates.
@@ -51,24 +61,15 @@ var Replacements = map[string]ReplaceRule{
 		Source:     "verified: " + tfAWS("ec2/ebs_volume.go") + "; size, iops, throughput and type are modified in place",
 	},
 	"aws:ec2/vpc:Vpc": {
-		// instanceTenancy is not ForceNew: the provider calls
-		// ModifyVpcTenancy (which only moves dedicated → default; the other
-		// way fails at apply time rather than replacing the VPC).
 		Properties: []string{"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"},
-		Source:     "verified: " + tfAWS("ec2/vpc_.go") + "; IPv6 and DNS settings and instanceTenancy update in place",
+		When:       vpcTenancyForceNew,
+		Source:     "verified: " + tfAWS("ec2/vpc_.go") + " and resourceVPCCustomizeDiff; IPv6 and DNS settings update in place, instanceTenancy only dedicated → default",
 	},
 	"aws:ec2/subnet:Subnet": {
 		Properties: []string{"vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId", "ipv4IpamPoolId", "ipv4NetmaskLength",
 			"ipv6IpamPoolId", "ipv6Native", "ipv6NetmaskLength", "outpostArn"},
-		When: func(old, new map[string]any) []string {
-			// CustomizeDiff: a new ipv6CidrBlock replaces a subnet created
-			// with assignIpv6AddressOnCreation.
-			if !diffEqual(old["ipv6CidrBlock"], new["ipv6CidrBlock"]) && old["ipv6CidrBlock"] != nil && old["assignIpv6AddressOnCreation"] == true {
-				return []string{"ipv6CidrBlock changes on a subnet that assigns IPv6 addresses on creation"}
-			}
-			return nil
-		},
-		Source: "verified: " + tfAWS("ec2/vpc_subnet.go") + " and its CustomizeDiff",
+		Fails:  subnetIPv6BlockInUse,
+		Source: "verified: " + tfAWS("ec2/vpc_subnet.go") + "; ipv6CidrBlock updates in place (its ForceNewIf came in v6, hashicorp/terraform-provider-aws#46043)",
 	},
 	"aws:ec2/internetGateway:InternetGateway": {
 		// vpcId is not ForceNew: the gateway is detached and attached.
@@ -83,8 +84,8 @@ var Replacements = map[string]ReplaceRule{
 		Source:     "verified: " + tfAWS("ec2/vpc_nat_gateway.go"),
 	},
 	"aws:ec2/eip:Eip": {
-		Properties: []string{"address", "customerOwnedIpv4Pool", "domain", "ipamPoolId", "networkBorderGroup", "publicIpv4Pool", "vpc"},
-		Source:     "provider schema: " + tfAWS("ec2/ec2_eip.go"),
+		Properties: []string{"address", "domain", "ipamPoolId", "networkBorderGroup", "publicIpv4Pool", "vpc"},
+		Source:     "verified: " + tfAWS("ec2/ec2_eip.go") + "; customerOwnedIpv4Pool is not ForceNew (vpc, deprecated, is ForceNew in v5)",
 	},
 	"aws:ec2/routeTable:RouteTable": {
 		Properties: []string{"vpcId"},
@@ -108,11 +109,13 @@ var Replacements = map[string]ReplaceRule{
 	},
 	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
 		Properties: []string{"securityGroupId"},
-		Source:     "provider schema: " + tfAWS("vpc/security_group_ingress_rule.go") + " (RequiresReplace); the rule's other fields are modified in place",
+		When:       securityGroupRuleSourceKind,
+		Source:     "verified: " + tfAWS("ec2/vpc_security_group_ingress_rule.go") + " (RequiresReplace, and ModifyPlan for the source kind); ports, protocol, description and the source's value are modified in place",
 	},
 	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
 		Properties: []string{"securityGroupId"},
-		Source:     "provider schema: " + tfAWS("vpc/security_group_egress_rule.go") + " (RequiresReplace)",
+		When:       securityGroupRuleSourceKind,
+		Source:     "verified: " + tfAWS("ec2/vpc_security_group_egress_rule.go") + " (the ingress rule's schema and ModifyPlan)",
 	},
 	"aws:ec2/flowLog:FlowLog": {
 		Properties: []string{"vpcId", "subnetId", "eniId", "transitGatewayId", "transitGatewayAttachmentId", "logDestination",
@@ -132,14 +135,17 @@ var Replacements = map[string]ReplaceRule{
 
 	// --- Auto Scaling ----------------------------------------------------
 	"aws:autoscaling/group:Group": {
-		// vpcZoneIdentifiers, sizes, the launch template and instance
-		// refresh are all updated in place (UpdateAutoScalingGroup).
-		Properties: []string{"name", "namePrefix", "initialLifecycleHooks", "placementGroup"},
-		Source:     "verified: " + tfAWS("autoscaling/group.go") + "; vpcZoneIdentifiers is updated in place",
+		// vpcZoneIdentifiers, sizes, the launch template, the placement
+		// group and instance refresh are all updated in place
+		// (UpdateAutoScalingGroup).
+		Properties: []string{"name", "namePrefix", "initialLifecycleHooks"},
+		Source:     "verified: " + tfAWS("autoscaling/group.go") + "; vpcZoneIdentifiers and placementGroup are updated in place",
 	},
 	"aws:autoscaling/lifecycleHook:LifecycleHook": {
-		Properties: []string{"name", "autoscalingGroupName"},
-		Source:     "provider schema: " + tfAWS("autoscaling/lifecycle_hook.go"),
+		// Update is PutLifecycleHook: a new autoscalingGroupName puts the
+		// hook on that group and leaves the old group's hook behind.
+		Properties: []string{"name"},
+		Source:     "verified: " + tfAWS("autoscaling/lifecycle_hook.go") + "; autoscalingGroupName is updated in place",
 	},
 	"aws:autoscaling/attachment:Attachment": {
 		Properties: []string{"autoscalingGroupName", "elb", "lbTargetGroupArn"},
@@ -182,6 +188,36 @@ var Replacements = map[string]ReplaceRule{
 		// chosen when the bucket is created.
 		Properties: []string{"bucket", "bucketPrefix", "objectLockEnabled"},
 		Source:     "provider schema: " + tfAWS("s3/bucket.go") + "; tags, forceDestroy update in place",
+	},
+	// A bucket's configuration resources belong to one bucket; what they
+	// configure is put again in place.
+	"aws:s3/bucketVersioningV2:BucketVersioningV2": {
+		Properties: []string{"bucket", "expectedBucketOwner"},
+		Source:     "provider schema: " + tfAWS("s3/bucket_versioning.go") + "; versioningConfiguration and mfa update in place",
+	},
+	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": {
+		Properties: []string{"bucket", "expectedBucketOwner"},
+		Source:     "provider schema: " + tfAWS("s3/bucket_server_side_encryption_configuration.go") + "; rules update in place",
+	},
+	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": {
+		Properties: []string{"bucket", "expectedBucketOwner"},
+		Source:     "provider schema: " + tfAWS("s3/bucket_lifecycle_configuration.go") + " (RequiresReplace); rules update in place",
+	},
+	"aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2": {
+		Properties: []string{"bucket", "expectedBucketOwner", "objectLockEnabled"},
+		Source:     "verified: " + tfAWS("s3/bucket_object_lock_configuration.go") + "; the rule (default retention) updates in place",
+	},
+	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {
+		Properties: []string{"bucket"},
+		Source:     "verified: " + tfAWS("s3/bucket_public_access_block.go") + "; the four settings update in place",
+	},
+	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": {
+		Properties: []string{"bucket"},
+		Source:     "provider schema: " + tfAWS("s3/bucket_ownership_controls.go") + "; the rule updates in place",
+	},
+	"aws:s3/bucketPolicy:BucketPolicy": {
+		Properties: []string{"bucket"},
+		Source:     "provider schema: " + tfAWS("s3/bucket_policy.go") + "; the policy updates in place",
 	},
 
 	// --- KMS and SSM -----------------------------------------------------
@@ -251,6 +287,11 @@ var Replacements = map[string]ReplaceRule{
 		Properties: []string{"queueUrl"},
 		Source:     "provider schema: " + tfAWS("sqs/queue_policy.go"),
 	},
+	"aws:cloudwatch/metricAlarm:MetricAlarm": {
+		// Terraform's alarm_name is Pulumi's name.
+		Properties: []string{"name"},
+		Source:     "verified: " + tfAWS("cloudwatch/metric_alarm.go") + " (alarm_name); the metric, threshold and actions are put again in place",
+	},
 	"aws:cloudwatch/eventRule:EventRule": {
 		Properties: []string{"name", "namePrefix", "eventBusName"},
 		Source:     "provider schema: " + tfAWS("events/rule.go"),
@@ -262,8 +303,8 @@ var Replacements = map[string]ReplaceRule{
 
 	// --- Image Builder (its resources are immutable versions) -------------
 	"aws:imagebuilder/component:Component": {
-		Properties: []string{"name", "version", "platform", "data", "uri", "changeDescription", "description", "kmsKeyId", "supportedOsVersions", "skipDestroy"},
-		Source:     "provider schema: " + tfAWS("imagebuilder/component.go") + " (a component version is immutable)",
+		Properties: []string{"name", "version", "platform", "data", "uri", "changeDescription", "description", "kmsKeyId", "supportedOsVersions"},
+		Source:     "verified: " + tfAWS("imagebuilder/component.go") + " (a component version is immutable; skipDestroy, which only decides what Delete does, updates in place)",
 	},
 	"aws:imagebuilder/imageRecipe:ImageRecipe": {
 		Properties: []string{"name", "version", "parentImage", "components", "blockDeviceMappings", "description", "userDataBase64",
@@ -283,10 +324,13 @@ var Replacements = map[string]ReplaceRule{
 		Source:     "provider schema: " + tfAWS("imagebuilder/image_pipeline.go"),
 	},
 	"aws:imagebuilder/image:Image": {
-		// An image is one build: every input is ForceNew.
+		// An image is one build: its recipe, configurations and tests are
+		// ForceNew. executionRole and imageScanningConfiguration are not:
+		// the provider's Update only changes tags, so a change to them is
+		// recorded without a new build.
 		Properties: []string{"imageRecipeArn", "containerRecipeArn", "infrastructureConfigurationArn", "distributionConfigurationArn",
-			"enhancedImageMetadataEnabled", "imageTestsConfiguration", "imageScanningConfiguration", "workflows", "executionRole"},
-		Source: "provider schema: " + tfAWS("imagebuilder/image.go") + " (every input is ForceNew)",
+			"enhancedImageMetadataEnabled", "imageTestsConfiguration", "workflows"},
+		Source: "verified: " + tfAWS("imagebuilder/image.go") + "; executionRole and imageScanningConfiguration update in place",
 	},
 
 	// --- Kubernetes (pulumi-kubernetes provider/pkg/provider/diff.go) -----
@@ -335,6 +379,17 @@ var Replacements = map[string]ReplaceRule{
 		Properties: append(kubernetesMetadata(), "roleRef"),
 		Source:     "verified: pulumi-kubernetes provider/pkg/provider/diff.go forceNew",
 	},
+	"kubernetes:core/v1:ServiceAccount":                      metadataRule,
+	"kubernetes:rbac.authorization.k8s.io/v1:ClusterRole":    metadataRule,
+	"kubernetes:networking.k8s.io/v1:NetworkPolicy":          metadataRule,
+	"kubernetes:operator.tigera.io/v1:Installation":          metadataRule,
+	"kubernetes:crd.projectcalico.org/v1:FelixConfiguration": metadataRule,
+	// The provider itself: replacing it replaces every object it manages
+	// (Diff marks them; the flag diff/kubernetes-provider-replaced says so).
+	"pulumi:providers:kubernetes": {
+		When:   kubernetesProviderReplaced,
+		Source: "verified: pulumi-kubernetes provider/pkg/provider/provider.go DiffConfig (clusterIdentifier; unknown kubeconfig, context or cluster; the active cluster)",
+	},
 	"kubernetes:helm.sh/v3:Release": {
 		// A release is installed under its name in its namespace; renaming
 		// or moving it installs a new release.
@@ -345,6 +400,12 @@ var Replacements = map[string]ReplaceRule{
 
 // kubernetesMetadata is what replaces every Kubernetes object: its identity.
 func kubernetesMetadata() []string { return []string{"metadata.name", "metadata.namespace"} }
+
+// metadataRule is the rule of a kind pulumi-kubernetes replaces only for a
+// new identity (built-in kinds outside its forceNew table, and custom
+// resources).
+var metadataRule = ReplaceRule{Properties: kubernetesMetadata(),
+	Source: "verified: pulumi-kubernetes provider/pkg/provider/diff.go metadataForceNewProperties (no other force-new property for this kind)"}
 
 // nlbForceNew is customizeDiffLoadBalancerNLB: a network load balancer
 // cannot lose subnets (or swap one for another), and cannot gain security
@@ -370,6 +431,139 @@ func nlbForceNew(old, new map[string]any) []string {
 	return out
 }
 
+// vpcTenancyForceNew is resourceVPCCustomizeDiff: only dedicated → default
+// is modified in place (ModifyVpcTenancy); any other tenancy change replaces
+// the VPC. Unset is the schema's default, "default".
+func vpcTenancyForceNew(old, new map[string]any) []string {
+	o, n := stringOr(old["instanceTenancy"], "default"), stringOr(new["instanceTenancy"], "default")
+	if o == n || o == "dedicated" && n == "default" {
+		return nil
+	}
+	return []string{fmt.Sprintf("instanceTenancy %s → %s (only dedicated → default is modified in place)", o, n)}
+}
+
+// ruleSources are a security group rule's source attributes, in the order
+// the provider's sourceAttributeName tries them.
+var ruleSources = []string{"cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId"}
+
+// securityGroupRuleSourceKind is the rules' ModifyPlan: AWS cannot change a
+// rule's source kind in place, so a rule whose first set source attribute
+// changes is replaced.
+func securityGroupRuleSourceKind(old, new map[string]any) []string {
+	kind := func(in map[string]any) string {
+		for _, k := range ruleSources {
+			if in[k] != nil {
+				return k
+			}
+		}
+		return "none"
+	}
+	if o, n := kind(old), kind(new); o != n {
+		return []string{fmt.Sprintf("source kind %s → %s (a rule's source kind cannot be modified)", o, n)}
+	}
+	return nil
+}
+
+// subnetIPv6BlockInUse: the provider (v5) updates a subnet's ipv6CidrBlock
+// in place by disassociating the old block, which AWS refuses while the
+// subnet assigns IPv6 addresses on creation. The provider turns the
+// assignment off first when the same change turns it off.
+func subnetIPv6BlockInUse(old, new map[string]any) []string {
+	ob, _ := old["ipv6CidrBlock"].(string)
+	if ob == "" || diffEqual(old["ipv6CidrBlock"], new["ipv6CidrBlock"]) || !truthy(old["assignIpv6AddressOnCreation"]) || !truthy(new["assignIpv6AddressOnCreation"]) {
+		return nil
+	}
+	return []string{fmt.Sprintf("ipv6CidrBlock %s → %s on a subnet that assigns IPv6 addresses on creation: the provider updates it in place, and AWS refuses to disassociate the old block while assignIpv6AddressOnCreation is on (InvalidCidrBlock.InUse), so `pulumi up` fails. Turn assignIpv6AddressOnCreation off in the same change (the provider turns it off before it swaps the block) and back on in a later one, or replace the subnet (`pulumi up --replace`).",
+		display("ipv6CidrBlock", old["ipv6CidrBlock"]), display("ipv6CidrBlock", new["ipv6CidrBlock"]))}
+}
+
+// kubernetesProviderReplaced is pulumi-kubernetes' DiffConfig: a changed
+// clusterIdentifier replaces the provider, one that stays set keeps it
+// whatever else changes; otherwise an unknown kubeconfig, context or
+// cluster replaces it, and so does a change of the kubeconfig's active
+// cluster (its server, CA, TLS name: the entry the current context names).
+// A kubeconfig recorded as a secret cannot be read offline.
+func kubernetesProviderReplaced(old, new map[string]any) []string {
+	oid, nid := old["clusterIdentifier"], new["clusterIdentifier"]
+	switch {
+	case oid != nil && nid != nil && !diffEqual(oid, nid):
+		return []string{fmt.Sprintf("clusterIdentifier %s → %s", display("", oid), display("", nid))}
+	case nid != nil && diffEqual(oid, nid):
+		return nil
+	}
+	for _, k := range []string{"kubeconfig", "context", "cluster"} {
+		if unknownInput(new[k]) {
+			return []string{k + " is unknown until deployment (pulumi-kubernetes replaces a provider whose kubeconfig, context or cluster it cannot see)"}
+		}
+	}
+	o, oFound := activeCluster(old)
+	n, found := activeCluster(new)
+	if oFound && found && !diffEqual(o, n) {
+		return []string{"the kubeconfig's active cluster changes (" + clusterText(o) + " → " + clusterText(n) + ")"}
+	}
+	return nil
+}
+
+func unknownInput(v any) bool {
+	s, ok := v.(string)
+	return ok && (s == mockaws.Unknown || strings.HasPrefix(s, unknownPrefix))
+}
+
+// activeCluster is the cluster entry a provider's kubeconfig contents make
+// active: the one the context (the provider's context, else the current
+// context) names, or the provider's cluster. found is false when the
+// kubeconfig is absent, masked as a secret, or not a kubeconfig.
+func activeCluster(in map[string]any) (map[string]any, bool) {
+	raw, _ := in["kubeconfig"].(string)
+	if raw == "" || raw == mockaws.Secret || unknownInput(raw) {
+		return nil, false
+	}
+	var kc struct {
+		CurrentContext string `yaml:"current-context"`
+		Contexts       []struct {
+			Name    string `yaml:"name"`
+			Context struct {
+				Cluster string `yaml:"cluster"`
+			} `yaml:"context"`
+		} `yaml:"contexts"`
+		Clusters []struct {
+			Name    string         `yaml:"name"`
+			Cluster map[string]any `yaml:"cluster"`
+		} `yaml:"clusters"`
+	}
+	if err := yaml.Unmarshal([]byte(raw), &kc); err != nil {
+		return nil, false
+	}
+	context := stringOr(in["context"], kc.CurrentContext)
+	cluster, _ := in["cluster"].(string)
+	for _, c := range kc.Contexts {
+		if cluster == "" && c.Name == context {
+			cluster = c.Context.Cluster
+		}
+	}
+	for _, c := range kc.Clusters {
+		if c.Name == cluster {
+			return c.Cluster, true
+		}
+	}
+	return nil, false
+}
+
+// clusterText names a kubeconfig cluster entry by its server.
+func clusterText(c map[string]any) string {
+	if s, ok := c["server"].(string); ok {
+		return s
+	}
+	return "a cluster without a server"
+}
+
+func stringOr(v any, def string) string {
+	if s, ok := v.(string); ok && s != "" {
+		return s
+	}
+	return def
+}
+
 // ruleFor returns the replacement rule of a type, falling back to the
 // metadata rule for Kubernetes kinds the table does not list.
 func ruleFor(typ string) (ReplaceRule, bool) {
@@ -377,7 +571,7 @@ func ruleFor(typ string) (ReplaceRule, bool) {
 		return r, true
 	}
 	if strings.HasPrefix(typ, "kubernetes:") && !strings.HasPrefix(typ, "kubernetes:helm.sh/") {
-		return ReplaceRule{Properties: kubernetesMetadata(), Source: "pulumi-kubernetes provider/pkg/provider/diff.go metadataForceNewProperties"}, true
+		return metadataRule, true
 	}
 	return ReplaceRule{}, false
 }
