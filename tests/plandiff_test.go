@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
 )
 
@@ -282,4 +283,41 @@ func TestPlanDiffAgainstBaseRefHEADProducesADiffAndRemovesItsWorktree(t *testing
 	} else {
 		t.Logf("the tree has uncommitted changes; HEAD's plan may differ: %d changed resources", len(d.Resources))
 	}
+}
+
+// A preview in which the add-ons' kubeconfig is unknown (it waits on the
+// master groups, so any group Pulumi will replace makes it unknown) must not
+// replace the Kubernetes provider: pulumi-kubernetes would then replace every
+// object under it, the CNI and the CSI driver included. The provider keeps
+// a clusterIdentifier that only a new cluster changes (a new name or CA).
+func TestPlanDiffAnUnknownKubeconfigDoesNotReplaceTheAddonsProvider(t *testing.T) {
+	committed := planDiffCommitted(t)
+	preview := *committed
+	preview.Resources = nil
+	found := 0
+	for _, r := range committed.Resources {
+		if r.Type == "pulumi:providers:kubernetes" {
+			r.Inputs = maps.Clone(r.Inputs)
+			r.Inputs["kubeconfig"] = mockaws.Unknown
+			found++
+		}
+		preview.Resources = append(preview.Resources, r)
+	}
+	require.Equal(t, 1, found, "the stack has one Kubernetes provider")
+	d := plan.Diff(committed, &preview)
+	require.Zero(t, d.Summary.Replaced, "%+v", d.Flags)
+	require.NotContains(t, planDiffRules(d, findings.Error), "diff/kubernetes-provider-replaced")
+
+	// A new cluster CA is a new cluster: that replaces the provider.
+	var p *plan.Plan
+	for _, r := range committed.Resources {
+		if r.Type == "pulumi:providers:kubernetes" {
+			p = &plan.Plan{Resources: []mockaws.Resource{r}}
+		}
+	}
+	other := p.Resources[0]
+	other.Inputs = maps.Clone(other.Inputs)
+	other.Inputs["clusterIdentifier"] = "prod-use1/0000000000000000"
+	d = plan.Diff(p, &plan.Plan{Resources: []mockaws.Resource{other}})
+	require.Equal(t, 1, d.Summary.Replaced)
 }

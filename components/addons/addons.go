@@ -40,6 +40,12 @@ type Args struct {
 	// objects (the admin kubeconfig). Treated as a secret. Required unless
 	// Provider is given.
 	Kubeconfig pulumi.StringInput
+	// ClusterIdentity names the cluster Kubeconfig reaches: any string that
+	// changes only with the cluster (kinfra's cluster component gives
+	// kubeconfig.ClusterIdentity, its name and CA). The provider made from
+	// Kubeconfig is replaced, with every add-on object, only when it
+	// changes. Required with Kubeconfig.
+	ClusterIdentity string
 	// Provider is a Kubernetes provider to use instead of one made from
 	// Kubeconfig.
 	Provider *kubernetes.Provider
@@ -133,6 +139,9 @@ func (a Args) check() []string {
 	}
 	if a.Kubeconfig == nil && a.Provider == nil {
 		problems = append(problems, "addons.Kubeconfig: required (or Provider); the add-ons need a way to the cluster")
+	}
+	if a.Kubeconfig != nil && a.ClusterIdentity == "" {
+		problems = append(problems, "addons.ClusterIdentity: required with Kubeconfig (kubeconfig.ClusterIdentity of the cluster's name and CA); without it the provider, and every add-on object, would be replaced whenever the kubeconfig changes or is unknown at preview")
 	}
 	if a.Kubeconfig != nil && a.Provider != nil {
 		problems = append(problems, "addons.Provider: given together with Kubeconfig; give one")
@@ -228,6 +237,11 @@ func (b *builder) makeProvider() error {
 	}
 	p, err := kubernetes.NewProvider(b.ctx, b.name+"-k8s", &kubernetes.ProviderArgs{
 		Kubeconfig: pulumi.ToSecret(b.args.Kubeconfig.ToStringOutput()).(pulumi.StringOutput),
+		// Without it, a kubeconfig that is unknown at preview (it waits on
+		// the master groups) or reaches the API another way would replace
+		// the provider, and with it every object: the CNI and CSI driver
+		// deleted and recreated under running pods.
+		ClusterIdentifier: pulumi.String(b.args.ClusterIdentity),
 		// Server-side apply, and take over objects that exist already
 		// (kube-proxy left by an earlier installer; Calico's default
 		// FelixConfiguration) owning only the fields kinfra sets.

@@ -73,8 +73,11 @@ func deployAddons(ctx *pulumi.Context) error {
 		roleNames = append(roleNames, pulumi.String(r))
 	}
 	_, err = addons.New(ctx, "prod-use1-addons", addons.Args{
-		Cluster:             c,
-		Kubeconfig:          pulumi.ToSecret(pulumi.String(kubeconfig)).(pulumi.StringOutput),
+		Cluster:    c,
+		Kubeconfig: pulumi.ToSecret(pulumi.String(kubeconfig)).(pulumi.StringOutput),
+		// The cluster stack's name stays while the cluster does, whatever
+		// way the kubeconfig takes to it.
+		ClusterIdentity:     out.ClusterName,
 		APIHost:             out.APIName,
 		ControllerRoleNames: roleNames,
 		TerminationQueueURL: ref.GetStringOutput(pulumi.String("terminationQueueUrl")),

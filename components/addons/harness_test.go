@@ -41,6 +41,7 @@ func args(c spec.Cluster) addons.Args {
 	return addons.Args{
 		Cluster:             c,
 		Kubeconfig:          pulumi.String("apiVersion: v1\nkind: Config\n"),
+		ClusterIdentity:     "prod/0123456789abcdef",
 		ControllerRoleNames: []pulumi.StringInput{pulumi.String("prod-masters-0"), pulumi.String("prod-masters-1"), pulumi.String("prod-masters-2")},
 		TerminationQueueURL: pulumi.String("https://sqs.us-east-1.amazonaws.com/123456789012/prod-node-termination"),
 		TerminationQueueArn: pulumi.String("arn:aws:sqs:us-east-1:123456789012:prod-node-termination"),

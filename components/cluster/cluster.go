@@ -211,6 +211,10 @@ func (c *Cluster) addons(ctx *pulumi.Context, name string, bundle *pki.Bundle) e
 	if err != nil {
 		return err
 	}
+	identity, err := kubeconfig.ClusterIdentity(eff.Name, bundle.ClusterCA.Cert)
+	if err != nil {
+		return err
+	}
 	groups := []any{}
 	roles := []pulumi.StringInput{}
 	for _, s := range m.Slots {
@@ -220,6 +224,7 @@ func (c *Cluster) addons(ctx *pulumi.Context, name string, bundle *pki.Bundle) e
 	args := addons.Args{
 		Cluster:             eff,
 		Kubeconfig:          pulumi.All(groups...).ApplyT(func([]any) string { return kc }).(pulumi.StringOutput),
+		ClusterIdentity:     identity,
 		APIHost:             m.APIName,
 		ControllerRoleNames: roles,
 		After:               m.Ready,

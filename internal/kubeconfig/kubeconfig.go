@@ -4,7 +4,11 @@
 package kubeconfig
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
 	"net/url"
 
 	"github.com/kinfra-dev/kinfra/internal/yamldoc"
@@ -82,3 +86,18 @@ func ServerName(endpoint string, names ...string) string {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// ClusterIdentity names the cluster a kubeconfig reaches for as long as it
+// is that cluster: its name and the fingerprint of its CA certificate (a new
+// CA is a new cluster). The add-ons' provider carries it as its
+// clusterIdentifier, so that pulumi-kubernetes replaces the provider, and
+// every object under it, only for another cluster, not when the way to the
+// same one changes or is unknown at preview.
+func ClusterIdentity(cluster, caCertPEM string) (string, error) {
+	block, _ := pem.Decode([]byte(caCertPEM))
+	if block == nil {
+		return "", fmt.Errorf("kubeconfig: the cluster CA of %s is not a PEM certificate", cluster)
+	}
+	sum := sha256.Sum256(block.Bytes)
+	return cluster + "/" + hex.EncodeToString(sum[:8]), nil
+}

@@ -1543,7 +1543,7 @@ func (c *flagContext) message(kind string, rd ResourceDiff, r mockaws.Resource) 
 				n++
 			}
 		}
-		msg = fmt.Sprintf("%s the Kubernetes provider %s%s replaces every one of the %d Kubernetes objects it manages: Pulumi deletes and recreates each (the CNI, the cloud controller manager, the CSI driver and their RBAC), so pods lose networking and volumes their driver until the new objects are up. Keep the add-ons' kubeconfig pointing at the same cluster (cluster.addons.endpoint, cluster.api.publicName, cluster.privateDomain and the cluster CA fixed); if only the way to the same cluster changes, the provider needs a clusterIdentifier that stays the same (pulumi-kubernetes then keeps the provider), which kinfra's provider does not set today.",
+		msg = fmt.Sprintf("%s the Kubernetes provider %s%s replaces every one of the %d Kubernetes objects it manages: Pulumi deletes and recreates each (the CNI, the cloud controller manager, the CSI driver and their RBAC), so pods lose networking and volumes their driver until the new objects are up. kinfra's provider carries a clusterIdentifier of the cluster's name and CA, which only a new cluster changes: keep cluster.name and the cluster CA of kinfra:pki, or plan a new cluster. A provider of your own needs a clusterIdentifier that stays the same (pulumi-kubernetes then keeps it whatever its kubeconfig does).",
 			what, r.Name, because, n)
 	case "nat-gateway", "internet-gateway", "route-table", "route", "route-association":
 		msg = fmt.Sprintf("%s %s (%s)%s cuts egress for the zones that use it until its replacement is in place: nodes cannot pull images or reach AWS APIs meanwhile.", what, r.Name, strings.ReplaceAll(kind, "-", " "), because)
