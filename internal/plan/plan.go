@@ -15,6 +15,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/internal/releases"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -75,6 +76,7 @@ func Run(sf StackFile) (*Plan, error) {
 		}
 		p.Config = &eff
 		p.Notes = append(p.Notes, offlineAccount(m, eff)...)
+		p.Notes = append(p.Notes, releases.Notes(eff)...)
 		if bundle == nil {
 			b, err := pki.Offline(eff.Name)
 			if err != nil {
