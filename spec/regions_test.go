@@ -197,3 +197,20 @@ func TestClusterNameLimitsForAnyRegionHoldInEveryRegion(t *testing.T) {
 		require.LessOrEqual(t, spec.MaxClusterName(""), spec.MaxClusterName(r.Name), r.Name)
 	}
 }
+
+// In a region where no account has three zones, "use at least 3 zones" is
+// advice no stack can follow: the message says what can be done instead.
+func TestMastersInARegionWithTwoZonesPerAccountGetAdviceThatCanBeFollowed(t *testing.T) {
+	c := inRegion("us-west-1", []string{"us-west-1a", "us-west-1b"}, 0)
+	c.Masters.Count = 3
+	require.Equal(t, []string{"cluster.masters.count: 3 masters over 2 zones puts 2 in us-west-1a, a majority; losing that zone loses etcd quorum. An account has at most 2 zones in us-west-1, so no master count survives the loss of a zone there: use 1 master (a test cluster), or a region with 3 or more zones"},
+		messages(t, c))
+	for _, r := range regions.Supported() {
+		if r.PerAccount >= 3 {
+			c := inRegion(r.Name, r.Zones[:2], 0)
+			c.Masters.Count = 3
+			require.Equal(t, []string{fmt.Sprintf("cluster.masters.count: 3 masters over 2 zones puts 2 in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", r.Zones[0])},
+				messages(t, c), r.Name)
+		}
+	}
+}

@@ -569,7 +569,11 @@ func (c Cluster) validateMasters(zones networkFacts) validate.Errors {
 		if len(zones.zones) > z {
 			name = validate.Shorten(zones.zones[z])
 		}
-		errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", count, zones.count, plural(zones.count, "zone"), n, name)
+		advice := "Use at least 3 zones"
+		if r, ok := lookupRegion(c.Region); ok && r.PerAccount < 3 {
+			advice = fmt.Sprintf("An account has at most %d zones in %s, so no master count survives the loss of a zone there: use 1 master (a test cluster), or a region with 3 or more zones", r.PerAccount, r.Name)
+		}
+		errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. %s", count, zones.count, plural(zones.count, "zone"), n, name, advice)
 	}
 	return errs
 }
