@@ -495,11 +495,11 @@ func (c Cluster) validateImages() validate.Errors {
 		errs.Addf(path+".schedule", "%q is not an Image Builder schedule; use a cron expression such as cron(0 4 ? * sun *)", i.Schedule)
 	}
 	seen := map[string]bool{c.Region: true}
+	stack, stackKnown := lookupRegion(c.Region)
 	for j, r := range i.DistributeTo {
 		rp := fmt.Sprintf("%s.distributeTo[%d]", path, j)
 		switch {
-		case !regionName.MatchString(r):
-			errs.Addf(rp, "%q is not an AWS region name", r)
+		case !checkDistribution(&errs, rp, r, stack, stackKnown):
 		case seen[r]:
 			errs.Addf(rp, "%s is this stack's region or listed twice", r)
 		}

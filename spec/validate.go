@@ -18,7 +18,6 @@ const MaxZones = 6
 
 var (
 	dnsLabel     = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
-	regionName   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	vpcID        = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	subnetID     = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	routeTableID = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
@@ -84,11 +83,7 @@ func (c Cluster) Validate() validate.Errors {
 	case !dnsLabel.MatchString(c.Name):
 		errs.Addf("cluster.name", "%q is not allowed; use a DNS label of at most %d lowercase letters, digits and '-', starting with a letter (AWS names derived from it must fit their limits)", c.Name, MaxClusterName(c.Region))
 	}
-	if c.Region == "" {
-		errs.Addf("aws:region", "required; set it with `pulumi config set aws:region us-east-1` (every stack is one region)")
-	} else if !regionName.MatchString(c.Region) {
-		errs.Addf("aws:region", "%q is not an AWS region name (e.g. us-east-1)", c.Region)
-	}
+	region, regionOK := checkRegion(&errs, c.Region)
 	errs.Append(ValidateTags("cluster.tags", c.Tags))
 
 	net, netErrs := c.Network.check("cluster.network", c.Region)
@@ -107,6 +102,9 @@ func (c Cluster) Validate() validate.Errors {
 	// reported together with unrelated mistakes.
 	errs.Append(c.validateCapacity(net))
 	errs.Append(c.checkNameLengths())
+	if regionOK {
+		errs.Append(c.checkARNPlaces(region))
+	}
 	return errs
 }
 
@@ -202,14 +200,6 @@ func (n Network) check(path, region string) (networkFacts, validate.Errors) {
 	return facts, errs
 }
 
-func checkZoneName(errs *validate.Errors, path, zone, region string) bool {
-	if region != "" && (!strings.HasPrefix(zone, region) || len(zone) != len(region)+1 || zone[len(zone)-1] < 'a' || zone[len(zone)-1] > 'z') {
-		errs.Addf(path, "%q is not an availability zone of %s; use a zone name such as %sa (Local and Wavelength Zones are not supported)", zone, region, region)
-		return false
-	}
-	return true
-}
-
 func (n Network) checkCreated(path, region string, facts *networkFacts) validate.Errors {
 	var errs validate.Errors
 	if n.AzCount < 1 || n.AzCount > MaxZones {
@@ -217,12 +207,16 @@ func (n Network) checkCreated(path, region string, facts *networkFacts) validate
 	} else {
 		facts.count = n.AzCount
 	}
+	pinnedOK := true
 	if len(n.AvailabilityZones) > 0 {
 		seen := map[string]bool{}
 		for i, z := range n.AvailabilityZones {
 			p := fmt.Sprintf("%s.availabilityZones[%d]", path, i)
-			if checkZoneName(&errs, p, z, region) && seen[z] {
+			if !checkZoneName(&errs, p, z, region) {
+				pinnedOK = false
+			} else if seen[z] {
 				errs.Addf(p, "%q is listed twice; each zone holds one private and one public subnet", z)
+				pinnedOK = false
 			}
 			seen[z] = true
 		}
@@ -233,6 +227,7 @@ func (n Network) checkCreated(path, region string, facts *networkFacts) validate
 			facts.zones = n.AvailabilityZones
 		}
 	}
+	checkZoneCount(&errs, path, n, region, pinnedOK)
 	if !slices.Contains([]string{NATPerAZ, NATSingle, NATNone}, n.NatGateways) {
 		errs.Addf(path+".natGateways", "%q is not allowed; use perAz (a NAT gateway per zone), single (one, cheaper, a single-zone dependency) or none (egress through VPC endpoints only)", n.NatGateways)
 	}
@@ -574,7 +569,11 @@ func (c Cluster) validateMasters(zones networkFacts) validate.Errors {
 		if len(zones.zones) > z {
 			name = validate.Shorten(zones.zones[z])
 		}
-		errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. Use at least 3 zones", count, zones.count, plural(zones.count, "zone"), n, name)
+		advice := "Use at least 3 zones"
+		if r, ok := lookupRegion(c.Region); ok && r.PerAccount < 3 {
+			advice = fmt.Sprintf("An account has at most %d zones in %s, so no master count survives the loss of a zone there: use 1 master (a test cluster), or a region with 3 or more zones", r.PerAccount, r.Name)
+		}
+		errs.Addf("cluster.masters.count", "%d masters over %d %s puts %d in %s, a majority; losing that zone loses etcd quorum. %s", count, zones.count, plural(zones.count, "zone"), n, name, advice)
 	}
 	return errs
 }

@@ -71,7 +71,7 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 		{"too many zones", func(c *spec.Cluster) { c.Network.AvailabilityZones = nil; c.Network.AzCount = 7 },
 			"cluster.network.azCount: 7 is not allowed; use 1 to 6 zones (3 or more survive the loss of a zone)"},
 		{"zone of another region", func(c *spec.Cluster) { c.Network.AvailabilityZones[2] = "us-west-2c" },
-			`cluster.network.availabilityZones[2]: "us-west-2c" is not an availability zone of us-east-1; use a zone name such as us-east-1a (Local and Wavelength Zones are not supported)`},
+			`cluster.network.availabilityZones[2]: "us-west-2c" is not an availability zone of us-east-1; its zones are us-east-1a, us-east-1b, us-east-1c, us-east-1d, us-east-1e and us-east-1f (Local and Wavelength Zones are not supported)`},
 		{"zone listed twice", func(c *spec.Cluster) { c.Network.AvailabilityZones[2] = "us-east-1a" },
 			`cluster.network.availabilityZones[2]: "us-east-1a" is listed twice; each zone holds one private and one public subnet`},
 		{"azCount disagrees with zones", func(c *spec.Cluster) { c.Network.AzCount = 2 },

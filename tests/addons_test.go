@@ -72,7 +72,7 @@ func deployAddons(t *testing.T, c spec.Cluster) []mockaws.Resource {
 		_, err := addons.New(ctx, "prod-addons", addons.Args{
 			Cluster:             c,
 			Kubeconfig:          pulumi.String("apiVersion: v1\nkind: Config\n"),
-		ClusterIdentity:     "prod/0123456789abcdef",
+			ClusterIdentity:     "prod/0123456789abcdef",
 			ControllerRoleNames: []pulumi.StringInput{pulumi.String("prod-masters-0")},
 			TerminationQueueURL: pulumi.String("https://sqs.us-east-1.amazonaws.com/123456789012/prod-node-termination"),
 			TerminationQueueArn: pulumi.String("arn:aws:sqs:us-east-1:123456789012:prod-node-termination"),

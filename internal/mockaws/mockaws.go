@@ -18,6 +18,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kinfra-dev/kinfra/internal/regions"
 )
 
 // Options are the resource options that matter for review and safety.
@@ -70,7 +72,8 @@ type Account struct {
 	Region    string
 	AccountID string
 	Partition string
-	// Zones the region offers; default <region>a … <region>f.
+	// Zones the region offers; default the zones every account of the
+	// region has (internal/regions).
 	Zones []string
 	// Vpcs maps an existing VPC's ID to its facts.
 	Vpcs map[string]Vpc
@@ -101,9 +104,22 @@ type Mocks struct {
 }
 
 // New returns mocks for an account in region with kinfra's fixed offline
-// identity (account 123456789012, partition aws).
+// identity: account 123456789012, in the region's partition (aws for a
+// region kinfra does not know).
 func New(region string) *Mocks {
-	return &Mocks{Account: Account{Region: region, AccountID: "123456789012", Partition: "aws"}}
+	partition := regions.PartitionOf(region)
+	if partition == "" {
+		partition = "aws"
+	}
+	return &Mocks{Account: Account{Region: region, AccountID: "123456789012", Partition: partition}}
+}
+
+// dnsSuffix is the domain of the partition's endpoints.
+func (a Account) dnsSuffix() string {
+	if r, err := regions.Lookup(a.Region); err == nil {
+		return r.DNSSuffix
+	}
+	return "amazonaws.com"
 }
 
 // Run runs a Pulumi program under these mocks, with config as the stack's
@@ -267,7 +283,7 @@ func (m *Mocks) computed(typ, name, id string, state resource.PropertyMap) {
 		set("arn", fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", a.Partition, a.Region, a.AccountID, id))
 	case "aws:lb/loadBalancer:LoadBalancer":
 		set("arn", fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:loadbalancer/net/%s", a.Partition, a.Region, a.AccountID, id))
-		set("dnsName", id+".elb."+a.Region+".amazonaws.com")
+		set("dnsName", id+".elb."+a.Region+"."+a.dnsSuffix())
 		set("zoneId", "ZOFFLINENLBZONE")
 	case "aws:lb/targetGroup:TargetGroup":
 		set("arn", fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:targetgroup/%s", a.Partition, a.Region, a.AccountID, id))
@@ -280,7 +296,7 @@ func (m *Mocks) computed(typ, name, id string, state resource.PropertyMap) {
 			queue = v.StringValue()
 		}
 		set("arn", fmt.Sprintf("arn:%s:sqs:%s:%s:%s", a.Partition, a.Region, a.AccountID, queue))
-		set("url", fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", a.Region, a.AccountID, queue))
+		set("url", fmt.Sprintf("https://sqs.%s.%s/%s/%s", a.Region, a.dnsSuffix(), a.AccountID, queue))
 	case "aws:autoscaling/group:Group":
 		if _, ok := state["name"]; !ok {
 			set("name", id)
@@ -315,9 +331,11 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		zones := a.Zones
 		if zones == nil {
-			for _, s := range "abcdef" {
-				zones = append(zones, a.Region+string(s))
+			r, err := regions.Lookup(a.Region)
+			if err != nil {
+				return nil, fmt.Errorf("the offline AWS model knows no zones of %s: %w", a.Region, err)
 			}
+			zones = r.Zones
 		}
 		ids := make([]string, len(zones))
 		for i := range zones {
@@ -330,9 +348,9 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			"arn": fmt.Sprintf("arn:%s:iam::%s:user/kinfra-offline", a.Partition, a.AccountID),
 		}), nil
 	case "aws:index/getPartition:getPartition":
-		return resource.NewPropertyMapFromMap(map[string]any{"id": a.Partition, "partition": a.Partition, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}), nil
+		return resource.NewPropertyMapFromMap(map[string]any{"id": a.Partition, "partition": a.Partition, "dnsSuffix": a.dnsSuffix(), "reverseDnsPrefix": reverseDNS(a.dnsSuffix())}), nil
 	case "aws:index/getRegion:getRegion":
-		return resource.NewPropertyMapFromMap(map[string]any{"id": a.Region, "name": a.Region, "region": a.Region, "endpoint": "ec2." + a.Region + ".amazonaws.com"}), nil
+		return resource.NewPropertyMapFromMap(map[string]any{"id": a.Region, "name": a.Region, "region": a.Region, "endpoint": "ec2." + a.Region + "." + a.dnsSuffix()}), nil
 	case "aws:ec2/getVpc:getVpc":
 		vpc, ok := a.Vpcs[str("id")]
 		if !ok {
@@ -365,6 +383,14 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		}), nil
 	}
 	return nil, fmt.Errorf("the offline AWS model has no answer for invoke %s", args.Token)
+}
+
+// reverseDNS is a DNS suffix reversed (amazonaws.com → com.amazonaws), as
+// service principals and endpoint service names use it.
+func reverseDNS(suffix string) string {
+	labels := strings.Split(suffix, ".")
+	slices.Reverse(labels)
+	return strings.Join(labels, ".")
 }
 
 // regionCode abbreviates a region for zone IDs (us-east-1 → use1).

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -15,6 +16,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/internal/regions"
 	"github.com/kinfra-dev/kinfra/internal/releases"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/pki"
@@ -57,7 +59,7 @@ func Run(sf StackFile) (*Plan, error) {
 	for _, k := range sf.Secure {
 		p.Notes = append(p.Notes, k+" is encrypted and was not read offline")
 	}
-	p.Notes = append(p.Notes, "account 123456789012 and partition aws are placeholders for the caller's identity")
+	p.Notes = append(p.Notes, fmt.Sprintf("account 123456789012 is a placeholder for the caller's identity; the partition, %s, is %s's", m.Account.Partition, region))
 
 	// program.Run, with the loaded spec kept and the offline account set up
 	// from it before any AWS lookup is made.
@@ -120,8 +122,36 @@ func offlineAccount(m *mockaws.Mocks, eff spec.Cluster) []string {
 		}
 		notes = append(notes, "the adopted VPC and subnets are assumed to match their declaration; `pulumi preview` checks them against AWS before creating anything")
 	}
-	if len(eff.Network.AvailabilityZones) == 0 {
-		notes = append(notes, "availability zones are not pinned; the offline plan assumes "+eff.Region+"a, b, c…, AWS may report others")
+	return append(notes, zoneNotes(eff)...)
+}
+
+// zoneNotes say what the plan assumed of the region's zones and which
+// choices depend on the account.
+func zoneNotes(eff spec.Cluster) []string {
+	r, err := regions.Lookup(eff.Region)
+	if err != nil {
+		return nil // validation has refused the region
+	}
+	var notes []string
+	if r.OptIn {
+		notes = append(notes, fmt.Sprintf("%s (%s) is an opt-in region: enable it for the account (AWS console, Account, AWS Regions) before `pulumi up`", r.Name, r.Description))
+	}
+	zones := eff.Network.AvailabilityZones
+	if eff.Network.Existing != nil {
+		zones = nil
+		for _, s := range eff.Network.Existing.PrivateSubnets {
+			zones = append(zones, s.AvailabilityZone)
+		}
+	}
+	if len(zones) == 0 {
+		n := eff.Network.AzCount
+		notes = append(notes, fmt.Sprintf("availability zones are not pinned; the offline plan takes %s, the first %d of the zones every account has in %s (%s); `pulumi preview` takes the first %d the account reports, by name",
+			validate.JoinAll(r.Zones[:n]), n, r.Name, r.DescribeZones(), n))
+	}
+	for _, z := range zones {
+		if slices.Contains(r.SomeAccounts, z) {
+			notes = append(notes, fmt.Sprintf("%s exists only in some accounts (%s's zone letters are mapped per account, and retired zones stay only where they were); `pulumi preview` fails if this account has none", z, r.Name))
+		}
 	}
 	return notes
 }

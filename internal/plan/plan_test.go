@@ -125,7 +125,7 @@ func TestEncryptedValuesAreNotedNotRead(t *testing.T) {
 	p, err := Run(sf)
 	require.NoError(t, err)
 	require.Contains(t, p.Notes, "kinfra:pki is encrypted and was not read offline")
-	require.Contains(t, p.Notes, "availability zones are not pinned; the offline plan assumes eu-west-1a, b, c…, AWS may report others")
+	require.Contains(t, p.Notes, "availability zones are not pinned; the offline plan takes eu-west-1a, eu-west-1b and eu-west-1c, the first 3 of the zones every account has in eu-west-1 (eu-west-1a, eu-west-1b and eu-west-1c); `pulumi preview` takes the first 3 the account reports, by name")
 }
 
 // BenchmarkFailuresLargeStack is the failure simulation's share: it reads
