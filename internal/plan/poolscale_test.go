@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -94,4 +95,23 @@ func TestPlanWorkPerNodePoolDoesNotGrowWithThePools(t *testing.T) {
 	few, many := perPool(40), perPool(320)
 	t.Logf("allocations per pool: %.0f at 40 pools, %.0f at 320", few, many)
 	require.Less(t, many/few, 1.1, "a pool costs %.0f allocations at 40 pools and %.0f at 320", few, many)
+}
+
+// The plan counts the groups it creates, master groups included, against
+// the region's default quota: three masters and 498 pools are 501 groups.
+func TestAPlanOfMoreAutoScalingGroupsThanTheRegionsDefaultQuotaWarns(t *testing.T) {
+	p, err := Run(poolsStack(t, findings.DefaultAutoScalingGroupQuota-2))
+	require.NoError(t, err)
+	require.Equal(t, 3, p.Config.Masters.Count)
+	require.Equal(t, findings.DefaultAutoScalingGroupQuota+1, p.Counts()["aws:autoscaling/group:Group"])
+	var quota []findings.Finding
+	for _, f := range p.Findings {
+		if f.Rule == "quota/auto-scaling-groups" {
+			quota = append(quota, f)
+		}
+	}
+	require.Len(t, quota, 1)
+	require.Equal(t, findings.Warning, quota[0].Severity)
+	require.Contains(t, quota[0].Message, "creates 501 Auto Scaling groups")
+	require.Empty(t, findings.Errors(p.Findings), "a warning does not fail the plan")
 }
