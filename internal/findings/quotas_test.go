@@ -42,3 +42,11 @@ func TestMoreAutoScalingGroupsThanTheDefaultRegionQuotaIsAWarningAtItsBoundary(t
 		})
 	}
 }
+
+func TestAStackWhoseRegionHasARaisedQuotaCanAcknowledgeTheAutoScalingGroupWarning(t *testing.T) {
+	acks, err := ParseAcknowledgements(`[{"rule": "quota/auto-scaling-groups", "reason": "quota raised to 1500 in this region, case 123"}]`)
+	require.NoError(t, err)
+	fs := Acknowledge(Run(groups(DefaultAutoScalingGroupQuota+1)), acks)
+	require.Equal(t, []string{"warning quota/auto-scaling-groups "}, rules(fs), "acknowledged, and no acknowledgements/unused")
+	require.Equal(t, "quota raised to 1500 in this region, case 123", fs[0].Acknowledged)
+}
