@@ -135,7 +135,11 @@ type builder struct {
 // New validates args, then registers the pool. Invalid args fail before
 // anything is registered, with every problem listed.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*NodePool, error) {
-	c := args.Cluster.WithDefaults()
+	// A pool reads nothing of the cluster's other pools: defaulting them here
+	// too, once per pool, made a cluster's plan quadratic in its pools.
+	cluster := args.Cluster
+	cluster.NodePools = nil
+	c := cluster.WithDefaults()
 	p := args.Pool.WithDefaults(c.Kubernetes.NodeVersion, c.Images.On())
 	problems := args.check(c, p)
 	// Names derive from the component's name, which a library user chooses.

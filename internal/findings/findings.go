@@ -78,6 +78,7 @@ var Rules = []Rule{
 	{ID: "masters/single-member", Severity: Warning, Doc: "a control plane of one etcd member loses the cluster's state with its volume and stops the API with its instance", Check: singleMaster},
 	{ID: "workers/rolled-by-kinfra-roll", Severity: Error, Doc: "no node pool group replaces its nodes on a stack change (no instance refresh, launch template version left to kinfra roll)", Check: poolsRolledByKinfraRoll},
 	{ID: "workers/autoscaler-desired-capacity", Severity: Error, Doc: "Pulumi never resets the size cluster-autoscaler gave a group (a warning: a group no autoscaler scales ignores its configured size)", Check: autoscalerDesiredCapacity},
+	{ID: "quota/auto-scaling-groups", Severity: Warning, Doc: "the stack creates no more Auto Scaling groups than an account's default quota for a region (500)", Check: autoScalingGroupQuota},
 	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},
 	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
 	{ID: "pki/expiry", Severity: Error, Doc: "no CA and no admin certificate of kinfra:pki expires within 90 days (an error once expired)", CheckPKI: pkiExpiry},
