@@ -352,30 +352,9 @@ func quote(s string) string { return strconv.Quote(validate.Shorten(s)) }
 func suggest(k string, fields map[string]reflect.Type) string {
 	best, bestDist := "", 3
 	for f := range fields {
-		if d := distance(strings.ToLower(k), strings.ToLower(f)); d < bestDist || (d == bestDist && f < best && best != "") {
+		if d := validate.Distance(strings.ToLower(k), strings.ToLower(f)); d < bestDist || (d == bestDist && f < best && best != "") {
 			best, bestDist = f, d
 		}
 	}
 	return best
-}
-
-// distance is the Levenshtein edit distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
