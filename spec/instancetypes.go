@@ -5,6 +5,13 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/validate"
 )
 
+// Architectures the images pipeline builds for, as EC2 and the instance
+// type table name them.
+const (
+	ArchX86 = instancetypes.X86_64
+	ArchARM = instancetypes.ARM64
+)
+
 // checkInstanceType refuses a name that is not an EC2 instance type kinfra
 // can launch (masters, node pools and image builds alike) and returns the
 // architecture of one that is.

@@ -33,7 +33,7 @@ func TestEachBadInstanceTypeHasItsExactMessage(t *testing.T) {
 			[]string{"cluster.masters.instanceType: m7g.metal is arm64, but the pipeline builds x86_64 images (cluster.images.architecture); use x86_64 types or give the masters their own image"}},
 		{"masters: x86_64 on the arm64 pipeline", func(c *spec.Cluster) {
 			c.Images.Architecture = spec.ArchARM
-			c.NodePools[0].InstanceTypes = []string{"m7g.2xlarge"}
+			c.Masters.InstanceType = "m7i.2xlarge"
 		}, []string{"cluster.masters.instanceType: m7i.2xlarge is x86_64, but the pipeline builds arm64 images (cluster.images.architecture); use arm64 types or give the masters their own image"}},
 		{"pool: misspelt family", func(c *spec.Cluster) { c.NodePools[0].InstanceTypes = []string{"m7x.large"} },
 			[]string{`cluster.nodePools[0].instanceTypes[0]: "m7x.large" is not an EC2 instance type; did you mean m7a.large, m7g.large or m7i.large?`}},
@@ -73,6 +73,25 @@ func TestEachBadInstanceTypeHasItsExactMessage(t *testing.T) {
 	}
 }
 
+// A master or pool that names no type gets one of the architecture of the
+// image it boots: arm64 on the pipeline's arm64 image, else x86_64.
+func TestDefaultTypesFollowTheImagesArchitecture(t *testing.T) {
+	c := valid()
+	c.Images.Architecture = spec.ArchARM
+	c.NodePools = append(c.NodePools, spec.NodePool{Name: "own", MaxSize: 3, Image: ownImage})
+	eff, err := spec.Resolve(c)
+	require.NoError(t, err)
+	require.Equal(t, spec.DefaultMasterTypeARM, eff.Masters.InstanceType)
+	require.Equal(t, []string{spec.DefaultNodeTypeARM}, eff.NodePools[0].InstanceTypes)
+	require.Equal(t, []string{spec.DefaultNodeType}, eff.NodePools[1].InstanceTypes, "its own image: x86_64 by default")
+	require.Equal(t, []string{"m7g.large"}, eff.Images.BuildInstanceTypes)
+
+	c.Masters.Image = ownImage
+	eff, err = spec.Resolve(c)
+	require.NoError(t, err)
+	require.Equal(t, spec.DefaultMasterType, eff.Masters.InstanceType)
+}
+
 // Metal types are instance types like any other, for masters and pools.
 func TestMetalTypesAreValidForMastersAndPools(t *testing.T) {
 	c := valid()
@@ -106,14 +125,13 @@ var sites = []site{
 	{"cluster.images.buildInstanceTypes[0]", func(c *spec.Cluster, name string) { c.Images.BuildInstanceTypes = []string{name} }},
 }
 
-// clusterWith is valid() with name at s, and every other type and the
-// images of name's architecture (x86_64 for a name that is not a type).
+// clusterWith is valid() with name at s and images of name's architecture
+// (x86_64 for a name that is not a type); the other sites' default types
+// follow the images.
 func clusterWith(s site, name string) spec.Cluster {
 	c := valid()
 	if instancetypes.Arch(name) == instancetypes.ARM64 {
 		c.Images.Architecture = spec.ArchARM
-		c.Masters.InstanceType = "m7g.2xlarge"
-		c.NodePools[0].InstanceTypes = []string{"m7g.2xlarge"}
 	}
 	s.set(&c, name)
 	return c

@@ -463,8 +463,6 @@ type Conntrack struct {
 const (
 	ParentUbuntu2404 = "ubuntu-24.04"
 	ParentAL2023     = "al2023"
-	ArchX86          = "x86_64"
-	ArchARM          = "arm64"
 )
 
 // Images is the EC2 Image Builder pipeline that bakes the master and node

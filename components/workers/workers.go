@@ -136,7 +136,7 @@ type builder struct {
 // anything is registered, with every problem listed.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*NodePool, error) {
 	c := args.Cluster.WithDefaults()
-	p := args.Pool.WithDefaults(c.Kubernetes.NodeVersion, c.Images.On())
+	p := args.Pool.WithDefaults(c.Kubernetes.NodeVersion, c.Images)
 	problems := args.check(c, p)
 	// Names derive from the component's name, which a library user chooses.
 	problems = append(problems, awsnames.Overlong(
