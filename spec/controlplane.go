@@ -12,7 +12,6 @@ import (
 
 var (
 	amiID        = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	instanceType = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+$`)
 	hostedZoneID = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
 	imageOwner   = regexp.MustCompile(`^(self|amazon|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
 	dnsName      = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$`)
@@ -30,8 +29,8 @@ func (c Cluster) checkControlPlane() validate.Errors {
 		errs.Addf("cluster.privateDomain", "%q is not a DNS name; use lowercase labels joined by dots, at most 200 characters (e.g. prod-use1.k8s.internal)", c.PrivateDomain)
 	}
 	m := c.Masters
-	if !instanceType.MatchString(m.InstanceType) {
-		errs.Addf("cluster.masters.instanceType", "%q is not an EC2 instance type (e.g. m7i.2xlarge)", m.InstanceType)
+	if arch, ok := checkInstanceType(&errs, "cluster.masters.instanceType", m.InstanceType); ok && m.Image.Pipeline {
+		c.Images.checkPipelineArch(&errs, "cluster.masters.instanceType", m.InstanceType, arch, "give the masters their own image")
 	}
 	errs.Append(m.Image.check("cluster.masters.image", c.Images.On()))
 	errs.Append(m.RootVolume.check("cluster.masters.rootVolume", MinRootVolumeGiB))

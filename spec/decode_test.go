@@ -229,7 +229,7 @@ func TestUnreadableValuesAreDescribedWithoutParserWords(t *testing.T) {
 func TestAnUnreadableValueHidesOnlyTheChecksThatReadIt(t *testing.T) {
 	require.Equal(t, []string{
 		`cluster.name: 3 is not a string; quote it`,
-		`cluster.nodePools[0].instanceTypes[0]: "m7i" is not an EC2 instance type (e.g. m7i.2xlarge)`,
+		`cluster.nodePools[0].instanceTypes[0]: "m7i" is not an EC2 instance type but a family; add a size: m7i has large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge, 24xlarge, 48xlarge, metal-24xl and metal-48xl`,
 		`cluster.privateDomain: "Prod" is not a DNS name; use lowercase labels joined by dots, at most 200 characters (e.g. prod-use1.k8s.internal)`,
 	}, loadMessages(t, `{"name": 3, "privateDomain": "Prod", "nodePools": [{"name": "general", "maxSize": 3, "instanceTypes": ["m7i"]}]}`))
 }

@@ -18,6 +18,7 @@ const (
 	DefaultMasterCount      = 3
 	DefaultKubernetes       = "v1.37.2"
 	DefaultMasterType       = "m7i.2xlarge"
+	DefaultMasterTypeARM    = "m7g.2xlarge" // on the pipeline's arm64 image
 	DefaultRootVolumeGiB    = 100
 	DefaultEtcdVolumeGiB    = 64
 	DefaultGp3Iops          = 3000
@@ -25,6 +26,7 @@ const (
 	DefaultFlowLogRetention = 365
 	DefaultFlowLogInterval  = 600
 	DefaultNodeType         = "m7i.2xlarge"
+	DefaultNodeTypeARM      = "m7g.2xlarge" // on the pipeline's arm64 image
 	DefaultMaxPods          = 110
 	DefaultDrainTimeout     = 900
 	DefaultSpotStrategy     = "price-capacity-optimized"
@@ -46,8 +48,7 @@ func (c Cluster) WithDefaults() Cluster {
 		c.PrivateDomain = c.Name + ".k8s.internal"
 	}
 	c.Images = c.Images.WithDefaults()
-	pipeline := c.Images.On()
-	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version, pipeline)
+	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version, c.Images)
 	c.Backup = c.Backup.withDefaults(c.Name)
 	c.Alarms = c.Alarms.withDefaults()
 	c.JoinTokens = c.JoinTokens.withDefaults()
@@ -63,7 +64,7 @@ func (c Cluster) WithDefaults() Cluster {
 	c.Tags = cloneMap(c.Tags)
 	pools := make([]NodePool, len(c.NodePools))
 	for i, p := range c.NodePools {
-		pools[i] = p.WithDefaults(c.Kubernetes.NodeVersion, pipeline)
+		pools[i] = p.WithDefaults(c.Kubernetes.NodeVersion, c.Images)
 	}
 	c.NodePools = pools
 	autoscaled := false
@@ -75,9 +76,9 @@ func (c Cluster) WithDefaults() Cluster {
 }
 
 // WithDefaults returns p with its defaults applied; version, the cluster's
-// effective nodeVersion, names the default AMI, and pipeline says whether
-// this stack builds the images.
-func (p NodePool) WithDefaults(version string, pipeline bool) NodePool {
+// effective nodeVersion, names the default AMI, and images (defaulted) say
+// whether this stack builds the images and for which architecture.
+func (p NodePool) WithDefaults(version string, images Images) NodePool {
 	p.Zones = slices.Clone(p.Zones)
 	if p.DesiredSize != nil {
 		d := *p.DesiredSize
@@ -86,11 +87,11 @@ func (p NodePool) WithDefaults(version string, pipeline bool) NodePool {
 		d := p.MinSize
 		p.DesiredSize = &d
 	}
+	p.Image = p.Image.resolve("node", version, images.On())
 	p.InstanceTypes = slices.Clone(p.InstanceTypes)
 	if len(p.InstanceTypes) == 0 {
-		p.InstanceTypes = []string{DefaultNodeType}
+		p.InstanceTypes = []string{images.defaultType(p.Image, DefaultNodeType, DefaultNodeTypeARM)}
 	}
-	p.Image = p.Image.resolve("node", version, pipeline)
 	p.RootVolume = p.RootVolume.WithDefaults(DefaultRootVolumeGiB)
 	p.OnDemandPercentageAboveBase = intOr(p.OnDemandPercentageAboveBase, 100)
 	if p.SpotAllocationStrategy == "" {
@@ -182,6 +183,15 @@ func (i Images) WithDefaults() Images {
 
 // On reports whether this stack builds the images.
 func (i Images) On() bool { return i.Enabled == nil || *i.Enabled }
+
+// defaultType is the instance type a role gets when it names none: of the
+// pipeline's architecture when it boots the pipeline's image, else x86_64.
+func (i Images) defaultType(img Image, x86, arm string) string {
+	if img.Pipeline && i.Architecture == ArchARM {
+		return arm
+	}
+	return x86
+}
 
 // defaultKubeReservedCPU is the EKS AMI's reservation for the smallest
 // vCPU count among types (6% of the first core, 1% of the second, 0.5% of
@@ -336,16 +346,17 @@ func (k Kubernetes) WithDefaults() Kubernetes {
 }
 
 // WithDefaults returns m with its defaults applied; version is the
-// effective Kubernetes version, which names the default AMI, and pipeline
-// says whether this stack builds the images.
-func (m Masters) WithDefaults(version string, pipeline bool) Masters {
+// effective Kubernetes version, which names the default AMI, and images
+// (defaulted) say whether this stack builds the images and for which
+// architecture.
+func (m Masters) WithDefaults(version string, images Images) Masters {
 	if m.Count == 0 {
 		m.Count = DefaultMasterCount
 	}
+	m.Image = m.Image.resolve("master", version, images.On())
 	if m.InstanceType == "" {
-		m.InstanceType = DefaultMasterType
+		m.InstanceType = images.defaultType(m.Image, DefaultMasterType, DefaultMasterTypeARM)
 	}
-	m.Image = m.Image.resolve("master", version, pipeline)
 	m.RootVolume = m.RootVolume.WithDefaults(DefaultRootVolumeGiB)
 	m.EtcdVolume = m.EtcdVolume.WithDefaults(DefaultEtcdVolumeGiB)
 	if m.Roll != nil {

@@ -40,7 +40,7 @@ var explicitZeros = map[string]explicitZero{
 	"kubernetes.nodeCidrMaskSize": {allowed: "a prefix 1 to 16 longer than podCidr's, at most 28", dflt: fmt.Sprintf("the default %d", DefaultNodeCidrMaskSize)},
 
 	"masters.count":        {allowed: "1, 3, 5 or 7", dflt: fmt.Sprintf("the default %d", DefaultMasterCount)},
-	"masters.instanceType": {allowed: "an EC2 instance type such as " + DefaultMasterType, dflt: "the default " + DefaultMasterType},
+	"masters.instanceType": {allowed: "an EC2 instance type such as " + DefaultMasterType, dflt: "the default " + DefaultMasterType + " (" + DefaultMasterTypeARM + " on the pipeline's arm64 image)"},
 
 	"backup.intervalMinutes":        {allowed: "5, 10, 15, 20, 30 or 60", dflt: fmt.Sprintf("the default %d", DefaultBackupInterval)},
 	"backup.retention.frequentDays": {allowed: "1 to 3650 days", dflt: fmt.Sprintf("the default %d", DefaultBackupFrequentDays)},
@@ -79,7 +79,7 @@ var explicitZeros = map[string]explicitZero{
 	"kubeProxy.conntrack.tcpCloseWaitTimeoutSeconds":   {allowed: "1 or more seconds", dflt: fmt.Sprintf("the default %d", DefaultTCPCloseWait)},
 
 	"nodePools[].zones":                  {allowed: "zones of cluster.network.availabilityZones", dflt: "the default: every zone"},
-	"nodePools[].instanceTypes":          {allowed: "EC2 instance types such as [" + DefaultNodeType + "]", dflt: "the default [" + DefaultNodeType + "]"},
+	"nodePools[].instanceTypes":          {allowed: "EC2 instance types such as [" + DefaultNodeType + "]", dflt: "the default [" + DefaultNodeType + "] ([" + DefaultNodeTypeARM + "] on the pipeline's arm64 image)"},
 	"nodePools[].spotAllocationStrategy": {allowed: validate.Join(SpotAllocationStrategies), dflt: "the default " + DefaultSpotStrategy},
 	"nodePools[].maxPods":                {allowed: "1 to 1000", dflt: fmt.Sprintf("the default %d", DefaultMaxPods)},
 	"nodePools[].kubeReserved":           {allowed: "the reservations to override (cpu, memory, ephemeral-storage, pid; the others keep their defaults)", dflt: "the defaults"},

@@ -150,15 +150,8 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 		errs.Addf(path+".desiredSize", "%d is not allowed; use minSize (%d) to maxSize (%d)", *d, p.MinSize, p.MaxSize)
 	}
 	errs.Append(checkPoolZones(path, p, net))
-	types := checkInstanceTypes(&errs, path, p)
+	types := c.checkInstanceTypes(&errs, path, p)
 	errs.Append(p.Image.check(path+".image", c.Images.On()))
-	if p.Image.Pipeline && c.Images.archValid() {
-		for j, t := range p.InstanceTypes {
-			if instancetypes.ValidName(t) && instancetypes.Arch(t) != c.Images.Architecture {
-				errs.Addf(fmt.Sprintf("%s.instanceTypes[%d]", path, j), "%s is %s, but the pipeline builds %s images (cluster.images.architecture); use %s types or give the pool its own image", t, instancetypes.Arch(t), c.Images.Architecture, c.Images.Architecture)
-			}
-		}
-	}
 	errs.Append(p.RootVolume.check(path+".rootVolume", MinRootVolumeGiB))
 
 	if p.OnDemandBase < 0 || p.OnDemandBase > p.MaxSize {
@@ -257,29 +250,33 @@ func checkPoolZones(path string, p NodePool, net networkFacts) validate.Errors {
 	return errs
 }
 
-// checkInstanceTypes checks the list and returns the known types' figures.
-func checkInstanceTypes(errs *validate.Errors, path string, p NodePool) []instancetypes.Type {
+// checkInstanceTypes checks the list (one architecture, the pipeline's when
+// the pool boots its image) and returns the known types' figures.
+func (c Cluster) checkInstanceTypes(errs *validate.Errors, path string, p NodePool) []instancetypes.Type {
 	var known []instancetypes.Type
 	if len(p.InstanceTypes) > MaxInstanceTypes {
 		errs.Addf(path+".instanceTypes", "%d types listed; use at most %d", len(p.InstanceTypes), MaxInstanceTypes)
 	}
 	seen := map[string]bool{}
-	arch := ""
+	arch, first := "", ""
 	for j, t := range p.InstanceTypes {
 		tp := fmt.Sprintf("%s.instanceTypes[%d]", path, j)
+		a, ok := checkInstanceType(errs, tp, t)
 		switch {
-		case !instancetypes.ValidName(t):
-			errs.Addf(tp, "%q is not an EC2 instance type (e.g. m7i.2xlarge)", t)
+		case !ok:
 			continue
 		case seen[t]:
 			errs.Addf(tp, "%s is listed twice", t)
 			continue
 		}
 		seen[t] = true
-		if a := instancetypes.Arch(t); arch == "" {
-			arch = a
+		if p.Image.Pipeline {
+			c.Images.checkPipelineArch(errs, tp, t, a, "give the pool its own image")
+		}
+		if arch == "" {
+			arch, first = a, t
 		} else if a != arch {
-			errs.Addf(tp, "%s is %s, but %s is %s; one pool launches one AMI, so its types must share an architecture", t, a, p.InstanceTypes[0], arch)
+			errs.Addf(tp, "%s is %s, but %s is %s; one pool launches one AMI, so its types must share an architecture", t, a, first, arch)
 		}
 		if it, ok := instancetypes.Lookup(t); ok {
 			known = append(known, it)
@@ -477,9 +474,7 @@ func (c Cluster) validateImages() validate.Errors {
 	}
 	for j, t := range i.BuildInstanceTypes {
 		tp := fmt.Sprintf("%s.buildInstanceTypes[%d]", path, j)
-		if !instancetypes.ValidName(t) {
-			errs.Addf(tp, "%q is not an EC2 instance type (e.g. m7i.large)", t)
-		} else if a := instancetypes.Arch(t); i.archValid() && a != i.Architecture {
+		if a, ok := checkInstanceType(&errs, tp, t); ok && i.archValid() && a != i.Architecture {
 			errs.Addf(tp, "%s is %s; builds of %s images need %s instances", t, a, i.Architecture, i.Architecture)
 		}
 	}

@@ -199,7 +199,9 @@ type Masters struct {
 	// Count of masters (etcd members): 1, 3, 5 or 7. Slot i runs in zone
 	// i mod zones; no zone may hold a majority. Default 3.
 	Count int `json:"count,omitempty"`
-	// InstanceType of every master. Default m7i.2xlarge.
+	// InstanceType of every master: a real EC2 type (internal/instancetypes),
+	// of the images' architecture when the masters boot the pipeline's
+	// image. Default m7i.2xlarge (m7g.2xlarge on the pipeline's arm64 image).
 	InstanceType string `json:"instanceType,omitempty"`
 	// Image selects the masters' baked AMI.
 	Image Image `json:"image"`
@@ -325,9 +327,10 @@ type NodePool struct {
 	// With the autoscaler on, later changes are ignored (the autoscaler owns
 	// the desired capacity); with it off, Pulumi sets it on every update.
 	DesiredSize *int `json:"desiredSize,omitempty"`
-	// InstanceTypes the group may launch, most preferred first. Default
-	// [m7i.2xlarge]. With spot, list several of the same size and
-	// architecture so that spot capacity can be found.
+	// InstanceTypes the group may launch, most preferred first: real EC2
+	// types of one architecture. Default [m7i.2xlarge] ([m7g.2xlarge] on
+	// the pipeline's arm64 image). With spot, list several of the same size
+	// and architecture so that spot capacity can be found.
 	InstanceTypes []string `json:"instanceTypes,omitempty"`
 	// Image selects the pool's AMI. Default: this stack's images pipeline
 	// build of the node image when images are enabled, else the most recent
@@ -463,8 +466,6 @@ type Conntrack struct {
 const (
 	ParentUbuntu2404 = "ubuntu-24.04"
 	ParentAL2023     = "al2023"
-	ArchX86          = "x86_64"
-	ArchARM          = "arm64"
 )
 
 // Images is the EC2 Image Builder pipeline that bakes the master and node
@@ -477,9 +478,9 @@ type Images struct {
 	Enabled *bool `json:"enabled,omitempty"`
 	// Parent is the base OS: ubuntu-24.04 or al2023. Default ubuntu-24.04.
 	Parent string `json:"parent,omitempty"`
-	// Architecture of the images: x86_64 or arm64. Default x86_64. Node
-	// pools using the built image must use instance types of this
-	// architecture.
+	// Architecture of the images: x86_64 or arm64. Default x86_64. Masters
+	// and node pools using the built image must use instance types of this
+	// architecture, and default to one.
 	Architecture string `json:"architecture,omitempty"`
 	// BuildInstanceTypes run the builds. Default [m7i.large] (x86_64) or
 	// [m7g.large] (arm64).

@@ -4,6 +4,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/ami"
+	"github.com/kinfra-dev/kinfra/internal/instancetypes"
 )
 
 // lookupImage resolves masters.image: the stack's pipeline build (given in
@@ -14,7 +15,7 @@ func (b *builder) lookupImage() error {
 		b.image = ami.Image{ID: b.built.ID, RootDevice: b.built.RootDevice}
 		return nil
 	}
-	img, err := ami.Lookup(b.ctx, "cluster.masters.image", sel, pulumi.Parent(b.out))
+	img, err := ami.Lookup(b.ctx, "cluster.masters.image", sel, instancetypes.Arch(b.c.Masters.InstanceType), pulumi.Parent(b.out))
 	if err != nil {
 		return err
 	}

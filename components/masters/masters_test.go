@@ -1006,3 +1006,26 @@ func TestMastersMayReplaceOnlyTheJoinTokenWhichPulumiCreatesOnce(t *testing.T) {
 		}
 	}
 }
+
+// Masters with an image of their own look up an image of their instance
+// type's architecture.
+func TestTheMastersImageLookupFiltersOnTheirArchitecture(t *testing.T) {
+	for typ, want := range map[string]string{"m7g.2xlarge": "arm64", "m7i.metal-24xl": "x86_64", "": "x86_64"} {
+		c := clusterSpec(3, 3)
+		c.Images.Enabled = pulumi.BoolRef(false)
+		c.Masters.InstanceType = typ
+		m := plan(t, c)
+		var got []any
+		for _, inv := range m.Invokes() {
+			if inv.Token != "aws:ec2/getAmi:getAmi" {
+				continue
+			}
+			for _, f := range inv.Args["filters"].([]any) {
+				if f := f.(map[string]any); f["name"] == "architecture" {
+					got = append(got, f["values"].([]any)...)
+				}
+			}
+		}
+		require.Equal(t, []any{want}, got, typ)
+	}
+}

@@ -140,7 +140,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	cluster := args.Cluster
 	cluster.NodePools = nil
 	c := cluster.WithDefaults()
-	p := args.Pool.WithDefaults(c.Kubernetes.NodeVersion, c.Images.On())
+	p := args.Pool.WithDefaults(c.Kubernetes.NodeVersion, c.Images)
 	problems := args.check(c, p)
 	// Names derive from the component's name, which a library user chooses.
 	problems = append(problems, awsnames.Overlong(

@@ -294,17 +294,7 @@ func TestPoolsFollowTheNodeVersion(t *testing.T) {
 	c.Kubernetes.Version, c.Kubernetes.NodeVersion = "v1.37.2", "v1.36.3"
 	m, pool := run(t, args(c, spec.NodePool{Name: "general", MaxSize: 4}))
 	require.Equal(t, "kinfra-node-k8s-v1.36.3-*", pool.Spec.Image.Name)
-	var names []any
-	for _, inv := range m.Invokes() {
-		if inv.Token == "aws:ec2/getAmi:getAmi" {
-			for _, f := range list(inv.Args["filters"]) {
-				if obj(f)["name"] == "name" {
-					names = append(names, list(obj(f)["values"])...)
-				}
-			}
-		}
-	}
-	require.Equal(t, []any{"kinfra-node-k8s-v1.36.3-*"}, names)
+	require.Equal(t, []any{"kinfra-node-k8s-v1.36.3-*"}, amiFilter(m, "name"))
 
 	c.Kubernetes.Version, c.Kubernetes.NodeVersion = "v1.36.3", "v1.37.2"
 	m = mockaws.New("us-east-1")
@@ -403,4 +393,39 @@ func requireInterfaceTagged(t *testing.T, lt mockaws.Resource) {
 		}
 	}
 	t.Fatalf("%s tags no network interface", lt.Name)
+}
+
+// amiFilter is every value of the named filter in the plan's image lookups.
+func amiFilter(m *mockaws.Mocks, name string) []any {
+	var values []any
+	for _, inv := range m.Invokes() {
+		if inv.Token == "aws:ec2/getAmi:getAmi" {
+			for _, f := range list(inv.Args["filters"]) {
+				if obj(f)["name"] == name {
+					values = append(values, list(obj(f)["values"])...)
+				}
+			}
+		}
+	}
+	return values
+}
+
+// A pool with an image of its own looks up an image of its instance types'
+// architecture, by name or by ID: an arm64 pool never gets an x86_64 AMI.
+func TestAPoolsImageLookupFiltersOnItsArchitecture(t *testing.T) {
+	for _, tc := range []struct {
+		types []string
+		image spec.Image
+		want  string
+	}{
+		{[]string{"m7g.xlarge", "c7g.xlarge"}, spec.Image{Name: "my-node-*", Owners: []string{"self"}}, "arm64"},
+		{[]string{"m7i.xlarge"}, spec.Image{Name: "my-node-*"}, "x86_64"},
+		{[]string{"c8g.metal-24xl"}, spec.Image{ID: "ami-0123456789abcdef0"}, "arm64"},
+		{nil, spec.Image{}, "x86_64"}, // the default type and the default lookup
+	} {
+		c := cluster()
+		c.Images.Enabled = pulumi.BoolRef(false)
+		m, _ := run(t, args(c, spec.NodePool{Name: "general", MaxSize: 4, InstanceTypes: tc.types, Image: tc.image}))
+		require.Equal(t, []any{tc.want}, amiFilter(m, "architecture"), "%v", tc.types)
+	}
 }

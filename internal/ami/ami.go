@@ -20,10 +20,12 @@ type Image struct {
 }
 
 // Lookup resolves sel, an explicit ID (looked up to learn its root device) or
-// the most recent image matching the lookup. path names the selection in
+// the most recent image matching the lookup, of architecture arch (the
+// instance types', x86_64 or arm64): an image of another architecture would
+// not boot, and a name pattern may match both. path names the selection in
 // errors (cluster.masters.image). A pipeline selection is resolved by the
 // images component, not here.
-func Lookup(ctx *pulumi.Context, path string, sel spec.Image, opts ...pulumi.InvokeOption) (Image, error) {
+func Lookup(ctx *pulumi.Context, path string, sel spec.Image, arch string, opts ...pulumi.InvokeOption) (Image, error) {
 	if sel.Pipeline {
 		return Image{}, fmt.Errorf("%s: the pipeline's image is built in the stack, not looked up", path)
 	}
@@ -37,9 +39,10 @@ func Lookup(ctx *pulumi.Context, path string, sel spec.Image, opts ...pulumi.Inv
 			args.Tags = sel.Tags
 		}
 	}
+	args.Filters = append(args.Filters, ec2.GetAmiFilter{Name: "architecture", Values: []string{arch}})
 	found, err := ec2.LookupAmi(ctx, args, opts...)
 	if err != nil {
-		return Image{}, fmt.Errorf("%s: no AMI found for %s: %w", path, describe(sel), err)
+		return Image{}, fmt.Errorf("%s: no %s AMI found for %s: %w", path, arch, describe(sel), err)
 	}
 	if found.RootDeviceName == "" {
 		return Image{}, fmt.Errorf("%s: AMI %s reports no root device", path, found.Id)

@@ -1,148 +1,161 @@
-// Package instancetypes knows the EC2 instance types node pools commonly use:
-// their vCPUs, memory, network interfaces and architecture, so that capacity
-// is checked before anything is launched (a pool whose maxPods cannot fit its
-// instance type's addresses fails validation, not at 3 a.m.).
-//
-// The table covers the current general purpose, compute and memory
-// optimized families and the burstable types, sized by AWS's published
-// per-size pattern. A type it does not know is not an error: the checks that
-// need its figures are skipped (docs/workers.md says which).
+// Package instancetypes knows EC2 instance types: which names are real and
+// which kinfra can launch, with their architecture (a table generated from
+// the AWS SDK for Go v2, zz_generated_types.go), and, for the families node
+// pools commonly use, their vCPUs, memory and network interfaces, so that
+// capacity is checked before anything is launched (a pool whose maxPods
+// cannot fit its instance type's addresses fails validation, not at 3 a.m.).
 package instancetypes
 
+//go:generate go run ./gen -o zz_generated_types.go
+
 import (
-	"regexp"
+	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/kinfra-dev/kinfra/internal/validate"
 )
 
-// Type is one instance type's capacity.
-type Type struct {
-	Name      string
-	VCPUs     int
-	MemoryMiB int
-	// ENIs is the most network interfaces, IPv4PerENI the most private IPv4
-	// addresses each can hold.
-	ENIs       int
-	IPv4PerENI int
-	// Arch is x86_64 or arm64.
-	Arch string
-}
+// Architectures, as EC2 names them. Only X86_64 and ARM64 run kinfra's
+// Linux images.
+const (
+	X86_64    = "x86_64"
+	ARM64     = "arm64"
+	X86_64Mac = "x86_64_mac"
+	ARM64Mac  = "arm64_mac"
+)
 
-// PodAddresses is how many pods can have VPC addresses (native routing,
-// ENI IPAM): every ENI's secondary addresses, as Cilium's ENI mode uses them.
-func (t Type) PodAddresses() int { return t.ENIs * (t.IPv4PerENI - 1) }
-
-type size struct {
-	vcpus, enis, ips int
-}
-
-// sizes is the per-size pattern of the Nitro families below: vCPUs and the
-// network interface limits AWS publishes for each size.
-var sizes = map[string]size{
-	"medium":   {1, 2, 4},
-	"large":    {2, 3, 10},
-	"xlarge":   {4, 4, 15},
-	"2xlarge":  {8, 4, 15},
-	"4xlarge":  {16, 8, 30},
-	"8xlarge":  {32, 8, 30},
-	"12xlarge": {48, 8, 30},
-	"16xlarge": {64, 15, 50},
-	"24xlarge": {96, 15, 50},
-	"32xlarge": {128, 15, 50},
-	"48xlarge": {192, 15, 50},
-}
-
-var sizeOrder = []string{"medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "32xlarge", "48xlarge"}
-
+// family is one EC2 instance family and the sizes AWS offers of it.
 type family struct {
-	gibPerVCPU int
-	// smallest and largest size the family offers.
-	smallest, largest string
+	name string
+	arch string
+	// pvOnly families boot only paravirtual AMIs.
+	pvOnly bool
+	// sizes, small to large.
+	sizes []string
 }
 
-var families = map[string]family{
-	// General purpose: 4 GiB per vCPU.
-	"m5": {4, "large", "24xlarge"}, "m5a": {4, "large", "24xlarge"}, "m5n": {4, "large", "24xlarge"},
-	"m6i": {4, "large", "32xlarge"}, "m6a": {4, "large", "48xlarge"}, "m6in": {4, "large", "32xlarge"},
-	"m7i": {4, "large", "48xlarge"}, "m7a": {4, "medium", "48xlarge"},
-	"m6g": {4, "medium", "16xlarge"}, "m7g": {4, "medium", "16xlarge"}, "m8g": {4, "medium", "48xlarge"},
-	// Compute optimized: 2 GiB per vCPU.
-	"c5": {2, "large", "24xlarge"}, "c5a": {2, "large", "24xlarge"},
-	"c6i": {2, "large", "32xlarge"}, "c6a": {2, "large", "48xlarge"}, "c6in": {2, "large", "32xlarge"},
-	"c7i": {2, "large", "48xlarge"}, "c7a": {2, "medium", "48xlarge"},
-	"c6g": {2, "medium", "16xlarge"}, "c7g": {2, "medium", "16xlarge"}, "c8g": {2, "medium", "48xlarge"},
-	// Memory optimized: 8 GiB per vCPU.
-	"r5": {8, "large", "24xlarge"}, "r5a": {8, "large", "24xlarge"},
-	"r6i": {8, "large", "32xlarge"}, "r6a": {8, "large", "48xlarge"},
-	"r7i": {8, "large", "48xlarge"}, "r7a": {8, "medium", "48xlarge"},
-	"r6g": {8, "medium", "16xlarge"}, "r7g": {8, "medium", "16xlarge"}, "r8g": {8, "medium", "48xlarge"},
-}
+var byFamily = func() map[string]family {
+	m := make(map[string]family, len(table))
+	for _, f := range table {
+		m[f.name] = f
+	}
+	return m
+}()
 
-// burstable types do not follow the pattern.
-var burstable = map[string]Type{}
+// example is the type messages offer when nothing nearer is known.
+const example = "m7i.2xlarge"
 
-func init() {
-	for _, fam := range []string{"t3", "t3a", "t4g"} {
-		for _, t := range []Type{
-			{Name: "small", VCPUs: 2, MemoryMiB: 2048, ENIs: 3, IPv4PerENI: 4},
-			{Name: "medium", VCPUs: 2, MemoryMiB: 4096, ENIs: 3, IPv4PerENI: 6},
-			{Name: "large", VCPUs: 2, MemoryMiB: 8192, ENIs: 3, IPv4PerENI: 12},
-			{Name: "xlarge", VCPUs: 4, MemoryMiB: 16384, ENIs: 4, IPv4PerENI: 15},
-			{Name: "2xlarge", VCPUs: 8, MemoryMiB: 32768, ENIs: 4, IPv4PerENI: 15},
-		} {
-			t.Name = fam + "." + t.Name
-			t.Arch = archOf(fam)
-			burstable[t.Name] = t
+// Check returns "" when name is an EC2 instance type kinfra can launch.
+// Otherwise it says what is wrong and what is near, worded to follow the
+// quoted name in a message: `"t3.48xlarge" ` + Check("t3.48xlarge") reads
+// "… is not an EC2 instance type; t3 has nano, micro, …".
+func Check(name string) string {
+	fam, size, dotted := strings.Cut(name, ".")
+	f, known := byFamily[fam]
+	switch {
+	case known && slices.Contains(f.sizes, size):
+		return f.refusal()
+	case strings.ToLower(name) != name && Check(strings.ToLower(name)) == "":
+		return fmt.Sprintf("is not an EC2 instance type; did you mean %s? (names are lowercase)", strings.ToLower(name))
+	case known && !dotted:
+		return fmt.Sprintf("is not an EC2 instance type but a family; add a size: %s", f.offers())
+	case known:
+		if s := nearestSize(f, size); s != "" {
+			return fmt.Sprintf("is not an EC2 instance type; did you mean %s.%s? %s", f.name, s, f.offers())
 		}
+		return "is not an EC2 instance type; " + f.offers()
+	case !dotted:
+		return "is not an EC2 instance type (e.g. " + example + ")"
 	}
+	return "is not an EC2 instance type; " + nearFamilies(fam, size)
 }
 
-var (
-	namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
-	graviton    = regexp.MustCompile(`^[a-z]+[0-9]+g[a-z]*$`)
-)
-
-// ValidName reports whether name has the shape of an instance type.
-func ValidName(name string) bool { return namePattern.MatchString(name) }
-
-// Lookup returns the type's capacity, if the table knows it.
-func Lookup(name string) (Type, bool) {
-	if t, ok := burstable[name]; ok {
-		return t, true
-	}
-	fam, sz, ok := strings.Cut(name, ".")
-	if !ok {
-		return Type{}, false
-	}
-	f, ok := families[fam]
-	s, known := sizes[sz]
-	if !ok || !known || indexOf(sz) < indexOf(f.smallest) || indexOf(sz) > indexOf(f.largest) {
-		return Type{}, false
-	}
-	return Type{
-		Name: name, VCPUs: s.vcpus, MemoryMiB: s.vcpus * f.gibPerVCPU * 1024,
-		ENIs: s.enis, IPv4PerENI: s.ips, Arch: archOf(fam),
-	}, true
-}
-
-// Arch is the architecture of any instance type name: Graviton families
-// (m7g, c8g, t4g …) are arm64, every other family x86_64.
+// Arch is the architecture of a name in the table (x86_64, arm64,
+// x86_64_mac or arm64_mac), or "" for any other name.
 func Arch(name string) string {
-	fam, _, _ := strings.Cut(name, ".")
-	return archOf(fam)
-}
-
-func archOf(fam string) string {
-	if graviton.MatchString(fam) {
-		return "arm64"
+	fam, size, _ := strings.Cut(name, ".")
+	if f, ok := byFamily[fam]; ok && slices.Contains(f.sizes, size) {
+		return f.arch
 	}
-	return "x86_64"
+	return ""
 }
 
-func indexOf(size string) int {
-	for i, s := range sizeOrder {
-		if s == size {
-			return i
+// Families lists every family in the table, sorted.
+func Families() []string {
+	out := make([]string, len(table))
+	for i, f := range table {
+		out[i] = f.name
+	}
+	return out
+}
+
+// Sizes lists a family's sizes, small to large; nil for an unknown family.
+func Sizes(fam string) []string { return slices.Clone(byFamily[fam].sizes) }
+
+// refusal says why kinfra cannot launch a real type of the family, or "".
+func (f family) refusal() string {
+	switch {
+	case f.arch == X86_64Mac || f.arch == ARM64Mac:
+		return fmt.Sprintf("is an EC2 Mac instance type (%s): it runs macOS on a dedicated host, and kinfra's nodes run Linux on x86_64 or arm64 types", f.arch)
+	case f.pvOnly:
+		return "is a previous-generation type that boots only paravirtual (PV) AMIs, and kinfra's images are HVM; use a current type such as " + example
+	}
+	return ""
+}
+
+func (f family) offers() string {
+	return fmt.Sprintf("%s has %s", f.name, validate.JoinAll(f.sizes))
+}
+
+// nearestSize is the family's size a misspelt size was meant to be: "" when
+// size is one that some family offers (the family lacks it; it is not a
+// typo) or no size is within two edits.
+func nearestSize(f family, size string) string {
+	for _, g := range table {
+		if slices.Contains(g.sizes, size) {
+			return ""
 		}
 	}
-	return -1
+	best, bestDist := "", 3
+	for _, s := range f.sizes {
+		if d := validate.Distance(size, s); d < bestDist {
+			best, bestDist = s, d
+		}
+	}
+	return best
+}
+
+// nearFamilies names the launchable families nearest a misspelt one, as
+// whole types when they offer the size asked for.
+func nearFamilies(fam, size string) string {
+	var near []string
+	bestDist := 3
+	for _, f := range table {
+		if f.refusal() != "" {
+			continue
+		}
+		switch d := validate.Distance(fam, f.name); {
+		case d < bestDist:
+			near, bestDist = []string{f.name}, d
+		case d == bestDist:
+			near = append(near, f.name)
+		}
+	}
+	if len(near) == 0 {
+		return "its family is not an EC2 family (e.g. " + example + ")"
+	}
+	var types []string
+	for _, n := range near {
+		if slices.Contains(byFamily[n].sizes, size) {
+			types = append(types, n+"."+size)
+		}
+	}
+	if len(types) > 0 {
+		return "did you mean " + validate.Join(types) + "?"
+	}
+	if len(near) == 1 {
+		return "the nearest family is " + near[0]
+	}
+	return "the nearest families are " + validate.JoinAll(near)
 }

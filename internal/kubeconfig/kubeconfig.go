@@ -5,6 +5,7 @@ package kubeconfig
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
@@ -88,8 +89,9 @@ func ServerName(endpoint string, names ...string) string {
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 // ClusterIdentity names the cluster a kubeconfig reaches for as long as it
-// is that cluster: its name and the fingerprint of its CA certificate (a new
-// CA is a new cluster). The add-ons' provider carries it as its
+// is that cluster: its name and the fingerprint of its CA's public key (a
+// new CA key is a new cluster; the CA's certificate re-signed with the same
+// key, or a plan's, is not). The add-ons' provider carries it as its
 // clusterIdentifier, so that pulumi-kubernetes replaces the provider, and
 // every object under it, only for another cluster, not when the way to the
 // same one changes or is unknown at preview.
@@ -98,6 +100,10 @@ func ClusterIdentity(cluster, caCertPEM string) (string, error) {
 	if block == nil {
 		return "", fmt.Errorf("kubeconfig: the cluster CA of %s is not a PEM certificate", cluster)
 	}
-	sum := sha256.Sum256(block.Bytes)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return "", fmt.Errorf("kubeconfig: the cluster CA of %s is not a certificate: %v", cluster, err)
+	}
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
 	return cluster + "/" + hex.EncodeToString(sum[:8]), nil
 }

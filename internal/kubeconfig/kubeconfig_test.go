@@ -22,9 +22,16 @@ func TestClusterIdentityChangesOnlyWithTheClusterOrItsCA(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, id, again, "the same cluster and CA: the same identity")
 
-	other, err := ClusterIdentity("prod", b.ClusterCA.Cert)
+	// Offline bundles of one name share their keys, not their certificates.
+	require.NotEqual(t, a.ClusterCA.Cert, b.ClusterCA.Cert)
+	same, err := ClusterIdentity("prod", b.ClusterCA.Cert)
 	require.NoError(t, err)
-	require.NotEqual(t, id, other, "a new CA is a new cluster")
+	require.Equal(t, id, same, "the CA re-signed with the same key: the same cluster")
+	fresh, err := pki.Generate("prod")
+	require.NoError(t, err)
+	other, err := ClusterIdentity("prod", fresh.ClusterCA.Cert)
+	require.NoError(t, err)
+	require.NotEqual(t, id, other, "a new CA key is a new cluster")
 	renamed, err := ClusterIdentity("stage", a.ClusterCA.Cert)
 	require.NoError(t, err)
 	require.NotEqual(t, id, renamed)

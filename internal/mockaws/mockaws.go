@@ -367,19 +367,27 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "aws:ec2/getAmi:getAmi":
 		sum := sha256.Sum256([]byte(fmt.Sprint(Plain(args.Args))))
 		id := "ami-" + hex.EncodeToString(sum[:])[:17]
-		// An explicit image-id filter finds that image.
+		// An explicit image-id filter finds that image, an architecture
+		// filter an image of that architecture.
+		arch := "x86_64"
 		if filters, ok := Plain(args.Args)["filters"].([]any); ok {
 			for _, f := range filters {
-				if f, ok := f.(map[string]any); ok && f["name"] == "image-id" {
-					if v, ok := f["values"].([]any); ok && len(v) == 1 {
-						id, _ = v[0].(string)
-					}
+				f, ok := f.(map[string]any)
+				v, one := f["values"].([]any)
+				if !ok || !one || len(v) != 1 {
+					continue
+				}
+				switch f["name"] {
+				case "image-id":
+					id, _ = v[0].(string)
+				case "architecture":
+					arch, _ = v[0].(string)
 				}
 			}
 		}
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"id": id, "imageId": id,
-			"name": "kinfra-offline-placeholder", "architecture": "x86_64", "rootDeviceName": "/dev/sda1",
+			"name": "kinfra-offline-placeholder", "architecture": arch, "rootDeviceName": "/dev/sda1",
 		}), nil
 	}
 	return nil, fmt.Errorf("the offline AWS model has no answer for invoke %s", args.Token)
