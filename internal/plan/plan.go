@@ -32,7 +32,8 @@ type Plan struct {
 	Config    *spec.Cluster      `json:"config"`
 	Resources []mockaws.Resource `json:"resources"`
 	Findings  []findings.Finding `json:"findings"`
-	// Notes are what the offline run assumed instead of asking AWS.
+	// Notes are what the offline run assumed instead of asking AWS, and
+	// what it could not confirm (pins without a known public release).
 	Notes []string `json:"notes"`
 	// Acknowledgements are the stack's, for the reports that judge rules
 	// of their own (Failures).

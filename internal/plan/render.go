@@ -100,7 +100,7 @@ func (p *Plan) Text(w io.Writer) {
 		fmt.Fprintf(w, "  %4d  %s\n", counts[t], t)
 	}
 	if len(p.Notes) > 0 {
-		fmt.Fprintln(w, "\nOffline assumptions:")
+		fmt.Fprintln(w, "\nOffline assumptions and unconfirmed facts:")
 		for _, n := range p.Notes {
 			fmt.Fprintf(w, "  - %s\n", n)
 		}
