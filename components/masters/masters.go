@@ -118,6 +118,12 @@ type ControlPlane struct {
 	// BackupBucket is the S3 bucket the masters back etcd up to (the one
 	// kinfra creates, or cluster.backup.bucket); "" when backups are off.
 	BackupBucket string
+	// ServiceAccountIssuer is the issuer the API servers sign
+	// service-account tokens as, published where AWS STS reads it
+	// (issuer.go); OIDCProviderArn is the IAM OpenID Connect provider a
+	// role's trust policy names to trust its tokens.
+	ServiceAccountIssuer string
+	OIDCProviderArn      pulumi.StringOutput
 	// JoinPolicyArn lets a node role read the join parameters and nothing
 	// else; the workers attach it.
 	JoinPolicyArn pulumi.StringOutput
@@ -213,6 +219,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"parameterPrefix":         pulumi.String(out.ParameterPrefix),
 		"joinPolicyArn":           out.JoinPolicyArn,
 		"backupBucket":            pulumi.String(out.BackupBucket),
+		"serviceAccountIssuer":    pulumi.String(out.ServiceAccountIssuer),
+		"oidcProviderArn":         out.OIDCProviderArn,
 		"slots":                   slots,
 	}); err != nil {
 		return nil, err
@@ -253,7 +261,7 @@ func (b *builder) build() error {
 		return err
 	}
 	b.account, b.partition = id.AccountID, id.Partition
-	steps := []func() error{b.lookupImage, b.secrets, b.toolParameters}
+	steps := []func() error{b.lookupImage, b.secrets, b.toolParameters, b.serviceAccountIssuer}
 	if b.c.Backup.On() {
 		steps = append(steps, b.backupBucket)
 	}
