@@ -18,6 +18,10 @@ import (
 // (components/addons: the EBS CSI controller's). docs/decisions.md says
 // why, and what an account that blocks public bucket policies must do.
 
+// IssuerRole is the issuer bucket's RoleTag, by which the plan's reports
+// tell it from the etcd backup bucket.
+const IssuerRole = "service-account-issuer"
+
 // issuer is this cluster's service-account issuer.
 func (b *builder) issuer() irsa.Issuer {
 	return irsa.Issuer{Bucket: spec.IssuerBucketName(b.c.Name, b.account, b.c.Region), Region: b.c.Region, Partition: b.partition}
@@ -41,7 +45,7 @@ func (b *builder) serviceAccountIssuer() error {
 	// versioning, and a destroy may delete it.
 	bucket, err := s3.NewBucketV2(b.ctx, name, &s3.BucketV2Args{
 		Bucket: pulumi.String(is.Bucket),
-		Tags:   b.tags.For(name),
+		Tags:   b.tags.For(name, map[string]string{RoleTag: IssuerRole}),
 	}, b.parent)
 	if err != nil {
 		return err

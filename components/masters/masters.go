@@ -30,6 +30,10 @@ import (
 // SlotTag names the master slot on its volume and instance (tags.MasterSlot).
 const SlotTag = tags.MasterSlot
 
+// RoleTag says what a resource is to the control plane where its type does
+// not (an etcd volume, the operators' security group, the issuer's bucket).
+const RoleTag = "kinfra.dev/role"
+
 // Network is what the control plane needs of the network, so that it can be
 // built on a network made by another stack.
 type Network struct {

@@ -70,6 +70,7 @@ var Rules = []Rule{
 	{ID: "workers/rolled-by-kinfra-roll", Severity: Error, Doc: "no node pool group replaces its nodes on a stack change (no instance refresh, launch template version left to kinfra roll)", Check: poolsRolledByKinfraRoll},
 	{ID: "workers/autoscaler-desired-capacity", Severity: Error, Doc: "Pulumi never resets the size cluster-autoscaler gave a group (a warning: a group no autoscaler scales ignores its configured size)", Check: autoscalerDesiredCapacity},
 	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},
+	{ID: "iam/access-key", Severity: Error, Doc: "no long-lived AWS credential is created: no IAM access key, whose secret would sit in the state and wherever it is handed on", Check: accessKeys},
 	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
 	{ID: "pki/expiry", Severity: Error, Doc: "no CA and no admin certificate of kinfra:pki expires within 90 days (an error once expired)", CheckPKI: pkiExpiry},
 	{ID: "config/aws-access-key", Severity: Warning, Doc: "no plain-text config value holds an AWS access key ID (AKIA… or ASIA…): the stack file is committed", CheckConfig: plainAccessKeys},
