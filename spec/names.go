@@ -13,6 +13,14 @@ import (
 // characters.
 func APILoadBalancerName(cluster string) string { return cluster + "-api" }
 
+// IssuerBucketName is the bucket that publishes cluster's service-account
+// issuer discovery documents (internal/irsa). S3 names are global, so the
+// account and region make it unique, as BackupBucketName does; it is as
+// long as that name.
+func IssuerBucketName(cluster, account, region string) string {
+	return fmt.Sprintf("%s-oidc-%s-%s", cluster, account, region)
+}
+
 // awsName is one AWS name kinfra makes from the cluster's (and a pool's)
 // name. pattern holds {cluster}, {pool}, {account} (12 digits) and {region};
 // for an autonamed resource it is the logical name, to which the provider
@@ -38,8 +46,8 @@ var clusterNames = []awsName{
 	{awsnames.InstanceProfile, "{cluster}-masters-master-0", true},
 	{awsnames.Policy, "{cluster}-addons-controllers", true},
 	{awsnames.RolePolicy, "{cluster}-masters-master-0", true},
-	{awsnames.User, "{cluster}-addons-ebs-csi", true},
-	{awsnames.UserPolicy, "{cluster}-addons-ebs-csi", true},
+	{awsnames.Role, "{cluster}-addons-ebs-csi", true},
+	{awsnames.RolePolicy, "{cluster}-addons-ebs-csi", true},
 	{awsnames.LaunchTemplate, "{cluster}-masters-master-0", true},
 	{awsnames.AutoScaling, "{cluster}-masters-master-0", true},
 	{awsnames.SecurityGroup, "{cluster}-network-endpoints", true},
@@ -51,6 +59,7 @@ var clusterNames = []awsName{
 	{awsnames.KMSAlias, "alias/kinfra/{cluster}", false},
 	{awsnames.SSMParameter, "/kinfra/{cluster}/control-plane/encryption-config.yaml", false},
 	{awsnames.Bucket, "{cluster}-etcd-{account}-{region}", false}, // BackupBucketName
+	{awsnames.Bucket, "{cluster}-oidc-{account}-{region}", false}, // IssuerBucketName
 	{awsnames.IBComponent, "kinfra-{cluster}-containerd-xxxxxxxx", false},
 	{awsnames.IBRecipe, "kinfra-{cluster}-master-xxxxxxxx", false},
 	{awsnames.IBInfra, "kinfra-{cluster}-builder", false},

@@ -225,8 +225,10 @@ func unitTestMaster(backupInterval int) bootstrap.Master {
 		ClusterName: "c", Region: "us-east-1", Slot: 0, Count: 3, Domain: "c.k8s.internal", APIName: "api.c.k8s.internal",
 		KubernetesVersion: "v1.37.2", PodCidr: "10.64.0.0/11", ServiceCidr: "172.20.0.0/16", NodeCidrMaskSize: 24,
 		VolumeID: "vol-0123456789abcdef0", HostedZoneID: "Z0123456789ABCDEFGHIJ", ParameterPrefix: "/kinfra/c", EtcdVersion: "3.7.3",
-		Backup:    &bootstrap.Backup{Bucket: "c-etcd-123456789012-us-east-1", Prefix: "c/etcd", IntervalMinutes: backupInterval},
-		JoinToken: bootstrap.JoinToken{TTLHours: 24, KMSKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+		Backup:                &bootstrap.Backup{Bucket: "c-etcd-123456789012-us-east-1", Prefix: "c/etcd", IntervalMinutes: backupInterval},
+		JoinToken:             bootstrap.JoinToken{TTLHours: 24, KMSKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+		ServiceAccountIssuer:  "https://c-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com",
+		ServiceAccountJWKSURI: "https://c-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com/openid/v1/jwks",
 	}
 }
 

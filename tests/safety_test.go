@@ -138,6 +138,12 @@ func TestSeededUnsafeChangesAreCaughtByTheFindings(t *testing.T) {
 			}
 			return rs
 		}, []string{"instances/imdsv2"}},
+		{"a controller given an IAM user's access key", func(rs []mockaws.Resource) []mockaws.Resource {
+			urn := "urn:pulumi:us-east-1::kinfra::kinfra:cluster:Cluster$kinfra:addons:Addons$aws:iam/"
+			return append(rs,
+				mockaws.Resource{Type: "aws:iam/user:User", Name: "prod-use1-addons-ebs-csi", URN: urn + "user:User::prod-use1-addons-ebs-csi", Custom: true, Inputs: map[string]any{"path": "/kinfra/prod-use1/"}},
+				mockaws.Resource{Type: "aws:iam/accessKey:AccessKey", Name: "prod-use1-addons-ebs-csi", URN: urn + "accessKey:AccessKey::prod-use1-addons-ebs-csi", Custom: true, Inputs: map[string]any{"user": "prod-use1-addons-ebs-csi"}})
+		}, []string{"iam/access-key"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,6 +63,13 @@ type Args struct {
 	// termination handler is on.
 	TerminationQueueURL pulumi.StringInput
 	TerminationQueueArn pulumi.StringInput
+	// ServiceAccountIssuer is the issuer the cluster's API servers sign
+	// service-account tokens as, and OIDCProviderArn the IAM OpenID
+	// Connect provider that trusts it (masters.ControlPlane, stack outputs
+	// serviceAccountIssuer and oidcProviderArn). Required with the EBS CSI
+	// driver on: its controller assumes its role with its token.
+	ServiceAccountIssuer string
+	OIDCProviderArn      pulumi.StringInput
 	// After are resources the provider waits for: the master groups
 	// (masters.ControlPlane.Ready), which wait until the API answers on
 	// every master.
@@ -152,6 +159,14 @@ func (a Args) check() []string {
 	}
 	if ad.NodeTerminationHandler.On() && (a.TerminationQueueURL == nil || a.TerminationQueueArn == nil) {
 		problems = append(problems, "addons.TerminationQueueURL/TerminationQueueArn: required with the termination handler on; give the cluster's termination queue (stack outputs terminationQueueUrl and terminationQueueArn)")
+	}
+	if ad.EBSCSIDriver.On() {
+		if !strings.HasPrefix(a.ServiceAccountIssuer, "https://") || strings.ContainsAny(a.ServiceAccountIssuer, " \t\n\"") {
+			problems = append(problems, fmt.Sprintf("addons.ServiceAccountIssuer: %q is not an https URL; the EBS CSI driver needs the cluster's service-account issuer (stack output serviceAccountIssuer)", a.ServiceAccountIssuer))
+		}
+		if a.OIDCProviderArn == nil {
+			problems = append(problems, "addons.OIDCProviderArn: required with the EBS CSI driver on; give the cluster's IAM OpenID Connect provider (stack output oidcProviderArn)")
+		}
 	}
 	return problems
 }

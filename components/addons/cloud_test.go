@@ -2,7 +2,6 @@ package addons_test
 
 import (
 	"encoding/json"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +27,8 @@ const (
 	iamUserType        = "aws:iam/user:User"
 	userPolicyType     = "aws:iam/userPolicy:UserPolicy"
 	accessKeyType      = "aws:iam/accessKey:AccessKey"
+	iamRoleType        = "aws:iam/role:Role"
+	rolePolicyType     = "aws:iam/rolePolicy:RolePolicy"
 	secretType         = "kubernetes:core/v1:Secret"
 	storageClassType   = "kubernetes:storage.k8s.io/v1:StorageClass"
 	deploymentType     = "kubernetes:apps/v1:Deployment"
@@ -503,17 +504,39 @@ func TestControllersPolicyIsScopedAndOnEveryControllerRole(t *testing.T) {
 	require.ElementsMatch(t, []any{"prod-masters-0", "prod-masters-1", "prod-masters-2"}, roles)
 }
 
-func TestEBSDriverHasItsOwnScopedUserAndAnEncryptedClass(t *testing.T) {
+// The controller calls AWS as a role of its own that only its service
+// account's tokens for STS, from the cluster's issuer, can assume: no IAM
+// user, no access key, no Secret.
+func TestEBSDriverAssumesItsOwnScopedRoleWithItsTokenAndHasAnEncryptedClass(t *testing.T) {
 	c := effective(t, cluster())
-	m, out := run(t, args(c))
+	a := args(c)
+	m, out := run(t, a)
 	require.NotNil(t, out.EBSCSIDriver)
+	for _, typ := range []string{iamUserType, userPolicyType, accessKeyType, secretType} {
+		require.Empty(t, m.ByType(typ), "no long-lived credential: %s", typ)
+	}
 
-	user := get(t, m, iamUserType, ebsName)
-	require.Equal(t, "/kinfra/prod/", user.Inputs["path"])
-	require.Equal(t, "addons", obj(user.Inputs["tags"])[tags.Component])
-	up := get(t, m, userPolicyType, ebsName)
-	require.Contains(t, up.Options.Dependencies, user.URN)
-	d := document(t, up)
+	role := get(t, m, iamRoleType, ebsName)
+	require.Equal(t, "/kinfra/prod/", role.Inputs["path"])
+	require.Equal(t, "addons", obj(role.Inputs["tags"])[tags.Component])
+	require.Equal(t, 3600.0, role.Inputs["maxSessionDuration"])
+	var trust iampolicy.Document
+	require.NoError(t, json.Unmarshal([]byte(role.Inputs["assumeRolePolicy"].(string)), &trust))
+	require.Len(t, trust.Statement, 1)
+	st := trust.Statement[0]
+	require.Equal(t, "Allow", st.Effect)
+	require.Equal(t, []string{"sts:AssumeRoleWithWebIdentity"}, st.Action)
+	require.Equal(t, &iampolicy.Principal{Federated: []string{"arn:aws:iam::123456789012:oidc-provider/prod-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com"}}, st.Principal)
+	issuer := "prod-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com"
+	require.Equal(t, map[string]map[string]any{"StringEquals": {
+		issuer + ":sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
+		issuer + ":aud": "sts.amazonaws.com",
+	}}, st.Condition, "only the controller's service account, only tokens for STS")
+
+	rp := get(t, m, rolePolicyType, ebsName)
+	require.Contains(t, rp.Options.Dependencies, role.URN)
+	require.Equal(t, role.ID, rp.Inputs["role"])
+	d := document(t, rp)
 	requireLeastPrivilege(t, d)
 	owned := map[string]any{"kubernetes.io/cluster/prod": "owned"}
 	create := statementsFor(d, "ec2:CreateVolume")
@@ -539,26 +562,32 @@ func TestEBSDriverHasItsOwnScopedUserAndAnEncryptedClass(t *testing.T) {
 		require.False(t, strings.HasPrefix(a, "kms:"), "KMS rights without a customer key: %s", a)
 	}
 
-	// Its key reaches the chart through a Secret; the chart waits for it,
-	// the CNI and the cloud-controller-manager.
-	key := get(t, m, accessKeyType, ebsName)
-	require.Contains(t, key.Options.Dependencies, user.URN)
-	secret := get(t, m, secretType, ebsName)
-	require.Equal(t, map[string]any{"name": "aws-secret", "namespace": "kube-system", "labels": map[string]any{"app.kubernetes.io/managed-by": "kinfra"}}, secret.Inputs["metadata"])
-	require.Equal(t, mockaws.Secret, secret.Inputs["stringData"], "the access key is a secret in the state")
-	require.Contains(t, secret.Options.Dependencies, key.URN)
+	// The chart waits for the role's rights, the CNI and the
+	// cloud-controller-manager.
 	rel := get(t, m, releaseType, ebsRelease)
-	for _, dep := range []string{secret.URN, get(t, m, releaseType, "prod-addons-cilium").URN, get(t, m, releaseType, ccmRelease).URN} {
+	for _, dep := range []string{rp.URN, get(t, m, releaseType, "prod-addons-cilium").URN, get(t, m, releaseType, ccmRelease).URN} {
 		require.Contains(t, rel.Options.Dependencies, dep)
 	}
 	v := releaseValues(t, m, ebsRelease)
-	require.Equal(t, map[string]any{"name": "aws-secret", "keyId": "key_id", "accessKey": "access_key"}, v["awsAccessSecret"])
+	require.NotContains(t, v, "awsAccessSecret")
 	ctl := obj(v["controller"])
 	require.Equal(t, "us-east-1", ctl["region"])
 	require.Equal(t, 2.0, ctl["replicaCount"])
 	require.Equal(t, "prod", ctl["k8sTagClusterId"], "the driver tags its volumes kubernetes.io/cluster/prod=owned, which the policy requires")
 	require.NotContains(t, ctl, "hostNetwork", "the chart's schema forbids it")
 	requireMastersPlacement(t, ctl)
+	// The AWS SDK's web identity credentials: the role, and a token for
+	// STS that expires, projected into the driver's container.
+	require.Equal(t, map[string]any{"name": "ebs-csi-controller-sa"}, ctl["serviceAccount"])
+	require.Equal(t, []any{
+		map[string]any{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::123456789012:role/" + role.ID},
+		map[string]any{"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/amazonaws.com/token"},
+		map[string]any{"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
+	}, ctl["env"])
+	require.Equal(t, []any{map[string]any{"name": "aws-iam-token", "projected": map[string]any{"sources": []any{
+		map[string]any{"serviceAccountToken": map[string]any{"audience": "sts.amazonaws.com", "expirationSeconds": 3600.0, "path": "token"}},
+	}}}}, ctl["volumes"])
+	require.Equal(t, []any{map[string]any{"name": "aws-iam-token", "mountPath": "/var/run/secrets/amazonaws.com", "readOnly": true}}, ctl["volumeMounts"])
 	require.Equal(t, map[string]any{"hostNetwork": true, "tolerateAllTaints": true}, v["node"])
 	require.Equal(t, []any{}, v["storageClasses"])
 	require.Equal(t, map[string]any{"enabled": false}, v["defaultStorageClass"])
@@ -584,7 +613,7 @@ func TestEBSCustomerKeyIsUsableOnlyThroughEBS(t *testing.T) {
 	require.Equal(t, map[string]any{"storageclass.kubernetes.io/is-default-class": "false"}, obj(sc.Inputs["metadata"])["annotations"])
 	require.Equal(t, map[string]any{"type": "io2", "encrypted": "true", "kmsKeyId": kmsKey}, sc.Inputs["parameters"])
 
-	d := document(t, get(t, m, userPolicyType, ebsName))
+	d := document(t, get(t, m, rolePolicyType, ebsName))
 	requireLeastPrivilege(t, d)
 	var kms []string
 	for _, s := range d.Statement {
@@ -610,17 +639,9 @@ func TestRenderedCloudObjectsAreValidKubernetesObjects(t *testing.T) {
 	var docs []string
 	for _, x := range []struct{ typ, name string }{
 		{serviceAccountType, nthName}, {clusterRoleType, nthName}, {roleBindingType, nthName},
-		{deploymentType, nthName}, {storageClassType, "prod-addons-storage-class"}, {secretType, ebsName},
+		{deploymentType, nthName}, {storageClassType, "prod-addons-storage-class"},
 	} {
-		in := get(t, m, x.typ, x.name).Inputs
-		if x.typ == secretType {
-			// Recorded masked: check the shape with stand-in values under
-			// the keys the chart reads.
-			require.Equal(t, mockaws.Secret, in["stringData"])
-			in = maps.Clone(in)
-			in["stringData"] = map[string]any{"key_id": "AKIAEXAMPLE", "access_key": "example"}
-		}
-		b, err := json.Marshal(in)
+		b, err := json.Marshal(get(t, m, x.typ, x.name).Inputs)
 		require.NoError(t, err)
 		docs = append(docs, string(b))
 	}
@@ -628,7 +649,7 @@ func TestRenderedCloudObjectsAreValidKubernetesObjects(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(strings.Join(docs, "\n---\n")), 0o600))
 	out, err := testtools.K8sCheck(t, "objects", path)
 	require.NoError(t, err, out)
-	require.Equal(t, "ok "+path+" (6 objects)", strings.TrimSpace(out))
+	require.Equal(t, "ok "+path+" (5 objects)", strings.TrimSpace(out))
 }
 
 func TestTerminationHandlerWithoutItsQueueRegistersNothing(t *testing.T) {
@@ -660,4 +681,41 @@ func TestAddonsThatFollowKubernetesRunTheNodeVersion(t *testing.T) {
 	// The cloud-controller-manager follows neither version.
 	require.Equal(t, map[string]any{"repository": "registry.k8s.io/provider-aws/cloud-controller-manager", "tag": "v1.35.2"},
 		releaseValues(t, m, ccmRelease)["image"])
+}
+
+// The EBS CSI driver cannot be deployed without the issuer its role
+// trusts: every missing or malformed part is named, and nothing is
+// registered; with the driver off, neither is needed.
+func TestEBSDriverWithoutTheClustersIssuerRegistersNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name, issuer string
+		provider     pulumi.StringInput
+		want         []string
+	}{
+		{"none", "", nil, []string{`addons.ServiceAccountIssuer: "" is not an https URL`, "addons.OIDCProviderArn: required"}},
+		{"http", "http://prod-oidc.s3.us-east-1.amazonaws.com", pulumi.String("arn:aws:iam::123456789012:oidc-provider/x"), []string{`addons.ServiceAccountIssuer: "http://prod-oidc.s3.us-east-1.amazonaws.com" is not an https URL`}},
+		{"space", "https://prod oidc", pulumi.String("arn:aws:iam::123456789012:oidc-provider/x"), []string{`addons.ServiceAccountIssuer: "https://prod oidc" is not an https URL`}},
+		{"no provider", "https://prod-oidc.s3.us-east-1.amazonaws.com", nil, []string{"addons.OIDCProviderArn: required"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := args(effective(t, cluster()))
+			a.ServiceAccountIssuer, a.OIDCProviderArn = tc.issuer, tc.provider
+			m := mockaws.New("us-east-1")
+			var newErr error
+			require.NoError(t, m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+				_, newErr = addons.New(ctx, "prod-addons", a)
+				return nil
+			}))
+			require.Error(t, newErr)
+			for _, w := range tc.want {
+				require.Contains(t, newErr.Error(), w)
+			}
+			require.Equal(t, len(tc.want), strings.Count(newErr.Error(), "\n  "), newErr.Error())
+			require.Empty(t, m.Resources())
+		})
+	}
+	a := args(effective(t, cluster(func(c *spec.Cluster) { c.Addons.EBSCSIDriver.Enabled = off() })))
+	a.ServiceAccountIssuer, a.OIDCProviderArn = "", nil
+	m, _ := run(t, a)
+	require.Empty(t, m.ByType(iamRoleType))
 }

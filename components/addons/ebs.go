@@ -2,9 +2,9 @@ package addons
 
 import (
 	"fmt"
+	"path"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
+	"github.com/kinfra-dev/kinfra/internal/irsa"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -21,11 +22,13 @@ const (
 	EBSCSIRelease = "aws-ebs-csi-driver"
 	// EBSProvisioner is the driver's CSI name.
 	EBSProvisioner = "ebs.csi.aws.com"
-	// EBSCredentialsSecret holds the controller's access key (kube-system),
-	// under the keys the chart reads.
-	EBSCredentialsSecret = "aws-secret"
-	ebsKeyIDKey          = "key_id"
-	ebsSecretKeyKey      = "access_key"
+	// EBSControllerServiceAccount is the controller's service account
+	// (kube-system), whose tokens its role trusts.
+	EBSControllerServiceAccount = "ebs-csi-controller-sa"
+	// EBSTokenPath is where the controller reads its token for AWS, and
+	// EBSTokenSeconds the token's lifetime (the kubelet renews it at 80%).
+	EBSTokenPath    = "/var/run/secrets/amazonaws.com/token"
+	EBSTokenSeconds = 3600
 	// DefaultClassAnnotation marks the cluster's default StorageClass.
 	DefaultClassAnnotation = "storageclass.kubernetes.io/is-default-class"
 	// EBSControllerReplicas keep volumes attaching through a master's loss
@@ -34,19 +37,17 @@ const (
 )
 
 // EBSCSIDriver is the kinfra:addons:EBSCSIDriver component: the driver's
-// chart, the IAM user its controller calls AWS as, that user's access key in
-// a Secret, and the cluster's encrypted StorageClass.
+// chart, the IAM role its controller calls AWS as, and the cluster's
+// encrypted StorageClass.
 //
 // The chart's controller cannot run host-networked (its values schema has no
 // controller.hostNetwork and rejects unknown keys), so on the pod network it
 // gets no instance credentials (IMDSv2, hop limit 1) and cannot use a
-// master's role. It gets a dedicated IAM user whose policy allows only this
-// cluster's volumes and snapshots instead.
-//
-// Rotating the key: replace the AccessKey (`pulumi up --replace <its URN>`);
-// the Secret follows, and the controller reads it at start (roll
-// ebs-csi-controller). IAM roles for service accounts will replace the user
-// (roadmap).
+// master's role. It assumes a role of its own, whose policy allows only this
+// cluster's volumes and snapshots, with its service-account token (IAM
+// roles for service accounts: the masters publish the issuer, see
+// components/masters/issuer.go). The credentials STS returns expire within
+// the hour, the token within EBSTokenSeconds; nothing long-lived is stored.
 type EBSCSIDriver struct {
 	pulumi.ResourceState
 
@@ -54,15 +55,15 @@ type EBSCSIDriver struct {
 	Release *helmv3.Release
 	// StorageClass is the cluster's encrypted class.
 	StorageClass *storagev1.StorageClass
-	// UserName is the controller's IAM user.
-	UserName pulumi.StringOutput
+	// RoleArn is the controller's IAM role.
+	RoleArn pulumi.StringOutput
 }
 
 // EBSValues are the Helm values of the aws-ebs-csi-driver chart for cluster
-// c.
-func EBSValues(c spec.Cluster) map[string]any {
+// c, whose controller assumes the role roleArn.
+func EBSValues(c spec.Cluster, roleArn string) map[string]any {
+	const tokenVolume = "aws-iam-token"
 	return map[string]any{
-		"awsAccessSecret": map[string]any{"name": EBSCredentialsSecret, "keyId": ebsKeyIDKey, "accessKey": ebsSecretKeyKey},
 		"controller": map[string]any{
 			// On the pod network the controller cannot ask the instance
 			// metadata for its region.
@@ -77,6 +78,25 @@ func EBSValues(c spec.Cluster) map[string]any {
 			// snapshot it creates or changes. (extraVolumeTags cannot
 			// carry it: the driver reserves the kubernetes.io prefix there.)
 			"k8sTagClusterId": c.Name,
+			// The service account the role trusts, named here so that the
+			// two cannot drift apart.
+			"serviceAccount": map[string]any{"name": EBSControllerServiceAccount},
+			// No pod identity webhook outside EKS: the AWS SDK's web
+			// identity credentials are configured by hand, with a token
+			// for STS projected into the driver's container (the chart's
+			// controller.volumes and volumeMounts are the ebs-plugin
+			// container's).
+			"env": []any{
+				map[string]any{"name": "AWS_ROLE_ARN", "value": roleArn},
+				map[string]any{"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": EBSTokenPath},
+				map[string]any{"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
+			},
+			"volumes": []any{map[string]any{"name": tokenVolume, "projected": map[string]any{"sources": []any{
+				map[string]any{"serviceAccountToken": map[string]any{
+					"audience": irsa.Audience, "expirationSeconds": EBSTokenSeconds, "path": path.Base(EBSTokenPath),
+				}},
+			}}}},
+			"volumeMounts": []any{map[string]any{"name": tokenVolume, "mountPath": path.Dir(EBSTokenPath), "readOnly": true}},
 		},
 		// The node plugin asks the instance metadata for its instance and
 		// zone; host-networked, the one hop IMDSv2 allows is enough. It
@@ -158,8 +178,8 @@ func EBSStorageClassParameters(sc spec.StorageClass) map[string]string {
 	return p
 }
 
-// ebsCSIDriver installs the EBS CSI driver, its credentials and the
-// cluster's StorageClass.
+// ebsCSIDriver installs the EBS CSI driver, its role and the cluster's
+// StorageClass.
 func (b *builder) ebsCSIDriver() (*EBSCSIDriver, error) {
 	out := &EBSCSIDriver{}
 	if err := b.component("EBSCSIDriver", "ebs-csi-driver", out); err != nil {
@@ -177,43 +197,30 @@ func (b *builder) ebsCSIDriver() (*EBSCSIDriver, error) {
 	}
 	name := b.name + "-ebs-csi"
 	ts := tags.Set{ClusterName: b.c.Name, Region: b.c.Region, Component: "addons", Extra: b.c.Tags}
-	user, err := iam.NewUser(b.ctx, name, &iam.UserArgs{
-		Path: pulumi.String("/kinfra/" + b.c.Name + "/"),
-		Tags: ts.For(name),
+	trust := b.args.OIDCProviderArn.ToStringOutput().ApplyT(func(provider string) (string, error) {
+		return irsa.TrustPolicy(b.args.ServiceAccountIssuer, provider, "kube-system", EBSControllerServiceAccount).JSON()
+	}).(pulumi.StringOutput)
+	role, err := iam.NewRole(b.ctx, name, &iam.RoleArgs{
+		Description:      pulumi.String("kinfra " + b.c.Name + ": the EBS CSI controller (service account kube-system/" + EBSControllerServiceAccount + ")"),
+		Path:             pulumi.String("/kinfra/" + b.c.Name + "/"),
+		AssumeRolePolicy: trust,
+		// STS's credentials last an hour at most.
+		MaxSessionDuration: pulumi.Int(3600),
+		Tags:               ts.For(name),
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
-	out.UserName = user.Name
-	policy, err := iam.NewUserPolicy(b.ctx, name, &iam.UserPolicyArgs{User: user.Name, Policy: pulumi.String(doc)}, parent)
+	out.RoleArn = role.Arn
+	policy, err := iam.NewRolePolicy(b.ctx, name, &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(doc)}, parent)
 	if err != nil {
 		return nil, err
 	}
-	key, err := iam.NewAccessKey(b.ctx, name, &iam.AccessKeyArgs{User: user.Name}, parent)
-	if err != nil {
-		return nil, err
-	}
-	secret, err := corev1.NewSecret(b.ctx, name, &corev1.SecretArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name: pulumi.String(EBSCredentialsSecret), Namespace: pulumi.String("kube-system"),
-			Labels: pulumi.StringMap{"app.kubernetes.io/managed-by": pulumi.String("kinfra")},
-		},
-		Type: pulumi.String("Opaque"),
-		// Secret: the SDK marks a Secret's stringData secret, and the key's
-		// secret is a secret output of its own.
-		StringData: pulumi.StringMap{
-			ebsKeyIDKey:     key.ID().ToStringOutput(),
-			ebsSecretKeyKey: key.Secret,
-		},
-		// The key is usable only once its policy is in place.
-	}, b.k8s(out, pulumi.DependsOn([]pulumi.Resource{policy}))...)
-	if err != nil {
-		return nil, err
-	}
+	values := role.Arn.ApplyT(func(arn string) map[string]any { return EBSValues(b.c, arn) }).(pulumi.MapOutput)
 	// The controller is on the pod network: it needs the CNI, and
-	// initialised nodes to run on.
+	// initialised nodes to run on; and its rights before it starts.
 	rel, err := b.release(out, "ebs-csi-driver", EBSCSIRelease, "kube-system", EBSCSIChart, a.Version,
-		pulumi.ToMap(EBSValues(b.c)), dependsOn(secret, b.out.CNI, b.out.CloudControllerManager))
+		values, dependsOn(policy, b.out.CNI, b.out.CloudControllerManager))
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +247,7 @@ func (b *builder) ebsCSIDriver() (*EBSCSIDriver, error) {
 	if err := b.ctx.RegisterResourceOutputs(out, pulumi.Map{
 		"version":      pulumi.String(EBSCSIChart.version(a.Version)),
 		"storageClass": pulumi.String(sc.Name),
-		"userName":     user.Name,
+		"roleArn":      role.Arn,
 	}); err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ func deployAddons(ctx *pulumi.Context) error {
 	}
 	var out struct {
 		ClusterName, APIName, KubeProxyMode, Region string
+		ServiceAccountIssuer                        string
 		Zones, MasterRoleNames                      []string
 		Kubernetes                                  spec.Kubernetes
 		CNI                                         spec.CNI
@@ -35,6 +36,7 @@ func deployAddons(ctx *pulumi.Context) error {
 		"clusterName": &out.ClusterName, "apiName": &out.APIName, "region": &out.Region,
 		"kubeProxyMode": &out.KubeProxyMode, "availabilityZones": &out.Zones,
 		"kubernetes": &out.Kubernetes, "cni": &out.CNI, "masterRoleNames": &out.MasterRoleNames,
+		"serviceAccountIssuer": &out.ServiceAccountIssuer,
 	} {
 		d, err := ref.GetOutputDetails(name)
 		if err != nil {
@@ -82,6 +84,9 @@ func deployAddons(ctx *pulumi.Context) error {
 		ControllerRoleNames: roleNames,
 		TerminationQueueURL: ref.GetStringOutput(pulumi.String("terminationQueueUrl")),
 		TerminationQueueArn: ref.GetStringOutput(pulumi.String("terminationQueueArn")),
+		// The EBS CSI controller's role trusts the cluster's issuer.
+		ServiceAccountIssuer: out.ServiceAccountIssuer,
+		OIDCProviderArn:      ref.GetStringOutput(pulumi.String("oidcProviderArn")),
 	})
 	return err
 }
@@ -93,16 +98,18 @@ func deployAddons(ctx *pulumi.Context) error {
 func Example_addonsFromAnotherStack() {
 	m := mockaws.New("us-east-1")
 	m.Account.StackOutputs = map[string]map[string]any{"acme/kinfra/us-east-1": {
-		"clusterName":         "prod-use1",
-		"region":              "us-east-1",
-		"apiName":             "api.prod-use1.k8s.internal",
-		"availabilityZones":   []any{"us-east-1a", "us-east-1b", "us-east-1c"},
-		"kubernetes":          map[string]any{"version": "v1.37.2", "nodeVersion": "v1.37.2", "podCidr": "10.64.0.0/11", "serviceCidr": "172.20.0.0/16", "nodeCidrMaskSize": 24.0},
-		"cni":                 map[string]any{"provider": "cilium", "tunnel": "vxlan", "kubeProxyReplacement": true},
-		"kubeProxyMode":       "none",
-		"masterRoleNames":     []any{"prod-use1-masters-0", "prod-use1-masters-1", "prod-use1-masters-2"},
-		"terminationQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/prod-use1-node-termination",
-		"terminationQueueArn": "arn:aws:sqs:us-east-1:123456789012:prod-use1-node-termination",
+		"clusterName":          "prod-use1",
+		"region":               "us-east-1",
+		"apiName":              "api.prod-use1.k8s.internal",
+		"availabilityZones":    []any{"us-east-1a", "us-east-1b", "us-east-1c"},
+		"kubernetes":           map[string]any{"version": "v1.37.2", "nodeVersion": "v1.37.2", "podCidr": "10.64.0.0/11", "serviceCidr": "172.20.0.0/16", "nodeCidrMaskSize": 24.0},
+		"cni":                  map[string]any{"provider": "cilium", "tunnel": "vxlan", "kubeProxyReplacement": true},
+		"kubeProxyMode":        "none",
+		"masterRoleNames":      []any{"prod-use1-masters-0", "prod-use1-masters-1", "prod-use1-masters-2"},
+		"terminationQueueUrl":  "https://sqs.us-east-1.amazonaws.com/123456789012/prod-use1-node-termination",
+		"terminationQueueArn":  "arn:aws:sqs:us-east-1:123456789012:prod-use1-node-termination",
+		"serviceAccountIssuer": "https://prod-use1-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com",
+		"oidcProviderArn":      "arn:aws:iam::123456789012:oidc-provider/prod-use1-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com",
 	}}
 	err := m.Run("addons", "us-east-1", map[string]string{"addons:kubeconfig": "apiVersion: v1\nkind: Config\n"}, deployAddons)
 	fmt.Println("error:", err)

@@ -39,12 +39,14 @@ func effective(t *testing.T, c spec.Cluster) spec.Cluster {
 // them.
 func args(c spec.Cluster) addons.Args {
 	return addons.Args{
-		Cluster:             c,
-		Kubeconfig:          pulumi.String("apiVersion: v1\nkind: Config\n"),
-		ClusterIdentity:     "prod/0123456789abcdef",
-		ControllerRoleNames: []pulumi.StringInput{pulumi.String("prod-masters-0"), pulumi.String("prod-masters-1"), pulumi.String("prod-masters-2")},
-		TerminationQueueURL: pulumi.String("https://sqs.us-east-1.amazonaws.com/123456789012/prod-node-termination"),
-		TerminationQueueArn: pulumi.String("arn:aws:sqs:us-east-1:123456789012:prod-node-termination"),
+		Cluster:              c,
+		Kubeconfig:           pulumi.String("apiVersion: v1\nkind: Config\n"),
+		ClusterIdentity:      "prod/0123456789abcdef",
+		ControllerRoleNames:  []pulumi.StringInput{pulumi.String("prod-masters-0"), pulumi.String("prod-masters-1"), pulumi.String("prod-masters-2")},
+		TerminationQueueURL:  pulumi.String("https://sqs.us-east-1.amazonaws.com/123456789012/prod-node-termination"),
+		TerminationQueueArn:  pulumi.String("arn:aws:sqs:us-east-1:123456789012:prod-node-termination"),
+		ServiceAccountIssuer: "https://prod-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com",
+		OIDCProviderArn:      pulumi.String("arn:aws:iam::123456789012:oidc-provider/prod-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com"),
 	}
 }
 

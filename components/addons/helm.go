@@ -11,7 +11,7 @@ const ReleaseTimeoutSeconds = 900
 
 // release installs chart (at version) as a Helm release named release in
 // namespace, with values, under parent.
-func (b *builder) release(parent pulumi.Resource, suffix, release, namespace string, chart Chart, version string, values pulumi.Map, more ...pulumi.ResourceOption) (*helmv3.Release, error) {
+func (b *builder) release(parent pulumi.Resource, suffix, release, namespace string, chart Chart, version string, values pulumi.MapInput, more ...pulumi.ResourceOption) (*helmv3.Release, error) {
 	return helmv3.NewRelease(b.ctx, b.name+"-"+suffix, &helmv3.ReleaseArgs{
 		Name:            pulumi.String(release),
 		Chart:           pulumi.String(chart.Name),

@@ -222,12 +222,14 @@ func (c *Cluster) addons(ctx *pulumi.Context, name string, bundle *pki.Bundle) e
 		roles = append(roles, s.RoleName)
 	}
 	args := addons.Args{
-		Cluster:             eff,
-		Kubeconfig:          pulumi.All(groups...).ApplyT(func([]any) string { return kc }).(pulumi.StringOutput),
-		ClusterIdentity:     identity,
-		APIHost:             m.APIName,
-		ControllerRoleNames: roles,
-		After:               m.Ready,
+		Cluster:              eff,
+		Kubeconfig:           pulumi.All(groups...).ApplyT(func([]any) string { return kc }).(pulumi.StringOutput),
+		ClusterIdentity:      identity,
+		APIHost:              m.APIName,
+		ControllerRoleNames:  roles,
+		ServiceAccountIssuer: m.ServiceAccountIssuer,
+		OIDCProviderArn:      m.OIDCProviderArn,
+		After:                m.Ready,
 	}
 	if q := c.Termination; q != nil {
 		args.TerminationQueueURL, args.TerminationQueueArn = q.QueueURL, q.QueueArn

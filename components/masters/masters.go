@@ -30,6 +30,10 @@ import (
 // SlotTag names the master slot on its volume and instance (tags.MasterSlot).
 const SlotTag = tags.MasterSlot
 
+// RoleTag says what a resource is to the control plane where its type does
+// not (an etcd volume, the operators' security group, the issuer's bucket).
+const RoleTag = "kinfra.dev/role"
+
 // Network is what the control plane needs of the network, so that it can be
 // built on a network made by another stack.
 type Network struct {
@@ -118,6 +122,12 @@ type ControlPlane struct {
 	// BackupBucket is the S3 bucket the masters back etcd up to (the one
 	// kinfra creates, or cluster.backup.bucket); "" when backups are off.
 	BackupBucket string
+	// ServiceAccountIssuer is the issuer the API servers sign
+	// service-account tokens as, published where AWS STS reads it
+	// (issuer.go); OIDCProviderArn is the IAM OpenID Connect provider a
+	// role's trust policy names to trust its tokens.
+	ServiceAccountIssuer string
+	OIDCProviderArn      pulumi.StringOutput
 	// JoinPolicyArn lets a node role read the join parameters and nothing
 	// else; the workers attach it.
 	JoinPolicyArn pulumi.StringOutput
@@ -213,6 +223,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"parameterPrefix":         pulumi.String(out.ParameterPrefix),
 		"joinPolicyArn":           out.JoinPolicyArn,
 		"backupBucket":            pulumi.String(out.BackupBucket),
+		"serviceAccountIssuer":    pulumi.String(out.ServiceAccountIssuer),
+		"oidcProviderArn":         out.OIDCProviderArn,
 		"slots":                   slots,
 	}); err != nil {
 		return nil, err
@@ -253,7 +265,7 @@ func (b *builder) build() error {
 		return err
 	}
 	b.account, b.partition = id.AccountID, id.Partition
-	steps := []func() error{b.lookupImage, b.secrets, b.toolParameters}
+	steps := []func() error{b.lookupImage, b.secrets, b.toolParameters, b.serviceAccountIssuer}
 	if b.c.Backup.On() {
 		steps = append(steps, b.backupBucket)
 	}

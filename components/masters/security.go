@@ -15,7 +15,7 @@ import (
 // OperatorsRoleTag marks the operators' security group (ports.Operators),
 // which the findings allow to reach etcd's client port.
 const (
-	OperatorsRoleTag = "kinfra.dev/role"
+	OperatorsRoleTag = RoleTag
 	OperatorsRole    = "operators"
 )
 

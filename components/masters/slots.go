@@ -161,6 +161,8 @@ func (b *builder) master(i int, volumeID, zoneID, keyArn string) bootstrap.Maste
 		EtcdVersion: b.c.Images.Versions.Etcd,
 		JoinToken:   bootstrap.JoinToken{TTLHours: b.c.JoinTokens.TTLHours, KMSKeyArn: keyArn},
 	}
+	is := b.issuer()
+	m.ServiceAccountIssuer, m.ServiceAccountJWKSURI = is.URL(), is.JWKSURI()
 	if b.c.Backup.On() {
 		layout := b.backupLayout()
 		m.Backup = &layout

@@ -110,6 +110,7 @@ var Limits = map[string]Limit{
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": {"", "bucket", "S3 bucket", 63, false},
 	"aws:s3/bucketVersioningV2:BucketVersioningV2":                                               {"", "bucket", "S3 bucket", 63, false},
 	"aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2":                     {"", "bucket", "S3 bucket", 63, false},
+	"aws:s3/bucketObjectv2:BucketObjectv2":                                                       {"", "bucket", "S3 bucket", 63, false},
 }
 
 // Unnamed are the AWS resource types kinfra registers that carry no AWS
@@ -129,7 +130,7 @@ var Unnamed = []string{
 	"aws:ec2/tag:Tag",
 	"aws:ec2/vpc:Vpc",
 	"aws:ec2/vpcEndpoint:VpcEndpoint",
-	"aws:iam/accessKey:AccessKey",
+	"aws:iam/openIdConnectProvider:OpenIdConnectProvider", // named by its URL
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment",
 	"aws:imagebuilder/image:Image",
 	"aws:kms/key:Key",

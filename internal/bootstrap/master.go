@@ -24,6 +24,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kinfra-dev/kinfra/internal/irsa"
 	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/internal/yamldoc"
 )
@@ -100,7 +101,15 @@ type Master struct {
 	Backup *Backup
 	// JoinToken is how the masters keep the node join token.
 	JoinToken JoinToken
+	// ServiceAccountIssuer is the issuer the API server signs tokens as,
+	// published where AWS STS reads it (internal/irsa), and
+	// ServiceAccountJWKSURI where its key set is.
+	ServiceAccountIssuer  string
+	ServiceAccountJWKSURI string
 }
+
+// ClusterDNSDomain is the cluster's Service DNS domain.
+const ClusterDNSDomain = "cluster.local"
 
 // File is one file cloud-init writes.
 type File struct {
@@ -263,7 +272,7 @@ func (m Master) check() error {
 		"ClusterName": m.ClusterName, "Region": m.Region, "Domain": m.Domain, "APIName": m.APIName,
 		"KubernetesVersion": m.KubernetesVersion, "PodCidr": m.PodCidr, "ServiceCidr": m.ServiceCidr,
 		"VolumeID": m.VolumeID, "HostedZoneID": m.HostedZoneID, "ParameterPrefix": m.ParameterPrefix,
-		"EtcdVersion": m.EtcdVersion,
+		"EtcdVersion": m.EtcdVersion, "ServiceAccountIssuer": m.ServiceAccountIssuer, "ServiceAccountJWKSURI": m.ServiceAccountJWKSURI,
 	} {
 		if v == "" || !safeValue.MatchString(v) {
 			problems = append(problems, fmt.Sprintf("%s %q", name, v))
@@ -420,7 +429,7 @@ func (m Master) clusterConfiguration() clusterConfiguration {
 		ControlPlaneEndpoint: fmt.Sprintf("%s:%d", m.APIName, APIPort),
 		CertificatesDir:      "/etc/kubernetes/pki",
 		EncryptionAlgorithm:  "ECDSA-P256",
-		Networking:           networking{ServiceSubnet: m.ServiceCidr, PodSubnet: m.PodCidr, DNSDomain: "cluster.local"},
+		Networking:           networking{ServiceSubnet: m.ServiceCidr, PodSubnet: m.PodCidr, DNSDomain: ClusterDNSDomain},
 		Etcd: etcdConfig{External: externalEtcd{
 			Endpoints: endpoints,
 			CAFile:    EtcdPKIDir + "/ca.crt",
@@ -441,6 +450,14 @@ func (m Master) clusterConfiguration() clusterConfiguration {
 					{"encryption-provider-config-automatic-reload", "true"},
 					{"profiling", "false"},
 					{"tls-min-version", "VersionTLS12"},
+					// Tokens are signed as the first issuer, the one AWS
+					// trusts; the second is kubeadm's default, which
+					// tokens minted before it still name, kept accepted.
+					// With no --api-audiences, both are the API's
+					// audiences, as the one was.
+					{"service-account-issuer", m.ServiceAccountIssuer},
+					{"service-account-issuer", irsa.ClusterLocalIssuer(ClusterDNSDomain)},
+					{"service-account-jwks-uri", m.ServiceAccountJWKSURI},
 				},
 				ExtraVolumes: []hostPathMount{
 					{Name: "kinfra-apiserver", HostPath: APIServerDir, MountPath: APIServerDir, ReadOnly: true, PathType: "DirectoryOrCreate"},

@@ -23,8 +23,10 @@ func sampleMaster(slot, count int) bootstrap.Master {
 		ExtraSANs:         []string{"api.prod-use1.example.com"},
 		KubernetesVersion: "v1.37.2", PodCidr: "10.64.0.0/11", ServiceCidr: "172.20.0.0/16", NodeCidrMaskSize: 24,
 		VolumeID: "vol-0123456789abcdef0", HostedZoneID: "Z0123456789ABCDEFGHIJ", ParameterPrefix: "/kinfra/prod-use1",
-		EtcdVersion: "3.7.3",
-		JoinToken:   bootstrap.JoinToken{TTLHours: 24, KMSKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+		EtcdVersion:           "3.7.3",
+		JoinToken:             bootstrap.JoinToken{TTLHours: 24, KMSKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+		ServiceAccountIssuer:  "https://prod-use1-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com",
+		ServiceAccountJWKSURI: "https://prod-use1-oidc-123456789012-us-east-1.s3.us-east-1.amazonaws.com/openid/v1/jwks",
 	}
 }
 
@@ -126,6 +128,40 @@ func TestClusterConfigurationUsesTheSlotsAsExternalEtcdAndHardensTheAPIServer(t 
 	require.Equal(t, "24", cm["node-cidr-mask-size-ipv4"])
 
 	require.NotContains(t, r.Files, "/etc/kinfra/kubeadm-join.yaml", "masters build their node from the init configuration; no join")
+}
+
+// The API server signs tokens as the issuer AWS trusts (the first
+// --service-account-issuer) and still accepts kubeadm's default, which
+// every token minted before names; kubeadm keeps repeated extraArgs in
+// order (tests/realirsa_test.go runs the real ones).
+func TestAPIServerSignsAsThePublishedIssuerAndAcceptsTheClusterLocalOne(t *testing.T) {
+	m := sampleMaster(0, 3)
+	r, err := m.Render()
+	require.NoError(t, err)
+	cc := docs(t, r.Files[bootstrap.KubeadmInitPath].Content)[1]
+	var got [][2]string
+	for _, a := range cc["apiServer"].(map[string]any)["extraArgs"].([]any) {
+		arg := a.(map[string]any)
+		if name := arg["name"].(string); strings.HasPrefix(name, "service-account-") {
+			got = append(got, [2]string{name, arg["value"].(string)})
+		}
+	}
+	require.Equal(t, [][2]string{
+		{"service-account-issuer", m.ServiceAccountIssuer},
+		{"service-account-issuer", "https://kubernetes.default.svc.cluster.local"},
+		{"service-account-jwks-uri", m.ServiceAccountJWKSURI},
+	}, got)
+
+	for _, broken := range []func(*bootstrap.Master){
+		func(m *bootstrap.Master) { m.ServiceAccountIssuer = "" },
+		func(m *bootstrap.Master) { m.ServiceAccountJWKSURI = "" },
+		func(m *bootstrap.Master) { m.ServiceAccountIssuer = "https://x'; rm -rf /" },
+	} {
+		b := sampleMaster(0, 3)
+		broken(&b)
+		_, err := b.Render()
+		require.ErrorContains(t, err, "bad ServiceAccount")
+	}
 }
 
 func TestEtcdConfigurationIsStaticPerSlotWithTLSEverywhere(t *testing.T) {

@@ -207,3 +207,19 @@ func policyProblems(doc string) []string {
 	}
 	return out
 }
+
+// accessKeys flags every IAM access key: its secret never expires, is kept
+// in the Pulumi state, and is handed to whatever uses it. kinfra's
+// controllers use instance roles or a role assumed with a service-account
+// token (docs/addons.md), whose credentials expire.
+func accessKeys(rs []mockaws.Resource) []Finding {
+	var out []Finding
+	for _, r := range mockaws.OfType(rs, "aws:iam/accessKey:AccessKey") {
+		user := str(r.Inputs, "user")
+		if user == "" {
+			user = "its user"
+		}
+		out = append(out, Finding{Resource: r.URN, Message: fmt.Sprintf("creates an access key for IAM user %s: a credential that never expires, stored in the Pulumi state and in what it is given to; give the workload a role instead (an instance role, or a role its service account assumes with its token, as the EBS CSI controller does)", user)})
+	}
+	return out
+}

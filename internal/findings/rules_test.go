@@ -190,6 +190,13 @@ func TestNewRulesFlagTheirViolationsAndPassTheFixes(t *testing.T) {
 			want: []string{"error iam/wildcard urn:aws:iam/rolePolicyAttachment:RolePolicyAttachment::a"},
 		},
 		{
+			name: "IAM access key",
+			bad: []mockaws.Resource{res("aws:iam/user:User", "u", "u", map[string]any{}),
+				res("aws:iam/accessKey:AccessKey", "k", "AKIAEXAMPLE", map[string]any{"user": "u"})},
+			good: []mockaws.Resource{res("aws:iam/role:Role", "r", "r", map[string]any{})},
+			want: []string{"error iam/access-key urn:aws:iam/accessKey:AccessKey::k"},
+		},
+		{
 			name: "IMDSv1 launch template",
 			bad: []mockaws.Resource{res(launchTemplate, "lt", "lt-1", map[string]any{"blockDeviceMappings": encryptedRoot,
 				"metadataOptions": map[string]any{"httpTokens": "optional", "httpPutResponseHopLimit": 1.0}})},

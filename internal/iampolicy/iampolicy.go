@@ -29,6 +29,8 @@ type Statement struct {
 type Principal struct {
 	Service []string `json:"Service,omitempty"`
 	AWS     []string `json:"AWS,omitempty"`
+	// Federated names an identity provider (web identity federation).
+	Federated []string `json:"Federated,omitempty"`
 }
 
 // New returns a document holding statements.

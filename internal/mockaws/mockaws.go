@@ -271,6 +271,13 @@ func (m *Mocks) computed(typ, name, id string, state resource.PropertyMap) {
 	case "aws:iam/role:Role":
 		set("arn", fmt.Sprintf("arn:%s:iam::%s:role/%s", a.Partition, a.AccountID, id))
 		set("name", id)
+	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+		// IAM names a provider by its URL's host and path.
+		url := ""
+		if v, ok := state["url"]; ok && v.IsString() {
+			url = strings.TrimPrefix(v.StringValue(), "https://")
+		}
+		set("arn", fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", a.Partition, a.AccountID, url))
 	case "aws:iam/policy:Policy":
 		set("arn", fmt.Sprintf("arn:%s:iam::%s:policy/%s", a.Partition, a.AccountID, id))
 	case "aws:iam/instanceProfile:InstanceProfile":

@@ -1348,7 +1348,9 @@ func (c *flagContext) kindOf(r mockaws.Resource) string {
 	case "aws:kms/key:Key":
 		return "kms-key"
 	case "aws:s3/bucketV2:BucketV2":
-		return "backup-bucket"
+		if !isIssuerBucket(r) {
+			return "backup-bucket"
+		}
 	case "aws:ssm/parameter:Parameter":
 		name, _ := r.Inputs["name"].(string)
 		if strings.Contains(name, "/"+bootstrap.ToolsGroup+"/") && r.Options.RetainOnDelete {

@@ -442,7 +442,7 @@ func (p *Plan) recovery(members int) Recovery {
 			if period := inputNum(r.Inputs["period"]); period > 0 {
 				rec.RPOMinutes, rec.RPOFrom = period/60, "alarm"
 			}
-		case r.Type == simBucket && strings.Contains(r.URN, "kinfra:masters:ControlPlane$"+simBucket+"::"):
+		case r.Type == simBucket && strings.Contains(r.URN, "kinfra:masters:ControlPlane$"+simBucket+"::") && !isIssuerBucket(r):
 			rec.Bucket = inputStr(r.Inputs["bucket"])
 		case isBootFailedAlarm(r):
 			rec.BootAlarm = inputStr(r.Inputs["name"])
@@ -712,6 +712,13 @@ func slotList(is []int) string {
 
 // inputTag finds a tag's value in recorded inputs: tags as a map (most
 // resources) or as a list of {key, value} (Auto Scaling Groups).
+// isIssuerBucket: the bucket that publishes the service-account issuer,
+// not the backups.
+func isIssuerBucket(r mockaws.Resource) bool {
+	role, _ := inputTag(r.Inputs, masters.RoleTag)
+	return role == masters.IssuerRole
+}
+
 func inputTag(inputs map[string]any, key string) (string, bool) {
 	switch t := inputs["tags"].(type) {
 	case map[string]any:

@@ -219,6 +219,10 @@ var Replacements = map[string]ReplaceRule{
 		Properties: []string{"bucket"},
 		Source:     "provider schema: " + tfAWS("s3/bucket_policy.go") + "; the policy updates in place",
 	},
+	"aws:s3/bucketObjectv2:BucketObjectv2": {
+		Properties: []string{"bucket", "key"},
+		Source:     "verified: " + tfAWS("s3/object.go") + "; content and contentType are uploaded again in place",
+	},
 
 	// --- KMS and SSM -----------------------------------------------------
 	"aws:kms/key:Key": {
@@ -268,6 +272,10 @@ var Replacements = map[string]ReplaceRule{
 	"aws:iam/userPolicy:UserPolicy": {
 		Properties: []string{"name", "namePrefix", "user"},
 		Source:     "provider schema: " + tfAWS("iam/user_policy.go"),
+	},
+	"aws:iam/openIdConnectProvider:OpenIdConnectProvider": {
+		Properties: []string{"url"},
+		Source:     "verified: " + tfAWS("iam/openid_connect_provider.go") + "; client IDs and thumbprints update in place",
 	},
 	"aws:iam/accessKey:AccessKey": {
 		Properties: []string{"user", "pgpKey"},

@@ -98,6 +98,10 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 		roles = append(roles, s.RoleName)
 	}
 	ctx.Export("masterRoleNames", roles)
+	// The service-account issuer AWS trusts: a stack that deploys the
+	// add-ons gives it to them, and workloads' own roles may trust it.
+	ctx.Export("serviceAccountIssuer", pulumi.String(m.ServiceAccountIssuer))
+	ctx.Export("oidcProviderArn", m.OIDCProviderArn)
 	// What a stack that adds node pools to this cluster needs (see the
 	// workers example).
 	ctx.Export("apiName", pulumi.String(m.APIName))
