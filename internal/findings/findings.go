@@ -81,6 +81,7 @@ var Rules = []Rule{
 	{ID: "quota/auto-scaling-groups", Severity: Warning, Doc: "the stack creates no more Auto Scaling groups than an account's default quota for a region (500)", Check: autoScalingGroupQuota},
 	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},
 	{ID: "iam/access-key", Severity: Error, Doc: "no long-lived AWS credential is created: no IAM access key, whose secret would sit in the state and wherever it is handed on", Check: accessKeys},
+	{ID: ProxyScale, Severity: Warning, Doc: "kube-proxy's mode syncs the stack's Services (kubernetes.maxServices) within " + proxySyncBudget + ", as measured by the data-plane benchmark", CheckConfig: proxyScale},
 	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
 	{ID: "pki/expiry", Severity: Error, Doc: "no CA and no admin certificate of kinfra:pki expires within 90 days (an error once expired)", CheckPKI: pkiExpiry},
 	{ID: ZoneLoss, Severity: Error, Doc: "the cluster survives the loss of any one availability zone: etcd keeps its quorum and the API a master", JudgedBy: "kinfra plan --failures"},
