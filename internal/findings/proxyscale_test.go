@@ -17,11 +17,17 @@ func TestAProxyModeAskedForMoreServicesThanItWasMeasuredToSyncWarns(t *testing.T
 		{"iptables", 1000, false},
 		{"iptables", 1001, true},
 		{"iptables", 20000, true},
-		{"nftables", 20000, false},
-		{"", 20000, false}, // the default mode
+		{"nftables", 5000, false},
+		{"nftables", 5001, true},
+		{"", 5001, true}, // the default mode: nftables
+		{"none", 30000, false},
 		{"ipvs", 20000, false},
 	} {
-		config := map[string]string{"kinfra:cluster": fmt.Sprintf(`{"name":"p","kubernetes":{"maxServices":%d},"kubeProxy":{"mode":%q}}`, c.services, c.mode)}
+		proxy := fmt.Sprintf(`{"mode":%q}`, c.mode)
+		if c.mode == "" {
+			proxy = `{}`
+		}
+		config := map[string]string{"kinfra:cluster": fmt.Sprintf(`{"name":"p","kubernetes":{"maxServices":%d},"kubeProxy":%s}`, c.services, proxy)}
 		var hits []Finding
 		for _, f := range RunStack(nil, config) {
 			if f.Rule == ProxyScale {
@@ -35,9 +41,19 @@ func TestAProxyModeAskedForMoreServicesThanItWasMeasuredToSyncWarns(t *testing.T
 		require.Len(t, hits, 1, "%s at %d", c.mode, c.services)
 		require.Equal(t, Warning, hits[0].Severity)
 		require.Equal(t, `kinfra:cluster["kubernetes"]["maxServices"]`, hits[0].Resource)
-		require.Contains(t, hits[0].Message, fmt.Sprintf("%d Services in kube-proxy's iptables mode", c.services))
-		require.Contains(t, hits[0].Message, "Use nftables")
+		mode := c.mode
+		if mode == "" {
+			mode = "nftables"
+		}
+		require.Contains(t, hits[0].Message, fmt.Sprintf("%d Services in kube-proxy's %s mode", c.services, mode))
+		if mode == "iptables" {
+			require.Contains(t, hits[0].Message, "Use nftables")
+		} else {
+			require.Contains(t, hits[0].Message, "a CNI that replaces kube-proxy")
+		}
 	}
+	// A CNI that replaces kube-proxy leaves no kube-proxy to warn about.
+	require.Empty(t, RunStack(nil, map[string]string{"kinfra:cluster": `{"kubernetes":{"maxServices":30000},"cni":{"provider":"cilium","kubeProxyReplacement":true}}`}))
 	// An acknowledged warning stays in the plan with its reason.
 	acks, err := ParseAcknowledgements(`[{"rule":"addons/proxy-scale","reason":"migrating to nftables in Q1; platform team"}]`)
 	require.NoError(t, err)
