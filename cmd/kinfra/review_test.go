@@ -37,20 +37,7 @@ func TestFailuresShowsTheZoneLossTableAndExitsZeroForACommittedStack(t *testing.
 // nowhere) only when validation is bypassed, so the failing case is a
 // single-zone control plane: one member, one zone, and its loss loses all.
 func TestFailuresExitsOneWhenAZoneLossLosesQuorum(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "Pulumi.solo.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(`config:
-  aws:region: us-east-1
-  kinfra:cluster:
-    name: solo
-    network:
-      availabilityZones: [us-east-1a]
-    masters:
-      count: 1
-    nodePools:
-      - name: general
-        maxSize: 3
-`), 0o644))
-	code, out, errOut := kinfra("plan", "--stack-file", path, "--failures")
+	code, out, errOut := kinfra("plan", "--stack-file", singleZoneStack(t, ""), "--failures")
 	require.Equal(t, 1, code, errOut)
 	require.Contains(t, out, "LOST")
 	require.Contains(t, errOut, "does not survive the loss of any one zone")
@@ -93,23 +80,7 @@ func TestParityTakesNoStack(t *testing.T) {
 // acknowledgement; an acknowledgement of another zone covers nothing, and
 // one that covers no loss is reported as stale.
 func TestFailuresAcceptsAnAcknowledgedZoneLoss(t *testing.T) {
-	write := func(acks string) string {
-		path := filepath.Join(t.TempDir(), "Pulumi.solo.yaml")
-		require.NoError(t, os.WriteFile(path, []byte(`config:
-  aws:region: us-east-1
-  kinfra:acknowledgements:`+acks+`
-  kinfra:cluster:
-    name: solo
-    network:
-      availabilityZones: [us-east-1a]
-    masters:
-      count: 1
-    nodePools:
-      - name: general
-        maxSize: 3
-`), 0o644))
-		return path
-	}
+	write := func(acks string) string { return singleZoneStack(t, "  kinfra:acknowledgements:"+acks+"\n") }
 
 	code, out, errOut := kinfra("plan", "--stack-file", write(`
     - rule: failures/zone-loss
@@ -152,4 +123,24 @@ func TestFailuresCallsAZoneLossAcknowledgementStaleWhenTheStackSurvives(t *testi
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "survives the loss of any one zone")
 	require.Contains(t, errOut, "kinfra:acknowledgements[0] acknowledges failures/zone-loss on any zone, but no such zone loss breaks the cluster; remove it")
+}
+
+// singleZoneStack writes a stack of one master in one zone, with extra
+// config lines (indented as keys of config:) before its cluster.
+func singleZoneStack(t *testing.T, extra string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "Pulumi.solo.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`config:
+  aws:region: us-east-1
+`+extra+`  kinfra:cluster:
+    name: solo
+    network:
+      availabilityZones: [us-east-1a]
+    masters:
+      count: 1
+    nodePools:
+      - name: general
+        maxSize: 3
+`), 0o644))
+	return path
 }
