@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
+	"github.com/kinfra-dev/kinfra/internal/regions"
 )
 
 // Object keys of the discovery documents in the issuer's bucket: the paths
@@ -45,14 +46,6 @@ func ClusterLocalIssuer(dnsDomain string) string {
 	return "https://kubernetes.default.svc." + dnsDomain
 }
 
-// DNSSuffix is the DNS suffix of AWS endpoints in a partition.
-func DNSSuffix(partition string) string {
-	if partition == "aws-cn" {
-		return "amazonaws.com.cn"
-	}
-	return "amazonaws.com"
-}
-
 // Issuer is the service-account issuer of a cluster whose discovery
 // documents are in bucket, in region of partition: the bucket's
 // virtual-hosted S3 URL.
@@ -63,7 +56,7 @@ type Issuer struct {
 // URL is the issuer as tokens name it (iss) and as the IAM OpenID Connect
 // provider is registered.
 func (i Issuer) URL() string {
-	return fmt.Sprintf("https://%s.s3.%s.%s", i.Bucket, i.Region, DNSSuffix(i.Partition))
+	return fmt.Sprintf("https://%s.s3.%s.%s", i.Bucket, i.Region, regions.DNSSuffix(i.Partition))
 }
 
 // JWKSURI is where the key set is published.

@@ -44,6 +44,18 @@ type Region struct {
 	OptIn bool
 }
 
+// DNSSuffix is the domain of a partition's endpoints (amazonaws.com,
+// amazonaws.com.cn, …), from the SDK's table; amazonaws.com for an
+// unknown partition.
+func DNSSuffix(partition string) string {
+	for _, p := range sdkPartitions {
+		if p.ID == partition {
+			return p.DNSSuffix
+		}
+	}
+	return "amazonaws.com"
+}
+
 // Lookup returns the region called name, or an error that says what name
 // is and what to use instead.
 func Lookup(name string) (Region, error) {
