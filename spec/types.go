@@ -166,6 +166,11 @@ type NetworkImport struct {
 	NatGateways        map[string]string `json:"natGateways,omitempty"`
 	// ElasticIps are the NAT gateways' allocation IDs (eipalloc-…).
 	ElasticIps map[string]string `json:"elasticIps,omitempty"`
+	// Endpoints are existing VPC endpoints, by the short service name of
+	// gatewayEndpoints or interfaceEndpoints (s3, ecr.api…): AWS refuses a
+	// second gateway endpoint of a service on a route table, and a second
+	// private-DNS interface endpoint of a service in a VPC.
+	Endpoints map[string]string `json:"endpoints,omitempty"`
 }
 
 // Kubernetes is the cluster's version and address plan.

@@ -38,6 +38,7 @@ var (
 		"privateRouteTables":        routeTableID,
 		"natGateways":               regexp.MustCompile(`^nat-([0-9a-f]{8}|[0-9a-f]{17})$`),
 		"elasticIps":                regexp.MustCompile(`^eipalloc-([0-9a-f]{8}|[0-9a-f]{17})$`),
+		"endpoints":                 regexp.MustCompile(`^vpce-([0-9a-f]{8}|[0-9a-f]{17})$`),
 	}
 )
 
@@ -315,6 +316,17 @@ func (n Network) checkImport(path string, zones []string) validate.Errors {
 	}
 	perZone("natGateways", im.NatGateways, natZones, "has a NAT gateway in natGateways mode "+n.NatGateways)
 	perZone("elasticIps", im.ElasticIps, natZones, "has a NAT gateway in natGateways mode "+n.NatGateways)
+	services := append(append([]string{}, n.GatewayEndpoints...), n.InterfaceEndpoints...)
+	for _, svc := range validate.SortedKeys(im.Endpoints) {
+		if !slices.Contains(services, svc) {
+			errs.Addf(fmt.Sprintf("%s.endpoints[%q]", path, svc), "%q is not an endpoint this stack creates; import only services of gatewayEndpoints or interfaceEndpoints (%s)", svc, validate.Join(services))
+			continue
+		}
+		id := im.Endpoints[svc]
+		if !importIDs["endpoints"].MatchString(id) {
+			errs.Addf(fmt.Sprintf("%s.endpoints[%q]", path, svc), "%q is not a VPC endpoint ID (vpce- and 8 or 17 hex digits)", id)
+		}
+	}
 	return errs
 }
 

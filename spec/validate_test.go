@@ -130,6 +130,12 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 			`cluster.network.import.vpc: "subnet-0123456789abcdef0" is not a VPC ID (vpc- and 8 or 17 hex digits)`},
 		{"import id with a nine-digit suffix", func(c *spec.Cluster) { c.Network.Import = &spec.NetworkImport{InternetGateway: "igw-0123456789"} },
 			`cluster.network.import.internetGateway: "igw-0123456789" is not an internet gateway ID (igw- and 8 or 17 hex digits)`},
+		{"import of an endpoint the stack does not create", func(c *spec.Cluster) {
+			c.Network.Import = &spec.NetworkImport{Endpoints: map[string]string{"dynamodb": "vpce-0123456789abcdef0"}}
+		}, `cluster.network.import.endpoints["dynamodb"]: "dynamodb" is not an endpoint this stack creates; import only services of gatewayEndpoints or interfaceEndpoints (s3)`},
+		{"import of an endpoint with an ID of the wrong kind", func(c *spec.Cluster) {
+			c.Network.Import = &spec.NetworkImport{Endpoints: map[string]string{"s3": "vpc-0123456789abcdef0"}}
+		}, `cluster.network.import.endpoints["s3"]: "vpc-0123456789abcdef0" is not a VPC endpoint ID (vpce- and 8 or 17 hex digits)`},
 		{"kubernetes version malformed", func(c *spec.Cluster) { c.Kubernetes.Version = "1.37" },
 			`cluster.kubernetes.version: "1.37" is not a Kubernetes version; use vMAJOR.MINOR.PATCH such as v1.37.2`},
 		{"kubernetes version kubeadm cannot install", func(c *spec.Cluster) { c.Kubernetes.Version = "v1.34.1" },

@@ -19,7 +19,7 @@ func (b *builder) endpoints() error {
 			VpcEndpointType: pulumi.String("Gateway"),
 			RouteTableIds:   b.routeTables,
 			Tags:            b.tags.For(name),
-		}, b.parent); err != nil {
+		}, b.opts(b.im.Endpoints[svc])...); err != nil {
 			return err
 		}
 	}
@@ -65,7 +65,7 @@ func (b *builder) endpoints() error {
 			SecurityGroupIds:  pulumi.StringArray{sg.ID()},
 			PrivateDnsEnabled: pulumi.Bool(true),
 			Tags:              b.tags.For(name),
-		}, b.parent); err != nil {
+		}, b.opts(b.im.Endpoints[svc])...); err != nil {
 			return err
 		}
 	}

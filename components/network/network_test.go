@@ -440,6 +440,20 @@ func TestImportAdoptsExistingResourcesByID(t *testing.T) {
 	}
 }
 
+func TestImportedEndpointsAreAdoptedByID(t *testing.T) {
+	n := spec.Network{AvailabilityZones: []string{"us-east-1a"}, InterfaceEndpoints: []string{"ecr.api", "sts"},
+		Import: &spec.NetworkImport{Endpoints: map[string]string{"s3": "vpce-0a000000000000001", "ecr.api": "vpce-0a000000000000002"}}}
+	m, _ := mustRun(t, n)
+	const tEndpoint = "aws:ec2/vpcEndpoint:VpcEndpoint"
+	for name, id := range map[string]string{
+		"prod-network-s3":      "vpce-0a000000000000001",
+		"prod-network-ecr-api": "vpce-0a000000000000002",
+		"prod-network-sts":     "",
+	} {
+		require.Equal(t, id, get(t, m, tEndpoint, name).Options.Import, name)
+	}
+}
+
 func TestInvalidArgsFailWithEveryProblemAndRegisterNothing(t *testing.T) {
 	m := mockaws.New("us-east-1")
 	err := m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
