@@ -276,12 +276,14 @@ func checkPrefixLength(errs *validate.Errors, path string, bits int, vpc netip.P
 func (n Network) checkImport(path string, zones []string) validate.Errors {
 	var errs validate.Errors
 	im := n.Import
-	one := func(key, id string) {
+	// at is the field's path: the key, or a zone-keyed map's entry.
+	oneAt := func(at, key, id string) {
 		if id != "" && !importIDs[key].MatchString(id) {
 			prefix := strings.SplitN(strings.TrimPrefix(importIDs[key].String(), "^"), "-", 2)[0]
-			errs.Addf(path+"."+key, "%q is not %s ID (%s- and 8 or 17 hex digits)", id, article(importKinds[key]), prefix)
+			errs.Addf(at, "%q is not %s ID (%s- and 8 or 17 hex digits)", id, article(importKinds[key]), prefix)
 		}
 	}
+	one := func(key, id string) { oneAt(path+"."+key, key, id) }
 	perZone := func(key string, m map[string]string, allowed []string, why string) {
 		for _, z := range validate.SortedKeys(m) {
 			p := fmt.Sprintf("%s.%s[%q]", path, key, z)
@@ -291,7 +293,7 @@ func (n Network) checkImport(path string, zones []string) validate.Errors {
 			case !slices.Contains(allowed, z):
 				errs.Addf(p, "%q is not a zone that %s; use one of %s", z, why, validate.Join(allowed))
 			default:
-				one(key, m[z])
+				oneAt(p, key, m[z])
 			}
 		}
 	}

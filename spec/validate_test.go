@@ -130,6 +130,9 @@ func TestEachBadInputHasItsExactMessage(t *testing.T) {
 			`cluster.network.import.vpc: "subnet-0123456789abcdef0" is not a VPC ID (vpc- and 8 or 17 hex digits)`},
 		{"import id with a nine-digit suffix", func(c *spec.Cluster) { c.Network.Import = &spec.NetworkImport{InternetGateway: "igw-0123456789"} },
 			`cluster.network.import.internetGateway: "igw-0123456789" is not an internet gateway ID (igw- and 8 or 17 hex digits)`},
+		{"zone-keyed import id of the wrong kind", func(c *spec.Cluster) {
+			c.Network.Import = &spec.NetworkImport{PrivateSubnets: map[string]string{"us-east-1a": "subnet-0123"}}
+		}, `cluster.network.import.privateSubnets["us-east-1a"]: "subnet-0123" is not a subnet ID (subnet- and 8 or 17 hex digits)`},
 		{"import of an endpoint the stack does not create", func(c *spec.Cluster) {
 			c.Network.Import = &spec.NetworkImport{Endpoints: map[string]string{"dynamodb": "vpce-0123456789abcdef0"}}
 		}, `cluster.network.import.endpoints["dynamodb"]: "dynamodb" is not an endpoint this stack creates; import only services of gatewayEndpoints or interfaceEndpoints (s3)`},
