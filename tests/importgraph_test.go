@@ -109,8 +109,9 @@ func TestExternalModuleBuildsAVPC(t *testing.T) {
 }
 
 // The AWS SDK for Go v2 and etcd's client are for the CLI's day-2 commands
-// (internal/etcdops, internal/roll); the components, the spec and the
-// Pulumi program never compile them.
+// (internal/etcdops, internal/roll) and the account reader of import and
+// drift (internal/inventory); the components, the spec and the Pulumi
+// program never compile them.
 func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
 	const awsSDK, etcdClient = "github.com/aws/aws-sdk-go-v2", "go.etcd.io/etcd/client"
 	root := repoRoot(t)
@@ -126,4 +127,13 @@ func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
 	rollDeps := strings.Split(runGo(t, root, "list", "-deps", "./internal/roll"), "\n")
 	require.Contains(t, rollDeps, awsSDK+"/service/autoscaling", "internal/roll no longer imports the AWS SDK; the test is not looking at the right package")
 	require.Contains(t, rollDeps, etcdClient+"/v3", "internal/roll no longer imports etcd's client; the test is not looking at the right package")
+
+	// The reader is an allowed SDK user; it stays clear of the Pulumi SDK,
+	// so that drift and import do not compile a Pulumi program to read AWS.
+	inv := runGo(t, root, "list", "-deps", "./internal/inventory")
+	for _, svc := range []string{"ec2", "autoscaling", "elasticloadbalancingv2", "cloudformation"} {
+		require.Contains(t, strings.Split(inv, "\n"), awsSDK+"/service/"+svc,
+			"internal/inventory no longer imports the SDK's %s; the test is not looking at the right package", svc)
+	}
+	require.Empty(t, linesContaining(inv, "github.com/pulumi/"), "internal/inventory compiles the Pulumi SDK")
 }

@@ -22,6 +22,9 @@ type Moto struct {
 	Endpoint string
 	// Log is the file its output goes to.
 	Log string
+	// Recording is the file its request recorder writes (see
+	// StartRecording): one per server, in the test's temporary directory.
+	Recording string
 }
 
 // StartMoto starts moto_server (found like Path: $KINFRA_MOTO_SERVER, else
@@ -33,11 +36,13 @@ type Moto struct {
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
 	bin := Path(t, "moto_server")
-	log := filepath.Join(t.TempDir(), "moto_server.log")
+	dir := t.TempDir()
+	log := filepath.Join(dir, "moto_server.log")
+	recording := filepath.Join(dir, "moto_recording.jsonl")
 	var lastErr error
 	// A free port can be taken between choosing and binding it: try again.
 	for range 3 {
-		m, err := startMoto(t, bin, log)
+		m, err := startMoto(t, bin, log, recording)
 		if err == nil {
 			return m
 		}
@@ -53,7 +58,7 @@ func StartMoto(t testing.TB) *Moto {
 // choose the same free port, and one of them talk to the other's server.
 var motoStarting sync.Mutex
 
-func startMoto(t testing.TB, bin, log string) (*Moto, error) {
+func startMoto(t testing.TB, bin, log, recording string) (*Moto, error) {
 	motoStarting.Lock()
 	defer motoStarting.Unlock()
 	port, err := motoFreePort()
@@ -67,6 +72,9 @@ func startMoto(t testing.TB, bin, log string) (*Moto, error) {
 	defer out.Close()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = out, out
+	// The recorder writes where it is told, not to ./moto_recording, and
+	// records nothing until StartRecording.
+	cmd.Env = append(os.Environ(), "MOTO_RECORDER_FILEPATH="+recording, "MOTO_ENABLE_RECORDING=")
 	// Its own process group, killed as a whole; and killed if the test
 	// process dies without cleaning up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -79,7 +87,7 @@ func startMoto(t testing.TB, bin, log string) (*Moto, error) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}
-	m := &Moto{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Log: log}
+	m := &Moto{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Log: log, Recording: recording}
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -114,4 +122,17 @@ func motoFreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// SetAWSEnv points the AWS SDK at this server for the rest of the test:
+// its endpoint, test credentials, and no shared config or profile that
+// could send a call elsewhere.
+func (m *Moto) SetAWSEnv(t testing.TB) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": m.Endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		t.Setenv(k, v)
+	}
 }
