@@ -51,6 +51,10 @@ type Resource struct {
 	Custom bool           `json:"custom"`
 	ID     string         `json:"-"`
 	Inputs map[string]any `json:"inputs"`
+	// State is what the mock answered the registration with: the inputs
+	// and the outputs it computes (arn, …). In-process only, like ID: drift
+	// maps the plan's ARNs to the live ones with it.
+	State map[string]any `json:"-"`
 	// Options of the registration.
 	Options Options `json:"options"`
 }
@@ -162,6 +166,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		state["outputs"] = resource.NewPropertyValue(m.Account.StackOutputs[args.Name])
 	}
 	r.ID = id
+	r.State = Plain(state)
 	r.URN = urn(args, r.Parent)
 	m.mu.Lock()
 	m.resources = append(m.resources, r)

@@ -18,6 +18,7 @@ import (
 	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/mdtext"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -1124,7 +1125,7 @@ func (d *PlanDiff) Markdown(w io.Writer) {
 		} else if f.Path != "" {
 			res = "`" + f.Path + "`"
 		}
-		fmt.Fprintf(&b, "- %s **%s** `%s` %s: %s\n", icon, f.Severity, f.Rule, res, mdText(f.Message))
+		fmt.Fprintf(&b, "- %s **%s** `%s` %s: %s\n", icon, f.Severity, f.Rule, res, mdtext.Text(f.Message))
 	}
 	if len(d.Flags) > 0 {
 		b.WriteString("\n")
@@ -1135,16 +1136,16 @@ func (d *PlanDiff) Markdown(w io.Writer) {
 	footer := "\n" + strings.Join(mdNotes(d.Notes), "")
 	for i, rd := range d.Resources {
 		var sec bytes.Buffer
-		fmt.Fprintf(&sec, "<details><summary><code>%s %s</code> <b>%s</b> <code>%s</code>", actionMark[rd.Action], rd.Action, htmlEscape(rd.Name), htmlEscape(rd.Type))
+		fmt.Fprintf(&sec, "<details><summary><code>%s %s</code> <b>%s</b> <code>%s</code>", actionMark[rd.Action], rd.Action, mdtext.HTML(rd.Name), mdtext.HTML(rd.Type))
 		if rd.RenamedFrom != "" {
-			fmt.Fprintf(&sec, " (likely rename of <code>%s</code>)", htmlEscape(shortName(rd.RenamedFrom)))
+			fmt.Fprintf(&sec, " (likely rename of <code>%s</code>)", mdtext.HTML(shortName(rd.RenamedFrom)))
 		}
 		if rd.RenamedTo != "" {
-			fmt.Fprintf(&sec, " (likely renamed to <code>%s</code>)", htmlEscape(shortName(rd.RenamedTo)))
+			fmt.Fprintf(&sec, " (likely renamed to <code>%s</code>)", mdtext.HTML(shortName(rd.RenamedTo)))
 		}
 		fmt.Fprintf(&sec, "</summary>\n\n`%s`\n\n", rd.URN)
 		if n := rd.replaceNote(); n != "" {
-			fmt.Fprintf(&sec, "%s.\n\n", mdText(strings.ToUpper(n[:1])+n[1:]))
+			fmt.Fprintf(&sec, "%s.\n\n", mdtext.Text(strings.ToUpper(n[:1])+n[1:]))
 		}
 		if len(rd.Changes)+len(rd.Options) > 0 {
 			sec.WriteString("| property | old | new | |\n|---|---|---|---|\n")
@@ -1156,14 +1157,14 @@ func (d *PlanDiff) Markdown(w io.Writer) {
 				case c.ForcesReplacement:
 					note = "**forces replacement**"
 				}
-				fmt.Fprintf(&sec, "| `%s` | %s | %s | %s |\n", mdCell(c.Path), mdValue(c.Old), mdValue(c.New), note)
+				fmt.Fprintf(&sec, "| `%s` | %s | %s | %s |\n", mdtext.Cell(c.Path), mdtext.Value(c.Old), mdtext.Value(c.New), note)
 			}
 			for _, o := range rd.Options {
 				if delta, ok := o.listDelta(); ok {
-					fmt.Fprintf(&sec, "| option `%s` | %s | | |\n", o.Option, mdValue(delta))
+					fmt.Fprintf(&sec, "| option `%s` | %s | | |\n", o.Option, mdtext.Value(delta))
 					continue
 				}
-				fmt.Fprintf(&sec, "| option `%s` | %s | %s | |\n", o.Option, mdValue(o.Old), mdValue(o.New))
+				fmt.Fprintf(&sec, "| option `%s` | %s | %s | |\n", o.Option, mdtext.Value(o.Old), mdtext.Value(o.New))
 			}
 			sec.WriteString("\n")
 		}
@@ -1184,27 +1185,9 @@ func mdNotes(notes []string) []string {
 	}
 	out := []string{"<sub>\n\n"}
 	for _, n := range notes {
-		out = append(out, "- "+mdText(n)+"\n")
+		out = append(out, "- "+mdtext.Text(n)+"\n")
 	}
 	return append(out, "\n</sub>\n")
-}
-
-var htmlReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-func htmlEscape(s string) string { return htmlReplacer.Replace(s) }
-
-// mdText keeps prose from breaking the Markdown around it.
-func mdText(s string) string {
-	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "\n", " ").Replace(s)
-}
-
-func mdCell(s string) string { return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ").Replace(s) }
-
-func mdValue(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return "`" + mdCell(s) + "`"
 }
 
 // --- flags -------------------------------------------------------------------------
@@ -1273,9 +1256,9 @@ func newFlagContext(old, new *Plan) *flagContext {
 		for _, r := range p.Resources {
 			switch r.Type {
 			case "aws:autoscaling/group:Group":
-				note(r, inputStrs(r.Inputs["vpcZoneIdentifiers"]))
+				note(r, mockaws.Strings(r.Inputs["vpcZoneIdentifiers"]))
 			case "aws:lb/loadBalancer:LoadBalancer":
-				refs := inputStrs(r.Inputs["subnets"])
+				refs := mockaws.Strings(r.Inputs["subnets"])
 				if l, ok := r.Inputs["subnetMappings"].([]any); ok {
 					for _, m := range l {
 						if m, ok := m.(map[string]any); ok {

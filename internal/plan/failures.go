@@ -210,7 +210,7 @@ func (p *Plan) Failures() (FailureReport, error) {
 	pools := map[string][]simGroup{}
 	byName := map[string]string{} // group name (or ID) → URN
 	for _, r := range mockaws.OfType(p.Resources, simGroupType) {
-		g := simGroup{r: r, subnets: inputStrs(r.Inputs["vpcZoneIdentifiers"])}
+		g := simGroup{r: r, subnets: mockaws.Strings(r.Inputs["vpcZoneIdentifiers"])}
 		zs := map[string]bool{}
 		for _, s := range g.subnets {
 			if z, ok := subnetZone[s]; ok {
@@ -219,7 +219,7 @@ func (p *Plan) Failures() (FailureReport, error) {
 				g.unknown = append(g.unknown, s)
 			}
 		}
-		for _, z := range inputStrs(r.Inputs["availabilityZones"]) {
+		for _, z := range mockaws.Strings(r.Inputs["availabilityZones"]) {
 			zs[z] = true
 		}
 		for z := range zs {
@@ -273,7 +273,7 @@ func (p *Plan) Failures() (FailureReport, error) {
 	}
 	attached := map[string]bool{} // group URN
 	for _, g := range slots {
-		for _, arn := range inputStrs(g.r.Inputs["targetGroupArns"]) {
+		for _, arn := range mockaws.Strings(g.r.Inputs["targetGroupArns"]) {
 			if isAPIArn(arn) {
 				attached[g.r.URN] = true
 			}
@@ -737,20 +737,6 @@ func inputTag(inputs map[string]any, key string) (string, bool) {
 func inputStr(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-func inputStrs(v any) []string {
-	if s, ok := v.([]string); ok {
-		return s
-	}
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, e := range l {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // inputNum reads a recorded number (float64 after Plain; int in hand-made
