@@ -51,9 +51,11 @@ type Resource struct {
 	Custom bool           `json:"custom"`
 	ID     string         `json:"-"`
 	Inputs map[string]any `json:"inputs"`
-	// State is what the mock answered the registration with: the inputs
-	// and the outputs it computes (arn, …). In-process only, like ID: drift
-	// maps the plan's ARNs to the live ones with it.
+	// State is what the mock returned for a custom resource: its inputs
+	// and the outputs AWS would compute (arn, dnsName, ipv6CidrBlock…), so
+	// that a test can tell which resource a computed value in another's
+	// inputs came from. Like ID it is in-process only: plans and goldens
+	// do not carry it.
 	State map[string]any `json:"-"`
 	// Options of the registration.
 	Options Options `json:"options"`
@@ -159,6 +161,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			id = m.idFor(args.TypeToken, args.Name)
 		}
 		m.computed(args.TypeToken, args.Name, id, state)
+		r.State = Plain(state)
 	}
 	if args.TypeToken == "pulumi:pulumi:StackReference" {
 		// Read, not registered: the SDK reads another stack's outputs.

@@ -1,10 +1,13 @@
 package mockaws_test
 
 import (
+	"encoding/json"
+
 	"testing"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
@@ -135,4 +138,28 @@ func TestUnknownInvokesFailLoudly(t *testing.T) {
 		return err
 	})
 	require.ErrorContains(t, err, `no subnet "subnet-0000000000000dead" in us-east-1`)
+}
+
+// State is what the mock answered, so that a test can tell which resource
+// a computed value in another's inputs (a target group's ARN in a group's
+// targetGroupArns) came from; plans do not carry it.
+func TestStateHoldsTheComputedOutputsOtherResourcesReference(t *testing.T) {
+	m := mockaws.New("us-east-1")
+	require.NoError(t, m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+		tg, err := lb.NewTargetGroup(ctx, "api", &lb.TargetGroupArgs{Port: pulumi.Int(6443), Protocol: pulumi.String("TCP")})
+		if err != nil {
+			return err
+		}
+		_, err = ec2.NewVpc(ctx, "net", &ec2.VpcArgs{CidrBlock: pulumi.String("10.0.0.0/16"), AssignGeneratedIpv6CidrBlock: pulumi.Bool(true),
+			Tags: pulumi.StringMap{"ref": tg.Arn}})
+		return err
+	}))
+	tg, _ := m.Named("aws:lb/targetGroup:TargetGroup", "api")
+	vpc, _ := m.Named("aws:ec2/vpc:Vpc", "net")
+	require.Equal(t, tg.State["arn"], vpc.Inputs["tags"].(map[string]any)["ref"])
+	require.Equal(t, "10.0.0.0/16", vpc.State["cidrBlock"], "the inputs are part of the state")
+	require.Regexp(t, `^2600:1f18:[0-9a-f]{4}:[0-9a-f]{2}00::/56$`, vpc.State["ipv6CidrBlock"])
+	out, err := json.Marshal(vpc)
+	require.NoError(t, err)
+	require.NotContains(t, string(out), "ipv6CidrBlock", "plans and goldens do not carry the state")
 }
