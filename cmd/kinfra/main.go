@@ -14,6 +14,8 @@
 //	kinfra etcd restore --stack us-east-1 --snapshot latest  restore every etcd member from one
 //	kinfra etcd recover-space --stack us-east-1  the NOSPACE runbook: compact, defragment, disarm
 //	kinfra roll --stack us-east-1           replace the masters one at a time, behind health gates
+//	kinfra import --region us-east-1 --vpc-id vpc-…  --stack legacy  an existing cluster as a stack file
+//	kinfra drift --stack us-east-1          what changed in the account outside code
 //
 // Exit status: 0 success (a valid plan), 1 invalid config, error findings or
 // a failed command, 2 usage.
@@ -45,6 +47,8 @@ const usage = `usage:
   kinfra etcd restore (--stack NAME | --stack-file PATH) --snapshot latest|KEY [--dry-run] [--yes] ...
   kinfra etcd recover-space (--stack NAME | --stack-file PATH) [--dry-run] ...
   kinfra roll (--stack NAME | --stack-file PATH) [--dry-run] [--timeout 15m] [--poll 10s]
+  kinfra import --region REGION (--vpc-id ID | --cloudformation-stack NAME | --template FILE) (--stack NAME | --out PATH) ...
+  kinfra drift (--stack NAME | --stack-file PATH) [--json | --markdown] ...
 
 plan runs the kinfra Pulumi program offline, under mocks, and prints what it
 would create. No AWS credentials and no Pulumi CLI are needed.
@@ -64,6 +68,10 @@ brings a cluster out of NOSPACE (docs/masters.md); it calls AWS and etcd.
 roll replaces the masters whose launch template version is behind the stack,
 one slot at a time, each once the one before is healthy (README, "Upgrading a
 cluster"). It calls AWS, etcd and the API servers.
+
+import writes a stack file for a cluster that already runs, from the account
+or a CloudFormation template; drift compares the account with a stack's plan
+(docs/import-drift.md). Both make read-only AWS calls.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -76,6 +84,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runEtcd(args[1:], stdout, stderr)
 	case len(args) > 0 && args[0] == "roll":
 		return runRoll(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "import":
+		return runImport(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "drift":
+		return runDrift(args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return 2

@@ -234,7 +234,13 @@ func poolName(group, cluster string) string {
 	n := strings.ToLower(group)
 	n = strings.TrimPrefix(n, strings.ToLower(cluster))
 	n = strings.TrimSuffix(strings.TrimSuffix(n, "-asg"), "-nodes")
-	return label(n)
+	n = label(n)
+	for _, p := range []string{"nodes-", "node-", "workers-", "worker-", "pool-"} {
+		if rest, ok := strings.CutPrefix(n, p); ok && rest != "" {
+			return rest
+		}
+	}
+	return n
 }
 
 // groupZones are the cluster zones of the group's subnets.

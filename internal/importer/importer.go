@@ -225,7 +225,11 @@ func (b *builder) rest() {
 		keep("NAT gateway", g.ID, "")
 	}
 	for _, a := range b.inv.Addresses {
-		keep("Elastic IP", a.AllocationID, a.PublicIP+": ")
+		what := ""
+		if a.PublicIP != "" {
+			what = a.PublicIP + ": "
+		}
+		keep("Elastic IP", a.AllocationID, what)
 	}
 	for _, sg := range b.inv.SecurityGroups {
 		if sg.Name == "default" {

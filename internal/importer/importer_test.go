@@ -162,9 +162,9 @@ func TestEverythingNotExpressedIsReportedByID(t *testing.T) {
 		"legacy-node-role":                      "AWS::IAM::Role",
 		"legacy-master-us-east-1a":              "Auto Scaling group",
 		"legacy-general":                        "Auto Scaling group",
-		"lt-00000000000000005":                 "launch template",
+		"lt-00000000000000005":                  "launch template",
 		"rtb-0000000000000000c":                 "",
-		"eipalloc-00000000000000002003":              "",
+		"eipalloc-00000000000000002003":         "",
 		r.Imports["cluster.network.import.vpc"]: "",
 	} {
 		if kind == "" {

@@ -95,9 +95,29 @@ func defaultRoute(rt inventory.RouteTable) string {
 	return ""
 }
 
+// isPublic tells a public subnet: its default route goes to an internet
+// gateway. Gateways are looked up, not told by their ID's prefix: a
+// template's IDs are logical IDs.
 func (b *builder) isPublic(s inventory.Subnet) bool {
 	rt, _ := b.routeTable(s.ID)
-	return strings.HasPrefix(defaultRoute(rt), "igw-")
+	target := defaultRoute(rt)
+	for _, g := range b.inv.InternetGateways {
+		if g.ID == target {
+			return true
+		}
+	}
+	return false
+}
+
+// isEndpoint tells an endpoint's ID, whose routes (to a gateway endpoint's
+// prefix list) AWS adds itself.
+func (b *builder) isEndpoint(id string) bool {
+	for _, e := range b.inv.Endpoints {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builder) network() (*network, error) {
@@ -312,22 +332,25 @@ func (b *builder) createSpec(n *network, withIDs bool) yamldoc.Map {
 		out = append(out, [2]any{"interfaceEndpoints", toAny(sortedKeys(iface))})
 	}
 	b.flowLogs()
-	if !withIDs {
-		return out
-	}
+	// From a template, the same resources are described but not imported:
+	// their IDs are logical IDs.
 	im := yamldoc.Map{}
 	add := func(key, id string) {
-		im = append(im, [2]any{key, id})
-		b.r.Imports["cluster.network.import."+key] = id
 		b.express(id)
+		if withIDs {
+			im = append(im, [2]any{key, id})
+			b.r.Imports["cluster.network.import."+key] = id
+		}
 	}
 	perZone := func(key string, ids map[string]string) {
 		m := yamldoc.Map{}
 		for _, z := range n.zones {
 			if id := ids[z]; id != "" {
-				m = append(m, [2]any{z, id})
-				b.r.Imports[fmt.Sprintf("cluster.network.import.%s[%q]", key, z)] = id
 				b.express(id)
+				m = append(m, [2]any{z, id})
+				if withIDs {
+					b.r.Imports[fmt.Sprintf("cluster.network.import.%s[%q]", key, z)] = id
+				}
 			}
 		}
 		im = append(im, [2]any{key, m})
@@ -352,13 +375,18 @@ func (b *builder) createSpec(n *network, withIDs bool) yamldoc.Map {
 		for _, e := range []map[string]inventory.Endpoint{gateway, iface} {
 			for _, svc := range sortedKeys(e) {
 				m = append(m, [2]any{svc, e[svc].ID})
-				b.r.Imports[fmt.Sprintf("cluster.network.import.endpoints[%q]", svc)] = e[svc].ID
 				b.express(e[svc].ID)
+				if withIDs {
+					b.r.Imports[fmt.Sprintf("cluster.network.import.endpoints[%q]", svc)] = e[svc].ID
+				}
 			}
 		}
 		im = append(im, [2]any{"endpoints", m})
 	}
 	b.extraRoutes(append([]inventory.RouteTable{l.publicTable}, mapValues(l.privateTables, n.zones)...))
+	if !withIDs {
+		return out
+	}
 	return append(out, [2]any{"import", im})
 }
 
@@ -367,7 +395,7 @@ func (b *builder) createSpec(n *network, withIDs bool) yamldoc.Map {
 func (b *builder) extraRoutes(tables []inventory.RouteTable) {
 	for _, rt := range tables {
 		for _, r := range rt.Routes {
-			if r.Target == "local" || r.DestinationCidr == "0.0.0.0/0" || strings.HasPrefix(r.Target, "vpce-") {
+			if r.Target == "local" || r.DestinationCidr == "0.0.0.0/0" || b.isEndpoint(r.Target) {
 				continue
 			}
 			b.unexpressed("route", rt.ID+"_"+r.Destination(), "routes %s to %s; kinfra's tables have only their default routes, so this route stays unmanaged (and `kinfra drift` reports it)", r.Destination(), r.Target)

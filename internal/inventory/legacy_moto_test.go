@@ -1,4 +1,4 @@
-package inventory
+package inventory_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/inventory/legacytest"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
@@ -22,7 +23,7 @@ func TestLegacyFixtureDeploysInMoto(t *testing.T) {
 	cfg := legacytest.Config(m)
 	got := legacytest.Deploy(t, cfg)
 
-	doc, err := parseTemplate(legacytest.Template(t))
+	doc, err := inventory.ParseTemplate(legacytest.Template(t))
 	require.NoError(t, err)
 	declared := doc["Resources"].(map[string]any)
 	require.Len(t, got, len(declared), "the stack lists every resource of the template")

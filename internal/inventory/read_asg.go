@@ -71,7 +71,10 @@ func group(g astypes.AutoScalingGroup, subnets []string) AutoScalingGroup {
 		ref := templateRef(*g.LaunchTemplate)
 		out.LaunchTemplate = &ref
 	}
-	if m := g.MixedInstancesPolicy; m != nil {
+	// A policy names its launch template; one without it is no policy
+	// (moto_server answers a group launched from a template with an empty
+	// policy beside it).
+	if m := g.MixedInstancesPolicy; m != nil && m.LaunchTemplate != nil && m.LaunchTemplate.LaunchTemplateSpecification != nil {
 		mi := &MixedInstances{InstanceTypes: []string{}}
 		if m.LaunchTemplate != nil {
 			if m.LaunchTemplate.LaunchTemplateSpecification != nil {

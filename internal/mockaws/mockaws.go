@@ -161,7 +161,6 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			id = m.idFor(args.TypeToken, args.Name)
 		}
 		m.computed(args.TypeToken, args.Name, id, state)
-		r.State = Plain(state)
 	}
 	if args.TypeToken == "pulumi:pulumi:StackReference" {
 		// Read, not registered: the SDK reads another stack's outputs.
@@ -169,7 +168,9 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		state["outputs"] = resource.NewPropertyValue(m.Account.StackOutputs[args.Name])
 	}
 	r.ID = id
-	r.State = Plain(state)
+	if args.Custom {
+		r.State = Plain(state)
+	}
 	r.URN = urn(args, r.Parent)
 	m.mu.Lock()
 	m.resources = append(m.resources, r)

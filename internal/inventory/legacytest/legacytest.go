@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
@@ -79,5 +81,40 @@ func Deploy(t testing.TB, cfg aws.Config) map[string]cftypes.StackResource {
 	for _, r := range res.StackResources {
 		out[aws.ToString(r.LogicalResourceId)] = r
 	}
+	associate(t, cfg, out)
 	return out
+}
+
+// associate makes the template's subnet route table associations that
+// moto_server 5.2.1's CloudFormation records apart from their tables
+// (create_subnet_association), where DescribeRouteTables does not see them:
+// on AWS the stack's associations are the tables' own, as here.
+func associate(t testing.TB, cfg aws.Config, deployed map[string]cftypes.StackResource) {
+	t.Helper()
+	ctx := context.Background()
+	inv, problems, err := inventory.FromTemplate(Template(t), Region, MotoParameters)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+	api := ec2.NewFromConfig(cfg)
+	physical := func(logical string) string {
+		id := aws.ToString(deployed[logical].PhysicalResourceId)
+		require.NotEmpty(t, id, "the stack has no %s", logical)
+		return id
+	}
+	for _, rt := range inv.RouteTables {
+		table := physical(rt.ID)
+		live, err := api.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{table}})
+		require.NoError(t, err)
+		require.Len(t, live.RouteTables, 1)
+		have := map[string]bool{}
+		for _, a := range live.RouteTables[0].Associations {
+			have[aws.ToString(a.SubnetId)] = true
+		}
+		for _, s := range rt.SubnetIDs {
+			if subnet := physical(s); !have[subnet] {
+				_, err := api.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(table), SubnetId: aws.String(subnet)})
+				require.NoError(t, err, "associating %s with %s", s, rt.ID)
+			}
+		}
+	}
 }

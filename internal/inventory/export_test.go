@@ -1,0 +1,4 @@
+package inventory
+
+// ParseTemplate is parseTemplate, for the external tests.
+var ParseTemplate = parseTemplate
