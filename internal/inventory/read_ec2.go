@@ -2,6 +2,8 @@ package inventory
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -88,7 +90,9 @@ func (r *reader) readSubnets(ctx context.Context) error {
 				MapPublicIPOnLaunch: aws.ToBool(s.MapPublicIpOnLaunch), Tags: ec2Tags(s.Tags),
 			}
 			for _, a := range s.Ipv6CidrBlockAssociationSet {
-				if a.Ipv6CidrBlockState == nil || a.Ipv6CidrBlockState.State == ec2types.SubnetCidrBlockStateCodeAssociated {
+				// Any block not on its way out (moto_server 5.2.1 answers
+				// with no state at all).
+				if a.Ipv6CidrBlockState == nil || !slices.Contains(goneSubnetBlock, a.Ipv6CidrBlockState.State) {
 					sn.Ipv6Cidr = aws.ToString(a.Ipv6CidrBlock)
 				}
 			}
@@ -99,6 +103,13 @@ func (r *reader) readSubnets(ctx context.Context) error {
 }
 
 // subnetIDs are the IDs of the VPC's subnets, once read.
+// goneSubnetBlock are the states of a subnet's IPv6 block that is not
+// (or no longer) the subnet's.
+var goneSubnetBlock = []ec2types.SubnetCidrBlockStateCode{
+	ec2types.SubnetCidrBlockStateCodeDisassociating, ec2types.SubnetCidrBlockStateCodeDisassociated,
+	ec2types.SubnetCidrBlockStateCodeFailing, ec2types.SubnetCidrBlockStateCodeFailed,
+}
+
 func (r *reader) subnetIDs() map[string]bool {
 	ids := make(map[string]bool, len(r.inv.Subnets))
 	for _, s := range r.inv.Subnets {
@@ -254,6 +265,10 @@ func (r *reader) readSecurityGroups(ctx context.Context) error {
 	p := ec2.NewDescribeSecurityGroupsPaginator(r.c.EC2, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", r.vpcID)}})
 	index := map[string]int{}
 	var ids []string
+	// described holds the group-referencing permissions' descriptions, by
+	// group, direction and peer, for rules the rules API answers without
+	// theirs (moto_server 5.2.1 drops them; AWS gives both the same).
+	described := map[string]string{}
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
@@ -261,6 +276,13 @@ func (r *reader) readSecurityGroups(ctx context.Context) error {
 		}
 		for _, g := range out.SecurityGroups {
 			id := aws.ToString(g.GroupId)
+			for egress, perms := range map[bool][]ec2types.IpPermission{false: g.IpPermissions, true: g.IpPermissionsEgress} {
+				for _, perm := range perms {
+					for _, pair := range perm.UserIdGroupPairs {
+						described[pairKey(id, egress, aws.ToString(perm.IpProtocol), aws.ToInt32(perm.FromPort), aws.ToInt32(perm.ToPort), aws.ToString(pair.GroupId))] = aws.ToString(pair.Description)
+					}
+				}
+			}
 			index[id] = len(r.inv.SecurityGroups)
 			ids = append(ids, id)
 			r.inv.SecurityGroups = append(r.inv.SecurityGroups, SecurityGroup{
@@ -284,15 +306,23 @@ func (r *reader) readSecurityGroups(ctx context.Context) error {
 					continue
 				}
 				g := &r.inv.SecurityGroups[i]
+				ru := rule(sr)
+				if ru.Description == "" && ru.ReferencedGroupID != "" {
+					ru.Description = described[pairKey(g.ID, aws.ToBool(sr.IsEgress), ru.Protocol, ru.FromPort, ru.ToPort, ru.ReferencedGroupID)]
+				}
 				if aws.ToBool(sr.IsEgress) {
-					g.Egress = append(g.Egress, rule(sr))
+					g.Egress = append(g.Egress, ru)
 				} else {
-					g.Ingress = append(g.Ingress, rule(sr))
+					g.Ingress = append(g.Ingress, ru)
 				}
 			}
 		}
 	}
 	return nil
+}
+
+func pairKey(group string, egress bool, protocol string, from, to int32, peer string) string {
+	return fmt.Sprintf("%s %t %s %d %d %s", group, egress, protocol, from, to, peer)
 }
 
 func rule(sr ec2types.SecurityGroupRule) Rule {

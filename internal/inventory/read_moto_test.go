@@ -241,8 +241,9 @@ func buildLegacyGroups(t *testing.T, a *account, vpcID string, want *Inventory) 
 			}},
 		{ID: g.masters, Name: "legacy-masters", Description: "legacy-masters group", VpcID: vpcID, Tags: named("legacy-masters"), Egress: []Rule{allOut},
 			// moto keeps a group pair's description only in the group's
-			// IpPermissions, not in DescribeSecurityGroupRules (AWS has it in both).
-			Ingress: []Rule{{ID: *api.SecurityGroupRules[0].SecurityGroupRuleId, Protocol: "tcp", FromPort: 6443, ToPort: 6443, ReferencedGroupID: g.nodes}}},
+			// IpPermissions, not in DescribeSecurityGroupRules (AWS has it in
+			// both): the reader takes it from there.
+			Ingress: []Rule{{ID: *api.SecurityGroupRules[0].SecurityGroupRuleId, Protocol: "tcp", FromPort: 6443, ToPort: 6443, ReferencedGroupID: g.nodes, Description: "API from the nodes"}}},
 	}
 	return g
 }
