@@ -103,3 +103,49 @@ func TestImportOfALegacyClusterInMotoPlansWithMotosIDs(t *testing.T) {
 		})
 	}
 }
+
+// A template is read without AWS: the stack file describes the network and
+// imports nothing, and plans.
+func TestImportOfATemplateDescribesTheClusterWithoutIDs(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // any call would fail
+	var stdout, stderr bytes.Buffer
+	args := []string{"import", "--region", "us-east-1", "--template", legacytest.TemplatePath(), "--out", "-", "--parameter", "ApiListenerProtocol=TCP"}
+	require.Equal(t, 0, run(args, &stdout, &stderr), stderr.String())
+	path := filepath.Join(t.TempDir(), "Pulumi.legacy.yaml")
+	require.NoError(t, os.WriteFile(path, stdout.Bytes(), 0o600))
+	sf, err := plan.LoadStackFile(path)
+	require.NoError(t, err)
+	p, err := plan.Run(sf)
+	require.NoError(t, err)
+	for _, r := range p.Resources {
+		require.Empty(t, r.Options.Import, "a template has no AWS IDs to import: %s", r.Name)
+	}
+	require.Equal(t, "10.60.0.0/16", p.Config.Network.VpcCidr)
+	require.Contains(t, stderr.String(), "not expressed (")
+	require.Contains(t, stderr.String(), "AWS::IAM::Role NodeRole")
+}
+
+func TestImportAndDriftRefuseBadArguments(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "Pulumi.x.yaml")
+	require.NoError(t, os.WriteFile(existing, []byte("config: {}\n"), 0o600))
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"import", "--vpc-id", "vpc-1", "--out", "-"}, "--region is required"},
+		{[]string{"import", "--region", "us-east-1", "--out", "-"}, "give exactly one of --vpc-id, --cloudformation-stack or --template"},
+		{[]string{"import", "--region", "us-east-1", "--vpc-id", "vpc-1", "--template", "t.yaml", "--out", "-"}, "give exactly one of --vpc-id, --cloudformation-stack or --template"},
+		{[]string{"import", "--region", "us-east-1", "--vpc-id", "vpc-1"}, "give exactly one of --stack or --out"},
+		{[]string{"import", "--region", "us-east-1", "--vpc-id", "vpc-1", "--out", existing}, "exists; give --force to replace it"},
+		{[]string{"import", "--region", "us-east-1", "--vpc-id", "vpc-1", "--out", "-", "--json"}, "--json and --out - both print to stdout"},
+		{[]string{"import", "--region", "us-east-1", "--vpc-id", "vpc-1", "--out", "-", "--parameter", "A=1"}, "--parameter goes with --template"},
+		{[]string{"drift"}, "give exactly one of --stack or --stack-file"},
+		{[]string{"drift", "--stack-file", existing, "--json", "--markdown"}, "give at most one of --json and --markdown"},
+		{[]string{"drift", "--stack-file", existing, "extra"}, `unexpected argument "extra"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		require.Equal(t, 2, run(c.args, &stdout, &stderr), "%v: %s", c.args, stderr.String())
+		require.Contains(t, stderr.String(), c.msg, "%v", c.args)
+	}
+}
