@@ -3,13 +3,11 @@ package testtools
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"sync"
+	"regexp"
 	"syscall"
 	"testing"
 	"time"
@@ -29,48 +27,39 @@ type Moto struct {
 
 // StartMoto starts moto_server (found like Path: $KINFRA_MOTO_SERVER, else
 // .tools/bin/moto_server-*, else moto_server on PATH; `scripts/tools moto`
-// prints it) on a free port of 127.0.0.1, waits until it answers and kills
-// it, with its whole process group, when the test ends. The server also dies
-// with the test process (SIGKILL on the parent's death), so nothing outlives
-// the test. Like Path, it skips or fails the test if moto_server is missing.
+// prints it) on a port of 127.0.0.1 it chooses itself, waits until it
+// answers and kills it, with its whole process group, when the test ends.
+// The server also dies with the test process (SIGKILL on the parent's
+// death), so nothing outlives the test. Like Path, it skips or fails the
+// test if moto_server is missing.
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
 	bin := Path(t, "moto_server")
 	dir := t.TempDir()
 	log := filepath.Join(dir, "moto_server.log")
 	recording := filepath.Join(dir, "moto_recording.jsonl")
-	var lastErr error
-	// A free port can be taken between choosing and binding it: try again.
-	for range 3 {
-		m, err := startMoto(t, bin, log, recording)
-		if err == nil {
-			return m
-		}
-		lastErr = err
+	m, err := startMoto(t, bin, log, recording)
+	if err != nil {
+		out, _ := os.ReadFile(log)
+		t.Fatalf("moto_server did not start: %v\n%s", err, out)
 	}
-	out, _ := os.ReadFile(log)
-	t.Fatalf("moto_server did not start: %v\n%s", lastErr, out)
-	return nil
+	return m
 }
 
-// motoStarting serialises the servers a test binary starts, from choosing
-// a port until the server answers on it: otherwise two parallel tests could
-// choose the same free port, and one of them talk to the other's server.
-var motoStarting sync.Mutex
+// listening is the line the server prints once it has bound its port.
+var listening = regexp.MustCompile(`Running on http://127\.0\.0\.1:(\d+)`)
 
+// startMoto starts the server on port 0 and takes the port it bound from
+// its own output. A port chosen here and handed to it could be bound by
+// another test binary's server first: this one would then exit, and the
+// other answer in its place, sharing one account between two tests.
 func startMoto(t testing.TB, bin, log, recording string) (*Moto, error) {
-	motoStarting.Lock()
-	defer motoStarting.Unlock()
-	port, err := motoFreePort()
-	if err != nil {
-		return nil, err
-	}
-	out, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	out, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	defer out.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
 	cmd.Stdout, cmd.Stderr = out, out
 	// The recorder writes where it is told, not to ./moto_recording, and
 	// records nothing until StartRecording.
@@ -87,7 +76,7 @@ func startMoto(t testing.TB, bin, log, recording string) (*Moto, error) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}
-	m := &Moto{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Log: log, Recording: recording}
+	m := &Moto{Log: log, Recording: recording}
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -96,32 +85,32 @@ func startMoto(t testing.TB, bin, log, recording string) (*Moto, error) {
 			return nil, fmt.Errorf("moto_server exited: %v", err)
 		default:
 		}
+		if m.Endpoint == "" {
+			if text, err := os.ReadFile(log); err == nil {
+				if match := listening.FindSubmatch(text); match != nil {
+					m.Endpoint = "http://127.0.0.1:" + string(match[1])
+				}
+			}
+		}
 		// moto's own API answers only once the server is up, with its state
-		// as a JSON object, which tells moto from another server on the port.
-		if resp, err := client.Get(m.Endpoint + "/moto-api/data.json"); err == nil {
-			var state map[string]any
-			err := json.NewDecoder(resp.Body).Decode(&state)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && err == nil {
-				t.Cleanup(stop)
-				return m, nil
+		// as a JSON object.
+		if m.Endpoint != "" {
+			if resp, err := client.Get(m.Endpoint + "/moto-api/data.json"); err == nil {
+				var state map[string]any
+				err := json.NewDecoder(resp.Body).Decode(&state)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK && err == nil {
+					t.Cleanup(stop)
+					return m, nil
+				}
 			}
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, fmt.Errorf("moto_server did not answer on %s within 60s", m.Endpoint)
+			return nil, fmt.Errorf("moto_server did not answer within 60s (endpoint %q)", m.Endpoint)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func motoFreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // SetAWSEnv points the AWS SDK at this server for the rest of the test:
