@@ -19,18 +19,25 @@ const (
 
 // Add-on defaults. The pinned chart and image versions are in
 // components/addons, next to the values they are tested with.
-const (
-	DefaultSyncPeriod           = 30
-	DefaultMinSyncPeriod        = 1
-	DefaultIPVSSyncPeriod       = 120
-	DefaultIPVSMinSyncPeriod    = 5
-	DefaultTCPEstablished       = 86400
-	DefaultTCPCloseWait         = 3600
-	DefaultProxyMetricsAddress  = "0.0.0.0:10249"
-	DefaultStorageClass         = "gp3"
-	DefaultAutoscalerExpander   = "least-waste"
-	DefaultScaleDownUtilization = "0.5"
-)
+const DefaultSyncPeriod = 30
+
+const DefaultMinSyncPeriod = 1
+
+const DefaultIPVSSyncPeriod = 120
+
+const DefaultIPVSMinSyncPeriod = 5
+
+const DefaultTCPEstablished = 86400
+
+const DefaultTCPCloseWait = 3600
+
+const DefaultProxyMetricsAddress = "0.0.0.0:10249"
+
+const DefaultStorageClass = "gp3"
+
+const DefaultAutoscalerExpander = "least-waste"
+
+const DefaultScaleDownUtilization = "0.5"
 
 // Addons are the Kubernetes add-ons kinfra deploys through a Kubernetes
 // provider once the API answers. The CNI (cluster.cni) and kube-proxy
@@ -236,17 +243,23 @@ func (k KubeProxy) withDefaults(cni CNI, version string) KubeProxy {
 	return k
 }
 
-var (
-	hostPort      = regexp.MustCompile(`^([0-9.]+|\[[0-9a-f:]+\]):([0-9]{1,5})$`)
-	chartVersion  = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
-	imageRef      = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
-	volumeTypes   = []string{"gp3", "gp2", "io1", "io2", "st1", "sc1"}
-	expanders     = []string{"least-waste", "most-pods", "price", "priority", "random", "least-nodes"}
-	proxyModes    = []string{ProxyNFTables, ProxyIPTables, ProxyIPVS, ProxyNone}
-	calicoPlanes  = []string{DataplaneIPTables, DataplaneNFTables, DataplaneBPF}
-	systemSpaces  = []string{"kube-system"}
-	namespaceName = dnsLabel
-)
+var hostPort = regexp.MustCompile(`^([0-9.]+|\[[0-9a-f:]+\]):([0-9]{1,5})$`)
+
+var chartVersion = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+
+var imageRef = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
+
+var volumeTypes = []string{"gp3", "gp2", "io1", "io2", "st1", "sc1"}
+
+var expanders = []string{"least-waste", "most-pods", "price", "priority", "random", "least-nodes"}
+
+var proxyModes = []string{ProxyNFTables, ProxyIPTables, ProxyIPVS, ProxyNone}
+
+var calicoPlanes = []string{DataplaneIPTables, DataplaneNFTables, DataplaneBPF}
+
+var systemSpaces = []string{"kube-system"}
+
+var namespaceName = dnsLabel
 
 // checkProxy validates kube-proxy's settings and how they combine with the
 // CNI: Services must be implemented exactly once.

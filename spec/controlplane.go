@@ -10,12 +10,13 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/validate"
 )
 
-var (
-	amiID        = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	hostedZoneID = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
-	imageOwner   = regexp.MustCompile(`^(self|amazon|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
-	dnsName      = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$`)
-)
+var amiID = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+var hostedZoneID = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+
+var imageOwner = regexp.MustCompile(`^(self|amazon|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
+
+var dnsName = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$`)
 
 // checkControlPlane validates what the masters component builds: the
 // Kubernetes versions (the masters', and the nodes' against them), the

@@ -8,35 +8,57 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/instancetypes"
 )
 
-// Defaults, in one place. docs/config.md lists the same values.
-const (
-	DefaultVpcCidr          = "10.0.0.0/16"
-	DefaultAzCount          = 3
-	DefaultPodCidr          = "10.128.0.0/12"
-	DefaultServiceCidr      = "172.20.0.0/16"
-	DefaultNodeCidrMaskSize = 24
-	DefaultMasterCount      = 3
-	DefaultKubernetes       = "v1.37.2"
-	DefaultMasterType       = "m7i.2xlarge"
-	DefaultMasterTypeARM    = "m7g.2xlarge" // on the pipeline's arm64 image
-	DefaultRootVolumeGiB    = 100
-	DefaultEtcdVolumeGiB    = 64
-	DefaultGp3Iops          = 3000
-	DefaultGp3Throughput    = 125
-	DefaultFlowLogRetention = 365
-	DefaultFlowLogInterval  = 600
-	DefaultNodeType         = "m7i.2xlarge"
-	DefaultNodeTypeARM      = "m7g.2xlarge" // on the pipeline's arm64 image
-	DefaultMaxPods          = 110
-	DefaultDrainTimeout     = 900
-	DefaultSpotStrategy     = "price-capacity-optimized"
-	DefaultContainerd       = "2.4.2"
-	DefaultRunc             = "1.5.2"
-	DefaultCNIPlugins       = "1.9.1"
-	DefaultEtcd             = "3.7.3"
-	privateSubnetExtraBits  = 3 // a /19 in a /16: 8187 node addresses per zone
-	publicSubnetExtraBits   = 6 // a /22 in a /16: room for NAT and load balancers
-)
+const DefaultVpcCidr = "10.0.0.0/16"
+
+const DefaultAzCount = 3
+
+const DefaultPodCidr = "10.128.0.0/12"
+
+const DefaultServiceCidr = "172.20.0.0/16"
+
+const DefaultNodeCidrMaskSize = 24
+
+const DefaultMasterCount = 3
+
+const DefaultKubernetes = "v1.37.2"
+
+const DefaultMasterType = "m7i.2xlarge"
+
+const DefaultMasterTypeARM = "m7g.2xlarge" // on the pipeline's arm64 image
+
+const DefaultRootVolumeGiB = 100
+
+const DefaultEtcdVolumeGiB = 64
+
+const DefaultGp3Iops = 3000
+
+const DefaultGp3Throughput = 125
+
+const DefaultFlowLogRetention = 365
+
+const DefaultFlowLogInterval = 600
+
+const DefaultNodeType = "m7i.2xlarge"
+
+const DefaultNodeTypeARM = "m7g.2xlarge" // on the pipeline's arm64 image
+
+const DefaultMaxPods = 110
+
+const DefaultDrainTimeout = 900
+
+const DefaultSpotStrategy = "price-capacity-optimized"
+
+const DefaultContainerd = "2.4.2"
+
+const DefaultRunc = "1.5.2"
+
+const DefaultCNIPlugins = "1.9.1"
+
+const DefaultEtcd = "3.7.3"
+
+const privateSubnetExtraBits = 3 // a /19 in a /16: 8187 node addresses per zone
+
+const publicSubnetExtraBits = 6 // a /22 in a /16: room for NAT and load balancers
 
 // WithDefaults returns c with every unset field given its default. Fields that
 // do not apply to the chosen mode (e.g. natGateways when adopting a VPC) are

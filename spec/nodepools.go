@@ -62,18 +62,23 @@ func checkTemplateTags(path string, p NodePool) validate.Errors {
 // SpotAllocationStrategies are the strategies an Auto Scaling Group takes.
 var SpotAllocationStrategies = []string{"price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"}
 
-var (
-	// Kubernetes qualified names: an optional DNS subdomain prefix and a
-	// name of at most 63 characters.
-	labelName   = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
-	labelPrefix = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	labelValue  = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
-	quantity    = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$`)
-	percentage  = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)%$`)
-	accountID   = regexp.MustCompile(`^[0-9]{12}$`)
-	imageCron   = regexp.MustCompile(`^cron\([^()]+\)$`)
-	versionPin  = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
-)
+// Kubernetes qualified names: an optional DNS subdomain prefix and a
+// name of at most 63 characters.
+var labelName = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
+
+var labelPrefix = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+var labelValue = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
+
+var quantity = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$`)
+
+var percentage = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)%$`)
+
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+var imageCron = regexp.MustCompile(`^cron\([^()]+\)$`)
+
+var versionPin = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 
 // reservedResources are the keys kubeReserved and systemReserved take.
 var reservedResources = []string{"cpu", "ephemeral-storage", "memory", "pid"}

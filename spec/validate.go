@@ -16,31 +16,36 @@ import (
 // MaxZones is the most availability zones a cluster spans.
 const MaxZones = 6
 
-var (
-	dnsLabel     = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
-	vpcID        = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	subnetID     = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	routeTableID = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	s3BucketArn  = regexp.MustCompile(`^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$`)
-	kmsKeyArn    = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$`)
-	importKinds  = map[string]string{
-		"vpc": "VPC", "internetGateway": "internet gateway", "egressOnlyInternetGateway": "egress-only internet gateway",
-		"publicSubnets": "subnet", "privateSubnets": "subnet", "publicRouteTable": "route table",
-		"privateRouteTables": "route table", "natGateways": "NAT gateway", "elasticIps": "Elastic IP allocation",
-	}
-	importIDs = map[string]*regexp.Regexp{
-		"vpc":                       vpcID,
-		"internetGateway":           regexp.MustCompile(`^igw-([0-9a-f]{8}|[0-9a-f]{17})$`),
-		"egressOnlyInternetGateway": regexp.MustCompile(`^eigw-([0-9a-f]{8}|[0-9a-f]{17})$`),
-		"publicSubnets":             subnetID,
-		"privateSubnets":            subnetID,
-		"publicRouteTable":          routeTableID,
-		"privateRouteTables":        routeTableID,
-		"natGateways":               regexp.MustCompile(`^nat-([0-9a-f]{8}|[0-9a-f]{17})$`),
-		"elasticIps":                regexp.MustCompile(`^eipalloc-([0-9a-f]{8}|[0-9a-f]{17})$`),
-		"endpoints":                 regexp.MustCompile(`^vpce-([0-9a-f]{8}|[0-9a-f]{17})$`),
-	}
-)
+var dnsLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+
+var vpcID = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+var subnetID = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+var routeTableID = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+var s3BucketArn = regexp.MustCompile(`^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$`)
+
+var kmsKeyArn = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$`)
+
+var importKinds = map[string]string{
+	"vpc": "VPC", "internetGateway": "internet gateway", "egressOnlyInternetGateway": "egress-only internet gateway",
+	"publicSubnets": "subnet", "privateSubnets": "subnet", "publicRouteTable": "route table",
+	"privateRouteTables": "route table", "natGateways": "NAT gateway", "elasticIps": "Elastic IP allocation",
+}
+
+var importIDs = map[string]*regexp.Regexp{
+	"vpc":                       vpcID,
+	"internetGateway":           regexp.MustCompile(`^igw-([0-9a-f]{8}|[0-9a-f]{17})$`),
+	"egressOnlyInternetGateway": regexp.MustCompile(`^eigw-([0-9a-f]{8}|[0-9a-f]{17})$`),
+	"publicSubnets":             subnetID,
+	"privateSubnets":            subnetID,
+	"publicRouteTable":          routeTableID,
+	"privateRouteTables":        routeTableID,
+	"natGateways":               regexp.MustCompile(`^nat-([0-9a-f]{8}|[0-9a-f]{17})$`),
+	"elasticIps":                regexp.MustCompile(`^eipalloc-([0-9a-f]{8}|[0-9a-f]{17})$`),
+	"endpoints":                 regexp.MustCompile(`^vpce-([0-9a-f]{8}|[0-9a-f]{17})$`),
+}
 
 // GatewayEndpointServices are the services AWS offers as gateway endpoints.
 var GatewayEndpointServices = []string{"dynamodb", "s3"}
