@@ -3,41 +3,11 @@ package spec
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 
 	"github.com/kinfra-dev/kinfra/internal/validate"
 )
-
-// Calico data planes.
-const (
-	DataplaneIPTables = "iptables"
-	DataplaneNFTables = "nftables"
-	DataplaneBPF      = "bpf"
-)
-
-// Add-on defaults. The pinned chart and image versions are in
-// components/addons, next to the values they are tested with.
-const DefaultSyncPeriod = 30
-
-const DefaultMinSyncPeriod = 1
-
-const DefaultIPVSSyncPeriod = 120
-
-const DefaultIPVSMinSyncPeriod = 5
-
-const DefaultTCPEstablished = 86400
-
-const DefaultTCPCloseWait = 3600
-
-const DefaultProxyMetricsAddress = "0.0.0.0:10249"
-
-const DefaultStorageClass = "gp3"
-
-const DefaultAutoscalerExpander = "least-waste"
-
-const DefaultScaleDownUtilization = "0.5"
 
 // Addons are the Kubernetes add-ons kinfra deploys through a Kubernetes
 // provider once the API answers. The CNI (cluster.cni) and kube-proxy
@@ -155,13 +125,11 @@ type NetworkPolicyBaseline struct {
 // On reports whether this stack deploys the add-ons.
 func (a Addons) On() bool { return a.Enabled == nil || *a.Enabled }
 
-// ProxyDeployed reports whether kinfra deploys kube-proxy.
-func (c Cluster) ProxyDeployed() bool { return c.KubeProxy.Mode != ProxyNone }
+const DefaultStorageClass = "gp3"
 
-// CNIReplacesProxy reports whether the CNI implements Services itself.
-func (c CNI) CNIReplacesProxy() bool {
-	return (c.Provider == CNICilium && c.KubeProxyReplacement) || (c.Provider == CNICalico && c.Dataplane == DataplaneBPF)
-}
+const DefaultAutoscalerExpander = "least-waste"
+
+const DefaultScaleDownUtilization = "0.5"
 
 // withDefaults applies the add-ons' defaults; pools says whether the
 // cluster has node pools (the termination queue exists only then).
@@ -197,143 +165,13 @@ func (a Addons) withDefaults(pools, autoscaled bool) Addons {
 	return a
 }
 
-// withDefaults applies kube-proxy's defaults for the CNI's choice; version
-// is the nodes' (kube-proxy runs beside their kubelets).
-func (k KubeProxy) withDefaults(cni CNI, version string) KubeProxy {
-	if k.Mode == "" {
-		k.Mode = ProxyNFTables
-		if cni.CNIReplacesProxy() {
-			k.Mode = ProxyNone
-		}
-	}
-	sync, minSync := DefaultSyncPeriod, DefaultMinSyncPeriod
-	if k.Mode == ProxyIPVS {
-		sync, minSync = DefaultIPVSSyncPeriod, DefaultIPVSMinSyncPeriod
-	}
-	if k.SyncPeriodSeconds == 0 {
-		k.SyncPeriodSeconds = sync
-	}
-	if k.MinSyncPeriodSeconds == nil {
-		k.MinSyncPeriodSeconds = &minSync
-	} else {
-		v := *k.MinSyncPeriodSeconds
-		k.MinSyncPeriodSeconds = &v
-	}
-	zero := func(p *int) *int {
-		v := 0
-		if p != nil {
-			v = *p
-		}
-		return &v
-	}
-	k.Conntrack.MaxPerCore = zero(k.Conntrack.MaxPerCore)
-	k.Conntrack.Min = zero(k.Conntrack.Min)
-	if k.Conntrack.TCPEstablishedTimeoutSeconds == 0 {
-		k.Conntrack.TCPEstablishedTimeoutSeconds = DefaultTCPEstablished
-	}
-	if k.Conntrack.TCPCloseWaitTimeoutSeconds == 0 {
-		k.Conntrack.TCPCloseWaitTimeoutSeconds = DefaultTCPCloseWait
-	}
-	if k.MetricsBindAddress == "" {
-		k.MetricsBindAddress = DefaultProxyMetricsAddress
-	}
-	if k.Image == "" {
-		k.Image = "registry.k8s.io/kube-proxy:" + version
-	}
-	return k
-}
-
-var hostPort = regexp.MustCompile(`^([0-9.]+|\[[0-9a-f:]+\]):([0-9]{1,5})$`)
-
-var chartVersion = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
-
-var imageRef = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
-
 var volumeTypes = []string{"gp3", "gp2", "io1", "io2", "st1", "sc1"}
 
 var expanders = []string{"least-waste", "most-pods", "price", "priority", "random", "least-nodes"}
 
-var proxyModes = []string{ProxyNFTables, ProxyIPTables, ProxyIPVS, ProxyNone}
-
-var calicoPlanes = []string{DataplaneIPTables, DataplaneNFTables, DataplaneBPF}
-
 var systemSpaces = []string{"kube-system"}
 
 var namespaceName = dnsLabel
-
-// checkProxy validates kube-proxy's settings and how they combine with the
-// CNI: Services must be implemented exactly once.
-func (c Cluster) checkProxy() validate.Errors {
-	var errs validate.Errors
-	k, cni := c.KubeProxy, c.CNI
-	const p = "cluster.kubeProxy"
-	if !slices.Contains(proxyModes, k.Mode) {
-		errs.Addf(p+".mode", "%q is not allowed; use nftables, iptables, ipvs or none (the CNI replaces kube-proxy)", k.Mode)
-		return errs
-	}
-	switch {
-	case cni.Provider == CNICilium && cni.KubeProxyReplacement && k.Mode != ProxyNone:
-		errs.Addf(p+".mode", "%s, but cluster.cni.kubeProxyReplacement is true: Cilium then implements Services itself, and kube-proxy beside it would program every Service twice. Use none (or remove it: none is the default then), or turn kubeProxyReplacement off", k.Mode)
-	case cni.Provider == CNICalico && cni.Dataplane == DataplaneBPF && k.Mode != ProxyNone:
-		errs.Addf(p+".mode", "%s, but Calico's bpf dataplane replaces kube-proxy and must not run beside it. Use none (or remove it: none is the default then), or another cluster.cni.dataplane", k.Mode)
-	case cni.Provider == CNICalico && cni.Dataplane == DataplaneNFTables && k.Mode != ProxyNFTables && k.Mode != ProxyNone:
-		errs.Addf(p+".mode", "%s, but Calico's nftables dataplane needs kube-proxy in nftables mode (both must program nftables); use nftables, or cluster.cni.dataplane: iptables", k.Mode)
-	case k.Mode == ProxyNone && !cni.CNIReplacesProxy():
-		errs.Addf(p+".mode", "none, but the CNI does not replace kube-proxy, so nothing would implement Services; set cluster.cni.kubeProxyReplacement: true (cilium) or cluster.cni.dataplane: bpf (calico), or use nftables")
-	}
-	if k.SyncPeriodSeconds < 1 || k.SyncPeriodSeconds > 3600 {
-		errs.Addf(p+".syncPeriodSeconds", "%d is out of range; use 1 to 3600", k.SyncPeriodSeconds)
-	}
-	if m := *k.MinSyncPeriodSeconds; m < 0 || m > k.SyncPeriodSeconds {
-		errs.Addf(p+".minSyncPeriodSeconds", "%d is out of range; use 0 to syncPeriodSeconds (%d)", m, k.SyncPeriodSeconds)
-	}
-	ct := k.Conntrack
-	if *ct.MaxPerCore < 0 {
-		errs.Addf(p+".conntrack.maxPerCore", "%d is negative; use 0 (leave the image's nf_conntrack_max) or a number of entries per CPU", *ct.MaxPerCore)
-	}
-	if *ct.Min < 0 {
-		errs.Addf(p+".conntrack.min", "%d is negative", *ct.Min)
-	} else if *ct.Min > 0 && *ct.MaxPerCore == 0 {
-		errs.Addf(p+".conntrack.min", "%d, but maxPerCore is 0, so kube-proxy leaves nf_conntrack_max alone and min has no effect; set maxPerCore too, or remove min", *ct.Min)
-	}
-	if ct.TCPEstablishedTimeoutSeconds < 0 {
-		errs.Addf(p+".conntrack.tcpEstablishedTimeoutSeconds", "%d is negative", ct.TCPEstablishedTimeoutSeconds)
-	}
-	if ct.TCPCloseWaitTimeoutSeconds < 0 {
-		errs.Addf(p+".conntrack.tcpCloseWaitTimeoutSeconds", "%d is negative", ct.TCPCloseWaitTimeoutSeconds)
-	}
-	if m := hostPort.FindStringSubmatch(k.MetricsBindAddress); m == nil {
-		errs.Addf(p+".metricsBindAddress", "%q is not IP:port (e.g. %s)", k.MetricsBindAddress, DefaultProxyMetricsAddress)
-	} else if port, _ := strconv.Atoi(m[2]); port < 1 || port > 65535 {
-		errs.Addf(p+".metricsBindAddress", "port %d is out of range", port)
-	}
-	if !imageRef.MatchString(k.Image) {
-		errs.Addf(p+".image", "%q is not an image reference (registry/repository:tag)", k.Image)
-	}
-	return errs
-}
-
-// checkCNIOptions validates the provider-specific CNI settings.
-func (c CNI) checkOptions(path string) validate.Errors {
-	var errs validate.Errors
-	switch c.Provider {
-	case CNICilium:
-		if c.Dataplane != "" {
-			errs.Addf(path+".dataplane", "%q, but dataplane is Calico's; Cilium always uses eBPF (set kubeProxyReplacement to let it implement Services)", c.Dataplane)
-		}
-	case CNICalico:
-		if c.KubeProxyReplacement {
-			errs.Addf(path+".kubeProxyReplacement", "true, but that is Cilium's; Calico replaces kube-proxy with dataplane: bpf")
-		}
-		if !slices.Contains(calicoPlanes, c.Dataplane) {
-			errs.Addf(path+".dataplane", "%q is not allowed; use iptables, nftables or bpf", c.Dataplane)
-		}
-	}
-	if c.Version != "" && !chartVersion.MatchString(c.Version) {
-		errs.Addf(path+".version", "%q is not a chart version (e.g. 1.18.4)", c.Version)
-	}
-	return errs
-}
 
 // checkAddons validates the add-ons section.
 func (c Cluster) checkAddons() validate.Errors {

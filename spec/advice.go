@@ -22,6 +22,24 @@ const (
 	maxNodeMaskBits     = 16 // kube-controller-manager: node mask at most 16 bits past podCidr's
 )
 
+// prefixFor is the longest IPv4 prefix that holds n addresses.
+func prefixFor(n int) int {
+	bits := 32
+	for bits > 0 && 1<<(32-bits) < n {
+		bits--
+	}
+	return bits
+}
+
+// bitsFor is the number of bits needed to count n things.
+func bitsFor(n int) int {
+	b := 0
+	for 1<<b < n {
+		b++
+	}
+	return b
+}
+
 // podBlockAdvice is what to change when pod, cut into /mask node blocks,
 // cannot give total nodes a block each.
 func (c Cluster) podBlockAdvice(pod netip.Prefix, mask, total int) string {

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 
 	"github.com/kinfra-dev/kinfra/internal/validate"
@@ -18,6 +19,8 @@ type Alarms struct {
 	// nobody is told.
 	Actions []string `json:"actions,omitempty"`
 }
+
+var alarmAction = regexp.MustCompile(`^arn:aws[a-z-]*:(sns|automate|ssm|ssm-incidents|lambda):[^\s]+$`)
 
 func (a Alarms) withDefaults() Alarms {
 	a.Actions = slices.Clone(a.Actions)

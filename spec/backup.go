@@ -108,8 +108,6 @@ var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 var backupPrefix = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
 
-var alarmAction = regexp.MustCompile(`^arn:aws[a-z-]*:(sns|automate|ssm|ssm-incidents|lambda):[^\s]+$`)
-
 func (b Backup) check(path string) validate.Errors {
 	var errs validate.Errors
 	if !b.On() {

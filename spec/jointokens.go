@@ -1,8 +1,6 @@
 package spec
 
-import (
-	"github.com/kinfra-dev/kinfra/internal/validate"
-)
+import "github.com/kinfra-dev/kinfra/internal/validate"
 
 // JoinTokens is how long a node join token (a kubeadm bootstrap token)
 // lives. The etcd leader's master creates a new token every third of the

@@ -9,6 +9,16 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/validate"
 )
 
+// Resolve applies defaults to c and validates the result, returning the
+// effective cluster or every problem found.
+func Resolve(c Cluster) (Cluster, error) {
+	eff := c.WithDefaults()
+	if errs := eff.Validate(); len(errs) > 0 {
+		return Cluster{}, errs
+	}
+	return eff, nil
+}
+
 // Load decodes, defaults and validates kinfra:cluster for the stack's
 // region. Every problem comes back in one list, sorted by field path: what
 // the decoder refused (unknown keys, wrong types, explicit zeros) and what

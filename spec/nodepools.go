@@ -2,17 +2,194 @@ package spec
 
 import (
 	"fmt"
-	"math"
-	"net/netip"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/kinfra-dev/kinfra/internal/cidr"
 	"github.com/kinfra-dev/kinfra/internal/instancetypes"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 )
+
+// NodePool is one worker group: an Auto Scaling Group over the private
+// subnets of its zones, launched from a baked node AMI, joining the cluster
+// with kubeadm. See docs/workers.md.
+type NodePool struct {
+	// Name is a DNS label, unique in the cluster, of at most
+	// MaxNodePoolName(cluster name) characters: 45 less the cluster name's
+	// length (the node IAM role <cluster>-pool-<name>-node and its 8
+	// character autoname suffix must fit IAM's 64).
+	// Required. Resource names, the ASG and the kinfra.dev/node-pool node
+	// label derive from it.
+	Name string `json:"name"`
+	// Zones the pool runs in, from the cluster's zones. Default: every zone.
+	Zones []string `json:"zones,omitempty"`
+	// MinSize of the group. Default 0.
+	MinSize int `json:"minSize,omitempty"`
+	// MaxSize of the group, at least 1 and at least minSize. Required.
+	MaxSize int `json:"maxSize"`
+	// DesiredSize is the group's size when it is created. Default minSize.
+	// With the autoscaler on, later changes are ignored (the autoscaler owns
+	// the desired capacity); with it off, Pulumi sets it on every update.
+	DesiredSize *int `json:"desiredSize,omitempty"`
+	// InstanceTypes the group may launch, most preferred first: real EC2
+	// types of one architecture. Default [m7i.2xlarge] ([m7g.2xlarge] on
+	// the pipeline's arm64 image). With spot, list several of the same size
+	// and architecture so that spot capacity can be found.
+	InstanceTypes []string `json:"instanceTypes,omitempty"`
+	// Image selects the pool's AMI. Default: this stack's images pipeline
+	// build of the node image when images are enabled, else the most recent
+	// kinfra-node-k8s-<nodeVersion>-* image owned by the account.
+	Image Image `json:"image"`
+	// RootVolume is each node's encrypted root volume (container images and
+	// logs live there). Default 100 GiB gp3.
+	RootVolume Volume `json:"rootVolume"`
+	// OnDemandBase is how many nodes are always on-demand. Default 0.
+	OnDemandBase int `json:"onDemandBase,omitempty"`
+	// OnDemandPercentageAboveBase is the on-demand share, 0 to 100, of nodes
+	// beyond onDemandBase; the rest are spot. Default 100 (no spot).
+	OnDemandPercentageAboveBase *int `json:"onDemandPercentageAboveBase,omitempty"`
+	// SpotAllocationStrategy is price-capacity-optimized, capacity-optimized,
+	// capacity-optimized-prioritized or lowest-price. Default
+	// price-capacity-optimized.
+	SpotAllocationStrategy string `json:"spotAllocationStrategy,omitempty"`
+	// CapacityRebalance replaces spot nodes at elevated risk of interruption
+	// before they are interrupted. Default true when the pool uses spot.
+	CapacityRebalance *bool `json:"capacityRebalance,omitempty"`
+	// MaxPods is the kubelet's pod limit. Default 110. Must fit the node's
+	// pod block (kubernetes.nodeCidrMaskSize) and, with native routing, the
+	// instance type's ENI addresses.
+	MaxPods int `json:"maxPods,omitempty"`
+	// Labels are node labels set by the kubelet at registration. Keys in the
+	// kubernetes.io and k8s.io namespaces are limited to those a kubelet may
+	// set (node.kubernetes.io/*, kubelet.kubernetes.io/* and the well-known
+	// topology and instance labels).
+	Labels map[string]string `json:"labels,omitempty"`
+	// Taints are registered with the node.
+	Taints []Taint `json:"taints,omitempty"`
+	// KubeReserved is reserved for Kubernetes daemons: cpu, memory,
+	// ephemeral-storage, pid. Default memory 255Mi + 11Mi per pod (the
+	// kubelet, container runtime and CNI agent grow with the pod count), cpu
+	// by the EKS AMI's formula for the pool's smallest known instance type,
+	// ephemeral-storage 1Gi.
+	KubeReserved map[string]string `json:"kubeReserved,omitempty"`
+	// SystemReserved is reserved for the OS. Default cpu 100m, memory 200Mi,
+	// ephemeral-storage 1Gi.
+	SystemReserved map[string]string `json:"systemReserved,omitempty"`
+	// EvictionHard are the kubelet's hard eviction thresholds. Default
+	// memory.available 500Mi, nodefs.available 10%, nodefs.inodesFree 5%,
+	// imagefs.available 15%.
+	EvictionHard map[string]string `json:"evictionHard,omitempty"`
+	// InstanceRefresh bounds how `kinfra roll` replaces the pool's nodes
+	// once their launch template changed.
+	InstanceRefresh InstanceRefresh `json:"instanceRefresh"`
+	// DrainTimeoutSeconds is how long a terminating node waits in the
+	// lifecycle hook for the termination handler to drain it, 30 to 7200.
+	// Default 900.
+	DrainTimeoutSeconds int `json:"drainTimeoutSeconds,omitempty"`
+	// Autoscaler lets cluster-autoscaler manage the pool: discovery and
+	// node-template tags on the group, and Pulumi ignores desired capacity.
+	// Default true.
+	Autoscaler *bool `json:"autoscaler,omitempty"`
+}
+
+// InstanceRefresh bounds how `kinfra roll` replaces a pool's nodes, batch
+// by batch (internal/roll).
+type InstanceRefresh struct {
+	// MinHealthyPercentage of the pool kept in service during a roll: at
+	// most the rest is drained at once. 0 to 100. Default 90.
+	MinHealthyPercentage *int `json:"minHealthyPercentage,omitempty"`
+	// MaxHealthyPercentage, 100 to 200: above 100 the roll launches
+	// replacements before the nodes they replace are drained. Default 110.
+	MaxHealthyPercentage int `json:"maxHealthyPercentage,omitempty"`
+	// InstanceWarmupSeconds the roll waits after a batch's new nodes are
+	// Ready; also the group's default instance warmup. Default 300.
+	InstanceWarmupSeconds int `json:"instanceWarmupSeconds,omitempty"`
+	// SkipMatching leaves nodes that already run the declared launch
+	// template version and a listed type. Default true, the only value the
+	// roll allows.
+	SkipMatching *bool `json:"skipMatching,omitempty"`
+}
+
+const DefaultNodeType = "m7i.2xlarge"
+
+const DefaultNodeTypeARM = "m7g.2xlarge" // on the pipeline's arm64 image
+
+const DefaultMaxPods = 110
+
+const DefaultDrainTimeout = 900
+
+const DefaultSpotStrategy = "price-capacity-optimized"
+
+// WithDefaults returns p with its defaults applied; version, the cluster's
+// effective nodeVersion, names the default AMI, and images (defaulted) say
+// whether this stack builds the images and for which architecture.
+func (p NodePool) WithDefaults(version string, images Images) NodePool {
+	p.Zones = slices.Clone(p.Zones)
+	if p.DesiredSize != nil {
+		d := *p.DesiredSize
+		p.DesiredSize = &d
+	} else {
+		d := p.MinSize
+		p.DesiredSize = &d
+	}
+	p.Image = p.Image.resolve("node", version, images.On())
+	p.InstanceTypes = slices.Clone(p.InstanceTypes)
+	if len(p.InstanceTypes) == 0 {
+		p.InstanceTypes = []string{images.defaultType(p.Image, DefaultNodeType, DefaultNodeTypeARM)}
+	}
+	p.RootVolume = p.RootVolume.WithDefaults(DefaultRootVolumeGiB)
+	p.OnDemandPercentageAboveBase = intOr(p.OnDemandPercentageAboveBase, 100)
+	if p.SpotAllocationStrategy == "" {
+		p.SpotAllocationStrategy = DefaultSpotStrategy
+	}
+	p.CapacityRebalance = boolOr(p.CapacityRebalance, p.UsesSpot())
+	if p.MaxPods == 0 {
+		p.MaxPods = DefaultMaxPods
+	}
+	p.Labels = cloneMap(p.Labels)
+	p.Taints = slices.Clone(p.Taints)
+	p.KubeReserved = withDefaultKeys(p.KubeReserved, map[string]string{
+		"cpu":               defaultKubeReservedCPU(p.InstanceTypes),
+		"memory":            fmt.Sprintf("%dMi", 255+11*p.MaxPods),
+		"ephemeral-storage": "1Gi",
+	})
+	p.SystemReserved = withDefaultKeys(p.SystemReserved, map[string]string{
+		"cpu": "100m", "memory": "200Mi", "ephemeral-storage": "1Gi",
+	})
+	if p.EvictionHard == nil {
+		// Unlike the reservations, the kubelet replaces its whole default
+		// set when any threshold is given, so only a wholly unset map is
+		// defaulted.
+		p.EvictionHard = map[string]string{
+			"memory.available": "500Mi", "nodefs.available": "10%",
+			"nodefs.inodesFree": "5%", "imagefs.available": "15%", "imagefs.inodesFree": "5%",
+		}
+	} else {
+		p.EvictionHard = cloneMap(p.EvictionHard)
+	}
+	r := p.InstanceRefresh
+	r.MinHealthyPercentage = intOr(r.MinHealthyPercentage, 90)
+	if r.MaxHealthyPercentage == 0 {
+		r.MaxHealthyPercentage = 110
+	}
+	if r.InstanceWarmupSeconds == 0 {
+		r.InstanceWarmupSeconds = 300
+	}
+	r.SkipMatching = boolOr(r.SkipMatching, true)
+	p.InstanceRefresh = r
+	if p.DrainTimeoutSeconds == 0 {
+		p.DrainTimeoutSeconds = DefaultDrainTimeout
+	}
+	p.Autoscaler = boolOr(p.Autoscaler, true)
+	return p
+}
+
+// UsesSpot reports whether any of the pool's nodes can be spot.
+func (p NodePool) UsesSpot() bool {
+	return p.OnDemandPercentageAboveBase != nil && *p.OnDemandPercentageAboveBase < 100
+}
+
+// AutoscalerOn reports whether cluster-autoscaler manages the pool.
+func (p NodePool) AutoscalerOn() bool { return p.Autoscaler == nil || *p.Autoscaler }
 
 // NodePoolLabel is the label every node of a pool carries, with the pool's
 // name; kinfra sets it, so pools may not.
@@ -26,85 +203,8 @@ const MaxInstanceTypes = 20
 // MaxGroupTags is the most tags AWS allows on an Auto Scaling Group.
 const MaxGroupTags = 50
 
-// AutoscalerTemplateTag is the prefix of cluster-autoscaler's node-template
-// tags, which tell it what a node of an empty pool would look like.
-const AutoscalerTemplateTag = "k8s.io/cluster-autoscaler/node-template/"
-
-// AutoscalerLabelTag is the node-template tag key of a node label.
-func AutoscalerLabelTag(key string) string { return AutoscalerTemplateTag + "label/" + key }
-
-// AutoscalerTaintTag is the node-template tag key of a taint.
-func AutoscalerTaintTag(key string) string { return AutoscalerTemplateTag + "taint/" + key }
-
-// checkTemplateTags: with the autoscaler on, every label and taint key
-// becomes an Auto Scaling Group tag key, which AWS limits to MaxTagKey.
-func checkTemplateTags(path string, p NodePool) validate.Errors {
-	var errs validate.Errors
-	if !p.AutoscalerOn() {
-		return errs
-	}
-	check := func(fieldPath, key, tag, kind string) {
-		if qualifiedName(key) != "" || len(tag) <= MaxTagKey {
-			return // an invalid key is reported as such
-		}
-		errs.Addf(fieldPath, "%q is %d characters; with the pool's autoscaler on, its Auto Scaling Group carries cluster-autoscaler's node-template tag %q (%d characters), and AWS allows tag keys of at most %d. Use a %s key of at most %d characters, or set autoscaler: false",
-			key, len(key), tag, len(tag), MaxTagKey, kind, MaxTagKey-len(tag)+len(key))
-	}
-	for _, k := range validate.SortedKeys(p.Labels) {
-		check(fmt.Sprintf("%s.labels[%q]", path, k), k, AutoscalerLabelTag(k), "label")
-	}
-	for j, t := range p.Taints {
-		check(fmt.Sprintf("%s.taints[%d].key", path, j), t.Key, AutoscalerTaintTag(t.Key), "taint")
-	}
-	return errs
-}
-
 // SpotAllocationStrategies are the strategies an Auto Scaling Group takes.
 var SpotAllocationStrategies = []string{"price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"}
-
-// Kubernetes qualified names: an optional DNS subdomain prefix and a
-// name of at most 63 characters.
-var labelName = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
-
-var labelPrefix = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-
-var labelValue = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
-
-var quantity = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$`)
-
-var percentage = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)%$`)
-
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
-
-var imageCron = regexp.MustCompile(`^cron\([^()]+\)$`)
-
-var versionPin = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
-
-// reservedResources are the keys kubeReserved and systemReserved take.
-var reservedResources = []string{"cpu", "ephemeral-storage", "memory", "pid"}
-
-// evictionSignals are the kubelet's hard eviction signals on Linux.
-var evictionSignals = []string{
-	"imagefs.available", "imagefs.inodesFree", "containerfs.available", "containerfs.inodesFree",
-	"memory.available", "nodefs.available", "nodefs.inodesFree", "pid.available",
-}
-
-// kubeletLabelPrefixes are the kubernetes.io and k8s.io label namespaces a
-// kubelet may set on its own node (the NodeRestriction admission plugin and
-// the kubelet itself refuse the rest).
-var kubeletLabelPrefixes = []string{"kubelet.kubernetes.io/", "node.kubernetes.io/"}
-
-// kubeletLabels are the well-known labels a kubelet may set.
-var kubeletLabels = []string{
-	"kubernetes.io/hostname", "kubernetes.io/arch", "kubernetes.io/os",
-	"beta.kubernetes.io/instance-type", "node.kubernetes.io/instance-type",
-	"topology.kubernetes.io/region", "topology.kubernetes.io/zone",
-	"failure-domain.beta.kubernetes.io/region", "failure-domain.beta.kubernetes.io/zone",
-}
-
-// PodsUseVPCAddresses reports whether pods take addresses from the node
-// subnets: native routing (tunnel none) with Cilium is its ENI IPAM mode.
-func (c CNI) PodsUseVPCAddresses() bool { return c.Provider == CNICilium && c.Tunnel == TunnelNone }
 
 // PoolZones returns the zone indexes pool p runs in, given the cluster's
 // zone names (empty when they are not pinned) and count.
@@ -208,19 +308,6 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 	return errs
 }
 
-// PoolGroupTags is how many tags the workers component puts on a pool's
-// Auto Scaling Group: Name and kinfra's four, the cluster ownership tag, the
-// pool tag, the termination handler's tag, the user's, and with the
-// autoscaler its two discovery tags and a node-template tag per label (the
-// pool label included) and taint.
-func (c Cluster) PoolGroupTags(p NodePool) int {
-	n := 8 + len(c.Tags)
-	if p.AutoscalerOn() {
-		n += 2 + len(p.Labels) + 1 + len(p.Taints)
-	}
-	return n
-}
-
 // ValidateNodePool checks one defaulted pool against the cluster it joins
 // (its zones, address plan, CNI and images), as workers.New does for a pool
 // added from another stack.
@@ -290,329 +377,48 @@ func (c Cluster) checkInstanceTypes(errs *validate.Errors, path string, p NodePo
 	return known
 }
 
-// checkMaxPods: the kubelet's limit must fit the node's pod addresses.
-func (c Cluster) checkMaxPods(path string, p NodePool, types []instancetypes.Type) validate.Errors {
-	var errs validate.Errors
-	if p.MaxPods < 1 || p.MaxPods > 1000 {
-		errs.Addf(path+".maxPods", "%d is not allowed; use 1 to 1000", p.MaxPods)
-		return errs
-	}
-	if c.CNI.PodsUseVPCAddresses() {
-		for _, t := range types {
-			if n := t.PodAddresses(); p.MaxPods > n {
-				errs.Addf(path+".maxPods", "%d pods cannot fit %s: with native routing each pod takes a VPC address, and its %d network interfaces hold %d secondary addresses. %s", p.MaxPods, t.Name, t.ENIs, n, nativeMaxPodsAdvice(n, t.Name, len(p.InstanceTypes)))
-			}
-		}
-		return errs
-	}
-	mask := c.Kubernetes.NodeCidrMaskSize
-	if !c.Kubernetes.nodeMaskFits() {
-		return errs // reported by the kubernetes checks
-	}
-	// The node's pod block, less its network and broadcast addresses (the
-	// CNI's IPAM hands out neither).
-	usable := 1<<(32-mask) - 2
-	if p.MaxPods > usable {
-		errs.Addf(path+".maxPods", "%d pods cannot fit a node's /%d pod block (%d addresses); %s", p.MaxPods, mask, usable, c.maxPodsAdvice(p.MaxPods, usable))
-	}
-	return errs
-}
+// AutoscalerTemplateTag is the prefix of cluster-autoscaler's node-template
+// tags, which tell it what a node of an empty pool would look like.
+const AutoscalerTemplateTag = "k8s.io/cluster-autoscaler/node-template/"
 
-func checkLabels(path string, labels map[string]string) validate.Errors {
-	var errs validate.Errors
-	for _, k := range validate.SortedKeys(labels) {
-		kp := fmt.Sprintf("%s[%q]", path, k)
-		if msg := qualifiedName(k); msg != "" {
-			errs.Addf(kp, "%s", msg)
-			continue
-		}
-		if k == NodePoolLabel {
-			errs.Addf(kp, "is set by kinfra to the pool's name; remove it")
-			continue
-		}
-		prefix, _, _ := strings.Cut(k, "/")
-		if strings.Contains(k, "/") && (prefix == "kubernetes.io" || prefix == "k8s.io" || strings.HasSuffix(prefix, ".kubernetes.io") || strings.HasSuffix(prefix, ".k8s.io")) &&
-			!slices.Contains(kubeletLabels, k) && !slices.ContainsFunc(kubeletLabelPrefixes, func(pre string) bool { return strings.HasPrefix(k, pre) }) {
-			errs.Addf(kp, "is in a namespace the kubelet may not set (the node would fail to register); use node.kubernetes.io/..., node-role labels set by an admin afterwards, or your own prefix")
-			continue
-		}
-		if v := labels[k]; len(v) > 63 || !labelValue.MatchString(v) {
-			errs.Addf(kp, "value %q is not a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit", v)
-		}
-	}
-	return errs
-}
+// AutoscalerLabelTag is the node-template tag key of a node label.
+func AutoscalerLabelTag(key string) string { return AutoscalerTemplateTag + "label/" + key }
 
-// qualifiedName checks a label or taint key; "" if it is valid.
-func qualifiedName(k string) string {
-	prefix, name, found := strings.Cut(k, "/")
-	if !found {
-		name, prefix = prefix, ""
-	}
-	switch {
-	case found && (len(prefix) == 0 || len(prefix) > 253 || !labelPrefix.MatchString(prefix)):
-		return fmt.Sprintf("%q has a prefix that is not a DNS subdomain", validate.Shorten(k))
-	case len(name) == 0 || len(name) > 63 || !labelName.MatchString(name):
-		return fmt.Sprintf("%q is not a qualified name: at most 63 letters, digits, '-', '_' and '.', with an optional DNS subdomain prefix and '/'", validate.Shorten(k))
-	}
-	return ""
-}
+// AutoscalerTaintTag is the node-template tag key of a taint.
+func AutoscalerTaintTag(key string) string { return AutoscalerTemplateTag + "taint/" + key }
 
-func checkTaints(path string, taints []Taint, autoscaler bool) validate.Errors {
-	var errs validate.Errors
-	seen, keys := map[string]bool{}, map[string]bool{}
-	for j, t := range taints {
-		tp := fmt.Sprintf("%s[%d]", path, j)
-		if msg := qualifiedName(t.Key); msg != "" {
-			errs.Addf(tp+".key", "%s", msg)
-		}
-		if len(t.Value) > 63 || !labelValue.MatchString(t.Value) {
-			errs.Addf(tp+".value", "%q is not a taint value: at most 63 letters, digits, '-', '_' and '.'", t.Value)
-		}
-		if !slices.Contains([]string{"NoSchedule", "PreferNoSchedule", "NoExecute"}, t.Effect) {
-			errs.Addf(tp+".effect", "%q is not allowed; use NoSchedule, PreferNoSchedule or NoExecute", t.Effect)
-		}
-		if id := t.Key + ":" + t.Effect; seen[id] {
-			errs.Addf(tp, "%s with effect %s is listed twice", t.Key, t.Effect)
-		} else if autoscaler && keys[t.Key] {
-			errs.Addf(tp, "%s is listed with two effects, but cluster-autoscaler's node-template tag holds one effect per key, so it would plan nodes without one of them; use one effect or turn the pool's autoscaler off", t.Key)
-		} else {
-			seen[id] = true
-		}
-		keys[t.Key] = true
-	}
-	return errs
-}
-
-func checkReserved(path string, m map[string]string) validate.Errors {
-	var errs validate.Errors
-	for _, k := range validate.SortedKeys(m) {
-		kp := fmt.Sprintf("%s[%q]", path, k)
-		switch {
-		case !slices.Contains(reservedResources, k):
-			errs.Addf(kp, "is not a resource the kubelet reserves; use %s", validate.Join(reservedResources))
-		case k == "pid" && !isInteger(m[k]):
-			errs.Addf(kp, "%q is not a process count", m[k])
-		case k != "pid" && !quantity.MatchString(m[k]):
-			errs.Addf(kp, "%q is not a quantity (e.g. 500m, 1Gi)", m[k])
-		}
-	}
-	return errs
-}
-
-func checkEviction(path string, m map[string]string) validate.Errors {
-	var errs validate.Errors
-	for _, k := range validate.SortedKeys(m) {
-		kp := fmt.Sprintf("%s[%q]", path, k)
-		v := m[k]
-		switch {
-		case !slices.Contains(evictionSignals, k):
-			errs.Addf(kp, "is not an eviction signal; use %s", validate.Join(evictionSignals))
-		case percentage.MatchString(v):
-			if f, _ := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64); f <= 0 || f >= 100 {
-				errs.Addf(kp, "%q is not allowed; a percentage threshold is above 0%% and below 100%%", v)
-			}
-		case !quantity.MatchString(v):
-			errs.Addf(kp, "%q is not a quantity or percentage (e.g. 500Mi, 10%%)", v)
-		}
-	}
-	return errs
-}
-
-// checkReservedMemory: what the kubelet holds back must leave room for pods
-// on the smallest known instance type.
-func checkReservedMemory(path string, p NodePool, types []instancetypes.Type) validate.Errors {
-	var errs validate.Errors
-	kube, ok1 := bytesOf(p.KubeReserved["memory"])
-	sys, ok2 := bytesOf(p.SystemReserved["memory"])
-	evict, ok3 := bytesOf(p.EvictionHard["memory.available"])
-	if !ok1 || !ok2 {
-		return errs
-	}
-	if !ok3 {
-		evict = 0
-	}
-	held := kube + sys + evict
-	for _, t := range types {
-		mem := float64(t.MemoryMiB) * (1 << 20)
-		if held >= mem/2 {
-			errs.Addf(path+".instanceTypes", "%s has %d MiB of memory, and kubeReserved, systemReserved and the memory eviction threshold hold back %.0f MiB of it, leaving less than half for pods; use a larger type or lower the reservations (kubeReserved memory grows with maxPods)", t.Name, t.MemoryMiB, held/(1<<20))
-		}
-	}
-	return errs
-}
-
-func isInteger(s string) bool {
-	_, err := strconv.Atoi(s)
-	return err == nil
-}
-
-// bytesOf parses a Kubernetes memory quantity.
-func bytesOf(q string) (float64, bool) {
-	m := quantity.FindStringSubmatch(q)
-	if m == nil {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, false
-	}
-	mult := map[string]float64{
-		"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
-		"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50, "Ei": math.Pow(2, 60),
-	}[m[3]]
-	return v * mult, true
-}
-
-func (c Cluster) validateImages() validate.Errors {
-	var errs validate.Errors
-	i := c.Images
-	if !i.On() {
-		return errs
-	}
-	const path = "cluster.images"
-	if !slices.Contains([]string{ParentUbuntu2404, ParentAL2023}, i.Parent) {
-		errs.Addf(path+".parent", "%q is not allowed; use ubuntu-24.04 or al2023", i.Parent)
-	}
-	if !i.archValid() {
-		errs.Addf(path+".architecture", "%q is not allowed; use x86_64 or arm64", i.Architecture)
-	}
-	for j, t := range i.BuildInstanceTypes {
-		tp := fmt.Sprintf("%s.buildInstanceTypes[%d]", path, j)
-		if a, ok := checkInstanceType(&errs, tp, t); ok && i.archValid() && a != i.Architecture {
-			errs.Addf(tp, "%s is %s; builds of %s images need %s instances", t, a, i.Architecture, i.Architecture)
-		}
-	}
-	for name, v := range map[string]string{"containerd": i.Versions.Containerd, "runc": i.Versions.Runc, "cniPlugins": i.Versions.CNIPlugins, "etcd": i.Versions.Etcd} {
-		if !versionPin.MatchString(v) {
-			errs.Addf(path+".versions."+name, "%q is not a release version; use MAJOR.MINOR.PATCH without a leading v", v)
-		}
-	}
-	if major, _, _ := strings.Cut(i.Versions.Containerd, "."); versionPin.MatchString(i.Versions.Containerd) && major != "2" {
-		errs.Addf(path+".versions.containerd", "%s is not supported; the images configure containerd 2.x", i.Versions.Containerd)
-	}
-	if i.Schedule != "" && !imageCron.MatchString(i.Schedule) {
-		errs.Addf(path+".schedule", "%q is not an Image Builder schedule; use a cron expression such as cron(0 4 ? * sun *)", i.Schedule)
-	}
-	seen := map[string]bool{c.Region: true}
-	stack, stackKnown := lookupRegion(c.Region)
-	for j, r := range i.DistributeTo {
-		rp := fmt.Sprintf("%s.distributeTo[%d]", path, j)
-		switch {
-		case !checkDistribution(&errs, rp, r, stack, stackKnown):
-		case seen[r]:
-			errs.Addf(rp, "%s is this stack's region or listed twice", r)
-		}
-		seen[r] = true
-	}
-	for j, a := range i.ShareWith {
-		if !accountID.MatchString(a) {
-			errs.Addf(fmt.Sprintf("%s.shareWith[%d]", path, j), "%q is not an AWS account ID (12 digits)", a)
-		}
-	}
-	return errs
-}
-
-// archValid reports whether the images' architecture is one kinfra builds;
-// checks that compare with it wait until it is.
-func (i Images) archValid() bool { return i.Architecture == ArchX86 || i.Architecture == ArchARM }
-
-// nodeMaskFits reports whether the pod block and node mask are valid
-// together, so that checks built on them do not echo their errors.
-func (k Kubernetes) nodeMaskFits() bool {
-	pod, err := cidr.ParseNetwork(k.PodCidr)
-	mask := k.NodeCidrMaskSize
-	return err == nil && pod.Addr().Is4() && mask > pod.Bits() && mask-pod.Bits() <= 16 && mask <= 28
-}
-
-// MaxNodes is the most nodes the cluster can run: every master plus every
-// pool at its maximum size.
-func (c Cluster) MaxNodes() int {
-	n := c.Masters.Count
-	for _, p := range c.NodePools {
-		n += p.MaxSize
+// PoolGroupTags is how many tags the workers component puts on a pool's
+// Auto Scaling Group: Name and kinfra's four, the cluster ownership tag, the
+// pool tag, the termination handler's tag, the user's, and with the
+// autoscaler its two discovery tags and a node-template tag per label (the
+// pool label included) and taint.
+func (c Cluster) PoolGroupTags(p NodePool) int {
+	n := 8 + len(c.Tags)
+	if p.AutoscalerOn() {
+		n += 2 + len(p.Labels) + 1 + len(p.Taints)
 	}
 	return n
 }
 
-// ZoneDemand is the number of private addresses each zone's subnet must hold
-// for the cluster (addresses other workloads use in an adopted subnet are not
-// visible here): the masters placed there; each pool's share of its maxSize
-// when one of its zones is lost and its capacity moves to the others, times
-// the addresses a node takes (one, plus maxPods when pods take VPC
-// addresses); an interface endpoint ENI per service and the API load
-// balancer's ENI. zones are the cluster's zone names if pinned.
-func (c Cluster) ZoneDemand(zones []string, count int) (nodes, addresses []int, enis int) {
-	nodes, addresses = make([]int, count), make([]int, count)
-	if count < 1 {
-		return nodes, addresses, 0
-	}
-	for i := range c.Masters.Count {
-		nodes[SlotZone(i, count)]++
-		addresses[SlotZone(i, count)]++
-	}
-	for _, p := range c.NodePools {
-		in := PoolZones(p, zones, count)
-		if len(in) == 0 {
-			continue
-		}
-		share := (p.MaxSize + max(1, len(in)-1) - 1) / max(1, len(in)-1)
-		perNode := 1
-		if c.CNI.PodsUseVPCAddresses() {
-			perNode += p.MaxPods
-		}
-		for _, z := range in {
-			nodes[z] += share
-			addresses[z] += share * perNode
-		}
-	}
-	return nodes, addresses, len(c.Network.InterfaceEndpoints) + 1
-}
-
-func (c Cluster) validateCapacity(net networkFacts) validate.Errors {
+// checkTemplateTags: with the autoscaler on, every label and taint key
+// becomes an Auto Scaling Group tag key, which AWS limits to MaxTagKey.
+func checkTemplateTags(path string, p NodePool) validate.Errors {
 	var errs validate.Errors
-	for _, p := range c.NodePools {
-		if p.MaxSize < 1 || p.MaxPods < 1 {
-			return nil // sizes are wrong; demand cannot be computed
-		}
-	}
-	pod, _ := cidr.ParseNetwork(c.Kubernetes.PodCidr)
-	mask := c.Kubernetes.NodeCidrMaskSize
-	if total := c.MaxNodes(); c.Kubernetes.nodeMaskFits() && !c.CNI.PodsUseVPCAddresses() && total > 1<<(mask-pod.Bits()) {
-		nodeBlocks := 1 << (mask - pod.Bits())
-		errs.Addf("cluster.kubernetes.podCidr", "%s holds %d node blocks of /%d, but the cluster can run %d nodes (%d masters + node pool maxSize); %s",
-			c.Kubernetes.PodCidr, nodeBlocks, c.Kubernetes.NodeCidrMaskSize, total, c.Masters.Count, c.podBlockAdvice(pod, mask, total))
-	}
-	if len(net.private) != net.count {
+	if !p.AutoscalerOn() {
 		return errs
 	}
-	nodes, addresses, enis := c.ZoneDemand(net.zones, net.count)
-	reported := map[string]bool{}
-	for i, sub := range net.private {
-		errs.Append(c.checkSubnet(net, net.paths[i], sub, nodes[i], addresses[i], enis, reported))
+	check := func(fieldPath, key, tag, kind string) {
+		if qualifiedName(key) != "" || len(tag) <= MaxTagKey {
+			return // an invalid key is reported as such
+		}
+		errs.Addf(fieldPath, "%q is %d characters; with the pool's autoscaler on, its Auto Scaling Group carries cluster-autoscaler's node-template tag %q (%d characters), and AWS allows tag keys of at most %d. Use a %s key of at most %d characters, or set autoscaler: false",
+			key, len(key), tag, len(tag), MaxTagKey, kind, MaxTagKey-len(tag)+len(key))
 	}
-	return errs
-}
-
-func (c Cluster) checkSubnet(net networkFacts, path string, sub netip.Prefix, nodes, addresses, enis int, reported map[string]bool) validate.Errors {
-	var errs validate.Errors
-	usable := cidr.Size(sub) - awsReservedPerSubnet
-	need := addresses + enis
-	if usable >= need || reported[path] {
-		return errs
+	for _, k := range validate.SortedKeys(p.Labels) {
+		check(fmt.Sprintf("%s.labels[%q]", path, k), k, AutoscalerLabelTag(k), "label")
 	}
-	// Carved subnets share one path and one size: report the first zone
-	// short of addresses only.
-	reported[path] = true
-	pods := ""
-	if addresses > nodes {
-		pods = fmt.Sprintf(" with their pods' VPC addresses (%d in all)", addresses)
+	for j, t := range p.Taints {
+		check(fmt.Sprintf("%s.taints[%d].key", path, j), t.Key, AutoscalerTaintTag(t.Key), "taint")
 	}
-	advice := adoptedSubnetAdvice(net.vpc, need)
-	if c.Network.Existing == nil {
-		advice = c.Network.carvedSubnetAdvice(net.vpc, net.count, need)
-	}
-	errs.Addf(path, "private subnet %s holds %d addresses, but its zone needs %d: %d nodes (its masters, and each pool's maxSize spread over the pool's zones left after one zone fails)%s and %d endpoint and load balancer interfaces; %s",
-		sub, usable, need, nodes, pods, enis, advice)
 	return errs
 }

@@ -1,0 +1,132 @@
+// Package spec is the typed model of a kinfra cluster: the value of the
+// kinfra:cluster stack config key. It is plain Go with no Pulumi dependency, so
+// it can be decoded, defaulted and validated before any resource exists.
+//
+// One file per concept (cluster, network, kubernetes, masters, api, cni,
+// kubeproxy, nodepools, images, addons, backup, …) holds the concept's
+// type, its defaults (each a named constant next to the field, applied by
+// the type's WithDefaults) and its checks. Shared machinery has its own
+// files: decode.go and explicit.go (strict decoding), load.go (Load and
+// Resolve), advice.go, regions.go, instancetypes.go, names.go and
+// helpers.go. docs/config.md is the reference; TestConfigDocDefaults checks
+// its defaults against the code.
+package spec
+
+import "github.com/kinfra-dev/kinfra/internal/validate"
+
+// Cluster is one Kubernetes cluster in one region.
+type Cluster struct {
+	// Name identifies the cluster in resource names, tags and DNS. Required.
+	// A DNS label of at most 26 characters (MaxClusterName: the AWS names
+	// kinfra derives from it must fit their limits; the termination queue's
+	// EventBridge rules, 64 characters, bind).
+	Name string `json:"name"`
+	// Region is the AWS region. Taken from the stack's aws:region; set it here
+	// only to assert the same value.
+	Region string `json:"region,omitempty"`
+	// Tags are added to every AWS resource kinfra creates. At most 40 (AWS
+	// allows 50 per resource, kinfra uses the rest); keys must not start with
+	// "aws:" nor be one kinfra sets (Name, managed-by, kinfra.dev/*,
+	// kubernetes.io/*); keys up to 128 and values up to 256 characters.
+	Tags map[string]string `json:"tags,omitempty"`
+	// Network is the VPC topology.
+	Network Network `json:"network"`
+	// Kubernetes holds the cluster-wide address plan.
+	Kubernetes Kubernetes `json:"kubernetes"`
+	// PrivateDomain is the cluster's private Route53 zone, visible only in
+	// its VPC: it holds api.<domain> and the etcd-<i>.<domain> slot records.
+	// Default <name>.k8s.internal.
+	PrivateDomain string `json:"privateDomain,omitempty"`
+	// Masters is the control plane: etcd members and API servers.
+	Masters Masters `json:"masters"`
+	// Backup is how etcd is backed up to S3.
+	Backup Backup `json:"backup"`
+	// Alarms is where the cluster's alarms notify.
+	Alarms Alarms `json:"alarms"`
+	// JoinTokens is how long node join tokens live.
+	JoinTokens JoinTokens `json:"joinTokens"`
+	// API is how clients reach the Kubernetes API.
+	API API `json:"api"`
+	// CNI is the pod network; the node security groups open what it needs.
+	CNI CNI `json:"cni"`
+	// NodePools are the worker groups.
+	NodePools []NodePool `json:"nodePools,omitempty"`
+	// KubeProxy is the Service proxy mode.
+	KubeProxy KubeProxy `json:"kubeProxy"`
+	// Images bakes the AMIs.
+	Images Images `json:"images"`
+	// Addons are the Kubernetes add-ons deployed once the API answers:
+	// kube-proxy, the CNI and the cloud integration. See docs/addons.md.
+	Addons Addons `json:"addons"`
+}
+
+// WithDefaults returns c with every unset field given its default. Fields that
+// do not apply to the chosen mode (e.g. natGateways when adopting a VPC) are
+// left unset, so that Validate can tell the user set them.
+func (c Cluster) WithDefaults() Cluster {
+	c.Network = c.Network.WithDefaults()
+	c.Kubernetes = c.Kubernetes.WithDefaults()
+	if c.PrivateDomain == "" && dnsLabel.MatchString(c.Name) {
+		c.PrivateDomain = c.Name + ".k8s.internal"
+	}
+	c.Images = c.Images.WithDefaults()
+	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version, c.Images)
+	c.Backup = c.Backup.withDefaults(c.Name)
+	c.Alarms = c.Alarms.withDefaults()
+	c.JoinTokens = c.JoinTokens.withDefaults()
+	c.API = c.API.WithDefaults(c.Network.VpcCidr)
+	c.CNI = c.CNI.WithDefaults()
+	if c.CNI.Provider == CNICalico && c.CNI.Dataplane == "" {
+		c.CNI.Dataplane = DataplaneIPTables
+		if c.KubeProxy.Mode == ProxyNone {
+			c.CNI.Dataplane = DataplaneBPF
+		}
+	}
+	c.KubeProxy = c.KubeProxy.withDefaults(c.CNI, c.Kubernetes.NodeVersion)
+	c.Tags = cloneMap(c.Tags)
+	pools := make([]NodePool, len(c.NodePools))
+	for i, p := range c.NodePools {
+		pools[i] = p.WithDefaults(c.Kubernetes.NodeVersion, c.Images)
+	}
+	c.NodePools = pools
+	autoscaled := false
+	for _, p := range pools {
+		autoscaled = autoscaled || p.AutoscalerOn()
+	}
+	c.Addons = c.Addons.withDefaults(len(pools) > 0, autoscaled)
+	return c
+}
+
+// Validate checks a defaulted cluster and returns every problem.
+func (c Cluster) Validate() validate.Errors {
+	var errs validate.Errors
+	switch {
+	case c.Name == "":
+		errs.Addf("cluster.name", "required; a DNS label such as prod-use1 that names the cluster's resources")
+	case !dnsLabel.MatchString(c.Name):
+		errs.Addf("cluster.name", "%q is not allowed; use a DNS label of at most %d lowercase letters, digits and '-', starting with a letter (AWS names derived from it must fit their limits)", c.Name, MaxClusterName(c.Region))
+	}
+	region, regionOK := checkRegion(&errs, c.Region)
+	errs.Append(ValidateTags("cluster.tags", c.Tags))
+
+	net, netErrs := c.Network.check("cluster.network", c.Region)
+	errs.Append(netErrs)
+	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc, c.CNI.Provider == CNICalico))
+	errs.Append(c.validateMasters(net))
+	errs.Append(c.checkControlPlane())
+	errs.Append(c.Backup.check("cluster.backup"))
+	errs.Append(c.Alarms.check("cluster.alarms"))
+	errs.Append(c.JoinTokens.check("cluster.joinTokens"))
+	errs.Append(c.validateNodePools(net))
+	errs.Append(c.validateImages())
+	errs.Append(c.checkProxy())
+	errs.Append(c.checkAddons())
+	// Capacity checks run whenever their own inputs are valid, so they are
+	// reported together with unrelated mistakes.
+	errs.Append(c.validateCapacity(net))
+	errs.Append(c.checkNameLengths())
+	if regionOK {
+		errs.Append(c.checkARNPlaces(region))
+	}
+	return errs
+}
