@@ -86,9 +86,10 @@ type EBSCSIDriver struct {
 
 // StorageClass is an encrypted EBS StorageClass.
 type StorageClass struct {
-	// Name of the class. Default gp3.
+	// Name of the class. Default [DefaultStorageClass].
 	Name string `json:"name,omitempty"`
-	// Type is gp3, gp2, io1, io2, st1 or sc1. Default gp3.
+	// Type is gp3, gp2, io1, io2, st1 or sc1. Default
+	// [DefaultStorageClassType].
 	Type string `json:"type,omitempty"`
 	// KmsKeyId encrypts the volumes with a customer-managed key (a key ARN).
 	// Default: the account's aws/ebs key.
@@ -105,10 +106,11 @@ type ClusterAutoscaler struct {
 	// and must never be newer than an API server).
 	Image string `json:"image,omitempty"`
 	// Expander chooses which pool grows: least-waste, most-pods, price,
-	// priority, random or least-nodes. Default least-waste.
+	// priority, random or least-nodes. Default [DefaultAutoscalerExpander].
 	Expander string `json:"expander,omitempty"`
 	// ScaleDownUtilizationThreshold: a node below this share of requested
-	// resources may be removed, 0 to 1 as a string. Default "0.5".
+	// resources may be removed, 0 to 1 as a string. Default
+	// [DefaultScaleDownUtilization].
 	ScaleDownUtilizationThreshold string `json:"scaleDownUtilizationThreshold,omitempty"`
 }
 
@@ -125,11 +127,16 @@ type NetworkPolicyBaseline struct {
 // On reports whether this stack deploys the add-ons.
 func (a Addons) On() bool { return a.Enabled == nil || *a.Enabled }
 
-const DefaultStorageClass = "gp3"
-
-const DefaultAutoscalerExpander = "least-waste"
-
-const DefaultScaleDownUtilization = "0.5"
+// Add-on defaults (every add-on on, the termination handler when the cluster
+// has node pools, cluster-autoscaler when a pool has autoscaler on). The
+// pinned chart and image versions are in components/addons, next to the
+// values they are tested with.
+const (
+	DefaultStorageClass         = "gp3"
+	DefaultStorageClassType     = "gp3"
+	DefaultAutoscalerExpander   = "least-waste"
+	DefaultScaleDownUtilization = "0.5"
+)
 
 // withDefaults applies the add-ons' defaults; pools says whether the
 // cluster has node pools (the termination queue exists only then).
@@ -151,7 +158,7 @@ func (a Addons) withDefaults(pools, autoscaled bool) Addons {
 		sc.Name = DefaultStorageClass
 	}
 	if sc.Type == "" {
-		sc.Type = "gp3"
+		sc.Type = DefaultStorageClassType
 	}
 	sc.Default = on(sc.Default, true)
 	ca := &a.ClusterAutoscaler

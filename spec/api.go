@@ -20,7 +20,7 @@ const (
 // masters, named api.<privateDomain> inside the VPC.
 type API struct {
 	// Scheme is internal (private subnets) or internet-facing (public
-	// subnets). Default internal.
+	// subnets). Default [SchemeInternal].
 	Scheme string `json:"scheme,omitempty"`
 	// AccessCidrs may reach the API through the load balancer, besides the
 	// cluster's own nodes. Default: the VPC block.

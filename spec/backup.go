@@ -17,11 +17,12 @@ type Backup struct {
 	// finding (backup/disabled) unless the stack acknowledges it.
 	Enabled *bool `json:"enabled,omitempty"`
 	// IntervalMinutes between snapshots, the recovery point: 5, 10, 15, 20,
-	// 30 or 60. Default 15.
+	// 30 or 60. Default [DefaultBackupInterval].
 	IntervalMinutes int `json:"intervalMinutes,omitempty"`
 	// Retention of each tier, in days: every snapshot (frequent), the first
 	// of each hour (hourly) and the first of each UTC day (daily). Defaults
-	// 1, 7 and 365 (kops' etcd-manager keeps the same).
+	// [DefaultBackupFrequentDays], [DefaultBackupHourlyDays] and
+	// [DefaultBackupDailyDays] (kops' etcd-manager keeps the same).
 	Retention BackupRetention `json:"retention"`
 	// Bucket is an existing bucket to use instead of the one kinfra creates
 	// (<cluster>-etcd-<account>-<region>). kinfra then creates no bucket,
@@ -31,7 +32,7 @@ type Backup struct {
 	// it uses SSE-KMS; the masters are allowed to use it through S3 only.
 	BucketKmsKeyArn string `json:"bucketKmsKeyArn,omitempty"`
 	// Prefix is the key prefix the snapshots go under, and the only place
-	// the masters may write. Default <cluster>/etcd.
+	// the masters may write. Default <cluster>/etcd (backupPrefixSuffix).
 	Prefix string `json:"prefix,omitempty"`
 	// ObjectLockDays, when set, creates the bucket with S3 Object Lock in
 	// governance mode, retaining each snapshot version this many days (at
@@ -57,6 +58,7 @@ const (
 	DefaultBackupFrequentDays = 1
 	DefaultBackupHourlyDays   = 7
 	DefaultBackupDailyDays    = 365
+	backupPrefixSuffix        = "/etcd" // after the cluster name
 )
 
 // BackupIntervals are the intervals the masters' timer supports (divisors
@@ -82,7 +84,7 @@ func (b Backup) withDefaults(name string) Backup {
 		}
 	}
 	if b.Prefix == "" && name != "" {
-		b.Prefix = name + "/etcd"
+		b.Prefix = name + backupPrefixSuffix
 	}
 	b.AlarmActions = slices.Clone(b.AlarmActions)
 	return b

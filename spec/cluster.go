@@ -35,7 +35,7 @@ type Cluster struct {
 	Kubernetes Kubernetes `json:"kubernetes"`
 	// PrivateDomain is the cluster's private Route53 zone, visible only in
 	// its VPC: it holds api.<domain> and the etcd-<i>.<domain> slot records.
-	// Default <name>.k8s.internal.
+	// Default <name>.k8s.internal (privateDomainSuffix).
 	PrivateDomain string `json:"privateDomain,omitempty"`
 	// Masters is the control plane: etcd members and API servers.
 	Masters Masters `json:"masters"`
@@ -60,6 +60,9 @@ type Cluster struct {
 	Addons Addons `json:"addons"`
 }
 
+// privateDomainSuffix follows the cluster name in the default private domain.
+const privateDomainSuffix = ".k8s.internal"
+
 // WithDefaults returns c with every unset field given its default. Fields that
 // do not apply to the chosen mode (e.g. natGateways when adopting a VPC) are
 // left unset, so that Validate can tell the user set them.
@@ -67,7 +70,7 @@ func (c Cluster) WithDefaults() Cluster {
 	c.Network = c.Network.WithDefaults()
 	c.Kubernetes = c.Kubernetes.WithDefaults()
 	if c.PrivateDomain == "" && dnsLabel.MatchString(c.Name) {
-		c.PrivateDomain = c.Name + ".k8s.internal"
+		c.PrivateDomain = c.Name + privateDomainSuffix
 	}
 	c.Images = c.Images.WithDefaults()
 	c.Masters = c.Masters.WithDefaults(c.Kubernetes.Version, c.Images)
@@ -75,13 +78,7 @@ func (c Cluster) WithDefaults() Cluster {
 	c.Alarms = c.Alarms.withDefaults()
 	c.JoinTokens = c.JoinTokens.withDefaults()
 	c.API = c.API.WithDefaults(c.Network.VpcCidr)
-	c.CNI = c.CNI.WithDefaults()
-	if c.CNI.Provider == CNICalico && c.CNI.Dataplane == "" {
-		c.CNI.Dataplane = DataplaneIPTables
-		if c.KubeProxy.Mode == ProxyNone {
-			c.CNI.Dataplane = DataplaneBPF
-		}
-	}
+	c.CNI = c.CNI.WithDefaults().withDataplane(c.KubeProxy.Mode)
 	c.KubeProxy = c.KubeProxy.withDefaults(c.CNI, c.Kubernetes.NodeVersion)
 	c.Tags = cloneMap(c.Tags)
 	pools := make([]NodePool, len(c.NodePools))
@@ -127,6 +124,17 @@ func (c Cluster) Validate() validate.Errors {
 	errs.Append(c.checkNameLengths())
 	if regionOK {
 		errs.Append(c.checkARNPlaces(region))
+	}
+	return errs
+}
+
+// checkPrivateDomain: the masters' etcd records and the API's name live in
+// the private domain, so checkControlPlane checks it with the rest of
+// what the masters build.
+func (c Cluster) checkPrivateDomain() validate.Errors {
+	var errs validate.Errors
+	if c.PrivateDomain != "" && (len(c.PrivateDomain) > 200 || !dnsName.MatchString(c.PrivateDomain)) {
+		errs.Addf("cluster.privateDomain", "%q is not a DNS name; use lowercase labels joined by dots, at most 200 characters (e.g. prod-use1.k8s.internal)", c.PrivateDomain)
 	}
 	return errs
 }

@@ -24,11 +24,11 @@ const (
 
 // CNI is the pod network, as far as the node security groups need to know.
 type CNI struct {
-	// Provider is cilium or calico. Default cilium.
+	// Provider is cilium or calico. Default [CNICilium].
 	Provider string `json:"provider,omitempty"`
 	// Tunnel is the overlay between nodes: vxlan, geneve (cilium only) or
 	// none (native routing: pod traffic crosses the VPC unencapsulated, so
-	// nodes admit all traffic from each other). Default vxlan.
+	// nodes admit all traffic from each other). Default [TunnelVXLAN].
 	Tunnel string `json:"tunnel,omitempty"`
 	// WireGuard encrypts pod traffic between nodes. Default false.
 	WireGuard bool `json:"wireGuard,omitempty"`
@@ -41,8 +41,8 @@ type CNI struct {
 	KubeProxyReplacement bool `json:"kubeProxyReplacement,omitempty"`
 	// Dataplane (calico only) is iptables, nftables (kube-proxy must then
 	// run in nftables mode) or bpf (Calico's eBPF replaces kube-proxy:
-	// kubeProxy.mode none, its default then). Default iptables, or bpf when
-	// kubeProxy.mode is none.
+	// kubeProxy.mode none, its default then). Default [DataplaneIPTables],
+	// or [DataplaneBPF] when kubeProxy.mode is none (withDataplane).
 	Dataplane string `json:"dataplane,omitempty"`
 	// Version of the CNI's Helm chart (cilium, or calico's tigera-operator).
 	// Default: the version pinned in kinfra (docs/addons.md).
@@ -56,6 +56,18 @@ func (c CNI) WithDefaults() CNI {
 	}
 	if c.Tunnel == "" {
 		c.Tunnel = TunnelVXLAN
+	}
+	return c
+}
+
+// withDataplane applies calico's dataplane default, which follows the
+// kube-proxy mode the user set (before kube-proxy's own defaults).
+func (c CNI) withDataplane(proxyMode string) CNI {
+	if c.Provider == CNICalico && c.Dataplane == "" {
+		c.Dataplane = DataplaneIPTables
+		if proxyMode == ProxyNone {
+			c.Dataplane = DataplaneBPF
+		}
 	}
 	return c
 }

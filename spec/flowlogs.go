@@ -12,15 +12,18 @@ type FlowLogs struct {
 	// Enabled turns flow logs on. Default true.
 	Enabled *bool `json:"enabled,omitempty"`
 	// Destination is cloudwatch (a log group kinfra creates) or s3 (an existing
-	// bucket, e.g. a central logging account's). Default cloudwatch.
+	// bucket, e.g. a central logging account's). Default
+	// [FlowLogsToCloudWatch].
 	Destination string `json:"destination,omitempty"`
-	// TrafficType is ALL, ACCEPT or REJECT. Default ALL.
+	// TrafficType is ALL, ACCEPT or REJECT. Default [DefaultFlowLogTraffic].
 	TrafficType string `json:"trafficType,omitempty"`
 	// RetentionDays of the CloudWatch log group: a value CloudWatch accepts
 	// (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-	// 1827, 2192, 2557, 2922, 3288, 3653). Default 365.
+	// 1827, 2192, 2557, 2922, 3288, 3653). Default [DefaultFlowLogRetention]
+	// with cloudwatch, none with s3.
 	RetentionDays int `json:"retentionDays,omitempty"`
-	// MaxAggregationIntervalSeconds is 60 or 600. Default 600.
+	// MaxAggregationIntervalSeconds is 60 or 600. Default
+	// [DefaultFlowLogInterval].
 	MaxAggregationIntervalSeconds int `json:"maxAggregationIntervalSeconds,omitempty"`
 	// S3BucketArn receives the logs when destination is s3. Required then.
 	S3BucketArn string `json:"s3BucketArn,omitempty"`
@@ -28,9 +31,18 @@ type FlowLogs struct {
 	KmsKeyArn string `json:"kmsKeyArn,omitempty"`
 }
 
-const DefaultFlowLogRetention = 365
+// Flow log destinations.
+const (
+	FlowLogsToCloudWatch = "cloudwatch"
+	FlowLogsToS3         = "s3"
+)
 
-const DefaultFlowLogInterval = 600
+// Flow log defaults (enabled: true).
+const (
+	DefaultFlowLogRetention = 365
+	DefaultFlowLogInterval  = 600
+	DefaultFlowLogTraffic   = "ALL"
+)
 
 // WithDefaults returns f with its defaults applied.
 func (f FlowLogs) WithDefaults() FlowLogs {
@@ -39,12 +51,12 @@ func (f FlowLogs) WithDefaults() FlowLogs {
 		f.Enabled = &on
 	}
 	if f.Destination == "" {
-		f.Destination = "cloudwatch"
+		f.Destination = FlowLogsToCloudWatch
 	}
 	if f.TrafficType == "" {
-		f.TrafficType = "ALL"
+		f.TrafficType = DefaultFlowLogTraffic
 	}
-	if f.RetentionDays == 0 && f.Destination == "cloudwatch" {
+	if f.RetentionDays == 0 && f.Destination == FlowLogsToCloudWatch {
 		f.RetentionDays = DefaultFlowLogRetention
 	}
 	if f.MaxAggregationIntervalSeconds == 0 {
@@ -67,7 +79,7 @@ func (f FlowLogs) check(path string) validate.Errors {
 		return nil
 	}
 	switch f.Destination {
-	case "cloudwatch":
+	case FlowLogsToCloudWatch:
 		if !slices.Contains(flowLogRetentions, f.RetentionDays) {
 			errs.Addf(path+".retentionDays", "%d is not a retention CloudWatch Logs accepts; use %s", f.RetentionDays, validate.Join(itoas(flowLogRetentions)))
 		}
@@ -77,7 +89,7 @@ func (f FlowLogs) check(path string) validate.Errors {
 		if f.S3BucketArn != "" {
 			errs.Addf(path+".s3BucketArn", "set, but destination is cloudwatch; remove it or set destination: s3")
 		}
-	case "s3":
+	case FlowLogsToS3:
 		if !s3BucketArn.MatchString(f.S3BucketArn) {
 			errs.Addf(path+".s3BucketArn", "%q is not an S3 bucket ARN (arn:aws:s3:::<bucket>[/prefix]); destination s3 writes to an existing bucket", f.S3BucketArn)
 		}

@@ -18,7 +18,8 @@ type Image struct {
 	Pipeline bool `json:"pipeline,omitempty"`
 	// ID is an AMI in the stack's region, ami-… Overrides the lookup.
 	ID string `json:"id,omitempty"`
-	// Owners of the images the lookup considers. Default [self].
+	// Owners of the images the lookup considers. Default: only
+	// [DefaultImageOwner].
 	Owners []string `json:"owners,omitempty"`
 	// Name is the lookup's name pattern (* wildcards). Default
 	// kinfra-<role>-k8s-<version>-* (what the images pipeline names them).
@@ -26,6 +27,10 @@ type Image struct {
 	// Tags the image must carry. Optional.
 	Tags map[string]string `json:"tags,omitempty"`
 }
+
+// DefaultImageOwner is the owner a lookup considers when it names none:
+// this account, where the images pipeline builds.
+const DefaultImageOwner = "self"
 
 // resolve is i's effective selection: the pipeline's build when the stack
 // builds images and i selects nothing itself, else i with its lookup
@@ -49,7 +54,7 @@ func (i Image) WithDefaults(role, version string) Image {
 		return i
 	}
 	if len(i.Owners) == 0 {
-		i.Owners = []string{"self"}
+		i.Owners = []string{DefaultImageOwner}
 	}
 	if i.Name == "" {
 		i.Name = "kinfra-" + role + "-k8s-" + version + "-*"

@@ -23,16 +23,18 @@ type Images struct {
 	// an image of their own then use. Default true. Turn it off in stacks
 	// that use images built elsewhere (a shared pipeline's copies).
 	Enabled *bool `json:"enabled,omitempty"`
-	// Parent is the base OS: ubuntu-24.04 or al2023. Default ubuntu-24.04.
+	// Parent is the base OS: ubuntu-24.04 or al2023. Default
+	// [ParentUbuntu2404].
 	Parent string `json:"parent,omitempty"`
-	// Architecture of the images: x86_64 or arm64. Default x86_64. Masters
+	// Architecture of the images: x86_64 or arm64. Default [ArchX86]. Masters
 	// and node pools using the built image must use instance types of this
 	// architecture, and default to one.
 	Architecture string `json:"architecture,omitempty"`
-	// BuildInstanceTypes run the builds. Default [m7i.large] (x86_64) or
-	// [m7g.large] (arm64).
+	// BuildInstanceTypes run the builds. Default: only [DefaultBuildType]
+	// (x86_64) or [DefaultBuildTypeARM] (arm64).
 	BuildInstanceTypes []string `json:"buildInstanceTypes,omitempty"`
-	// Versions of what the images install. Defaults are pinned in code.
+	// Versions of what the images install. Defaults are pinned here
+	// ([DefaultContainerd], [DefaultRunc], [DefaultCNIPlugins], [DefaultEtcd]).
 	Versions ImageVersions `json:"versions"`
 	// Schedule rebuilds the images (e.g. for OS security updates): an Image
 	// Builder cron expression such as "cron(0 4 ? * sun *)". Default: no
@@ -55,13 +57,15 @@ type ImageVersions struct {
 	Etcd       string `json:"etcd,omitempty"`
 }
 
-const DefaultContainerd = "2.4.2"
-
-const DefaultRunc = "1.5.2"
-
-const DefaultCNIPlugins = "1.9.1"
-
-const DefaultEtcd = "3.7.3"
+// Images defaults (enabled: true).
+const (
+	DefaultBuildType    = "m7i.large"
+	DefaultBuildTypeARM = "m7g.large"
+	DefaultContainerd   = "2.4.2"
+	DefaultRunc         = "1.5.2"
+	DefaultCNIPlugins   = "1.9.1"
+	DefaultEtcd         = "3.7.3"
+)
 
 // WithDefaults returns i with its defaults applied.
 func (i Images) WithDefaults() Images {
@@ -75,9 +79,9 @@ func (i Images) WithDefaults() Images {
 	i.BuildInstanceTypes = slices.Clone(i.BuildInstanceTypes)
 	if len(i.BuildInstanceTypes) == 0 {
 		if i.Architecture == ArchARM {
-			i.BuildInstanceTypes = []string{"m7g.large"}
+			i.BuildInstanceTypes = []string{DefaultBuildTypeARM}
 		} else {
-			i.BuildInstanceTypes = []string{"m7i.large"}
+			i.BuildInstanceTypes = []string{DefaultBuildType}
 		}
 	}
 	v := &i.Versions

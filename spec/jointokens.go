@@ -9,7 +9,7 @@ import "github.com/kinfra-dev/kinfra/internal/validate"
 // is never broken. See docs/masters.md ("Join tokens").
 type JoinTokens struct {
 	// TTLHours is each token's lifetime, 8 to 168 hours (a week). Default
-	// 24. A stolen token mints node credentials for at most this long. A
+	// [DefaultJoinTokenTTLHours]. A stolen token mints node credentials for at most this long. A
 	// replaced token stays valid for two thirds of it: at least 5 h 20 min,
 	// longer than a node's whole join (it reads the token once and retries
 	// kubeadm join up to 20 times, each within kubeadm's timeouts: about

@@ -20,6 +20,39 @@ type Taint struct {
 	Effect string `json:"effect"`
 }
 
+// The kubelet's reservations: memory for Kubernetes daemons is a base and a
+// share per pod (the kubelet, container runtime and CNI agent grow with the
+// pod count).
+const (
+	kubeReservedMemoryMi       = 255
+	kubeReservedMemoryPerPodMi = 11
+	reservedEphemeralStorage   = "1Gi"
+)
+
+// defaultKubeReserved is what a pool's kubeReserved gives each key it leaves
+// unset.
+func defaultKubeReserved(types []string, maxPods int) map[string]string {
+	return map[string]string{
+		"cpu":               defaultKubeReservedCPU(types),
+		"memory":            fmt.Sprintf("%dMi", kubeReservedMemoryMi+kubeReservedMemoryPerPodMi*maxPods),
+		"ephemeral-storage": reservedEphemeralStorage,
+	}
+}
+
+// defaultSystemReserved is what a pool's systemReserved gives each key it
+// leaves unset.
+func defaultSystemReserved() map[string]string {
+	return map[string]string{"cpu": "100m", "memory": "200Mi", "ephemeral-storage": reservedEphemeralStorage}
+}
+
+// defaultEvictionHard is a pool's evictionHard when it sets none.
+func defaultEvictionHard() map[string]string {
+	return map[string]string{
+		"memory.available": "500Mi", "nodefs.available": "10%",
+		"nodefs.inodesFree": "5%", "imagefs.available": "15%", "imagefs.inodesFree": "5%",
+	}
+}
+
 // defaultKubeReservedCPU is the EKS AMI's reservation for the smallest
 // vCPU count among types (6% of the first core, 1% of the second, 0.5% of
 // the next two, 0.25% of the rest), or for 2 vCPUs if no type is known.

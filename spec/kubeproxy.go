@@ -21,23 +21,26 @@ const (
 type KubeProxy struct {
 	// Mode is nftables, iptables, ipvs (deprecated upstream since v1.35) or
 	// none (the CNI replaces kube-proxy: cni.kubeProxyReplacement or calico's
-	// bpf dataplane). Default nftables, or none when the CNI replaces it.
+	// bpf dataplane). Default [ProxyNFTables], or [ProxyNone] when the CNI
+	// replaces it.
 	Mode string `json:"mode,omitempty"`
 	// SyncPeriodSeconds is how often kube-proxy resyncs every rule, 1 to
-	// 3600. Default 30; ipvs 120 (a full IPVS sync walks every virtual
-	// server, seconds with tens of thousands of Services).
+	// 3600. Default [DefaultSyncPeriod]; ipvs [DefaultIPVSSyncPeriod] (a full
+	// IPVS sync walks every virtual server, seconds with tens of thousands of
+	// Services).
 	SyncPeriodSeconds int `json:"syncPeriodSeconds,omitempty"`
 	// MinSyncPeriodSeconds batches changes: at most one sync per period,
-	// 0 to syncPeriodSeconds. Default 1; ipvs 5.
+	// 0 to syncPeriodSeconds. Default [DefaultMinSyncPeriod]; ipvs
+	// [DefaultIPVSMinSyncPeriod].
 	MinSyncPeriodSeconds *int `json:"minSyncPeriodSeconds,omitempty"`
 	// Conntrack is the connection tracking table kube-proxy sizes.
 	Conntrack Conntrack `json:"conntrack"`
 	// MetricsBindAddress is where kube-proxy serves /metrics, host:port.
-	// Default 0.0.0.0:10249 (scraped from inside the cluster; the security
+	// Default [DefaultProxyMetricsAddress] (scraped from inside the cluster; the security
 	// groups do not open it to the VPC).
 	MetricsBindAddress string `json:"metricsBindAddress,omitempty"`
-	// Image is kube-proxy's image. Default
-	// registry.k8s.io/kube-proxy:<kubernetes.nodeVersion>.
+	// Image is kube-proxy's image. Default kubeProxyRepository, tagged
+	// kubernetes.nodeVersion.
 	Image string `json:"image,omitempty"`
 }
 
@@ -50,27 +53,24 @@ type Conntrack struct {
 	// Min is the floor of nf_conntrack_max when maxPerCore is set. Default 0.
 	Min *int `json:"min,omitempty"`
 	// TCPEstablishedTimeoutSeconds for idle established TCP connections.
-	// Default 86400 (the kernel's is 5 days).
+	// Default [DefaultTCPEstablished] (the kernel's is 5 days).
 	TCPEstablishedTimeoutSeconds int `json:"tcpEstablishedTimeoutSeconds,omitempty"`
-	// TCPCloseWaitTimeoutSeconds for connections in CLOSE_WAIT. Default 3600.
+	// TCPCloseWaitTimeoutSeconds for connections in CLOSE_WAIT. Default
+	// [DefaultTCPCloseWait].
 	TCPCloseWaitTimeoutSeconds int `json:"tcpCloseWaitTimeoutSeconds,omitempty"`
 }
 
-// Add-on defaults. The pinned chart and image versions are in
-// components/addons, next to the values they are tested with.
-const DefaultSyncPeriod = 30
-
-const DefaultMinSyncPeriod = 1
-
-const DefaultIPVSSyncPeriod = 120
-
-const DefaultIPVSMinSyncPeriod = 5
-
-const DefaultTCPEstablished = 86400
-
-const DefaultTCPCloseWait = 3600
-
-const DefaultProxyMetricsAddress = "0.0.0.0:10249"
+// kube-proxy defaults (conntrack maxPerCore and min: 0).
+const (
+	DefaultSyncPeriod          = 30
+	DefaultMinSyncPeriod       = 1
+	DefaultIPVSSyncPeriod      = 120
+	DefaultIPVSMinSyncPeriod   = 5
+	DefaultTCPEstablished      = 86400
+	DefaultTCPCloseWait        = 3600
+	DefaultProxyMetricsAddress = "0.0.0.0:10249"
+	kubeProxyRepository        = "registry.k8s.io/kube-proxy"
+)
 
 // withDefaults applies kube-proxy's defaults for the CNI's choice; version
 // is the nodes' (kube-proxy runs beside their kubelets).
@@ -113,7 +113,7 @@ func (k KubeProxy) withDefaults(cni CNI, version string) KubeProxy {
 		k.MetricsBindAddress = DefaultProxyMetricsAddress
 	}
 	if k.Image == "" {
-		k.Image = "registry.k8s.io/kube-proxy:" + version
+		k.Image = kubeProxyRepository + ":" + version
 	}
 	return k
 }

@@ -10,7 +10,7 @@ import (
 // Kubernetes is the cluster's version and address plan.
 type Kubernetes struct {
 	// Version of Kubernetes the masters run (the control plane),
-	// vMAJOR.MINOR.PATCH; kubeadm must support it. Default v1.37.2.
+	// vMAJOR.MINOR.PATCH; kubeadm must support it. Default [DefaultKubernetes].
 	Version string `json:"version,omitempty"`
 	// NodeVersion is the Kubernetes version of the node pools' kubelets,
 	// kube-proxy and the add-ons that follow Kubernetes (cluster-autoscaler):
@@ -18,26 +18,27 @@ type Kubernetes struct {
 	// Version. Pin it to the old version while raising Version, and raise it
 	// once the masters run the new one (docs/workers.md, "Version skew").
 	NodeVersion string `json:"nodeVersion,omitempty"`
-	// PodCidr is the cluster pod block. Default 10.128.0.0/12 (4096 nodes of
-	// /24). Must not overlap the VPC or the service block.
+	// PodCidr is the cluster pod block. Default [DefaultPodCidr] (4096 nodes
+	// of /24). Must not overlap the VPC or the service block.
 	PodCidr string `json:"podCidr,omitempty"`
 	// ServiceCidr is the Service ClusterIP block, /12 to /24. Default
-	// 172.20.0.0/16 (65534 Services).
+	// [DefaultServiceCidr] (65534 Services).
 	ServiceCidr string `json:"serviceCidr,omitempty"`
-	// NodeCidrMaskSize is the pod block each node gets. Default 24.
+	// NodeCidrMaskSize is the pod block each node gets. Default
+	// [DefaultNodeCidrMaskSize].
 	NodeCidrMaskSize int `json:"nodeCidrMaskSize,omitempty"`
 	// MaxServices is the number of Services the cluster must be able to hold;
 	// the service block is checked against it. Default 0 (not checked).
 	MaxServices int `json:"maxServices,omitempty"`
 }
 
-const DefaultKubernetes = "v1.37.2"
-
-const DefaultPodCidr = "10.128.0.0/12"
-
-const DefaultServiceCidr = "172.20.0.0/16"
-
-const DefaultNodeCidrMaskSize = 24
+// Kubernetes defaults (nodeVersion: version; maxServices: 0).
+const (
+	DefaultKubernetes       = "v1.37.2"
+	DefaultPodCidr          = "10.128.0.0/12"
+	DefaultServiceCidr      = "172.20.0.0/16"
+	DefaultNodeCidrMaskSize = 24
+)
 
 // WithDefaults returns k with its defaults applied.
 func (k Kubernetes) WithDefaults() Kubernetes {

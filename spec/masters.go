@@ -12,18 +12,20 @@ import (
 // DNS record.
 type Masters struct {
 	// Count of masters (etcd members): 1, 3, 5 or 7. Slot i runs in zone
-	// i mod zones; no zone may hold a majority. Default 3.
+	// i mod zones; no zone may hold a majority. Default [DefaultMasterCount].
 	Count int `json:"count,omitempty"`
 	// InstanceType of every master: a real EC2 type (internal/instancetypes),
 	// of the images' architecture when the masters boot the pipeline's
-	// image. Default m7i.2xlarge (m7g.2xlarge on the pipeline's arm64 image).
+	// image. Default [DefaultMasterType] ([DefaultMasterTypeARM] on the
+	// pipeline's arm64 image).
 	InstanceType string `json:"instanceType,omitempty"`
 	// Image selects the masters' baked AMI.
 	Image Image `json:"image"`
-	// RootVolume is each master's encrypted root volume. Default 100 GiB gp3.
+	// RootVolume is each master's encrypted root volume. Default
+	// [DefaultRootVolumeGiB] and the Volume defaults.
 	RootVolume Volume `json:"rootVolume"`
 	// EtcdVolume is each slot's encrypted etcd data volume, which outlives
-	// its instances. Default 64 GiB gp3, 3000 IOPS, 125 MiB/s.
+	// its instances. Default [DefaultEtcdVolumeGiB] and the Volume defaults.
 	EtcdVolume Volume `json:"etcdVolume"`
 	// Roll is no longer accepted: every slot's launch template follows the
 	// stack, and `kinfra roll` replaces the masters' instances one slot at a
@@ -32,13 +34,14 @@ type Masters struct {
 	Roll *int `json:"roll,omitempty"`
 }
 
-const DefaultMasterCount = 3
-
-const DefaultMasterType = "m7i.2xlarge"
-
-const DefaultMasterTypeARM = "m7g.2xlarge" // on the pipeline's arm64 image
-
-const DefaultEtcdVolumeGiB = 64
+// Masters defaults.
+const (
+	DefaultMasterCount   = 3
+	DefaultMasterType    = "m7i.2xlarge"
+	DefaultMasterTypeARM = "m7g.2xlarge" // on the pipeline's arm64 image
+	DefaultEtcdVolumeGiB = 64
+	masterRole           = "master" // names the masters' image
+)
 
 // WithDefaults returns m with its defaults applied; version is the
 // effective Kubernetes version, which names the default AMI, and images
@@ -48,7 +51,7 @@ func (m Masters) WithDefaults(version string, images Images) Masters {
 	if m.Count == 0 {
 		m.Count = DefaultMasterCount
 	}
-	m.Image = m.Image.resolve("master", version, images.On())
+	m.Image = m.Image.resolve(masterRole, version, images.On())
 	if m.InstanceType == "" {
 		m.InstanceType = images.defaultType(m.Image, DefaultMasterType, DefaultMasterTypeARM)
 	}
@@ -94,9 +97,7 @@ func (c Cluster) validateMasters(zones networkFacts) validate.Errors {
 func (c Cluster) checkControlPlane() validate.Errors {
 	var errs validate.Errors
 	errs.Append(c.Kubernetes.checkVersions())
-	if c.PrivateDomain != "" && (len(c.PrivateDomain) > 200 || !dnsName.MatchString(c.PrivateDomain)) {
-		errs.Addf("cluster.privateDomain", "%q is not a DNS name; use lowercase labels joined by dots, at most 200 characters (e.g. prod-use1.k8s.internal)", c.PrivateDomain)
-	}
+	errs.Append(c.checkPrivateDomain())
 	m := c.Masters
 	if arch, ok := checkInstanceType(&errs, "cluster.masters.instanceType", m.InstanceType); ok && m.Image.Pipeline {
 		c.Images.checkPipelineArch(&errs, "cluster.masters.instanceType", m.InstanceType, arch, "give the masters their own image")

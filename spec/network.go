@@ -19,7 +19,7 @@ const (
 
 // Network is the VPC topology of one cluster.
 type Network struct {
-	// VpcCidr is the IPv4 block of the VPC, /16 to /24. Default 10.0.0.0/16.
+	// VpcCidr is the IPv4 block of the VPC, /16 to /24. Default [DefaultVpcCidr].
 	// When adopting an existing VPC it must be that VPC's primary block.
 	VpcCidr string `json:"vpcCidr,omitempty"`
 	// AvailabilityZones names the zones to use, in order. Subnet blocks are
@@ -27,26 +27,26 @@ type Network struct {
 	// zones the region reports. Pin them in production stacks.
 	AvailabilityZones []string `json:"availabilityZones,omitempty"`
 	// AzCount is the number of zones, 1 to 6. Default: the length of
-	// availabilityZones, else 3.
+	// availabilityZones, else [DefaultAzCount].
 	AzCount int `json:"azCount,omitempty"`
 	// PrivateSubnetPrefixLength is the size of each zone's private (node)
-	// subnet. Default: VPC prefix + 3 (a /19 in a /16), at most /28.
+	// subnet. Default: VPC prefix + privateSubnetExtraBits, at most /28.
 	PrivateSubnetPrefixLength int `json:"privateSubnetPrefixLength,omitempty"`
 	// PublicSubnetPrefixLength is the size of each zone's public subnet (NAT
-	// gateways, internet-facing load balancers). Default: VPC prefix + 6 (a /22
-	// in a /16), at most /28.
+	// gateways, internet-facing load balancers). Default: VPC prefix +
+	// publicSubnetExtraBits, at most /28.
 	PublicSubnetPrefixLength int `json:"publicSubnetPrefixLength,omitempty"`
 	// NatGateways is perAz (one per zone: a zone failure only affects that
 	// zone), single (one in the first zone: cheaper, but every zone's egress
 	// depends on it) or none (no IPv4 egress; nodes reach AWS through VPC
-	// endpoints). Default perAz.
+	// endpoints). Default [NATPerAZ].
 	NatGateways string `json:"natGateways,omitempty"`
 	// IPv6 adds an Amazon-provided /56 to the VPC, a /64 to every subnet and an
 	// egress-only internet gateway for the private subnets. Default false.
 	IPv6 bool `json:"ipv6,omitempty"`
 	// GatewayEndpoints are the gateway VPC endpoints (s3, dynamodb), attached
-	// to every route table. Default [s3] when kinfra creates the VPC, [] when
-	// adopting one.
+	// to every route table. Default defaultGatewayEndpoints when kinfra
+	// creates the VPC, [] when adopting one.
 	GatewayEndpoints []string `json:"gatewayEndpoints"`
 	// InterfaceEndpoints are interface VPC endpoints by service short name
 	// (e.g. ecr.api, ecr.dkr, sts, ssm), in the private subnets, with private
@@ -63,13 +63,16 @@ type Network struct {
 	Import *NetworkImport `json:"import,omitempty"`
 }
 
-const DefaultVpcCidr = "10.0.0.0/16"
+// Network defaults (natGateways: NATPerAZ).
+const (
+	DefaultVpcCidr         = "10.0.0.0/16"
+	DefaultAzCount         = 3
+	privateSubnetExtraBits = 3 // a /19 in a /16: 8187 node addresses per zone
+	publicSubnetExtraBits  = 6 // a /22 in a /16: room for NAT and load balancers
+)
 
-const DefaultAzCount = 3
-
-const privateSubnetExtraBits = 3 // a /19 in a /16: 8187 node addresses per zone
-
-const publicSubnetExtraBits = 6 // a /22 in a /16: room for NAT and load balancers
+// defaultGatewayEndpoints are the gateway endpoints of a VPC kinfra creates.
+var defaultGatewayEndpoints = []string{"s3"}
 
 // WithDefaults returns n with its defaults applied.
 func (n Network) WithDefaults() Network {
@@ -95,7 +98,7 @@ func (n Network) WithDefaults() Network {
 		return n
 	}
 	if n.GatewayEndpoints == nil {
-		n.GatewayEndpoints = []string{"s3"}
+		n.GatewayEndpoints = slices.Clone(defaultGatewayEndpoints)
 	}
 	if n.VpcCidr == "" {
 		n.VpcCidr = DefaultVpcCidr

@@ -31,30 +31,33 @@ type NodePool struct {
 	// the desired capacity); with it off, Pulumi sets it on every update.
 	DesiredSize *int `json:"desiredSize,omitempty"`
 	// InstanceTypes the group may launch, most preferred first: real EC2
-	// types of one architecture. Default [m7i.2xlarge] ([m7g.2xlarge] on
-	// the pipeline's arm64 image). With spot, list several of the same size
-	// and architecture so that spot capacity can be found.
+	// types of one architecture. Default: only [DefaultNodeType]
+	// ([DefaultNodeTypeARM] on the pipeline's arm64 image). With spot, list
+	// several of the same size and architecture so that spot capacity can be
+	// found.
 	InstanceTypes []string `json:"instanceTypes,omitempty"`
 	// Image selects the pool's AMI. Default: this stack's images pipeline
 	// build of the node image when images are enabled, else the most recent
 	// kinfra-node-k8s-<nodeVersion>-* image owned by the account.
 	Image Image `json:"image"`
 	// RootVolume is each node's encrypted root volume (container images and
-	// logs live there). Default 100 GiB gp3.
+	// logs live there). Default [DefaultRootVolumeGiB] and the Volume
+	// defaults.
 	RootVolume Volume `json:"rootVolume"`
 	// OnDemandBase is how many nodes are always on-demand. Default 0.
 	OnDemandBase int `json:"onDemandBase,omitempty"`
 	// OnDemandPercentageAboveBase is the on-demand share, 0 to 100, of nodes
-	// beyond onDemandBase; the rest are spot. Default 100 (no spot).
+	// beyond onDemandBase; the rest are spot. Default
+	// [DefaultOnDemandPercentage] (no spot).
 	OnDemandPercentageAboveBase *int `json:"onDemandPercentageAboveBase,omitempty"`
 	// SpotAllocationStrategy is price-capacity-optimized, capacity-optimized,
 	// capacity-optimized-prioritized or lowest-price. Default
-	// price-capacity-optimized.
+	// [DefaultSpotStrategy].
 	SpotAllocationStrategy string `json:"spotAllocationStrategy,omitempty"`
 	// CapacityRebalance replaces spot nodes at elevated risk of interruption
 	// before they are interrupted. Default true when the pool uses spot.
 	CapacityRebalance *bool `json:"capacityRebalance,omitempty"`
-	// MaxPods is the kubelet's pod limit. Default 110. Must fit the node's
+	// MaxPods is the kubelet's pod limit. Default [DefaultMaxPods]. Must fit the node's
 	// pod block (kubernetes.nodeCidrMaskSize) and, with native routing, the
 	// instance type's ENI addresses.
 	MaxPods int `json:"maxPods,omitempty"`
@@ -66,24 +69,22 @@ type NodePool struct {
 	// Taints are registered with the node.
 	Taints []Taint `json:"taints,omitempty"`
 	// KubeReserved is reserved for Kubernetes daemons: cpu, memory,
-	// ephemeral-storage, pid. Default memory 255Mi + 11Mi per pod (the
-	// kubelet, container runtime and CNI agent grow with the pod count), cpu
-	// by the EKS AMI's formula for the pool's smallest known instance type,
-	// ephemeral-storage 1Gi.
+	// ephemeral-storage, pid. Each unset key takes defaultKubeReserved's
+	// value: memory grows with maxPods, cpu follows the EKS AMI's formula
+	// for the pool's smallest known instance type.
 	KubeReserved map[string]string `json:"kubeReserved,omitempty"`
-	// SystemReserved is reserved for the OS. Default cpu 100m, memory 200Mi,
-	// ephemeral-storage 1Gi.
+	// SystemReserved is reserved for the OS. Each unset key takes
+	// defaultSystemReserved's value.
 	SystemReserved map[string]string `json:"systemReserved,omitempty"`
-	// EvictionHard are the kubelet's hard eviction thresholds. Default
-	// memory.available 500Mi, nodefs.available 10%, nodefs.inodesFree 5%,
-	// imagefs.available 15%.
+	// EvictionHard are the kubelet's hard eviction thresholds. Default, when
+	// the map is unset: defaultEvictionHard.
 	EvictionHard map[string]string `json:"evictionHard,omitempty"`
 	// InstanceRefresh bounds how `kinfra roll` replaces the pool's nodes
 	// once their launch template changed.
 	InstanceRefresh InstanceRefresh `json:"instanceRefresh"`
 	// DrainTimeoutSeconds is how long a terminating node waits in the
 	// lifecycle hook for the termination handler to drain it, 30 to 7200.
-	// Default 900.
+	// Default [DefaultDrainTimeout].
 	DrainTimeoutSeconds int `json:"drainTimeoutSeconds,omitempty"`
 	// Autoscaler lets cluster-autoscaler manage the pool: discovery and
 	// node-template tags on the group, and Pulumi ignores desired capacity.
@@ -95,13 +96,16 @@ type NodePool struct {
 // by batch (internal/roll).
 type InstanceRefresh struct {
 	// MinHealthyPercentage of the pool kept in service during a roll: at
-	// most the rest is drained at once. 0 to 100. Default 90.
+	// most the rest is drained at once. 0 to 100. Default
+	// [DefaultMinHealthyPercentage].
 	MinHealthyPercentage *int `json:"minHealthyPercentage,omitempty"`
 	// MaxHealthyPercentage, 100 to 200: above 100 the roll launches
-	// replacements before the nodes they replace are drained. Default 110.
+	// replacements before the nodes they replace are drained. Default
+	// [DefaultMaxHealthyPercentage].
 	MaxHealthyPercentage int `json:"maxHealthyPercentage,omitempty"`
 	// InstanceWarmupSeconds the roll waits after a batch's new nodes are
-	// Ready; also the group's default instance warmup. Default 300.
+	// Ready; also the group's default instance warmup. Default
+	// [DefaultInstanceWarmup].
 	InstanceWarmupSeconds int `json:"instanceWarmupSeconds,omitempty"`
 	// SkipMatching leaves nodes that already run the declared launch
 	// template version and a listed type. Default true, the only value the
@@ -109,15 +113,36 @@ type InstanceRefresh struct {
 	SkipMatching *bool `json:"skipMatching,omitempty"`
 }
 
-const DefaultNodeType = "m7i.2xlarge"
+// Node pool defaults (minSize and onDemandBase: 0; desiredSize: minSize;
+// autoscaler: true; the kubelet's reservations and thresholds: kubelet.go).
+const (
+	DefaultNodeType           = "m7i.2xlarge"
+	DefaultNodeTypeARM        = "m7g.2xlarge" // on the pipeline's arm64 image
+	DefaultOnDemandPercentage = 100
+	DefaultSpotStrategy       = "price-capacity-optimized"
+	DefaultMaxPods            = 110
+	DefaultDrainTimeout       = 900
+	nodeRole                  = "node" // names the nodes' image
+)
 
-const DefaultNodeTypeARM = "m7g.2xlarge" // on the pipeline's arm64 image
+// Instance refresh defaults (skipMatching: true).
+const (
+	DefaultMinHealthyPercentage = 90
+	DefaultMaxHealthyPercentage = 110
+	DefaultInstanceWarmup       = 300
+)
 
-const DefaultMaxPods = 110
-
-const DefaultDrainTimeout = 900
-
-const DefaultSpotStrategy = "price-capacity-optimized"
+func (r InstanceRefresh) withDefaults() InstanceRefresh {
+	r.MinHealthyPercentage = intOr(r.MinHealthyPercentage, DefaultMinHealthyPercentage)
+	if r.MaxHealthyPercentage == 0 {
+		r.MaxHealthyPercentage = DefaultMaxHealthyPercentage
+	}
+	if r.InstanceWarmupSeconds == 0 {
+		r.InstanceWarmupSeconds = DefaultInstanceWarmup
+	}
+	r.SkipMatching = boolOr(r.SkipMatching, true)
+	return r
+}
 
 // WithDefaults returns p with its defaults applied; version, the cluster's
 // effective nodeVersion, names the default AMI, and images (defaulted) say
@@ -131,13 +156,13 @@ func (p NodePool) WithDefaults(version string, images Images) NodePool {
 		d := p.MinSize
 		p.DesiredSize = &d
 	}
-	p.Image = p.Image.resolve("node", version, images.On())
+	p.Image = p.Image.resolve(nodeRole, version, images.On())
 	p.InstanceTypes = slices.Clone(p.InstanceTypes)
 	if len(p.InstanceTypes) == 0 {
 		p.InstanceTypes = []string{images.defaultType(p.Image, DefaultNodeType, DefaultNodeTypeARM)}
 	}
 	p.RootVolume = p.RootVolume.WithDefaults(DefaultRootVolumeGiB)
-	p.OnDemandPercentageAboveBase = intOr(p.OnDemandPercentageAboveBase, 100)
+	p.OnDemandPercentageAboveBase = intOr(p.OnDemandPercentageAboveBase, DefaultOnDemandPercentage)
 	if p.SpotAllocationStrategy == "" {
 		p.SpotAllocationStrategy = DefaultSpotStrategy
 	}
@@ -147,35 +172,17 @@ func (p NodePool) WithDefaults(version string, images Images) NodePool {
 	}
 	p.Labels = cloneMap(p.Labels)
 	p.Taints = slices.Clone(p.Taints)
-	p.KubeReserved = withDefaultKeys(p.KubeReserved, map[string]string{
-		"cpu":               defaultKubeReservedCPU(p.InstanceTypes),
-		"memory":            fmt.Sprintf("%dMi", 255+11*p.MaxPods),
-		"ephemeral-storage": "1Gi",
-	})
-	p.SystemReserved = withDefaultKeys(p.SystemReserved, map[string]string{
-		"cpu": "100m", "memory": "200Mi", "ephemeral-storage": "1Gi",
-	})
+	p.KubeReserved = withDefaultKeys(p.KubeReserved, defaultKubeReserved(p.InstanceTypes, p.MaxPods))
+	p.SystemReserved = withDefaultKeys(p.SystemReserved, defaultSystemReserved())
 	if p.EvictionHard == nil {
 		// Unlike the reservations, the kubelet replaces its whole default
 		// set when any threshold is given, so only a wholly unset map is
 		// defaulted.
-		p.EvictionHard = map[string]string{
-			"memory.available": "500Mi", "nodefs.available": "10%",
-			"nodefs.inodesFree": "5%", "imagefs.available": "15%", "imagefs.inodesFree": "5%",
-		}
+		p.EvictionHard = defaultEvictionHard()
 	} else {
 		p.EvictionHard = cloneMap(p.EvictionHard)
 	}
-	r := p.InstanceRefresh
-	r.MinHealthyPercentage = intOr(r.MinHealthyPercentage, 90)
-	if r.MaxHealthyPercentage == 0 {
-		r.MaxHealthyPercentage = 110
-	}
-	if r.InstanceWarmupSeconds == 0 {
-		r.InstanceWarmupSeconds = 300
-	}
-	r.SkipMatching = boolOr(r.SkipMatching, true)
-	p.InstanceRefresh = r
+	p.InstanceRefresh = p.InstanceRefresh.withDefaults()
 	if p.DrainTimeoutSeconds == 0 {
 		p.DrainTimeoutSeconds = DefaultDrainTimeout
 	}

@@ -92,7 +92,7 @@ func (c Cluster) checkARNPlaces(r regions.Region) validate.Errors {
 			errs.Addf(path, "%q is in %s, but the stack deploys to %s; %s: use %s", arn, region, r.Name, why, fix)
 		}
 	}
-	if f := c.Network.FlowLogs; f.On() && f.Destination == "cloudwatch" && kmsKeyArn.MatchString(f.KmsKeyArn) {
+	if f := c.Network.FlowLogs; f.On() && f.Destination == FlowLogsToCloudWatch && kmsKeyArn.MatchString(f.KmsKeyArn) {
 		one("cluster.network.flowLogs.kmsKeyArn", f.KmsKeyArn, whyLogsKey)
 	}
 	if b := c.Backup; b.On() && b.Bucket != "" && kmsKeyArn.MatchString(b.BucketKmsKeyArn) {

@@ -4,21 +4,25 @@ import "github.com/kinfra-dev/kinfra/internal/validate"
 
 // Volume is an EBS volume's size and performance.
 type Volume struct {
-	// SizeGiB of the volume.
+	// SizeGiB of the volume. Default: the role's (DefaultRootVolumeGiB,
+	// DefaultEtcdVolumeGiB).
 	SizeGiB int `json:"sizeGiB,omitempty"`
-	// Type is gp3, io1 or io2. Default gp3.
+	// Type is gp3, io1 or io2. Default [DefaultVolumeType].
 	Type string `json:"type,omitempty"`
-	// Iops: gp3 3000-16000 (default 3000), io1/io2 100-64000 (required).
+	// Iops: gp3 3000-16000 (default [DefaultGp3Iops]), io1/io2 100-64000
+	// (required).
 	Iops int `json:"iops,omitempty"`
-	// ThroughputMiBps: gp3 only, 125-1000. Default 125.
+	// ThroughputMiBps: gp3 only, 125-1000. Default [DefaultGp3Throughput].
 	ThroughputMiBps int `json:"throughputMiBps,omitempty"`
 }
 
-const DefaultRootVolumeGiB = 100
-
-const DefaultGp3Iops = 3000
-
-const DefaultGp3Throughput = 125
+// Volume defaults. The etcd volume's size is the masters'.
+const (
+	DefaultRootVolumeGiB = 100
+	DefaultVolumeType    = "gp3"
+	DefaultGp3Iops       = 3000
+	DefaultGp3Throughput = 125
+)
 
 // WithDefaults returns v with its defaults applied.
 func (v Volume) WithDefaults(sizeGiB int) Volume {
@@ -26,7 +30,7 @@ func (v Volume) WithDefaults(sizeGiB int) Volume {
 		v.SizeGiB = sizeGiB
 	}
 	if v.Type == "" {
-		v.Type = "gp3"
+		v.Type = DefaultVolumeType
 	}
 	if v.Type == "gp3" {
 		if v.Iops == 0 {
