@@ -302,22 +302,10 @@ func compareDefault(r docRow, got map[string]any) (ok bool, msg string) {
 
 func parent(key string) string { return key[:strings.LastIndex(key, ".")] }
 
+// isZero: unset, or the zero of its type ("", 0, false, an empty list or map).
 func isZero(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return true
-	case string:
-		return v == ""
-	case int:
-		return v == 0
-	case bool:
-		return !v
-	case []any:
-		return len(v) == 0
-	case map[string]any:
-		return len(v) == 0
-	}
-	return false
+	r := reflect.ValueOf(v)
+	return v == nil || r.IsZero() || ((r.Kind() == reflect.Slice || r.Kind() == reflect.Map) && r.Len() == 0)
 }
 
 // render writes a value as docs/config.md does: lists as [a, b].
