@@ -16,6 +16,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/ports"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
 // Resource types the failure simulation reads.
@@ -566,13 +567,13 @@ func slotIdentity(i int, g simGroup, vols []mockaws.Resource, zones []mockaws.Re
 		problem("%d etcd volumes are tagged for the slot: %s", len(vols), strings.Join(names, ", "))
 	}
 	for _, z := range zones {
-		name := bootstrap.EtcdRecord(i, strings.TrimSuffix(inputStr(z.Inputs["name"]), "."))
+		name := tags.EtcdRecord(i, strings.TrimSuffix(inputStr(z.Inputs["name"]), "."))
 		if records[z.ID+" "+name] {
 			s.Record = name
 		}
 	}
 	if s.Record == "" {
-		problem("no DNS record %s.<private domain> in the cluster's private zone", bootstrap.EtcdName(i))
+		problem("no DNS record %s.<private domain> in the cluster's private zone", tags.EtcdMember(i))
 	}
 	if s.MaxSize != 1 {
 		problem("group %s has max size %d: a slot runs at most one instance", g.r.Name, s.MaxSize)
