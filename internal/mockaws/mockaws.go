@@ -270,7 +270,6 @@ func IDPrefix(typ string) (string, bool) {
 	return p, ok
 }
 
-
 // computed adds the outputs AWS would compute that kinfra reads.
 func (m *Mocks) computed(typ, name, id string, state resource.PropertyMap) {
 	a := m.Account
