@@ -1,8 +1,11 @@
 package mockaws_test
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
@@ -57,4 +60,24 @@ func TestReadersReturnNothingForAnotherShape(t *testing.T) {
 	}
 	require.Nil(t, mockaws.Field(in, "a", "s", "deeper"))
 	require.Empty(t, mockaws.Strings("s"))
+}
+
+type fakeTB struct{ failed string }
+
+func (f *fakeTB) Helper()                           {}
+func (f *fakeTB) Fatalf(format string, args ...any) { f.failed = fmt.Sprintf(format, args...) }
+
+func TestMustNamedFailsTheTestForAResourceNeverRecorded(t *testing.T) {
+	m := mockaws.New("eu-west-1")
+	require.NoError(t, m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+		_, err := ec2.NewVpc(ctx, "v", &ec2.VpcArgs{CidrBlock: pulumi.String("10.0.0.0/16")})
+		return err
+	}))
+	tb := &fakeTB{}
+	require.Equal(t, "v", m.MustNamed(tb, "aws:ec2/vpc:Vpc", "v").Name)
+	require.Empty(t, tb.failed)
+	m.MustNamed(tb, "aws:ec2/vpc:Vpc", "w")
+	require.Equal(t, "no aws:ec2/vpc:Vpc named w", tb.failed)
+	m.MustNamed(tb, "aws:ec2/subnet:Subnet", "v")
+	require.Equal(t, "no aws:ec2/subnet:Subnet named v", tb.failed)
 }

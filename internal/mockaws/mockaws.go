@@ -469,6 +469,23 @@ func OfType(rs []Resource, typ string) []Resource {
 	return out
 }
 
+// TB is what MustNamed needs of a test (testing.TB has it).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// MustNamed returns the recorded resource of a type and name, and fails the
+// test t when there is none.
+func (m *Mocks) MustNamed(t TB, typ, name string) Resource {
+	t.Helper()
+	r, ok := m.Named(typ, name)
+	if !ok {
+		t.Fatalf("no %s named %s", typ, name)
+	}
+	return r
+}
+
 // Named returns the resource of a type and name, if recorded.
 func (m *Mocks) Named(typ, name string) (Resource, bool) {
 	for _, r := range m.Resources() {
