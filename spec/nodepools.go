@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kinfra-dev/kinfra/internal/instancetypes"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 )
 
@@ -200,7 +201,7 @@ func (p NodePool) AutoscalerOn() bool { return p.Autoscaler == nil || *p.Autosca
 
 // NodePoolLabel is the label every node of a pool carries, with the pool's
 // name; kinfra sets it, so pools may not.
-const NodePoolLabel = "kinfra.dev/node-pool"
+const NodePoolLabel = tags.NodePool
 
 // MaxInstanceTypes is the most instance types one pool may list (an Auto
 // Scaling Group's mixed instances policy takes at most 40 overrides; fewer

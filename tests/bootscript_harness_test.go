@@ -22,6 +22,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/pki"
 )
@@ -341,7 +342,7 @@ func (w *bootWorld) set(name, content string) {
 func (w *bootWorld) members(ran ...int) string {
 	var b strings.Builder
 	for _, s := range w.plan.Slots {
-		name := bootstrap.EtcdName(s.Slot)
+		name := tags.EtcdMember(s.Slot)
 		client := ""
 		for _, r := range ran {
 			if r == s.Slot {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/roll"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/pki"
 )
@@ -45,11 +46,11 @@ func (c *realCluster) served(t *testing.T, slot, port int, client *tls.Config) *
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	addr := fmt.Sprintf("%s:%d", bootstrap.EtcdRecord(slot, c.stack.domain()), port)
+	addr := fmt.Sprintf("%s:%d", tags.EtcdRecord(slot, c.stack.domain()), port)
 	raw, err := c.client.DialContext(ctx, "tcp", addr)
 	require.NoError(t, err, addr)
 	cfg := client.Clone()
-	cfg.ServerName = bootstrap.EtcdRecord(slot, c.stack.domain())
+	cfg.ServerName = tags.EtcdRecord(slot, c.stack.domain())
 	conn := tls.Client(raw, cfg)
 	defer conn.Close()
 	require.NoError(t, conn.HandshakeContext(ctx), "a new TLS connection to %s", addr)

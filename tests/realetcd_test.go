@@ -21,6 +21,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
@@ -64,7 +65,7 @@ func testEtcdQuorum(t *testing.T, c *realCluster) {
 	// etcd lists a member of the static initial-cluster by name, without
 	// client URLs, until it first runs; the guard reads exactly that, from
 	// the peers of the slot's master.env, which all answer.
-	lastName := bootstrap.EtcdName(last.slot.index)
+	lastName := tags.EtcdMember(last.slot.index)
 	for _, mb := range c.masters[0].memberList(t) {
 		if mb.Name == lastName {
 			require.Empty(t, mb.ClientURLs, "%s has not run", lastName)
@@ -91,9 +92,9 @@ func testEtcdQuorum(t *testing.T, c *realCluster) {
 	var want []realEtcdMember
 	for _, m := range c.masters {
 		require.Empty(t, etcdEffectiveConfigProblems(t, m, m.slot.files[bootstrap.EtcdConfigPath].Content), m.host.Name)
-		record := bootstrap.EtcdRecord(m.slot.index, c.stack.domain())
+		record := tags.EtcdRecord(m.slot.index, c.stack.domain())
 		want = append(want, realEtcdMember{
-			Name:       bootstrap.EtcdName(m.slot.index),
+			Name:       tags.EtcdMember(m.slot.index),
 			PeerURLs:   []string{fmt.Sprintf("https://%s:%d", record, bootstrap.EtcdPeerPort)},
 			ClientURLs: []string{fmt.Sprintf("https://%s:%d", record, bootstrap.EtcdClientPort)},
 		})
@@ -137,7 +138,7 @@ func testEtcdQuorum(t *testing.T, c *realCluster) {
 	// Stop the leader: the others keep quorum, elect a leader and accept
 	// writes.
 	leader := c.leader(t, c.masters)
-	t.Logf("stopping the leader, %s", bootstrap.EtcdName(leader.slot.index))
+	t.Logf("stopping the leader, %s", tags.EtcdMember(leader.slot.index))
 	leader.etcd.Stop()
 	var survivors []*realMaster
 	for _, m := range c.masters {
@@ -145,8 +146,8 @@ func testEtcdQuorum(t *testing.T, c *realCluster) {
 			survivors = append(survivors, m)
 		}
 	}
-	t.Logf("new leader: %s", bootstrap.EtcdName(c.leader(t, survivors).slot.index))
-	key2 := key + "/while-" + bootstrap.EtcdName(leader.slot.index) + "-was-down"
+	t.Logf("new leader: %s", tags.EtcdMember(c.leader(t, survivors).slot.index))
+	key2 := key + "/while-" + tags.EtcdMember(leader.slot.index) + "-was-down"
 	testtools.WaitFor(t, 60*time.Second, "a write with one member down", func() error {
 		_, err := survivors[0].etcdctl(c.endpoint(survivors[0].slot.index), "put", key2, "quorum-held")
 		return err
@@ -162,7 +163,7 @@ func testEtcdQuorum(t *testing.T, c *realCluster) {
 	// add or remove.
 	oldIP := leader.host.IP()
 	newIP := leader.host.Readdress()
-	t.Logf("replacing %s: %s -> %s", bootstrap.EtcdName(leader.slot.index), oldIP, newIP)
+	t.Logf("replacing %s: %s -> %s", tags.EtcdMember(leader.slot.index), oldIP, newIP)
 	leader.issueEtcdCerts(t)
 	leader.startEtcd(t, nil)
 	leader.waitEtcdHealthy(t)

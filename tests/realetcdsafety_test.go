@@ -18,6 +18,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/etcdops"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
@@ -178,7 +179,7 @@ func TestRealEtcdDisasterIsRefusedThenRestoredWithEveryKeyAndObject(t *testing.T
 		var mr etcdops.MemberRecord
 		strictRecord(t, a.record(t, bootstrap.MemberRecord(i)), &mr)
 		require.Equal(t, cr.ClusterID, mr.ClusterID)
-		require.Equal(t, bootstrap.EtcdName(i), mr.Member)
+		require.Equal(t, tags.EtcdMember(i), mr.Member)
 	}
 
 	// The leader's timer takes the snapshot; the others only report its age.
@@ -209,7 +210,7 @@ func TestRealEtcdDisasterIsRefusedThenRestoredWithEveryKeyAndObject(t *testing.T
 	require.Equal(t, "0", md["generation"])
 	require.Equal(t, "3.7.3", md["etcd-version"])
 	require.Equal(t, st.cluster.Kubernetes.Version, md["kubernetes-version"])
-	require.Equal(t, bootstrap.EtcdName(leader.slot.index), md["member"])
+	require.Equal(t, tags.EtcdMember(leader.slot.index), md["member"])
 	require.Regexp(t, `^[0-9a-f]{64}$`, md["sha256"])
 	require.Regexp(t, `^[0-9]+$`, md["revision"])
 	require.Contains(t, snapKeys[0], "-"+md["member"]+"-r"+md["revision"]+".db")
@@ -242,7 +243,7 @@ func TestRealEtcdDisasterIsRefusedThenRestoredWithEveryKeyAndObject(t *testing.T
 			}
 			got, _ := c.masters[1].readKeys(t)
 			t.Fatalf("the boot let blank member %s format and start: the blank members formed a quorum serving %d of the %d keys\n%s",
-				bootstrap.EtcdName(m.slot.index), len(got), len(keys), out)
+				tags.EtcdMember(m.slot.index), len(got), len(keys), out)
 		}
 		require.ErrorContains(t, err, "no peer answered with a quorum")
 		require.ErrorContains(t, err, "kinfra etcd restore --stack")

@@ -30,6 +30,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -297,7 +298,7 @@ func newRealCluster(t testing.TB, st realStack) *realCluster {
 		m := &realMaster{c: c, slot: s, root: filepath.Join(c.dir, "m"+strconv.Itoa(s.index))}
 		m.host = c.net.AddHost("m" + strconv.Itoa(s.index))
 		// The slot's record, as the boot script's upsert_record points it.
-		c.net.Name(bootstrap.EtcdRecord(s.index, st.domain()), m.host)
+		c.net.Name(tags.EtcdRecord(s.index, st.domain()), m.host)
 		m.writeRendered(t)
 		require.Equal(t, script, s.files[bootstrap.BootScriptPath].Content, "every slot runs the same boot script")
 		c.masters = append(c.masters, m)
@@ -479,14 +480,14 @@ etcd_pki`)
 		"the etcd CA is the bundle's")
 	roots := x509.NewCertPool()
 	require.True(t, roots.AppendCertsFromPEM([]byte(m.c.stack.bundle.EtcdCA.Cert)))
-	record := bootstrap.EtcdRecord(m.slot.index, m.c.stack.domain())
+	record := tags.EtcdRecord(m.slot.index, m.c.stack.domain())
 	for name, want := range map[string]struct {
 		cn    string
 		usage []x509.ExtKeyUsage
 		sans  bool
 	}{
-		"server":                {bootstrap.EtcdName(m.slot.index), []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, true},
-		"peer":                  {bootstrap.EtcdName(m.slot.index), []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, true},
+		"server":                {tags.EtcdMember(m.slot.index), []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, true},
+		"peer":                  {tags.EtcdMember(m.slot.index), []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, true},
 		"apiserver-etcd-client": {"kube-apiserver-etcd-client", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, false},
 	} {
 		block, _ := pem.Decode([]byte(mustRead(t, dir+"/"+name+".crt")))
@@ -590,14 +591,14 @@ func (m *realMaster) startEtcd(t testing.TB, mutate func(string) string) {
 	require.NoError(t, os.MkdirAll(m.path(bootstrap.EtcdDataDir), 0o700))
 	m.etcdStarts++
 	log := filepath.Join(m.c.dir, fmt.Sprintf("etcd-%d.%d.log", m.slot.index, m.etcdStarts))
-	m.etcd = m.host.Start(t, bootstrap.EtcdName(m.slot.index), log, nil, m.c.etcd, m.etcdCommand(t, config)...)
+	m.etcd = m.host.Start(t, tags.EtcdMember(m.slot.index), log, nil, m.c.etcd, m.etcdCommand(t, config)...)
 }
 
 // waitEtcdHealthy waits as the boot script's start_etcd does: until its
 // etcdctl_at reports the local member healthy (which needs quorum).
 func (m *realMaster) waitEtcdHealthy(t testing.TB) {
 	t.Helper()
-	testtools.WaitFor(t, 90*time.Second, bootstrap.EtcdName(m.slot.index)+" healthy", func() error {
+	testtools.WaitFor(t, 90*time.Second, tags.EtcdMember(m.slot.index)+" healthy", func() error {
 		if done, err := m.etcd.Exited(); done {
 			t.Fatalf("%s: etcd exited: %v\n%s", m.host.Name, err, testtools.Tail(m.etcd.Log, 20))
 		}
@@ -615,7 +616,7 @@ func (m *realMaster) waitEtcdHealthy(t testing.TB) {
 // endpoint is the slot's client URL, as every client (and the API server)
 // names it.
 func (c *realCluster) endpoint(slot int) string {
-	return fmt.Sprintf("https://%s:%d", bootstrap.EtcdRecord(slot, c.stack.domain()), bootstrap.EtcdClientPort)
+	return fmt.Sprintf("https://%s:%d", tags.EtcdRecord(slot, c.stack.domain()), bootstrap.EtcdClientPort)
 }
 
 // etcdctl runs the real etcdctl on the machine, with the client certificate

@@ -54,7 +54,7 @@ func off() *bool { f := false; return &f }
 // releaseValues are a release's chart values.
 func releaseValues(t *testing.T, m *mockaws.Mocks, name string) map[string]any {
 	t.Helper()
-	return obj(get(t, m, releaseType, name).Inputs["values"])
+	return mockaws.Object(m.MustNamed(t, releaseType, name).Inputs["values"])
 }
 
 // document decodes a policy document input.
@@ -141,8 +141,8 @@ func TestCloudAddonsAreOnByDefault(t *testing.T) {
 		{"kinfra:addons:NodeTerminationHandler", "prod-addons-node-termination-handler"},
 		{"kinfra:addons:ClusterAutoscaler", "prod-addons-cluster-autoscaler"},
 	} {
-		comp := get(t, m, x.typ, x.name)
-		require.Equal(t, get(t, m, "kinfra:addons:Addons", "prod-addons").URN, comp.Parent, x.name)
+		comp := m.MustNamed(t, x.typ, x.name)
+		require.Equal(t, m.MustNamed(t, "kinfra:addons:Addons", "prod-addons").URN, comp.Parent, x.name)
 	}
 	for _, x := range []struct {
 		resource, release string
@@ -152,11 +152,11 @@ func TestCloudAddonsAreOnByDefault(t *testing.T) {
 		{ebsRelease, "aws-ebs-csi-driver", addons.EBSCSIChart},
 		{autoscalerRelease, "cluster-autoscaler", addons.AutoscalerChart},
 	} {
-		r := get(t, m, releaseType, x.resource)
+		r := m.MustNamed(t, releaseType, x.resource)
 		require.Equal(t, x.release, r.Inputs["name"], x.resource)
 		require.Equal(t, x.chart.Name, r.Inputs["chart"], x.resource)
 		require.Equal(t, x.chart.Version, r.Inputs["version"], x.resource)
-		require.Equal(t, x.chart.Repo, obj(r.Inputs["repositoryOpts"])["repo"], x.resource)
+		require.Equal(t, x.chart.Repo, mockaws.Object(r.Inputs["repositoryOpts"])["repo"], x.resource)
 		require.Equal(t, "kube-system", r.Inputs["namespace"], x.resource)
 	}
 	// A stack's pin wins over kinfra's.
@@ -166,9 +166,9 @@ func TestCloudAddonsAreOnByDefault(t *testing.T) {
 		c.Addons.CloudControllerManager.Version = "0.0.11"
 	}))
 	m, _ = run(t, args(c))
-	require.Equal(t, "9.60.0", get(t, m, releaseType, autoscalerRelease).Inputs["version"])
-	require.Equal(t, "2.67.0", get(t, m, releaseType, ebsRelease).Inputs["version"])
-	require.Equal(t, "0.0.11", get(t, m, releaseType, ccmRelease).Inputs["version"])
+	require.Equal(t, "9.60.0", m.MustNamed(t, releaseType, autoscalerRelease).Inputs["version"])
+	require.Equal(t, "2.67.0", m.MustNamed(t, releaseType, ebsRelease).Inputs["version"])
+	require.Equal(t, "0.0.11", m.MustNamed(t, releaseType, ccmRelease).Inputs["version"])
 }
 
 func TestEachCloudAddonCanBeTurnedOff(t *testing.T) {
@@ -197,7 +197,7 @@ func TestEachCloudAddonCanBeTurnedOff(t *testing.T) {
 		require.Empty(t, m.ByType(deploymentType))
 		require.Empty(t, m.ByType("kinfra:addons:NodeTerminationHandler"))
 		// The autoscaler's rights remain, the handler's go.
-		d := document(t, get(t, m, iamPolicyType, controllersPolicy))
+		d := document(t, m.MustNamed(t, iamPolicyType, controllersPolicy))
 		require.Empty(t, statementsFor(d, "sqs:ReceiveMessage"))
 		require.Empty(t, statementsFor(d, "autoscaling:CompleteLifecycleAction"))
 		require.NotEmpty(t, statementsFor(d, "autoscaling:SetDesiredCapacity"))
@@ -208,7 +208,7 @@ func TestEachCloudAddonCanBeTurnedOff(t *testing.T) {
 		require.Nil(t, out.ClusterAutoscaler)
 		_, ok := m.Named(releaseType, autoscalerRelease)
 		require.False(t, ok)
-		d := document(t, get(t, m, iamPolicyType, controllersPolicy))
+		d := document(t, m.MustNamed(t, iamPolicyType, controllersPolicy))
 		require.Empty(t, statementsFor(d, "autoscaling:SetDesiredCapacity"))
 		require.Empty(t, statementsFor(d, "autoscaling:TerminateInstanceInAutoScalingGroup"))
 		require.NotEmpty(t, statementsFor(d, "sqs:ReceiveMessage"))
@@ -244,9 +244,9 @@ func TestCloudControllerManagerRunsOnTheMastersWithoutRoutes(t *testing.T) {
 	require.Equal(t, true, v["hostNetworking"])
 	require.Equal(t, "Default", v["dnsPolicy"])
 	requireMastersPlacement(t, v)
-	require.Contains(t, list(v["tolerations"]), map[string]any{"key": addons.NotReadyTaint, "operator": "Exists", "effect": "NoSchedule"},
+	require.Contains(t, mockaws.List(v["tolerations"]), map[string]any{"key": addons.NotReadyTaint, "operator": "Exists", "effect": "NoSchedule"},
 		"it needs no CNI, so it runs before masters are ready")
-	image := obj(v["image"])
+	image := mockaws.Object(v["image"])
 	require.Equal(t, addons.CCMImage, image["repository"].(string)+":"+image["tag"].(string))
 	require.Equal(t, "registry.k8s.io/provider-aws/cloud-controller-manager", image["repository"])
 
@@ -255,7 +255,7 @@ func TestCloudControllerManagerRunsOnTheMastersWithoutRoutes(t *testing.T) {
 		c.Addons.CloudControllerManager.Image = "registry.example.com:5000/mirror/cloud-controller-manager:v1.37.0"
 	}))
 	m, _ = run(t, args(c))
-	image = obj(releaseValues(t, m, ccmRelease)["image"])
+	image = mockaws.Object(releaseValues(t, m, ccmRelease)["image"])
 	require.Equal(t, "registry.example.com:5000/mirror/cloud-controller-manager", image["repository"])
 	require.Equal(t, "v1.37.0", image["tag"])
 }
@@ -265,7 +265,7 @@ func TestCloudControllerManagerRunsOnTheMastersWithoutRoutes(t *testing.T) {
 func requireMastersPlacement(t *testing.T, v map[string]any) {
 	t.Helper()
 	require.Equal(t, map[string]any{"node-role.kubernetes.io/control-plane": ""}, v["nodeSelector"])
-	tol := list(v["tolerations"])
+	tol := mockaws.List(v["tolerations"])
 	for _, want := range []map[string]any{
 		{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"},
 		{"key": "node.cloudprovider.kubernetes.io/uninitialized", "operator": "Exists", "effect": "NoSchedule"},
@@ -305,8 +305,8 @@ func poolGroupTags(t *testing.T, c spec.Cluster) map[string]string {
 	groups := m.ByType("aws:autoscaling/group:Group")
 	require.Len(t, groups, 1)
 	out := map[string]string{}
-	for _, tag := range list(groups[0].Inputs["tags"]) {
-		out[obj(tag)["key"].(string)] = obj(tag)["value"].(string)
+	for _, tag := range mockaws.List(groups[0].Inputs["tags"]) {
+		out[mockaws.Object(tag)["key"].(string)] = mockaws.Object(tag)["value"].(string)
 	}
 	return out
 }
@@ -317,16 +317,16 @@ func TestClusterAutoscalerFindsAndMayResizeOnlyTheGroupsTheWorkersTag(t *testing
 	v := releaseValues(t, m, autoscalerRelease)
 	require.Equal(t, "aws", v["cloudProvider"])
 	require.Equal(t, "us-east-1", v["awsRegion"])
-	discovery := obj(v["autoDiscovery"])
+	discovery := mockaws.Object(v["autoDiscovery"])
 	require.Equal(t, "prod", discovery["clusterName"])
 	require.Equal(t, []any{workers.AutoscalerEnabledTag, workers.AutoscalerClusterTag("prod")}, discovery["tags"])
 	groupTags := poolGroupTags(t, c)
-	for _, tag := range list(discovery["tags"]) {
+	for _, tag := range mockaws.List(discovery["tags"]) {
 		require.Contains(t, groupTags, tag, "auto-discovery looks for a tag the pool's group does not carry")
 	}
 
 	// Its image simulates the scheduler of the nodes' own minor.
-	image := obj(v["image"])
+	image := mockaws.Object(v["image"])
 	require.Equal(t, "registry.k8s.io/autoscaling/cluster-autoscaler", image["repository"])
 	minorOf := func(v string) string { p := strings.Split(strings.TrimPrefix(v, "v"), "."); return p[0] + "." + p[1] }
 	require.Equal(t, minorOf(c.Kubernetes.NodeVersion), minorOf(image["tag"].(string)))
@@ -344,7 +344,7 @@ func TestClusterAutoscalerFindsAndMayResizeOnlyTheGroupsTheWorkersTag(t *testing
 
 	// It writes only to groups carrying its cluster's discovery tag, with
 	// the value the workers give it.
-	d := document(t, get(t, m, iamPolicyType, controllersPolicy))
+	d := document(t, m.MustNamed(t, iamPolicyType, controllersPolicy))
 	for _, action := range []string{"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"} {
 		ss := statementsFor(d, action)
 		require.Len(t, ss, 1, action)
@@ -357,9 +357,9 @@ func TestClusterAutoscalerFindsAndMayResizeOnlyTheGroupsTheWorkersTag(t *testing
 	}
 
 	// It waits for networked, initialised nodes and for its rights.
-	rel := get(t, m, releaseType, autoscalerRelease)
-	require.Contains(t, rel.Options.Dependencies, get(t, m, releaseType, "prod-addons-cilium").URN)
-	require.Contains(t, rel.Options.Dependencies, get(t, m, releaseType, ccmRelease).URN)
+	rel := m.MustNamed(t, releaseType, autoscalerRelease)
+	require.Contains(t, rel.Options.Dependencies, m.MustNamed(t, releaseType, "prod-addons-cilium").URN)
+	require.Contains(t, rel.Options.Dependencies, m.MustNamed(t, releaseType, ccmRelease).URN)
 	for _, att := range m.ByType(attachmentType) {
 		require.Contains(t, rel.Options.Dependencies, att.URN)
 	}
@@ -375,28 +375,28 @@ func TestClusterAutoscalerFindsAndMayResizeOnlyTheGroupsTheWorkersTag(t *testing
 	v = releaseValues(t, m, autoscalerRelease)
 	require.Equal(t, map[string]any{"repository": "registry.example.com/cluster-autoscaler", "tag": "v1.37.1"}, v["image"])
 	require.Equal(t, 1.0, v["replicaCount"])
-	require.Equal(t, "priority", obj(v["extraArgs"])["expander"])
+	require.Equal(t, "priority", mockaws.Object(v["extraArgs"])["expander"])
 }
 
 // nthContainer is the handler's container and its pod spec.
 func nthContainer(t *testing.T, m *mockaws.Mocks) (pod, container map[string]any) {
 	t.Helper()
-	d := get(t, m, deploymentType, nthName)
-	pod = obj(obj(obj(d.Inputs["spec"])["template"])["spec"])
-	containers := list(pod["containers"])
+	d := m.MustNamed(t, deploymentType, nthName)
+	pod = mockaws.Object(mockaws.Object(mockaws.Object(d.Inputs["spec"])["template"])["spec"])
+	containers := mockaws.List(pod["containers"])
 	require.Len(t, containers, 1)
-	return pod, obj(containers[0])
+	return pod, mockaws.Object(containers[0])
 }
 
 // envOf maps a container's plain environment variables.
 func envOf(container map[string]any) (values map[string]string, fields map[string]string) {
 	values, fields = map[string]string{}, map[string]string{}
-	for _, e := range list(container["env"]) {
-		e := obj(e)
+	for _, e := range mockaws.List(container["env"]) {
+		e := mockaws.Object(e)
 		if v, ok := e["value"]; ok {
 			values[e["name"].(string)] = v.(string)
 		} else {
-			fields[e["name"].(string)] = obj(obj(e["valueFrom"])["fieldRef"])["fieldPath"].(string)
+			fields[e["name"].(string)] = mockaws.Object(mockaws.Object(e["valueFrom"])["fieldRef"])["fieldPath"].(string)
 		}
 	}
 	return values, fields
@@ -406,16 +406,16 @@ func TestTerminationHandlerDrainsFromTheQueueOnTheMasters(t *testing.T) {
 	c := effective(t, cluster())
 	a := args(c)
 	m, _ := run(t, a)
-	d := get(t, m, deploymentType, nthName)
-	spec := obj(d.Inputs["spec"])
+	d := m.MustNamed(t, deploymentType, nthName)
+	spec := mockaws.Object(d.Inputs["spec"])
 	require.Equal(t, 1.0, spec["replicas"], "queue processors do not coordinate")
-	require.Equal(t, "Recreate", obj(spec["strategy"])["type"])
+	require.Equal(t, "Recreate", mockaws.Object(spec["strategy"])["type"])
 	pod, ctr := nthContainer(t, m)
 	require.Equal(t, true, pod["hostNetwork"])
 	require.Equal(t, "Default", pod["dnsPolicy"])
 	require.Equal(t, "system-cluster-critical", pod["priorityClassName"])
 	require.Equal(t, addons.NTHName, pod["serviceAccountName"])
-	require.Equal(t, "", obj(pod["nodeSelector"])["node-role.kubernetes.io/control-plane"])
+	require.Equal(t, "", mockaws.Object(pod["nodeSelector"])["node-role.kubernetes.io/control-plane"])
 	requireMastersPlacement(t, map[string]any{"nodeSelector": map[string]any{"node-role.kubernetes.io/control-plane": ""}, "tolerations": pod["tolerations"]})
 	require.Equal(t, addons.NTHImage, ctr["image"])
 
@@ -435,25 +435,25 @@ func TestTerminationHandlerDrainsFromTheQueueOnTheMasters(t *testing.T) {
 	}
 	require.NotContains(t, env, "NODE_TERMINATION_GRACE_PERIOD")
 	require.Equal(t, map[string]string{"NODE_NAME": "spec.nodeName", "POD_NAME": "metadata.name", "NAMESPACE": "metadata.namespace"}, fields)
-	probe := obj(obj(ctr["livenessProbe"])["httpGet"])
+	probe := mockaws.Object(mockaws.Object(ctr["livenessProbe"])["httpGet"])
 	require.Equal(t, "/healthz", probe["path"])
 	require.Equal(t, 8080.0, probe["port"])
-	sc := obj(ctr["securityContext"])
+	sc := mockaws.Object(ctr["securityContext"])
 	require.Equal(t, true, sc["runAsNonRoot"])
 	require.Equal(t, true, sc["readOnlyRootFilesystem"])
 	require.Equal(t, false, sc["allowPrivilegeEscalation"])
 
 	// The chart's RBAC, bound to its service account.
-	rules := list(get(t, m, clusterRoleType, nthName).Inputs["rules"])
+	rules := mockaws.List(m.MustNamed(t, clusterRoleType, nthName).Inputs["rules"])
 	require.Contains(t, rules, map[string]any{"apiGroups": []any{""}, "resources": []any{"pods/eviction"}, "verbs": []any{"create"}})
 	require.Contains(t, rules, map[string]any{"apiGroups": []any{""}, "resources": []any{"nodes"}, "verbs": []any{"get", "list", "patch", "update"}})
-	binding := get(t, m, roleBindingType, nthName)
-	require.Equal(t, addons.NTHName, obj(binding.Inputs["roleRef"])["name"])
+	binding := m.MustNamed(t, roleBindingType, nthName)
+	require.Equal(t, addons.NTHName, mockaws.Object(binding.Inputs["roleRef"])["name"])
 	require.Equal(t, []any{map[string]any{"kind": "ServiceAccount", "name": addons.NTHName, "namespace": "kube-system"}}, binding.Inputs["subjects"])
 
 	// It reads only the cluster's queue, and completes only the hooks of
 	// this cluster's groups the workers mark for it.
-	doc := document(t, get(t, m, iamPolicyType, controllersPolicy))
+	doc := document(t, m.MustNamed(t, iamPolicyType, controllersPolicy))
 	for _, action := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage"} {
 		ss := statementsFor(doc, action)
 		require.Len(t, ss, 1)
@@ -476,10 +476,10 @@ func TestControllersPolicyIsScopedAndOnEveryControllerRole(t *testing.T) {
 	c := effective(t, cluster(func(c *spec.Cluster) { c.Tags = map[string]string{"team": "platform"} }))
 	m, _ := run(t, args(c))
 	require.Len(t, m.ByType(iamPolicyType), 1)
-	p := get(t, m, iamPolicyType, controllersPolicy)
+	p := m.MustNamed(t, iamPolicyType, controllersPolicy)
 	require.Equal(t, "/kinfra/prod/", p.Inputs["path"])
 	require.NotEmpty(t, p.Inputs["description"])
-	ts := obj(p.Inputs["tags"])
+	ts := mockaws.Object(p.Inputs["tags"])
 	require.Equal(t, "addons", ts[tags.Component])
 	require.Equal(t, "prod", ts[tags.Cluster])
 	require.Equal(t, "platform", ts["team"])
@@ -516,9 +516,9 @@ func TestEBSDriverAssumesItsOwnScopedRoleWithItsTokenAndHasAnEncryptedClass(t *t
 		require.Empty(t, m.ByType(typ), "no long-lived credential: %s", typ)
 	}
 
-	role := get(t, m, iamRoleType, ebsName)
+	role := m.MustNamed(t, iamRoleType, ebsName)
 	require.Equal(t, "/kinfra/prod/", role.Inputs["path"])
-	require.Equal(t, "addons", obj(role.Inputs["tags"])[tags.Component])
+	require.Equal(t, "addons", mockaws.Object(role.Inputs["tags"])[tags.Component])
 	require.Equal(t, 3600.0, role.Inputs["maxSessionDuration"])
 	var trust iampolicy.Document
 	require.NoError(t, json.Unmarshal([]byte(role.Inputs["assumeRolePolicy"].(string)), &trust))
@@ -533,7 +533,7 @@ func TestEBSDriverAssumesItsOwnScopedRoleWithItsTokenAndHasAnEncryptedClass(t *t
 		issuer + ":aud": "sts.amazonaws.com",
 	}}, st.Condition, "only the controller's service account, only tokens for STS")
 
-	rp := get(t, m, rolePolicyType, ebsName)
+	rp := m.MustNamed(t, rolePolicyType, ebsName)
 	require.Contains(t, rp.Options.Dependencies, role.URN)
 	require.Equal(t, role.ID, rp.Inputs["role"])
 	d := document(t, rp)
@@ -564,13 +564,13 @@ func TestEBSDriverAssumesItsOwnScopedRoleWithItsTokenAndHasAnEncryptedClass(t *t
 
 	// The chart waits for the role's rights, the CNI and the
 	// cloud-controller-manager.
-	rel := get(t, m, releaseType, ebsRelease)
-	for _, dep := range []string{rp.URN, get(t, m, releaseType, "prod-addons-cilium").URN, get(t, m, releaseType, ccmRelease).URN} {
+	rel := m.MustNamed(t, releaseType, ebsRelease)
+	for _, dep := range []string{rp.URN, m.MustNamed(t, releaseType, "prod-addons-cilium").URN, m.MustNamed(t, releaseType, ccmRelease).URN} {
 		require.Contains(t, rel.Options.Dependencies, dep)
 	}
 	v := releaseValues(t, m, ebsRelease)
 	require.NotContains(t, v, "awsAccessSecret")
-	ctl := obj(v["controller"])
+	ctl := mockaws.Object(v["controller"])
 	require.Equal(t, "us-east-1", ctl["region"])
 	require.Equal(t, 2.0, ctl["replicaCount"])
 	require.Equal(t, "prod", ctl["k8sTagClusterId"], "the driver tags its volumes kubernetes.io/cluster/prod=owned, which the policy requires")
@@ -592,9 +592,9 @@ func TestEBSDriverAssumesItsOwnScopedRoleWithItsTokenAndHasAnEncryptedClass(t *t
 	require.Equal(t, []any{}, v["storageClasses"])
 	require.Equal(t, map[string]any{"enabled": false}, v["defaultStorageClass"])
 
-	sc := get(t, m, storageClassType, "prod-addons-storage-class")
-	require.Equal(t, "gp3", obj(sc.Inputs["metadata"])["name"])
-	require.Equal(t, map[string]any{"storageclass.kubernetes.io/is-default-class": "true"}, obj(sc.Inputs["metadata"])["annotations"])
+	sc := m.MustNamed(t, storageClassType, "prod-addons-storage-class")
+	require.Equal(t, "gp3", mockaws.Object(sc.Inputs["metadata"])["name"])
+	require.Equal(t, map[string]any{"storageclass.kubernetes.io/is-default-class": "true"}, mockaws.Object(sc.Inputs["metadata"])["annotations"])
 	require.Equal(t, "ebs.csi.aws.com", sc.Inputs["provisioner"])
 	require.Equal(t, map[string]any{"type": "gp3", "encrypted": "true"}, sc.Inputs["parameters"])
 	require.Equal(t, "WaitForFirstConsumer", sc.Inputs["volumeBindingMode"])
@@ -608,12 +608,12 @@ func TestEBSCustomerKeyIsUsableOnlyThroughEBS(t *testing.T) {
 		c.Addons.EBSCSIDriver.StorageClass = spec.StorageClass{Name: "encrypted", Type: "io2", KmsKeyId: kmsKey, Default: off()}
 	}))
 	m, _ := run(t, args(c))
-	sc := get(t, m, storageClassType, "prod-addons-storage-class")
-	require.Equal(t, "encrypted", obj(sc.Inputs["metadata"])["name"])
-	require.Equal(t, map[string]any{"storageclass.kubernetes.io/is-default-class": "false"}, obj(sc.Inputs["metadata"])["annotations"])
+	sc := m.MustNamed(t, storageClassType, "prod-addons-storage-class")
+	require.Equal(t, "encrypted", mockaws.Object(sc.Inputs["metadata"])["name"])
+	require.Equal(t, map[string]any{"storageclass.kubernetes.io/is-default-class": "false"}, mockaws.Object(sc.Inputs["metadata"])["annotations"])
 	require.Equal(t, map[string]any{"type": "io2", "encrypted": "true", "kmsKeyId": kmsKey}, sc.Inputs["parameters"])
 
-	d := document(t, get(t, m, rolePolicyType, ebsName))
+	d := document(t, m.MustNamed(t, rolePolicyType, ebsName))
 	requireLeastPrivilege(t, d)
 	var kms []string
 	for _, s := range d.Statement {
@@ -641,7 +641,7 @@ func TestRenderedCloudObjectsAreValidKubernetesObjects(t *testing.T) {
 		{serviceAccountType, nthName}, {clusterRoleType, nthName}, {roleBindingType, nthName},
 		{deploymentType, nthName}, {storageClassType, "prod-addons-storage-class"},
 	} {
-		b, err := json.Marshal(get(t, m, x.typ, x.name).Inputs)
+		b, err := json.Marshal(m.MustNamed(t, x.typ, x.name).Inputs)
 		require.NoError(t, err)
 		docs = append(docs, string(b))
 	}
@@ -675,9 +675,9 @@ func TestAddonsThatFollowKubernetesRunTheNodeVersion(t *testing.T) {
 	m, _ := run(t, args(c))
 	require.Equal(t, map[string]any{"repository": "registry.k8s.io/autoscaling/cluster-autoscaler", "tag": "v1.36.1"},
 		releaseValues(t, m, autoscalerRelease)["image"])
-	ds := get(t, m, daemonSetType, "prod-addons-kube-proxy")
-	pod := obj(obj(obj(ds.Inputs["spec"])["template"])["spec"])
-	require.Equal(t, "registry.k8s.io/kube-proxy:v1.36.3", obj(list(pod["containers"])[0])["image"])
+	ds := m.MustNamed(t, daemonSetType, "prod-addons-kube-proxy")
+	pod := mockaws.Object(mockaws.Object(mockaws.Object(ds.Inputs["spec"])["template"])["spec"])
+	require.Equal(t, "registry.k8s.io/kube-proxy:v1.36.3", mockaws.Object(mockaws.List(pod["containers"])[0])["image"])
 	// The cloud-controller-manager follows neither version.
 	require.Equal(t, map[string]any{"repository": "registry.k8s.io/provider-aws/cloud-controller-manager", "tag": "v1.35.2"},
 		releaseValues(t, m, ccmRelease)["image"])

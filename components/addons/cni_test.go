@@ -156,7 +156,7 @@ func ciliumFlows(t *testing.T, values map[string]any) []flow {
 		require.NoError(t, err, s)
 		return p
 	}
-	health := port(obj(values["extraConfig"])["cluster-health-port"].(string))
+	health := port(mockaws.Object(values["extraConfig"])["cluster-health-port"].(string))
 	flows := []flow{{ports.TCP, health, "cilium-health"}, {ports.ICMP, -1, "cilium-health ICMP"}}
 	if values["routingMode"] == "tunnel" {
 		flows = append(flows, flow{ports.UDP, int(values["tunnelPort"].(float64)), "tunnel"})
@@ -164,10 +164,10 @@ func ciliumFlows(t *testing.T, values map[string]any) []flow {
 		// Native routing: pods talk on any port.
 		flows = append(flows, flow{ports.TCP, 8080, "pod to pod"}, flow{ports.UDP, 53, "pod DNS"})
 	}
-	if h := obj(values["hubble"]); h["enabled"] == true {
+	if h := mockaws.Object(values["hubble"]); h["enabled"] == true {
 		flows = append(flows, flow{ports.TCP, port(h["listenAddress"].(string)), "hubble peer"})
 	}
-	if obj(values["encryption"])["enabled"] == true {
+	if mockaws.Object(values["encryption"])["enabled"] == true {
 		flows = append(flows, flow{ports.UDP, 51871, "cilium wireguard"})
 	}
 	return flows
@@ -190,7 +190,7 @@ func TestEveryCNIAndProxyCombinationDeploysItsObjectsAndItsPortsAreOpen(t *testi
 			if calico {
 				typ, chart, namespace = "kinfra:addons:Calico", addons.TigeraOperatorChart, "tigera-operator"
 			}
-			comp := get(t, m, typ, "prod-addons-"+tc.cni.Provider)
+			comp := m.MustNamed(t, typ, "prod-addons-"+tc.cni.Provider)
 			require.NotNil(t, out.CNI)
 			releases := m.ByType(releaseType)
 			require.Len(t, releases, 1)
@@ -200,7 +200,7 @@ func TestEveryCNIAndProxyCombinationDeploysItsObjectsAndItsPortsAreOpen(t *testi
 			require.Equal(t, tc.cni.Provider, rel.Inputs["name"])
 			require.Equal(t, chart.Name, rel.Inputs["chart"])
 			require.Equal(t, chart.Version, rel.Inputs["version"])
-			require.Equal(t, chart.Repo, obj(rel.Inputs["repositoryOpts"])["repo"])
+			require.Equal(t, chart.Repo, mockaws.Object(rel.Inputs["repositoryOpts"])["repo"])
 			require.Equal(t, namespace, rel.Inputs["namespace"])
 			require.Equal(t, calico, rel.Inputs["createNamespace"], "kube-system exists; tigera-operator is created")
 
@@ -216,15 +216,15 @@ func TestEveryCNIAndProxyCombinationDeploysItsObjectsAndItsPortsAreOpen(t *testi
 			require.Equal(t, calico, hasInst)
 			require.Equal(t, calico, hasFelix)
 
-			values := obj(rel.Inputs["values"])
+			values := mockaws.Object(rel.Inputs["values"])
 			require.Empty(t, forbiddenKeys(values, "values", "etcd", "kvstore"), "the CNI needs nothing but the API")
 			if calico {
 				for _, r := range []mockaws.Resource{inst, felix} {
 					require.Equal(t, comp.URN, r.Parent)
 					require.Contains(t, r.Options.Dependencies, rel.URN, "%s waits for the operator and its CRDs", r.Type)
-					require.Equal(t, "default", obj(r.Inputs["metadata"])["name"])
+					require.Equal(t, "default", mockaws.Object(r.Inputs["metadata"])["name"])
 				}
-				checkCalico(t, c, values, obj(inst.Inputs["spec"]), obj(felix.Inputs["spec"]))
+				checkCalico(t, c, values, mockaws.Object(inst.Inputs["spec"]), mockaws.Object(felix.Inputs["spec"]))
 				return
 			}
 			checkCilium(t, c, values)
@@ -241,7 +241,7 @@ func checkCilium(t *testing.T, c spec.Cluster, values map[string]any) {
 	require.Equal(t, "6443", values["k8sServicePort"])
 	require.Equal(t, map[string]any{"name": "prod"}, values["cluster"])
 	require.Equal(t, strconv.FormatBool(cni.KubeProxyReplacement), values["kubeProxyReplacement"])
-	bpf := obj(values["bpf"])
+	bpf := mockaws.Object(values["bpf"])
 	require.Equal(t, 65536.0, bpf["lbMapMax"])
 	if cni.KubeProxyReplacement {
 		require.Equal(t, true, bpf["masquerade"])
@@ -278,12 +278,12 @@ func checkCilium(t *testing.T, c spec.Cluster, values map[string]any) {
 	} else {
 		require.Equal(t, map[string]any{"enabled": false}, values["hubble"])
 	}
-	operator := obj(values["operator"])
+	operator := mockaws.Object(values["operator"])
 	require.Equal(t, 2.0, operator["replicas"])
 	if cni.Tunnel == spec.TunnelNone {
 		// The operator creates pod interfaces with its node's role: only
 		// worker roles may, so it must never run on a master.
-		terms := obj(obj(obj(operator["affinity"])["nodeAffinity"])["requiredDuringSchedulingIgnoredDuringExecution"])["nodeSelectorTerms"]
+		terms := mockaws.Object(mockaws.Object(mockaws.Object(operator["affinity"])["nodeAffinity"])["requiredDuringSchedulingIgnoredDuringExecution"])["nodeSelectorTerms"]
 		require.Equal(t, []any{map[string]any{"matchExpressions": []any{map[string]any{
 			"key": "node-role.kubernetes.io/control-plane", "operator": "DoesNotExist"}}}}, terms)
 	} else {
@@ -316,7 +316,7 @@ func checkCalico(t *testing.T, c spec.Cluster, values, installation, felix map[s
 		"cni":                  map[string]any{"type": "Calico", "ipam": map[string]any{"type": "Calico"}},
 		"controlPlaneReplicas": 2.0,
 	}, installation)
-	require.Equal(t, c.Kubernetes.PodCidr, obj(list(obj(installation["calicoNetwork"])["ipPools"])[0])["cidr"])
+	require.Equal(t, c.Kubernetes.PodCidr, mockaws.Object(mockaws.List(mockaws.Object(installation["calicoNetwork"])["ipPools"])[0])["cidr"])
 	require.Equal(t, map[string]any{
 		"awsSrcDstCheck": "Disable", "wireguardEnabled": c.CNI.WireGuard,
 		// The ports the security groups open, by construction.
@@ -369,7 +369,7 @@ func TestCiliumServiceMapsGrowWithMaxServices(t *testing.T) {
 	}
 	c := cniCluster(t, spec.CNI{Provider: spec.CNICilium}, spec.ProxyNFTables)
 	c.Kubernetes.MaxServices = 20000
-	require.Equal(t, 262144, obj(addons.CiliumValues(c, apiHost)["bpf"])["lbMapMax"])
+	require.Equal(t, 262144, mockaws.Object(addons.CiliumValues(c, apiHost)["bpf"])["lbMapMax"])
 }
 
 func TestInvalidCNIAndProxyCombinationsAreRejected(t *testing.T) {
@@ -444,7 +444,7 @@ func TestProxyModeSwitchChangesOnlyKubeProxysConfigAndItsHash(t *testing.T) {
 				b, err := json.Marshal(r.Inputs)
 				require.NoError(t, err)
 				require.NoError(t, json.Unmarshal(b, &inputs)) // a deep copy
-				annotations := obj(obj(obj(obj(inputs["spec"])["template"])["metadata"])["annotations"])
+				annotations := mockaws.Object(mockaws.Object(mockaws.Object(mockaws.Object(inputs["spec"])["template"])["metadata"])["annotations"])
 				h := annotations[addons.ConfigHashAnnotation].(string)
 				delete(annotations, addons.ConfigHashAnnotation)
 				return h, inputs
@@ -456,8 +456,8 @@ func TestProxyModeSwitchChangesOnlyKubeProxysConfigAndItsHash(t *testing.T) {
 				require.Equal(t, b.Options, a.Options, key)
 				switch key {
 				case cmKey:
-					require.NotEqual(t, obj(b.Inputs["data"])["config.conf"], obj(a.Inputs["data"])["config.conf"])
-					require.Equal(t, obj(b.Inputs["data"])["kubeconfig.conf"], obj(a.Inputs["data"])["kubeconfig.conf"])
+					require.NotEqual(t, mockaws.Object(b.Inputs["data"])["config.conf"], mockaws.Object(a.Inputs["data"])["config.conf"])
+					require.Equal(t, mockaws.Object(b.Inputs["data"])["kubeconfig.conf"], mockaws.Object(a.Inputs["data"])["kubeconfig.conf"])
 					delete(b.Inputs, "data")
 					delete(a.Inputs, "data")
 					require.Equal(t, b.Inputs, a.Inputs, "only the ConfigMap's data changes")
@@ -498,8 +498,8 @@ func TestCiliumReplacingKubeProxyRemovesEveryKubeProxyObject(t *testing.T) {
 		require.NotContains(t, strings.ToLower(key), "kube-proxy", "nothing of kube-proxy is left")
 		require.Contains(t, before, key, "nothing new: Cilium's release is updated in place")
 	}
-	values := obj(after[releaseType+" prod-addons-cilium"].Inputs["values"])
+	values := mockaws.Object(after[releaseType+" prod-addons-cilium"].Inputs["values"])
 	require.Equal(t, "true", values["kubeProxyReplacement"])
-	require.Equal(t, true, obj(values["bpf"])["masquerade"])
-	require.Equal(t, "false", obj(before[releaseType+" prod-addons-cilium"].Inputs["values"])["kubeProxyReplacement"])
+	require.Equal(t, true, mockaws.Object(values["bpf"])["masquerade"])
+	require.Equal(t, "false", mockaws.Object(before[releaseType+" prod-addons-cilium"].Inputs["values"])["kubeProxyReplacement"])
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/tags/tagset"
 )
 
 // Where the AWS controllers run, and with what rights.
@@ -153,7 +154,7 @@ func (b *builder) controllersIAM() ([]pulumi.Resource, error) {
 		return iampolicy.New(b.controllersPolicyStatements(id, arn)...).JSON()
 	}).(pulumi.StringOutput)
 	name := b.name + "-controllers"
-	ts := tags.Set{ClusterName: b.c.Name, Region: b.c.Region, Component: "addons", Extra: b.c.Tags}
+	ts := tagset.Set{ClusterName: b.c.Name, Region: b.c.Region, Component: "addons", Extra: b.c.Tags}
 	policy, err := iam.NewPolicy(b.ctx, name, &iam.PolicyArgs{
 		Description: pulumi.String("kinfra " + b.c.Name + ": AWS controllers on the masters (node termination handler, cluster-autoscaler)"),
 		Path:        pulumi.String("/kinfra/" + b.c.Name + "/"),

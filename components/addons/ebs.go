@@ -14,6 +14,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 	"github.com/kinfra-dev/kinfra/internal/irsa"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/tags/tagset"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -196,7 +197,7 @@ func (b *builder) ebsCSIDriver() (*EBSCSIDriver, error) {
 		return nil, err
 	}
 	name := b.name + "-ebs-csi"
-	ts := tags.Set{ClusterName: b.c.Name, Region: b.c.Region, Component: "addons", Extra: b.c.Tags}
+	ts := tagset.Set{ClusterName: b.c.Name, Region: b.c.Region, Component: "addons", Extra: b.c.Tags}
 	trust := b.args.OIDCProviderArn.ToStringOutput().ApplyT(func(provider string) (string, error) {
 		return irsa.TrustPolicy(b.args.ServiceAccountIssuer, provider, "kube-system", EBSControllerServiceAccount).JSON()
 	}).(pulumi.StringOutput)

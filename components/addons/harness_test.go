@@ -65,15 +65,6 @@ func run(t *testing.T, a addons.Args) (*mockaws.Mocks, *addons.Addons) {
 }
 
 // get returns the resource of type typ named name.
-func get(t *testing.T, m *mockaws.Mocks, typ, name string) mockaws.Resource {
-	t.Helper()
-	r, ok := m.Named(typ, name)
-	require.True(t, ok, "no %s named %s", typ, name)
-	return r
-}
-
-func obj(v any) map[string]any { return v.(map[string]any) }
-func list(v any) []any         { return v.([]any) }
 
 // Kubernetes resource types.
 const (

@@ -16,43 +16,43 @@ func TestKubeProxyRunsEverywhereWithItsConfigurationAndRBAC(t *testing.T) {
 	c := effective(t, cluster())
 	m, out := run(t, args(c))
 	require.NotNil(t, out.KubeProxy)
-	comp := get(t, m, "kinfra:addons:KubeProxy", "prod-addons-kube-proxy")
-	provider := get(t, m, providerType, "prod-addons-k8s")
+	comp := m.MustNamed(t, "kinfra:addons:KubeProxy", "prod-addons-kube-proxy")
+	provider := m.MustNamed(t, providerType, "prod-addons-k8s")
 
-	sa := get(t, m, "kubernetes:core/v1:ServiceAccount", "prod-addons-kube-proxy")
-	binding := get(t, m, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "prod-addons-kube-proxy")
-	cm := get(t, m, configMapType, "prod-addons-kube-proxy")
-	ds := get(t, m, daemonSetType, "prod-addons-kube-proxy")
+	sa := m.MustNamed(t, "kubernetes:core/v1:ServiceAccount", "prod-addons-kube-proxy")
+	binding := m.MustNamed(t, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "prod-addons-kube-proxy")
+	cm := m.MustNamed(t, configMapType, "prod-addons-kube-proxy")
+	ds := m.MustNamed(t, daemonSetType, "prod-addons-kube-proxy")
 	for _, r := range []mockaws.Resource{sa, binding, cm, ds} {
 		require.Equal(t, comp.URN, r.Parent, r.Type)
 	}
-	require.Equal(t, "kube-proxy", obj(sa.Inputs["metadata"])["name"])
-	require.Equal(t, "kube-system", obj(sa.Inputs["metadata"])["namespace"])
-	require.Equal(t, "system:node-proxier", obj(binding.Inputs["roleRef"])["name"])
-	require.Equal(t, map[string]any{"kind": "ServiceAccount", "name": "kube-proxy", "namespace": "kube-system"}, list(binding.Inputs["subjects"])[0])
+	require.Equal(t, "kube-proxy", mockaws.Object(sa.Inputs["metadata"])["name"])
+	require.Equal(t, "kube-system", mockaws.Object(sa.Inputs["metadata"])["namespace"])
+	require.Equal(t, "system:node-proxier", mockaws.Object(binding.Inputs["roleRef"])["name"])
+	require.Equal(t, map[string]any{"kind": "ServiceAccount", "name": "kube-proxy", "namespace": "kube-system"}, mockaws.List(binding.Inputs["subjects"])[0])
 
 	// The configuration comes from the cluster's config.
 	var config map[string]any
-	data := obj(cm.Inputs["data"])
+	data := mockaws.Object(cm.Inputs["data"])
 	require.NoError(t, yaml.Unmarshal([]byte(data["config.conf"].(string)), &config))
 	require.Equal(t, "nftables", config["mode"])
 	require.Equal(t, c.Kubernetes.PodCidr, config["clusterCIDR"])
 	require.Equal(t, "0.0.0.0:10249", config["metricsBindAddress"])
 	require.Equal(t, map[string]any{"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "86400s", "tcpCloseWaitTimeout": "3600s"}, config["conntrack"])
 	require.Equal(t, map[string]any{"syncPeriod": "30s", "minSyncPeriod": "1s"}, config["nftables"])
-	require.Equal(t, "/var/lib/kube-proxy/kubeconfig.conf", obj(config["clientConnection"])["kubeconfig"])
+	require.Equal(t, "/var/lib/kube-proxy/kubeconfig.conf", mockaws.Object(config["clientConnection"])["kubeconfig"])
 	// kube-proxy implements the kubernetes Service, so it reaches the API by name.
 	require.Contains(t, data["kubeconfig.conf"], "server: https://api.prod.k8s.internal:6443")
 	require.Contains(t, data["kubeconfig.conf"], "tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token")
 
-	spec := obj(obj(ds.Inputs["spec"])["template"])["spec"].(map[string]any)
+	spec := mockaws.Object(mockaws.Object(ds.Inputs["spec"])["template"])["spec"].(map[string]any)
 	require.Equal(t, true, spec["hostNetwork"])
 	require.Equal(t, "system-node-critical", spec["priorityClassName"])
 	require.Equal(t, []any{map[string]any{"operator": "Exists"}}, spec["tolerations"], "every node, masters included")
-	container := obj(list(spec["containers"])[0])
+	container := mockaws.Object(mockaws.List(spec["containers"])[0])
 	require.Equal(t, "registry.k8s.io/kube-proxy:v1.37.2", container["image"])
 	require.Contains(t, container["command"], "--config=/var/lib/kube-proxy/config.conf")
-	require.Equal(t, "10%", obj(obj(obj(ds.Inputs["spec"])["updateStrategy"])["rollingUpdate"])["maxUnavailable"])
+	require.Equal(t, "10%", mockaws.Object(mockaws.Object(mockaws.Object(ds.Inputs["spec"])["updateStrategy"])["rollingUpdate"])["maxUnavailable"])
 	require.Contains(t, ds.Options.Dependencies, cm.URN, "the DaemonSet waits for its ConfigMap")
 
 	// Every Kubernetes object goes through the add-ons' provider.
@@ -79,11 +79,11 @@ func TestSwitchingProxyModeRollsKubeProxyInPlace(t *testing.T) {
 		}
 		if key == daemonSetType+" prod-addons-kube-proxy" {
 			annotation := func(r mockaws.Resource) any {
-				return obj(obj(obj(obj(r.Inputs["spec"])["template"])["metadata"])["annotations"])[addons.ConfigHashAnnotation]
+				return mockaws.Object(mockaws.Object(mockaws.Object(mockaws.Object(r.Inputs["spec"])["template"])["metadata"])["annotations"])[addons.ConfigHashAnnotation]
 			}
 			require.NotEqual(t, annotation(b), annotation(a), "a new configuration rolls the pods, which read it only at start")
-			require.Equal(t, obj(b.Inputs["metadata"]), obj(a.Inputs["metadata"]), "same DaemonSet, updated in place")
-			require.Equal(t, obj(obj(b.Inputs["spec"])["selector"]), obj(obj(a.Inputs["spec"])["selector"]), "the selector is immutable")
+			require.Equal(t, mockaws.Object(b.Inputs["metadata"]), mockaws.Object(a.Inputs["metadata"]), "same DaemonSet, updated in place")
+			require.Equal(t, mockaws.Object(mockaws.Object(b.Inputs["spec"])["selector"]), mockaws.Object(mockaws.Object(a.Inputs["spec"])["selector"]), "the selector is immutable")
 			continue
 		}
 		require.Equal(t, b.Inputs, a.Inputs, "%s does not change", key)
@@ -110,17 +110,17 @@ func TestDefaultDenyBaselineAllowsDNS(t *testing.T) {
 	require.NotNil(t, out.NetworkPolicies)
 	require.Len(t, m.ByType(policyType), 4)
 	for _, ns := range []string{"payments", "web"} {
-		deny := get(t, m, policyType, "prod-addons-deny-"+ns)
+		deny := m.MustNamed(t, policyType, "prod-addons-deny-"+ns)
 		require.Equal(t, map[string]any{"name": "kinfra-default-deny", "namespace": ns, "labels": map[string]any{"app.kubernetes.io/managed-by": "kinfra"}}, deny.Inputs["metadata"])
 		require.Equal(t, map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{"Ingress", "Egress"}}, deny.Inputs["spec"], "every pod, nothing in or out")
-		dns := get(t, m, policyType, "prod-addons-dns-"+ns)
-		egress := obj(list(obj(dns.Inputs["spec"])["egress"])[0])
+		dns := m.MustNamed(t, policyType, "prod-addons-dns-"+ns)
+		egress := mockaws.Object(mockaws.List(mockaws.Object(dns.Inputs["spec"])["egress"])[0])
 		require.Equal(t, []any{map[string]any{"protocol": "UDP", "port": 53.0}, map[string]any{"protocol": "TCP", "port": 53.0}}, egress["ports"])
-		peer := obj(list(egress["to"])[0])
-		require.Equal(t, map[string]any{"kubernetes.io/metadata.name": "kube-system"}, obj(peer["namespaceSelector"])["matchLabels"])
-		require.Equal(t, map[string]any{"k8s-app": "kube-dns"}, obj(peer["podSelector"])["matchLabels"])
+		peer := mockaws.Object(mockaws.List(egress["to"])[0])
+		require.Equal(t, map[string]any{"kubernetes.io/metadata.name": "kube-system"}, mockaws.Object(peer["namespaceSelector"])["matchLabels"])
+		require.Equal(t, map[string]any{"k8s-app": "kube-dns"}, mockaws.Object(peer["podSelector"])["matchLabels"])
 		// Depending on a component is depending on its children.
-		require.Contains(t, dns.Options.Dependencies, get(t, m, releaseType, "prod-addons-"+c.CNI.Provider).URN, "enforced once the CNI runs")
+		require.Contains(t, dns.Options.Dependencies, m.MustNamed(t, releaseType, "prod-addons-"+c.CNI.Provider).URN, "enforced once the CNI runs")
 	}
 	m, out = run(t, args(effective(t, cluster())))
 	require.Nil(t, out.NetworkPolicies)
@@ -140,9 +140,9 @@ func TestTheProviderWaitsForTheControlPlaneAndKeepsTheKubeconfigSecret(t *testin
 		return err
 	})
 	require.NoError(t, err)
-	p := get(t, m, providerType, "prod-addons-k8s")
+	p := m.MustNamed(t, providerType, "prod-addons-k8s")
 	require.Equal(t, mockaws.Secret, p.Inputs["kubeconfig"])
-	require.Contains(t, p.Options.DependsOn, get(t, m, "test:index:MasterGroup", "prod-masters-0").URN, "waits for the control plane's groups")
+	require.Contains(t, p.Options.DependsOn, m.MustNamed(t, "test:index:MasterGroup", "prod-masters-0").URN, "waits for the control plane's groups")
 	require.Equal(t, true, p.Inputs["enableServerSideApply"])
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/tags/tagset"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -37,12 +38,12 @@ const (
 // kinfra.dev/cluster (the cluster that built it). Lookups in other stacks
 // can filter on them.
 const (
-	TagRole              = "kinfra.dev/role"
-	TagKubernetesVersion = "kinfra.dev/kubernetes-version"
-	TagContainerd        = "kinfra.dev/containerd"
-	TagRunc              = "kinfra.dev/runc"
-	TagCNIPlugins        = "kinfra.dev/cni-plugins"
-	TagEtcd              = "kinfra.dev/etcd" // masters only
+	TagRole              = tags.Role
+	TagKubernetesVersion = tags.KubernetesVersion
+	TagContainerd        = tags.Containerd
+	TagRunc              = tags.Runc
+	TagCNIPlugins        = tags.CNIPlugins
+	TagEtcd              = tags.Etcd // masters only
 )
 
 // Build settings.
@@ -155,7 +156,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	b := &builder{
 		ctx: ctx, name: name, c: c, args: args, roles: roles, docs: docs, out: out,
 		parent: pulumi.Parent(out),
-		tags:   tags.Set{ClusterName: c.Name, Region: c.Region, Component: "images", Extra: c.Tags},
+		tags:   tagset.Set{ClusterName: c.Name, Region: c.Region, Component: "images", Extra: c.Tags},
 	}
 	if err := b.build(); err != nil {
 		return nil, fmt.Errorf("images %s: %w", name, err)

@@ -117,32 +117,6 @@ func plan(t *testing.T, c spec.Cluster) *result {
 	return res
 }
 
-func get(t *testing.T, m *mockaws.Mocks, typ, name string) mockaws.Resource {
-	t.Helper()
-	r, ok := m.Named(typ, name)
-	require.True(t, ok, "no %s named %s", typ, name)
-	return r
-}
-
-func field(v any, path ...string) any {
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
-
-func strs(v any) []string {
-	var out []string
-	for _, x := range v.([]any) {
-		out = append(out, x.(string))
-	}
-	return out
-}
-
 // arn is the mocked ARN of an Image Builder resource.
 func arn(kind string, r mockaws.Resource, suffix string) string {
 	return fmt.Sprintf("arn:aws:imagebuilder:us-east-1:123456789012:%s/%s%s", kind, strings.ToLower(r.Inputs["name"].(string)), suffix)
@@ -165,14 +139,14 @@ func TestBuildsEachRoleFromItsOwnRecipeWiredToOneInfrastructure(t *testing.T) {
 		}
 	}
 
-	infra := get(t, m, infraType, "prod-images-builder")
+	infra := m.MustNamed(t, infraType, "prod-images-builder")
 	require.Equal(t, subnet, infra.Inputs["subnetId"])
-	sg := get(t, m, sgType, "prod-images-builder")
-	require.Equal(t, []string{sg.ID}, strs(infra.Inputs["securityGroupIds"]))
+	sg := m.MustNamed(t, sgType, "prod-images-builder")
+	require.Equal(t, []string{sg.ID}, mockaws.Strings(infra.Inputs["securityGroupIds"]))
 	require.Equal(t, vpc, sg.Inputs["vpcId"])
-	profile := get(t, m, profileType, "prod-images-builder")
+	profile := m.MustNamed(t, profileType, "prod-images-builder")
 	require.Equal(t, profile.ID, infra.Inputs["instanceProfileName"])
-	require.Equal(t, []string{"m7i.large"}, strs(infra.Inputs["instanceTypes"]))
+	require.Equal(t, []string{"m7i.large"}, mockaws.Strings(infra.Inputs["instanceTypes"]))
 	require.Equal(t, true, infra.Inputs["terminateInstanceOnFailure"])
 	// A build must not start before its role can use SSM and its group
 	// lets it download.
@@ -188,16 +162,16 @@ func TestBuildsEachRoleFromItsOwnRecipeWiredToOneInfrastructure(t *testing.T) {
 		comps[strings.TrimPrefix(c.Name, "prod-images-")] = c
 		require.Equal(t, "Linux", c.Inputs["platform"])
 		require.Equal(t, "1.0.0", c.Inputs["version"])
-		require.Equal(t, []string{"Ubuntu 24"}, strs(c.Inputs["supportedOsVersions"]))
+		require.Equal(t, []string{"Ubuntu 24"}, mockaws.Strings(c.Inputs["supportedOsVersions"]))
 	}
 	for role, want := range map[string][]string{
 		images.RoleMaster: {"kernel", "containerd", "kubernetes-master", "awscli", "etcd"},
 		images.RoleNode:   {"kernel", "containerd", "kubernetes", "awscli"},
 	} {
-		recipe := get(t, m, recipeType, "prod-images-"+role)
+		recipe := m.MustNamed(t, recipeType, "prod-images-"+role)
 		var got []string
 		for _, c := range recipe.Inputs["components"].([]any) {
-			got = append(got, field(c, "componentArn").(string))
+			got = append(got, mockaws.Field(c, "componentArn").(string))
 		}
 		wantArns := []string{"arn:aws:imagebuilder:us-east-1:aws:component/update-linux/x.x.x"}
 		for _, w := range want {
@@ -206,26 +180,26 @@ func TestBuildsEachRoleFromItsOwnRecipeWiredToOneInfrastructure(t *testing.T) {
 		require.Equal(t, wantArns, got, "%s recipe: update-linux first, then ours in order", role)
 		require.Equal(t, "ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id", recipe.Inputs["parentImage"])
 		require.Equal(t, "/tmp", recipe.Inputs["workingDirectory"])
-		require.Equal(t, true, field(recipe.Inputs, "systemsManagerAgent", "uninstallAfterBuild"))
+		require.Equal(t, true, mockaws.Field(recipe.Inputs, "systemsManagerAgent", "uninstallAfterBuild"))
 		recipeArn := arn("image-recipe", recipe, "/1.0.0")
 
-		dist := get(t, m, distType, "prod-images-"+role)
+		dist := m.MustNamed(t, distType, "prod-images-"+role)
 		require.Equal(t, "kinfra-prod-"+role, dist.Inputs["name"])
 		ds := dist.Inputs["distributions"].([]any)
 		require.Len(t, ds, 1)
-		require.Equal(t, "us-east-1", field(ds[0], "region"))
-		require.Equal(t, images.AMIName(role, "v1.37.2"), field(ds[0], "amiDistributionConfiguration", "name"))
-		require.Nil(t, field(ds[0], "amiDistributionConfiguration", "launchPermission"), "not shared unless shareWith is set")
+		require.Equal(t, "us-east-1", mockaws.Field(ds[0], "region"))
+		require.Equal(t, images.AMIName(role, "v1.37.2"), mockaws.Field(ds[0], "amiDistributionConfiguration", "name"))
+		require.Nil(t, mockaws.Field(ds[0], "amiDistributionConfiguration", "launchPermission"), "not shared unless shareWith is set")
 		distArn := arn("distribution-configuration", dist, "")
 
-		pipe := get(t, m, pipelineType, "prod-images-"+role)
-		img := get(t, m, imageType, "prod-images-"+role)
+		pipe := m.MustNamed(t, pipelineType, "prod-images-"+role)
+		img := m.MustNamed(t, imageType, "prod-images-"+role)
 		for _, r := range []mockaws.Resource{pipe, img} {
 			require.Equal(t, recipeArn, r.Inputs["imageRecipeArn"], r.Type)
 			require.Equal(t, infraArn, r.Inputs["infrastructureConfigurationArn"], r.Type)
 			require.Equal(t, distArn, r.Inputs["distributionConfigurationArn"], r.Type)
-			require.Equal(t, true, field(r.Inputs, "imageTestsConfiguration", "imageTestsEnabled"), r.Type)
-			require.Equal(t, 60.0, field(r.Inputs, "imageTestsConfiguration", "timeoutMinutes"), r.Type)
+			require.Equal(t, true, mockaws.Field(r.Inputs, "imageTestsConfiguration", "imageTestsEnabled"), r.Type)
+			require.Equal(t, 60.0, mockaws.Field(r.Inputs, "imageTestsConfiguration", "timeoutMinutes"), r.Type)
 		}
 		require.Equal(t, "ENABLED", pipe.Inputs["status"])
 		require.Empty(t, res.timeouts[pipelineType+"::"+pipe.Name], "only the build waits long")
@@ -252,34 +226,33 @@ func TestBuiltIsTheImagesAMIInTheStacksRegion(t *testing.T) {
 				b := res.pipeline.Images[role]
 				require.Equal(t, tc.root, b.RootDevice)
 				require.Equal(t, "kinfra-"+role+"-k8s-v1.37.2-*", b.Name)
-				sum := sha256.Sum256([]byte("prod-images-" + role))
-				require.Equal(t, "ami-"+hex.EncodeToString(sum[:])[:17], res.ids[role])
+				require.Equal(t, mockaws.ImageAMI("prod-images-"+role), res.ids[role])
 
-				recipe := get(t, res.m, recipeType, "prod-images-"+role)
+				recipe := res.m.MustNamed(t, recipeType, "prod-images-"+role)
 				require.Equal(t, tc.parentImage, recipe.Inputs["parentImage"])
 				bdm := recipe.Inputs["blockDeviceMappings"].([]any)
 				require.Len(t, bdm, 1)
-				require.Equal(t, tc.root, field(bdm[0], "deviceName"), "the parent's own root device")
+				require.Equal(t, tc.root, mockaws.Field(bdm[0], "deviceName"), "the parent's own root device")
 				require.Equal(t, map[string]any{
 					"encrypted": "true", "deleteOnTermination": "true", "volumeType": "gp3", "volumeSize": 30.0,
-				}, field(bdm[0], "ebs"))
+				}, mockaws.Field(bdm[0], "ebs"))
 			}
 			wantOS := map[string]string{spec.ParentUbuntu2404: "Ubuntu 24", spec.ParentAL2023: "Amazon Linux 2023"}[tc.parent]
 			for _, c := range res.m.ByType(componentType) {
-				require.Equal(t, []string{wantOS}, strs(c.Inputs["supportedOsVersions"]), c.Name)
+				require.Equal(t, []string{wantOS}, mockaws.Strings(c.Inputs["supportedOsVersions"]), c.Name)
 			}
 			types := []string{"m7i.large"}
 			if tc.arch == spec.ArchARM {
 				types = []string{"m7g.large"}
 			}
-			require.Equal(t, types, strs(get(t, res.m, infraType, "prod-images-builder").Inputs["instanceTypes"]))
+			require.Equal(t, types, mockaws.Strings(res.m.MustNamed(t, infraType, "prod-images-builder").Inputs["instanceTypes"]))
 		})
 	}
 }
 
 func TestBuildRoleHoldsOnlyTheTwoManagedPoliciesImageBuilderRequires(t *testing.T) {
 	m := plan(t, cluster(t)).m
-	role := get(t, m, roleType, "prod-images-builder")
+	role := m.MustNamed(t, roleType, "prod-images-builder")
 	require.Equal(t, "/kinfra/prod/", role.Inputs["path"])
 	var trust iampolicy.Document
 	require.NoError(t, json.Unmarshal([]byte(role.Inputs["assumeRolePolicy"].(string)), &trust))
@@ -299,7 +272,7 @@ func TestBuildRoleHoldsOnlyTheTwoManagedPoliciesImageBuilderRequires(t *testing.
 		"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 		"arn:aws:iam::aws:policy/EC2InstanceProfileForImageBuilder",
 	}, arns)
-	profile := get(t, m, profileType, "prod-images-builder")
+	profile := m.MustNamed(t, profileType, "prod-images-builder")
 	require.Equal(t, role.ID, profile.Inputs["role"])
 	require.Equal(t, "/kinfra/prod/", profile.Inputs["path"])
 }
@@ -309,7 +282,7 @@ var ec2Description = regexp.MustCompile(`^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{0
 
 func TestBuildersAdmitNothingAndReachOnlyHTTPAndHTTPS(t *testing.T) {
 	m := plan(t, cluster(t)).m
-	sg := get(t, m, sgType, "prod-images-builder")
+	sg := m.MustNamed(t, sgType, "prod-images-builder")
 	require.Nil(t, sg.Inputs["ingress"])
 	require.Nil(t, sg.Inputs["egress"], "rules are separate resources")
 	require.Regexp(t, ec2Description, sg.Inputs["description"])
@@ -326,21 +299,21 @@ func TestBuildersAdmitNothingAndReachOnlyHTTPAndHTTPS(t *testing.T) {
 }
 
 func TestBuildInstancesRequireIMDSv2(t *testing.T) {
-	infra := get(t, plan(t, cluster(t)).m, infraType, "prod-images-builder")
-	require.Equal(t, "required", field(infra.Inputs, "instanceMetadataOptions", "httpTokens"))
-	require.Equal(t, 1.0, field(infra.Inputs, "instanceMetadataOptions", "httpPutResponseHopLimit"))
-	require.Equal(t, "prod-images-builder", field(infra.Inputs, "resourceTags", "Name"), "build instances are tagged")
-	require.Equal(t, "prod", field(infra.Inputs, "resourceTags", "kinfra.dev/cluster"))
+	infra := plan(t, cluster(t)).m.MustNamed(t, infraType, "prod-images-builder")
+	require.Equal(t, "required", mockaws.Field(infra.Inputs, "instanceMetadataOptions", "httpTokens"))
+	require.Equal(t, 1.0, mockaws.Field(infra.Inputs, "instanceMetadataOptions", "httpPutResponseHopLimit"))
+	require.Equal(t, "prod-images-builder", mockaws.Field(infra.Inputs, "resourceTags", "Name"), "build instances are tagged")
+	require.Equal(t, "prod", mockaws.Field(infra.Inputs, "resourceTags", "kinfra.dev/cluster"))
 }
 
 func TestMasterRecipeHasEtcdAndNodeRecipeDoesNot(t *testing.T) {
 	m := plan(t, cluster(t)).m
-	etcd := get(t, m, componentType, "prod-images-etcd")
+	etcd := m.MustNamed(t, componentType, "prod-images-etcd")
 	etcdArn := arn("component", etcd, "/1.0.0/1")
 	arns := func(role string) []string {
 		var out []string
-		for _, c := range get(t, m, recipeType, "prod-images-"+role).Inputs["components"].([]any) {
-			out = append(out, field(c, "componentArn").(string))
+		for _, c := range m.MustNamed(t, recipeType, "prod-images-"+role).Inputs["components"].([]any) {
+			out = append(out, mockaws.Field(c, "componentArn").(string))
 		}
 		return out
 	}
@@ -365,14 +338,14 @@ func TestDistributionCoversSharedRegionsAndAccounts(t *testing.T) {
 		c.Images.ShareWith = []string{"111122223333", "444455556666"}
 	})).m
 	for _, role := range []string{images.RoleMaster, images.RoleNode} {
-		dist := get(t, m, distType, "prod-images-"+role)
+		dist := m.MustNamed(t, distType, "prod-images-"+role)
 		var regions []string
 		for _, d := range dist.Inputs["distributions"].([]any) {
-			regions = append(regions, field(d, "region").(string))
-			ami := field(d, "amiDistributionConfiguration")
-			require.Equal(t, images.AMIName(role, "v1.37.2"), field(ami, "name"))
-			require.Equal(t, []string{"111122223333", "444455556666"}, strs(field(ami, "launchPermission", "userIds")))
-			tags := field(ami, "amiTags").(map[string]any)
+			regions = append(regions, mockaws.Field(d, "region").(string))
+			ami := mockaws.Field(d, "amiDistributionConfiguration")
+			require.Equal(t, images.AMIName(role, "v1.37.2"), mockaws.Field(ami, "name"))
+			require.Equal(t, []string{"111122223333", "444455556666"}, mockaws.Strings(mockaws.Field(ami, "launchPermission", "userIds")))
+			tags := mockaws.Field(ami, "amiTags").(map[string]any)
 			want := map[string]any{
 				"team": "platform", "managed-by": "kinfra", "kinfra.dev/cluster": "prod",
 				images.TagRole: role, images.TagKubernetesVersion: "v1.37.2",
@@ -406,15 +379,15 @@ func TestEachRoleIsBuiltAtItsOwnKubernetesVersion(t *testing.T) {
 		k8s := commands(t, component(t, c, role, "kubernetes"))
 		require.Contains(t, k8s, "fetch 'https://dl.k8s.io/release/"+v+"/bin/linux/amd64/kubelet' 'kubelet'", role)
 		require.Contains(t, k8s, "[[ $version == '"+v+"' ]]", role)
-		ami := field(get(t, res.m, distType, "prod-images-"+role).Inputs["distributions"].([]any)[0], "amiDistributionConfiguration")
-		require.Equal(t, images.AMIName(role, v), field(ami, "name"), role)
-		require.Equal(t, v, field(ami, "amiTags", images.TagKubernetesVersion), role)
-		require.Contains(t, field(ami, "description"), "Kubernetes "+v+",", role)
-		require.Contains(t, get(t, res.m, recipeType, "prod-images-"+role).Inputs["description"], "Kubernetes "+v+" ", role)
+		ami := mockaws.Field(res.m.MustNamed(t, distType, "prod-images-"+role).Inputs["distributions"].([]any)[0], "amiDistributionConfiguration")
+		require.Equal(t, images.AMIName(role, v), mockaws.Field(ami, "name"), role)
+		require.Equal(t, v, mockaws.Field(ami, "amiTags", images.TagKubernetesVersion), role)
+		require.Contains(t, mockaws.Field(ami, "description"), "Kubernetes "+v+",", role)
+		require.Contains(t, res.m.MustNamed(t, recipeType, "prod-images-"+role).Inputs["description"], "Kubernetes "+v+" ", role)
 		require.Equal(t, "kinfra-"+role+"-k8s-"+v+"-*", res.pipeline.Images[role].Name, role)
 	}
-	require.Contains(t, get(t, res.m, componentType, "prod-images-kubernetes").Inputs["data"], "v1.36.3")
-	require.Contains(t, get(t, res.m, componentType, "prod-images-kubernetes-master").Inputs["data"], "v1.37.2")
+	require.Contains(t, res.m.MustNamed(t, componentType, "prod-images-kubernetes").Inputs["data"], "v1.36.3")
+	require.Contains(t, res.m.MustNamed(t, componentType, "prod-images-kubernetes-master").Inputs["data"], "v1.37.2")
 
 	_, err := images.Components(cluster(t), images.RoleNode)
 	require.NoError(t, err)

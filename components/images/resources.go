@@ -13,6 +13,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/tags/tagset"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -41,7 +42,7 @@ type builder struct {
 	roles  []string
 	docs   map[string][]Component
 	out    *ImagePipeline
-	tags   tags.Set
+	tags   tagset.Set
 	parent pulumi.ResourceOption
 
 	partition  string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
 
 const (
@@ -37,7 +38,7 @@ func TestBootFailedAlarmSumsTheMastersFailedBootsAndNotifiesTheClusterActions(t 
 			on := tc.backups
 			c.Backup.Enabled = &on
 			m := plan(t, c)
-			a := get(t, m, alarmType, "prod-masters-boot-failed")
+			a := m.MustNamed(t, alarmType, "prod-masters-boot-failed")
 			in := a.Inputs
 			require.Equal(t, "prod-master-boot-failed", in["name"])
 			require.Equal(t, masters.BootFailedAlarmName("prod"), in["name"])
@@ -57,12 +58,12 @@ func TestBootFailedAlarmSumsTheMastersFailedBootsAndNotifiesTheClusterActions(t 
 				require.Nil(t, in["alarmActions"])
 				require.Nil(t, in["okActions"])
 			} else {
-				require.Equal(t, tc.actions, strs(in["alarmActions"]))
-				require.Equal(t, tc.actions, strs(in["okActions"]))
+				require.Equal(t, tc.actions, mockaws.Strings(in["alarmActions"]))
+				require.Equal(t, tc.actions, mockaws.Strings(in["okActions"]))
 			}
 			require.Empty(t, a.Options.DependsOn, "not after the master groups")
 			for i := range 3 {
-				require.NotContains(t, a.Options.Dependencies, get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i)).URN)
+				require.NotContains(t, a.Options.Dependencies, m.MustNamed(t, asgType, fmt.Sprintf("prod-masters-master-%d", i)).URN)
 			}
 			// The masters may publish the metric, to its namespace only.
 			shared := policies(t, m)["prod-masters-masters"]
@@ -90,15 +91,15 @@ func TestBackupAlarmNotifiesTheClusterActionsUnlessItHasItsOwn(t *testing.T) {
 			c := clusterSpec(3, 3)
 			c.Alarms.Actions, c.Backup.AlarmActions = tc.cluster, tc.backup
 			m := plan(t, c)
-			in := get(t, m, alarmType, "prod-masters-backup-age").Inputs
+			in := m.MustNamed(t, alarmType, "prod-masters-backup-age").Inputs
 			if tc.want == nil {
 				require.Nil(t, in["alarmActions"])
 				require.Nil(t, in["okActions"])
 			} else {
-				require.Equal(t, tc.want, strs(in["alarmActions"]))
-				require.Equal(t, tc.want, strs(in["okActions"]))
+				require.Equal(t, tc.want, mockaws.Strings(in["alarmActions"]))
+				require.Equal(t, tc.want, mockaws.Strings(in["okActions"]))
 			}
-			require.Equal(t, tc.cluster, strs(get(t, m, alarmType, "prod-masters-boot-failed").Inputs["alarmActions"]), "the boot alarm always has the cluster's")
+			require.Equal(t, tc.cluster, mockaws.Strings(m.MustNamed(t, alarmType, "prod-masters-boot-failed").Inputs["alarmActions"]), "the boot alarm always has the cluster's")
 		})
 	}
 }
@@ -126,7 +127,7 @@ func TestHealthAlarmsWatchTheMastersReportsWithTheirThresholds(t *testing.T) {
 	for _, a := range masters.HealthAlarms(5, 12) {
 		w, ok := want["prod-"+a.Name]
 		require.True(t, ok, a.Name)
-		in := get(t, m, alarmType, "prod-masters-"+a.Name).Inputs
+		in := m.MustNamed(t, alarmType, "prod-masters-"+a.Name).Inputs
 		require.Equal(t, "prod-"+a.Name, in["name"])
 		require.Equal(t, bootstrap.HealthMetricNamespace, in["namespace"])
 		require.Equal(t, map[string]any{bootstrap.HealthMetricDimension: "prod"}, in["dimensions"])
@@ -138,11 +139,11 @@ func TestHealthAlarmsWatchTheMastersReportsWithTheirThresholds(t *testing.T) {
 		require.Equal(t, w.periods, in["evaluationPeriods"])
 		require.Equal(t, w.datapoints, in["datapointsToAlarm"])
 		require.Equal(t, w.missing, in["treatMissingData"])
-		require.Equal(t, []string{oncallTopic}, strs(in["alarmActions"]))
-		require.Equal(t, []string{oncallTopic}, strs(in["okActions"]))
+		require.Equal(t, []string{oncallTopic}, mockaws.Strings(in["alarmActions"]))
+		require.Equal(t, []string{oncallTopic}, mockaws.Strings(in["okActions"]))
 		require.Contains(t, in["alarmDescription"], "docs/masters.md#health-alarms")
 		for i := range 5 {
-			require.Contains(t, get(t, m, alarmType, "prod-masters-"+a.Name).Options.Dependencies, get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i)).URN, "after the masters answer")
+			require.Contains(t, m.MustNamed(t, alarmType, "prod-masters-"+a.Name).Options.Dependencies, m.MustNamed(t, asgType, fmt.Sprintf("prod-masters-master-%d", i)).URN, "after the masters answer")
 		}
 	}
 	// A roll takes a member down for about 5 minutes: the member alarm

@@ -238,8 +238,8 @@ func (b *builder) backupStatements(keyArn string) []iampolicy.Statement {
 // itself, and write its own etcd member entry and its own boot status.
 func (b *builder) slotPolicy(slot int, zoneID, record string) iampolicy.Document {
 	mine := map[string]map[string]any{"StringEquals": {
-		"aws:ResourceTag/" + tags.Cluster: b.c.Name,
-		"aws:ResourceTag/" + SlotTag:      fmt.Sprint(slot),
+		"aws:ResourceTag/" + tags.Cluster:    b.c.Name,
+		"aws:ResourceTag/" + tags.MasterSlot: fmt.Sprint(slot),
 	}}
 	return iampolicy.New(
 		iampolicy.Statement{Sid: "AttachOwnEtcdVolume", Effect: "Allow", Action: []string{"ec2:AttachVolume"},
@@ -268,7 +268,7 @@ func (b *builder) slotRole(slot int, record string) (*iam.Role, *iam.InstancePro
 		Description:      pulumi.String(fmt.Sprintf("kinfra %s: master slot %d", b.c.Name, slot)),
 		Path:             pulumi.String("/kinfra/" + b.c.Name + "/"),
 		AssumeRolePolicy: pulumi.String(trust),
-		Tags:             b.tags.For(name, map[string]string{SlotTag: fmt.Sprint(slot)}),
+		Tags:             b.tags.For(name, map[string]string{tags.MasterSlot: fmt.Sprint(slot)}),
 	}, b.parent)
 	if err != nil {
 		return nil, nil, nil, err

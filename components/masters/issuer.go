@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/irsa"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -18,7 +19,7 @@ import (
 // (components/addons: the EBS CSI controller's). docs/decisions.md says
 // why, and what an account that blocks public bucket policies must do.
 
-// IssuerRole is the issuer bucket's RoleTag, by which the plan's reports
+// IssuerRole is the issuer bucket's tags.Role, by which the plan's reports
 // tell it from the etcd backup bucket.
 const IssuerRole = "service-account-issuer"
 
@@ -45,7 +46,7 @@ func (b *builder) serviceAccountIssuer() error {
 	// versioning, and a destroy may delete it.
 	bucket, err := s3.NewBucketV2(b.ctx, name, &s3.BucketV2Args{
 		Bucket: pulumi.String(is.Bucket),
-		Tags:   b.tags.For(name, map[string]string{RoleTag: IssuerRole}),
+		Tags:   b.tags.For(name, map[string]string{tags.Role: IssuerRole}),
 	}, b.parent)
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ const (
 // signs tokens as it.
 func TestServiceAccountIssuerPublishesOnlyItsDiscoveryDocumentsAndIAMTrustsIt(t *testing.T) {
 	m := plan(t, clusterSpec(3, 3))
-	bucket := get(t, m, bucketType, "prod-masters-issuer")
+	bucket := m.MustNamed(t, bucketType, "prod-masters-issuer")
 	require.Equal(t, issuerBucket, bucket.Inputs["bucket"], "<cluster>-oidc-<account>-<region>")
 	parts := map[string]mockaws.Resource{}
 	for _, typ := range []string{
@@ -44,18 +44,18 @@ func TestServiceAccountIssuerPublishesOnlyItsDiscoveryDocumentsAndIAMTrustsIt(t 
 		}
 	}
 	require.Len(t, parts, 6, "ownership, public access block, encryption, policy and two documents")
-	require.Equal(t, "BucketOwnerEnforced", field(parts["prod-masters-issuer-ownership"].Inputs, "rule", "objectOwnership"), "no ACLs")
+	require.Equal(t, "BucketOwnerEnforced", mockaws.Field(parts["prod-masters-issuer-ownership"].Inputs, "rule", "objectOwnership"), "no ACLs")
 	pab := parts["prod-masters-issuer-public-access"].Inputs
 	require.Equal(t, true, pab["blockPublicAcls"])
 	require.Equal(t, true, pab["ignorePublicAcls"])
 	require.Equal(t, false, pab["blockPublicPolicy"], "the policy is public: S3 would refuse it")
 	require.Equal(t, false, pab["restrictPublicBuckets"], "the policy is public: S3 would ignore it")
 	rules := parts["prod-masters-issuer-encryption"].Inputs["rules"].([]any)
-	require.Equal(t, "AES256", field(rules[0], "applyServerSideEncryptionByDefault", "sseAlgorithm"), "STS reads the documents: no KMS key it cannot use")
+	require.Equal(t, "AES256", mockaws.Field(rules[0], "applyServerSideEncryptionByDefault", "sseAlgorithm"), "STS reads the documents: no KMS key it cannot use")
 
 	// The policy allows reading the two documents and nothing else.
 	var d iampolicy.Document
-	require.NoError(t, json.Unmarshal([]byte(str(parts["prod-masters-issuer-policy"].Inputs["policy"])), &d))
+	require.NoError(t, json.Unmarshal([]byte(mockaws.Str(parts["prod-masters-issuer-policy"].Inputs["policy"])), &d))
 	arn := "arn:aws:s3:::" + issuerBucket
 	var allowed []string
 	for _, s := range d.Statement {
@@ -92,7 +92,7 @@ func TestServiceAccountIssuerPublishesOnlyItsDiscoveryDocumentsAndIAMTrustsIt(t 
 	require.Equal(t, issuerURL+"/openid/v1/jwks", doc["jwks_uri"])
 
 	// IAM trusts the issuer for STS once the documents are readable.
-	oidc := get(t, m, oidcType, "prod-masters-issuer")
+	oidc := m.MustNamed(t, oidcType, "prod-masters-issuer")
 	require.Equal(t, issuerURL, oidc.Inputs["url"])
 	require.Equal(t, []any{"sts.amazonaws.com"}, oidc.Inputs["clientIdLists"])
 	require.NotContains(t, oidc.Inputs, "thumbprintLists", "IAM verifies S3 with its own trusted CAs")
@@ -100,12 +100,12 @@ func TestServiceAccountIssuerPublishesOnlyItsDiscoveryDocumentsAndIAMTrustsIt(t 
 		require.Contains(t, oidc.Options.Dependencies, parts[name].URN)
 	}
 	// The EBS CSI controller's role trusts this provider.
-	role := get(t, m, "aws:iam/role:Role", "prod-addons-ebs-csi")
-	require.Contains(t, str(role.Inputs["assumeRolePolicy"]), `"Federated":["arn:aws:iam::123456789012:oidc-provider/`+issuerBucket+`.s3.us-east-1.amazonaws.com"]`)
+	role := m.MustNamed(t, "aws:iam/role:Role", "prod-addons-ebs-csi")
+	require.Contains(t, mockaws.Str(role.Inputs["assumeRolePolicy"]), `"Federated":["arn:aws:iam::123456789012:oidc-provider/`+issuerBucket+`.s3.us-east-1.amazonaws.com"]`)
 
 	// Every master signs as it, and still accepts the cluster-local issuer.
 	for i := range 3 {
-		ud := userData(t, get(t, m, ltType, fmt.Sprintf("prod-masters-master-%d", i)))
+		ud := userData(t, m.MustNamed(t, ltType, fmt.Sprintf("prod-masters-master-%d", i)))
 		flags := regexp.MustCompile(`name: (service-account-[a-z-]+)\s+value: (\S+)\n`).FindAllStringSubmatch(ud, -1)
 		var got [][2]string
 		for _, f := range flags {
@@ -138,10 +138,10 @@ func TestServiceAccountIssuerIsInTheStacksPartition(t *testing.T) {
 				_, err := cluster.New(ctx, c.Name, c, testPKI(t))
 				return err
 			}))
-			oidc := get(t, mk, oidcType, "prod-masters-issuer")
+			oidc := mk.MustNamed(t, oidcType, "prod-masters-issuer")
 			require.Equal(t, tc.url, oidc.Inputs["url"])
-			policy := get(t, mk, "aws:s3/bucketPolicy:BucketPolicy", "prod-masters-issuer-policy")
-			require.Contains(t, str(policy.Inputs["policy"]), "arn:"+tc.partition+":s3:::prod-oidc-")
+			policy := mk.MustNamed(t, "aws:s3/bucketPolicy:BucketPolicy", "prod-masters-issuer-policy")
+			require.Contains(t, mockaws.Str(policy.Inputs["policy"]), "arn:"+tc.partition+":s3:::prod-oidc-")
 		})
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/tags/tagset"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -32,7 +33,7 @@ const SlotTag = tags.MasterSlot
 
 // RoleTag says what a resource is to the control plane where its type does
 // not (an etcd volume, the operators' security group, the issuer's bucket).
-const RoleTag = "kinfra.dev/role"
+const RoleTag = tags.Role
 
 // Network is what the control plane needs of the network, so that it can be
 // built on a network made by another stack.
@@ -148,7 +149,7 @@ type builder struct {
 	net       Network
 	pki       *pki.Bundle
 	out       *ControlPlane
-	tags      tags.Set
+	tags      tagset.Set
 	parent    pulumi.ResourceOption
 	account   string
 	partition string
@@ -197,7 +198,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	b := &builder{
 		ctx: ctx, name: name, c: c, net: args.Network, pki: args.PKI, out: out,
 		parent: pulumi.Parent(out),
-		tags:   tags.Set{ClusterName: c.Name, Region: c.Region, Component: "masters", Extra: c.Tags},
+		tags:   tagset.Set{ClusterName: c.Name, Region: c.Region, Component: "masters", Extra: c.Tags},
 	}
 	if args.Image != nil {
 		b.built = *args.Image

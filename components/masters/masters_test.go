@@ -61,34 +61,6 @@ func plan(t *testing.T, c spec.Cluster) *mockaws.Mocks {
 	return m
 }
 
-func get(t *testing.T, m *mockaws.Mocks, typ, name string) mockaws.Resource {
-	t.Helper()
-	r, ok := m.Named(typ, name)
-	require.True(t, ok, "no %s named %s", typ, name)
-	return r
-}
-
-func str(v any) string { s, _ := v.(string); return s }
-
-func strs(v any) []string {
-	var out []string
-	for _, x := range v.([]any) {
-		out = append(out, str(x))
-	}
-	return out
-}
-
-func field(v any, path ...string) any {
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
-
 const (
 	volumeType = "aws:ebs/volume:Volume"
 	asgType    = "aws:autoscaling/group:Group"
@@ -113,15 +85,15 @@ func TestEverySlotHasItsOwnGroupVolumeAndRecordInZoneIModZones(t *testing.T) {
 				require.Len(t, m.ByType(ltType), count)
 				for i := range count {
 					zone := c.Network.AvailabilityZones[i%zones]
-					vol := get(t, m, volumeType, fmt.Sprintf("prod-masters-etcd-%d", i))
+					vol := m.MustNamed(t, volumeType, fmt.Sprintf("prod-masters-etcd-%d", i))
 					require.Equal(t, zone, vol.Inputs["availabilityZone"])
-					require.Equal(t, fmt.Sprint(i), field(vol.Inputs, "tags", masters.SlotTag))
+					require.Equal(t, fmt.Sprint(i), mockaws.Field(vol.Inputs, "tags", masters.SlotTag))
 
-					subnet := get(t, m, subnetType, "prod-network-private-"+zone)
-					asg := get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i))
-					require.Equal(t, []string{subnet.ID}, strs(asg.Inputs["vpcZoneIdentifiers"]), "slot %d runs only in %s", i, zone)
+					subnet := m.MustNamed(t, subnetType, "prod-network-private-"+zone)
+					asg := m.MustNamed(t, asgType, fmt.Sprintf("prod-masters-master-%d", i))
+					require.Equal(t, []string{subnet.ID}, mockaws.Strings(asg.Inputs["vpcZoneIdentifiers"]), "slot %d runs only in %s", i, zone)
 
-					rec := get(t, m, recordType, fmt.Sprintf("prod-masters-master-%d-dns", i))
+					rec := m.MustNamed(t, recordType, fmt.Sprintf("prod-masters-master-%d-dns", i))
 					require.Equal(t, fmt.Sprintf("etcd-%d.prod.k8s.internal", i), rec.Inputs["name"])
 					require.Equal(t, []string{"records"}, rec.Options.IgnoreChanges, "the instance owns the record's value")
 				}
@@ -162,16 +134,16 @@ func TestMasterGroupsHoldOneInstanceUseEC2HealthAndWaitForTheAPI(t *testing.T) {
 			require.Equal(t, 1.0, asg.Inputs[k], "%s %s", asg.Name, k)
 		}
 		require.Equal(t, "EC2", asg.Inputs["healthCheckType"], "ELB health would replace every master when etcd loses quorum")
-		require.Equal(t, []string{"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/" + tg[0].ID}, strs(asg.Inputs["targetGroupArns"]))
+		require.Equal(t, []string{"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/" + tg[0].ID}, mockaws.Strings(asg.Inputs["targetGroupArns"]))
 		// The instance fetches the PKI and uses its IAM at boot: both exist first.
 		for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
 			require.Contains(t, asg.Options.Dependencies, p.URN, "%s waits for %s", asg.Name, p.Name)
 		}
-		policy := get(t, m, "aws:iam/rolePolicy:RolePolicy", asg.Name)
+		policy := m.MustNamed(t, "aws:iam/rolePolicy:RolePolicy", asg.Name)
 		require.Contains(t, asg.Options.Dependencies, policy.URN)
 		require.Nil(t, asg.Inputs["instanceRefresh"], "no slot rolls unless masters.roll names it")
 	}
-	health := field(tg[0].Inputs, "healthCheck").(map[string]any)
+	health := mockaws.Field(tg[0].Inputs, "healthCheck").(map[string]any)
 	require.Equal(t, "HTTPS", health["protocol"])
 	require.Equal(t, "/readyz", health["path"])
 	require.Equal(t, 6443.0, tg[0].Inputs["port"])
@@ -183,13 +155,13 @@ func TestMasterGroupsHoldOneInstanceUseEC2HealthAndWaitForTheAPI(t *testing.T) {
 func TestLaunchTemplatesRequireIMDSv2AndEncryptTheRootVolume(t *testing.T) {
 	m := plan(t, clusterSpec(3, 3))
 	for _, lt := range m.ByType(ltType) {
-		md := field(lt.Inputs, "metadataOptions").(map[string]any)
+		md := mockaws.Field(lt.Inputs, "metadataOptions").(map[string]any)
 		require.Equal(t, "required", md["httpTokens"], lt.Name)
 		require.Equal(t, 1.0, md["httpPutResponseHopLimit"], lt.Name)
 		bdm := lt.Inputs["blockDeviceMappings"].([]any)
 		require.Len(t, bdm, 1)
-		require.Equal(t, "/dev/sda1", field(bdm[0], "deviceName"), "the AMI's own root device")
-		require.Equal(t, "true", field(bdm[0], "ebs", "encrypted"), lt.Name)
+		require.Equal(t, "/dev/sda1", mockaws.Field(bdm[0], "deviceName"), "the AMI's own root device")
+		require.Equal(t, "true", mockaws.Field(bdm[0], "ebs", "encrypted"), lt.Name)
 	}
 }
 
@@ -197,12 +169,12 @@ func TestMasterGroupsReplaceNoInstanceUntilTheRollMovesThem(t *testing.T) {
 	c := clusterSpec(3, 3)
 	m := plan(t, c)
 	for i := range 3 {
-		lt := get(t, m, ltType, fmt.Sprintf("prod-masters-master-%d", i))
-		asg := get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i))
+		lt := m.MustNamed(t, ltType, fmt.Sprintf("prod-masters-master-%d", i))
+		asg := m.MustNamed(t, asgType, fmt.Sprintf("prod-masters-master-%d", i))
 		require.Empty(t, lt.Options.IgnoreChanges, "slot %d's launch template follows the stack", i)
 		require.Equal(t, []string{masters.RolledGroupSetting}, asg.Options.IgnoreChanges, "slot %d's group launches the version the roll last moved it to", i)
 		require.Nil(t, asg.Inputs["instanceRefresh"], "no change of the stack replaces a master by itself")
-		require.Equal(t, lt.ID, field(asg.Inputs, "launchTemplate", "id"))
+		require.Equal(t, lt.ID, mockaws.Field(asg.Inputs, "launchTemplate", "id"))
 	}
 	one := 1
 	c.Masters.Roll = &one
@@ -223,15 +195,15 @@ func ingressRules(m *mockaws.Mocks) []string {
 	names := sgNames(m)
 	var out []string
 	for _, r := range m.ByType(ingress) {
-		from := names[str(r.Inputs["referencedSecurityGroupId"])]
+		from := names[mockaws.Str(r.Inputs["referencedSecurityGroupId"])]
 		if from == "" {
-			from = str(r.Inputs["cidrIpv4"]) + str(r.Inputs["cidrIpv6"])
+			from = mockaws.Str(r.Inputs["cidrIpv4"]) + mockaws.Str(r.Inputs["cidrIpv6"])
 		}
 		ports := "all"
 		if p, ok := r.Inputs["fromPort"].(float64); ok {
 			ports = fmt.Sprintf("%v-%v", p, r.Inputs["toPort"])
 		}
-		out = append(out, fmt.Sprintf("%s <- %s %s/%s", names[str(r.Inputs["securityGroupId"])], from, r.Inputs["ipProtocol"], ports))
+		out = append(out, fmt.Sprintf("%s <- %s %s/%s", names[mockaws.Str(r.Inputs["securityGroupId"])], from, r.Inputs["ipProtocol"], ports))
 	}
 	sort.Strings(out)
 	return out
@@ -304,10 +276,10 @@ func TestEtcdPortsAreOpenOnlyBetweenMasters(t *testing.T) {
 		m := plan(t, c)
 		names := sgNames(m)
 		for _, r := range m.ByType(ingress) {
-			if names[str(r.Inputs["securityGroupId"])] != "prod-masters-masters" || r.Inputs["referencedSecurityGroupId"] == r.Inputs["securityGroupId"] {
+			if names[mockaws.Str(r.Inputs["securityGroupId"])] != "prod-masters-masters" || r.Inputs["referencedSecurityGroupId"] == r.Inputs["securityGroupId"] {
 				continue
 			}
-			if names[str(r.Inputs["referencedSecurityGroupId"])] == "prod-masters-operators" && r.Inputs["ipProtocol"] == "tcp" && r.Inputs["fromPort"] == 2379.0 && r.Inputs["toPort"] == 2379.0 {
+			if names[mockaws.Str(r.Inputs["referencedSecurityGroupId"])] == "prod-masters-operators" && r.Inputs["ipProtocol"] == "tcp" && r.Inputs["fromPort"] == 2379.0 && r.Inputs["toPort"] == 2379.0 {
 				continue // etcd's client port for kinfra roll and kinfra etcd; never the peer port
 			}
 			proto := r.Inputs["ipProtocol"]
@@ -341,7 +313,7 @@ func TestAPIAccessIsLimitedToTheConfiguredBlocks(t *testing.T) {
 			public = append(public, s.ID)
 		}
 	}
-	require.ElementsMatch(t, public, strs(nlb.Inputs["subnets"]))
+	require.ElementsMatch(t, public, mockaws.Strings(nlb.Inputs["subnets"]))
 }
 
 // policies returns every IAM policy document kinfra's masters register.
@@ -353,7 +325,7 @@ func policies(t *testing.T, m *mockaws.Mocks) map[string]iampolicy.Document {
 				continue
 			}
 			var d iampolicy.Document
-			require.NoError(t, json.Unmarshal([]byte(str(p.Inputs["policy"])), &d), p.Name)
+			require.NoError(t, json.Unmarshal([]byte(mockaws.Str(p.Inputs["policy"])), &d), p.Name)
 			out[p.Name] = d
 		}
 	}
@@ -432,12 +404,12 @@ func TestEachSlotMayOnlyAttachItsOwnVolumeAndUpsertItsOwnRecord(t *testing.T) {
 	}
 	// The volume and instance carry the tag the condition names.
 	for i := range 3 {
-		asg := get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i))
+		asg := m.MustNamed(t, asgType, fmt.Sprintf("prod-masters-master-%d", i))
 		var slotTag string
 		for _, tag := range asg.Inputs["tags"].([]any) {
-			if field(tag, "key") == masters.SlotTag {
-				slotTag = str(field(tag, "value"))
-				require.Equal(t, true, field(tag, "propagateAtLaunch"))
+			if mockaws.Field(tag, "key") == masters.SlotTag {
+				slotTag = mockaws.Str(mockaws.Field(tag, "value"))
+				require.Equal(t, true, mockaws.Field(tag, "propagateAtLaunch"))
 			}
 		}
 		require.Equal(t, fmt.Sprint(i), slotTag)
@@ -452,10 +424,10 @@ func TestPKIIsStoredAsSecureStringsUnderTheClusterKey(t *testing.T) {
 	keyArn := "arn:aws:kms:us-east-1:123456789012:key/" + key[0].ID
 	var names []string
 	for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
-		if strings.Contains(str(p.Inputs["name"]), "/"+bootstrap.ToolsGroup+"/") {
+		if strings.Contains(mockaws.Str(p.Inputs["name"]), "/"+bootstrap.ToolsGroup+"/") {
 			continue // the masters' tools: no secret (TestMasterToolsAre...)
 		}
-		names = append(names, str(p.Inputs["name"]))
+		names = append(names, mockaws.Str(p.Inputs["name"]))
 		require.Equal(t, "SecureString", p.Inputs["type"])
 		require.Equal(t, keyArn, p.Inputs["keyId"])
 		require.Equal(t, mockaws.Secret, p.Inputs["value"], "%s is a Pulumi secret", p.Name)
@@ -472,10 +444,10 @@ func TestPKIIsStoredAsSecureStringsUnderTheClusterKey(t *testing.T) {
 
 // userData decodes a launch template's gzipped cloud-config.
 func userData(t *testing.T, lt mockaws.Resource) string {
-	raw, err := base64.StdEncoding.DecodeString(str(lt.Inputs["userData"]))
+	raw, err := base64.StdEncoding.DecodeString(mockaws.Str(lt.Inputs["userData"]))
 	require.NoError(t, err)
 	require.Equal(t, []byte{0x1f, 0x8b}, raw[:2], "gzipped")
-	out, err := bootstrap.DecodeUserData(str(lt.Inputs["userData"]))
+	out, err := bootstrap.DecodeUserData(mockaws.Str(lt.Inputs["userData"]))
 	require.NoError(t, err)
 	return out
 }
@@ -485,8 +457,8 @@ func TestUserDataNamesTheSlotsOwnVolumeZoneAndRecordAndNoSecret(t *testing.T) {
 	zone := m.ByType("aws:route53/zone:Zone")[0]
 	b := testPKI(t)
 	for i := range 3 {
-		ud := userData(t, get(t, m, ltType, fmt.Sprintf("prod-masters-master-%d", i)))
-		vol := get(t, m, volumeType, fmt.Sprintf("prod-masters-etcd-%d", i))
+		ud := userData(t, m.MustNamed(t, ltType, fmt.Sprintf("prod-masters-master-%d", i)))
+		vol := m.MustNamed(t, volumeType, fmt.Sprintf("prod-masters-etcd-%d", i))
 		require.Contains(t, ud, fmt.Sprintf("SLOT='%d'", i))
 		require.Contains(t, ud, "VOLUME_ID='"+vol.ID+"'")
 		require.Contains(t, ud, "HOSTED_ZONE_ID='"+zone.ID+"'")
@@ -556,11 +528,11 @@ func TestOnlyCalicoMastersMayTurnOffSourceDestCheckOnTheirOwnInterfaces(t *testi
 	// templates tag it as the cluster's.
 	m := plan(t, c)
 	for i := range 3 {
-		lt := get(t, m, ltType, fmt.Sprintf("prod-masters-master-%d", i))
+		lt := m.MustNamed(t, ltType, fmt.Sprintf("prod-masters-master-%d", i))
 		tagged := false
 		for _, ts := range lt.Inputs["tagSpecifications"].([]any) {
-			if field(ts, "resourceType") == "network-interface" {
-				tagged = field(ts, "tags", "kinfra.dev/cluster") == "prod"
+			if mockaws.Field(ts, "resourceType") == "network-interface" {
+				tagged = mockaws.Field(ts, "tags", "kinfra.dev/cluster") == "prod"
 			}
 		}
 		require.True(t, tagged, lt.Name)
@@ -603,14 +575,14 @@ func clusterKeyArn(t *testing.T, m *mockaws.Mocks) string {
 
 func TestBackupBucketIsPrivateVersionedEncryptedWithTheClusterKeyAndKept(t *testing.T) {
 	m := plan(t, clusterSpec(3, 3))
-	bucket := get(t, m, bucketType, "prod-masters-backup")
+	bucket := m.MustNamed(t, bucketType, "prod-masters-backup")
 	require.Equal(t, prodBucket, bucket.Inputs["bucket"], "<cluster>-etcd-<account>-<region>")
 	require.True(t, bucket.Options.Protect, "the cluster's backups: Pulumi never deletes them")
 	require.True(t, bucket.Options.RetainOnDelete)
 	require.Equal(t, false, bucket.Inputs["forceDestroy"])
 	require.Nil(t, bucket.Inputs["objectLockEnabled"], "no Object Lock unless asked for")
 	require.Empty(t, m.ByType("aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2"))
-	require.Equal(t, "prod-masters-backup", field(bucket.Inputs, "tags", "Name"))
+	require.Equal(t, "prod-masters-backup", mockaws.Field(bucket.Inputs, "tags", "Name"))
 
 	parts := map[string]map[string]any{}
 	for _, typ := range backupTypes[1:] {
@@ -623,22 +595,22 @@ func TestBackupBucketIsPrivateVersionedEncryptedWithTheClusterKeyAndKept(t *test
 			parts[r.Name] = r.Inputs
 		}
 	}
-	require.Equal(t, "BucketOwnerEnforced", field(parts["prod-masters-backup-ownership"], "rule", "objectOwnership"), "no ACLs")
+	require.Equal(t, "BucketOwnerEnforced", mockaws.Field(parts["prod-masters-backup-ownership"], "rule", "objectOwnership"), "no ACLs")
 	for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
 		require.Equal(t, true, parts["prod-masters-backup-public-access"][k], k)
 	}
-	require.Equal(t, "Enabled", field(parts["prod-masters-backup-versioning"], "versioningConfiguration", "status"))
+	require.Equal(t, "Enabled", mockaws.Field(parts["prod-masters-backup-versioning"], "versioningConfiguration", "status"))
 	rules := parts["prod-masters-backup-encryption"]["rules"].([]any)
 	require.Len(t, rules, 1)
-	require.Equal(t, "aws:kms", field(rules[0], "applyServerSideEncryptionByDefault", "sseAlgorithm"))
-	require.Equal(t, clusterKeyArn(t, m), field(rules[0], "applyServerSideEncryptionByDefault", "kmsMasterKeyId"))
-	require.Equal(t, true, field(rules[0], "bucketKeyEnabled"))
+	require.Equal(t, "aws:kms", mockaws.Field(rules[0], "applyServerSideEncryptionByDefault", "sseAlgorithm"))
+	require.Equal(t, clusterKeyArn(t, m), mockaws.Field(rules[0], "applyServerSideEncryptionByDefault", "kmsMasterKeyId"))
+	require.Equal(t, true, mockaws.Field(rules[0], "bucketKeyEnabled"))
 }
 
 func TestBackupBucketPolicyRefusesRequestsWithoutTLS(t *testing.T) {
 	m := plan(t, clusterSpec(3, 3))
 	var d iampolicy.Document
-	require.NoError(t, json.Unmarshal([]byte(str(get(t, m, "aws:s3/bucketPolicy:BucketPolicy", "prod-masters-backup-policy").Inputs["policy"])), &d))
+	require.NoError(t, json.Unmarshal([]byte(mockaws.Str(m.MustNamed(t, "aws:s3/bucketPolicy:BucketPolicy", "prod-masters-backup-policy").Inputs["policy"])), &d))
 	for _, s := range d.Statement {
 		require.Equal(t, "Deny", s.Effect, "%s: the policy only refuses; IAM grants", s.Sid)
 	}
@@ -663,10 +635,10 @@ func TestBackupLifecycleExpiresEachTierAfterItsRetention(t *testing.T) {
 		c, err := spec.Resolve(c)
 		require.NoError(t, err)
 		var out []rule
-		for _, r := range get(t, plan(t, c), "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "prod-masters-backup-lifecycle").Inputs["rules"].([]any) {
-			require.Equal(t, "Enabled", field(r, "status"))
-			out = append(out, rule{str(field(r, "id")), str(field(r, "filter", "prefix")), field(r, "expiration", "days").(float64),
-				field(r, "noncurrentVersionExpiration", "noncurrentDays").(float64), field(r, "abortIncompleteMultipartUpload", "daysAfterInitiation").(float64)})
+		for _, r := range plan(t, c).MustNamed(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "prod-masters-backup-lifecycle").Inputs["rules"].([]any) {
+			require.Equal(t, "Enabled", mockaws.Field(r, "status"))
+			out = append(out, rule{mockaws.Str(mockaws.Field(r, "id")), mockaws.Str(mockaws.Field(r, "filter", "prefix")), mockaws.Field(r, "expiration", "days").(float64),
+				mockaws.Field(r, "noncurrentVersionExpiration", "noncurrentDays").(float64), mockaws.Field(r, "abortIncompleteMultipartUpload", "daysAfterInitiation").(float64)})
 		}
 		return out
 	}
@@ -710,10 +682,10 @@ func TestObjectLockIsSetOnlyWhenConfiguredInGovernanceMode(t *testing.T) {
 	c := clusterSpec(3, 3)
 	c.Backup.ObjectLockDays = 30
 	m := plan(t, c)
-	require.Equal(t, true, get(t, m, bucketType, "prod-masters-backup").Inputs["objectLockEnabled"], "chosen when the bucket is created")
-	lock := get(t, m, "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2", "prod-masters-backup-object-lock")
-	require.Equal(t, "GOVERNANCE", field(lock.Inputs, "rule", "defaultRetention", "mode"))
-	require.Equal(t, 30.0, field(lock.Inputs, "rule", "defaultRetention", "days"))
+	require.Equal(t, true, m.MustNamed(t, bucketType, "prod-masters-backup").Inputs["objectLockEnabled"], "chosen when the bucket is created")
+	lock := m.MustNamed(t, "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2", "prod-masters-backup-object-lock")
+	require.Equal(t, "GOVERNANCE", mockaws.Field(lock.Inputs, "rule", "defaultRetention", "mode"))
+	require.Equal(t, 30.0, mockaws.Field(lock.Inputs, "rule", "defaultRetention", "days"))
 }
 
 func TestBackupAgeAlarmWatchesTheMastersMetricAndTreatsSilenceAsFailure(t *testing.T) {
@@ -730,7 +702,7 @@ func TestBackupAgeAlarmWatchesTheMastersMetricAndTreatsSilenceAsFailure(t *testi
 			c := clusterSpec(3, 3)
 			c.Backup = spec.Backup{IntervalMinutes: tc.interval, AlarmActions: tc.actions}
 			m := plan(t, c)
-			a := get(t, m, alarmType, "prod-masters-backup-age")
+			a := m.MustNamed(t, alarmType, "prod-masters-backup-age")
 			in := a.Inputs
 			require.Equal(t, bootstrap.BackupMetricNamespace, in["namespace"])
 			require.Equal(t, bootstrap.BackupAgeMetric, in["metricName"])
@@ -745,13 +717,13 @@ func TestBackupAgeAlarmWatchesTheMastersMetricAndTreatsSilenceAsFailure(t *testi
 			if tc.actions == nil {
 				require.Nil(t, in["alarmActions"])
 			} else {
-				require.Equal(t, tc.actions, strs(in["alarmActions"]))
-				require.Equal(t, tc.actions, strs(in["okActions"]))
+				require.Equal(t, tc.actions, mockaws.Strings(in["alarmActions"]))
+				require.Equal(t, tc.actions, mockaws.Strings(in["okActions"]))
 			}
 			// Created once the masters answer, so a new cluster does not
 			// alarm before its first snapshot is due.
 			for i := range 3 {
-				require.Contains(t, a.Options.DependsOn, get(t, m, asgType, fmt.Sprintf("prod-masters-master-%d", i)).URN)
+				require.Contains(t, a.Options.DependsOn, m.MustNamed(t, asgType, fmt.Sprintf("prod-masters-master-%d", i)).URN)
 			}
 		})
 	}
@@ -797,7 +769,7 @@ func TestMasterToolsAreRetainedParametersNamedByTheirContentThatEveryTemplateWai
 		got := map[string]bool{}
 		var urns []string
 		for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
-			name := str(p.Inputs["name"])
+			name := mockaws.Str(p.Inputs["name"])
 			tool, ok := want[name]
 			if !ok {
 				continue
@@ -807,7 +779,7 @@ func TestMasterToolsAreRetainedParametersNamedByTheirContentThatEveryTemplateWai
 			require.Equal(t, "String", p.Inputs["type"], name)
 			require.Equal(t, "Standard", p.Inputs["tier"], name)
 			require.Nil(t, p.Inputs["value"], "%s: insecureValue, so that reviewers see it", name)
-			content, err := bootstrap.ToolContent(tool.Parameter, str(p.Inputs["insecureValue"]))
+			content, err := bootstrap.ToolContent(tool.Parameter, mockaws.Str(p.Inputs["insecureValue"]))
 			require.NoError(t, err, name)
 			require.Equal(t, tool.Content, content, name)
 			require.True(t, p.Options.RetainOnDelete, "%s: an older launch template version may still name it", name)
@@ -896,7 +868,7 @@ func TestAnExistingBucketGetsNoBucketResourcesButTheIAMPointsAtIt(t *testing.T) 
 			for _, typ := range backupTypes[:8] {
 				require.Empty(t, backupsOfType(m, typ), typ)
 			}
-			get(t, m, alarmType, "prod-masters-backup-age") // the alarm watches any bucket
+			m.MustNamed(t, alarmType, "prod-masters-backup-age") // the alarm watches any bucket
 			shared := policies(t, m)["prod-masters-masters"]
 			arn := "arn:aws:s3:::central-etcd-backups"
 			require.Equal(t, []string{arn + "/clusters/prod/*"}, statement(t, shared, "BackupSnapshots").Resource)
@@ -926,7 +898,7 @@ func TestBackupsOffCreateNoBucketNoAlarmAndNoBackupPermissions(t *testing.T) {
 	for _, typ := range backupTypes {
 		if typ == alarmType {
 			require.Len(t, m.ByType(typ), 1+len(masters.HealthAlarms(3, 24)), "the boot-failure and health alarms only")
-			get(t, m, alarmType, "prod-masters-boot-failed")
+			m.MustNamed(t, alarmType, "prod-masters-boot-failed")
 			continue
 		}
 		require.Empty(t, backupsOfType(m, typ), typ)
@@ -956,10 +928,10 @@ func TestTheOperatorsGroupReachesWhatKinfraRollDials(t *testing.T) {
 	require.NotEmpty(t, ops, "an operators' security group")
 	admitted := map[string]bool{}
 	for _, r := range m.ByType(ingress) {
-		if str(r.Inputs["referencedSecurityGroupId"]) != ops {
+		if mockaws.Str(r.Inputs["referencedSecurityGroupId"]) != ops {
 			continue
 		}
-		admitted[fmt.Sprintf("%s %s/%v-%v", names[str(r.Inputs["securityGroupId"])], r.Inputs["ipProtocol"], r.Inputs["fromPort"], r.Inputs["toPort"])] = true
+		admitted[fmt.Sprintf("%s %s/%v-%v", names[mockaws.Str(r.Inputs["securityGroupId"])], r.Inputs["ipProtocol"], r.Inputs["fromPort"], r.Inputs["toPort"])] = true
 	}
 	require.Equal(t, map[string]bool{
 		"prod-masters-masters tcp/2379-2379": true, // every member's health, the pre-roll snapshot, recover-space
@@ -967,7 +939,8 @@ func TestTheOperatorsGroupReachesWhatKinfraRollDials(t *testing.T) {
 		"prod-masters-api-lb tcp/6443-6443":  true, // the pools' drains through api.<domain>
 	}, admitted)
 	for _, lt := range m.ByType("aws:ec2/launchTemplate:LaunchTemplate") {
-		for _, sg := range strs(lt.Inputs["vpcSecurityGroupIds"]) {
+		require.NotEmpty(t, mockaws.Strings(lt.Inputs["vpcSecurityGroupIds"]), lt.Name)
+		for _, sg := range mockaws.Strings(lt.Inputs["vpcSecurityGroupIds"]) {
 			require.NotEqual(t, ops, sg, "%s: no kinfra instance is an operator", lt.Name)
 		}
 	}
@@ -1010,7 +983,7 @@ func TestMastersMayReplaceOnlyTheJoinTokenWhichPulumiCreatesOnce(t *testing.T) {
 		}
 	}
 	for _, p := range m.ByType("aws:ssm/parameter:Parameter") {
-		if str(p.Inputs["name"]) == "/kinfra/prod/join/bootstrap-token" {
+		if mockaws.Str(p.Inputs["name"]) == "/kinfra/prod/join/bootstrap-token" {
 			require.Equal(t, []string{masters.JoinTokenSetting}, p.Options.IgnoreChanges, "the masters own the token")
 			require.Equal(t, "value", masters.JoinTokenSetting)
 		} else {

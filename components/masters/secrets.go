@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/pki"
 )
 
@@ -95,7 +96,7 @@ func (b *builder) secrets() error {
 			Tier:        pulumi.String("Standard"),
 			KeyId:       key.Arn,
 			Value:       value,
-			Tags:        b.tags.For(res, map[string]string{"kinfra.dev/parameter-group": p.Group}),
+			Tags:        b.tags.For(res, map[string]string{tags.ParameterGroup: p.Group}),
 		}, append(opts, b.parent)...)
 		if err != nil {
 			return err

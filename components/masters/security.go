@@ -15,7 +15,7 @@ import (
 // OperatorsRoleTag marks the operators' security group (ports.Operators),
 // which the findings allow to reach etcd's client port.
 const (
-	OperatorsRoleTag = RoleTag
+	OperatorsRoleTag = tags.Role
 	OperatorsRole    = "operators"
 )
 
@@ -43,7 +43,7 @@ func (b *builder) securityGroups() error {
 			extra[tags.ClusterKey(b.c.Name)] = "owned"
 		}
 		if g.group == ports.Operators {
-			extra[OperatorsRoleTag] = OperatorsRole
+			extra[tags.Role] = OperatorsRole
 		}
 		sg, err := ec2.NewSecurityGroup(b.ctx, name, &ec2.SecurityGroupArgs{
 			Description: pulumi.String(g.desc),

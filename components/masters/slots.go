@@ -33,8 +33,8 @@ func (b *builder) slot(i int) error {
 	zones := b.net.Zones
 	z := spec.SlotZone(i, len(zones))
 	zone := zones[z]
-	record := bootstrap.EtcdRecord(i, b.c.PrivateDomain)
-	slotTag := map[string]string{SlotTag: strconv.Itoa(i)}
+	record := tags.EtcdRecord(i, b.c.PrivateDomain)
+	slotTag := map[string]string{tags.MasterSlot: strconv.Itoa(i)}
 
 	vol := b.c.Masters.EtcdVolume
 	volName := fmt.Sprintf("%s-etcd-%d", b.name, i)
@@ -46,7 +46,7 @@ func (b *builder) slot(i int) error {
 		Encrypted:        pulumi.Bool(true),
 		// Should the volume ever be deleted after all, keep a snapshot.
 		FinalSnapshot: pulumi.Bool(true),
-		Tags:          b.tags.For(volName, slotTag, map[string]string{"kinfra.dev/role": "etcd"}),
+		Tags:          b.tags.For(volName, slotTag, map[string]string{tags.Role: tags.RoleEtcd}),
 	}
 	if vol.Type == "gp3" {
 		volArgs.Throughput = pulumi.Int(vol.ThroughputMiBps)

@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
 // toolParameters creates the SSM parameters the masters install their
@@ -33,7 +34,7 @@ func (b *builder) toolParameters() error {
 			// Not a secret (Value would make it one): reviewers see it.
 			InsecureValue: pulumi.String(t.Value),
 			Overwrite:     pulumi.Bool(true),
-			Tags:          b.tags.For(res, map[string]string{"kinfra.dev/parameter-group": bootstrap.ToolsGroup}),
+			Tags:          b.tags.For(res, map[string]string{tags.ParameterGroup: bootstrap.ToolsGroup}),
 		}, b.parent, pulumi.RetainOnDelete(true))
 		if err != nil {
 			return err

@@ -16,7 +16,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/tags/tagset"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -82,7 +82,7 @@ type builder struct {
 	args   Args
 	net    spec.Network
 	zones  []string
-	tags   tags.Set
+	tags   tagset.Set
 	parent pulumi.ResourceOption
 	out    *Network
 	// im holds the IDs to import; empty when nothing is imported.
@@ -117,7 +117,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	b := &builder{
 		ctx: ctx, name: name, args: args, net: net, out: out, im: &spec.NetworkImport{},
 		parent: pulumi.Parent(out),
-		tags:   tags.Set{ClusterName: args.ClusterName, Region: args.Region, Component: "network", Extra: args.Tags},
+		tags:   tagset.Set{ClusterName: args.ClusterName, Region: args.Region, Component: "network", Extra: args.Tags},
 	}
 	zones, err := b.resolveZones()
 	if err != nil {

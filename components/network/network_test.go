@@ -80,29 +80,11 @@ func mustRun(t *testing.T, n spec.Network) (*mockaws.Mocks, *outputs) {
 	return m, out
 }
 
-func get(t *testing.T, m *mockaws.Mocks, typ, name string) mockaws.Resource {
-	t.Helper()
-	r, ok := m.Named(typ, name)
-	require.True(t, ok, "no %s %s", typ, name)
-	return r
-}
-
-func str(v any) string { s, _ := v.(string); return s }
-
-func strs(v any) []string {
-	arr, _ := v.([]any)
-	out := make([]string, len(arr))
-	for i, e := range arr {
-		out[i] = str(e)
-	}
-	return out
-}
-
 func TestSubnetsAreCarvedPerZoneAndTaggedForKubernetes(t *testing.T) {
 	m, out := mustRun(t, spec.Network{VpcCidr: "10.40.0.0/16", AvailabilityZones: zones3})
 	require.Len(t, m.ByType(tVpc), 1)
 	require.Len(t, m.ByType(tSubnet), 6)
-	vpc := get(t, m, tVpc, "prod-network-vpc")
+	vpc := m.MustNamed(t, tVpc, "prod-network-vpc")
 	require.Equal(t, "10.40.0.0/16", vpc.Inputs["cidrBlock"])
 	require.Equal(t, true, vpc.Inputs["enableDnsHostnames"])
 	require.Equal(t, true, vpc.Inputs["enableDnsSupport"])
@@ -110,8 +92,8 @@ func TestSubnetsAreCarvedPerZoneAndTaggedForKubernetes(t *testing.T) {
 	wantPrivate := []string{"10.40.0.0/19", "10.40.32.0/19", "10.40.64.0/19"}
 	wantPublic := []string{"10.40.252.0/22", "10.40.248.0/22", "10.40.244.0/22"}
 	for i, z := range zones3 {
-		priv := get(t, m, tSubnet, "prod-network-private-"+z)
-		pub := get(t, m, tSubnet, "prod-network-public-"+z)
+		priv := m.MustNamed(t, tSubnet, "prod-network-private-"+z)
+		pub := m.MustNamed(t, tSubnet, "prod-network-public-"+z)
 		require.Equal(t, wantPrivate[i], priv.Inputs["cidrBlock"])
 		require.Equal(t, wantPublic[i], pub.Inputs["cidrBlock"])
 		for _, s := range []mockaws.Resource{priv, pub} {
@@ -136,38 +118,38 @@ func TestPerAzNATSendsEachZoneThroughItsOwnGateway(t *testing.T) {
 	require.Len(t, m.ByType(tEIP), 3)
 	require.Len(t, m.ByType(tRT), 4, "one public and one private route table per zone")
 	require.Len(t, m.ByType(tAssoc), 6)
-	igw := get(t, m, tIGW, "prod-network-igw")
+	igw := m.MustNamed(t, tIGW, "prod-network-igw")
 	for _, z := range zones3 {
-		nat := get(t, m, tNAT, "prod-network-nat-"+z)
-		eip := get(t, m, tEIP, "prod-network-nat-"+z)
+		nat := m.MustNamed(t, tNAT, "prod-network-nat-"+z)
+		eip := m.MustNamed(t, tEIP, "prod-network-nat-"+z)
 		require.Equal(t, eip.ID, nat.Inputs["allocationId"])
-		require.Equal(t, get(t, m, tSubnet, "prod-network-public-"+z).ID, nat.Inputs["subnetId"], "NAT lives in its zone's public subnet")
+		require.Equal(t, m.MustNamed(t, tSubnet, "prod-network-public-"+z).ID, nat.Inputs["subnetId"], "NAT lives in its zone's public subnet")
 		require.Equal(t, []string{igw.URN}, nat.Options.DependsOn, "NAT waits for the internet gateway")
 		require.Equal(t, "vpc", eip.Inputs["domain"])
 
-		rt := get(t, m, tRT, "prod-network-private-"+z)
-		route := get(t, m, tRoute, "prod-network-private-"+z+"-default")
+		rt := m.MustNamed(t, tRT, "prod-network-private-"+z)
+		route := m.MustNamed(t, tRoute, "prod-network-private-"+z+"-default")
 		require.Equal(t, rt.ID, route.Inputs["routeTableId"])
 		require.Equal(t, "0.0.0.0/0", route.Inputs["destinationCidrBlock"])
 		require.Equal(t, nat.ID, route.Inputs["natGatewayId"], "zone %s egresses through its own NAT", z)
-		assoc := get(t, m, tAssoc, "prod-network-private-"+z)
+		assoc := m.MustNamed(t, tAssoc, "prod-network-private-"+z)
 		require.Equal(t, rt.ID, assoc.Inputs["routeTableId"])
-		require.Equal(t, get(t, m, tSubnet, "prod-network-private-"+z).ID, assoc.Inputs["subnetId"])
+		require.Equal(t, m.MustNamed(t, tSubnet, "prod-network-private-"+z).ID, assoc.Inputs["subnetId"])
 		require.Equal(t, nat.ID, out.nats[z])
 		require.Equal(t, rt.ID, out.routeTables[z])
 	}
-	public := get(t, m, tRoute, "prod-network-public-default")
+	public := m.MustNamed(t, tRoute, "prod-network-public-default")
 	require.Equal(t, igw.ID, public.Inputs["gatewayId"])
-	require.Equal(t, get(t, m, tRT, "prod-network-public").ID, public.Inputs["routeTableId"])
+	require.Equal(t, m.MustNamed(t, tRT, "prod-network-public").ID, public.Inputs["routeTableId"])
 }
 
 func TestSingleNATServesEveryZoneFromTheFirst(t *testing.T) {
 	m, out := mustRun(t, spec.Network{AvailabilityZones: zones3, NatGateways: spec.NATSingle})
 	require.Len(t, m.ByType(tNAT), 1)
 	require.Len(t, m.ByType(tEIP), 1)
-	nat := get(t, m, tNAT, "prod-network-nat-us-east-1a")
+	nat := m.MustNamed(t, tNAT, "prod-network-nat-us-east-1a")
 	for _, z := range zones3 {
-		require.Equal(t, nat.ID, get(t, m, tRoute, "prod-network-private-"+z+"-default").Inputs["natGatewayId"])
+		require.Equal(t, nat.ID, m.MustNamed(t, tRoute, "prod-network-private-"+z+"-default").Inputs["natGatewayId"])
 		require.Equal(t, nat.ID, out.nats[z])
 	}
 	require.Len(t, m.ByType(tRT), 4, "private route tables stay per zone, so switching NAT modes changes routes only")
@@ -187,15 +169,15 @@ func TestNoNATLeavesPrivateSubnetsWithoutAnInternetRoute(t *testing.T) {
 
 func TestIPv6GivesEverySubnetASixtyFourAndPrivateEgressOnly(t *testing.T) {
 	m, out := mustRun(t, spec.Network{AvailabilityZones: zones3, IPv6: true, InterfaceEndpoints: []string{"sts"}})
-	vpc := get(t, m, tVpc, "prod-network-vpc")
+	vpc := m.MustNamed(t, tVpc, "prod-network-vpc")
 	require.Equal(t, true, vpc.Inputs["assignGeneratedIpv6CidrBlock"])
 	block := netip.MustParsePrefix(out.v6)
 	require.Equal(t, 56, block.Bits())
-	eigw := get(t, m, tEIGW, "prod-network-eigw")
-	igw := get(t, m, tIGW, "prod-network-igw")
+	eigw := m.MustNamed(t, tEIGW, "prod-network-eigw")
+	igw := m.MustNamed(t, tIGW, "prod-network-igw")
 	seen := map[string]bool{}
 	for _, s := range m.ByType(tSubnet) {
-		p := netip.MustParsePrefix(str(s.Inputs["ipv6CidrBlock"]))
+		p := netip.MustParsePrefix(mockaws.Str(s.Inputs["ipv6CidrBlock"]))
 		require.Equal(t, 64, p.Bits())
 		require.True(t, block.Contains(p.Addr()), "%s outside %s", p, block)
 		require.False(t, seen[p.String()], "%s assigned twice", p)
@@ -203,13 +185,13 @@ func TestIPv6GivesEverySubnetASixtyFourAndPrivateEgressOnly(t *testing.T) {
 		require.Equal(t, true, s.Inputs["assignIpv6AddressOnCreation"])
 	}
 	for _, z := range zones3 {
-		r := get(t, m, tRoute, "prod-network-private-"+z+"-default-v6")
+		r := m.MustNamed(t, tRoute, "prod-network-private-"+z+"-default-v6")
 		require.Equal(t, "::/0", r.Inputs["destinationIpv6CidrBlock"])
 		require.Equal(t, eigw.ID, r.Inputs["egressOnlyGatewayId"], "private subnets reach IPv6 egress only")
 	}
-	require.Equal(t, igw.ID, get(t, m, tRoute, "prod-network-public-default-v6").Inputs["gatewayId"])
-	ingress := get(t, m, tSG, "prod-network-endpoints").Inputs["ingress"].([]any)[0].(map[string]any)
-	require.Equal(t, []string{out.v6}, strs(ingress["ipv6CidrBlocks"]))
+	require.Equal(t, igw.ID, m.MustNamed(t, tRoute, "prod-network-public-default-v6").Inputs["gatewayId"])
+	ingress := m.MustNamed(t, tSG, "prod-network-endpoints").Inputs["ingress"].([]any)[0].(map[string]any)
+	require.Equal(t, []string{out.v6}, mockaws.Strings(ingress["ipv6CidrBlocks"]))
 }
 
 func TestWithoutIPv6ThereIsNoEgressOnlyGateway(t *testing.T) {
@@ -229,12 +211,12 @@ func TestEndpointsAttachToEveryRouteTableAndThePrivateSubnets(t *testing.T) {
 		tables = append(tables, rt.ID)
 	}
 	for _, svc := range []string{"s3", "dynamodb"} {
-		ep := get(t, m, tEP, "prod-network-"+svc)
+		ep := m.MustNamed(t, tEP, "prod-network-"+svc)
 		require.Equal(t, "Gateway", ep.Inputs["vpcEndpointType"])
 		require.Equal(t, "com.amazonaws.us-east-1."+svc, ep.Inputs["serviceName"])
-		require.ElementsMatch(t, tables, strs(ep.Inputs["routeTableIds"]))
+		require.ElementsMatch(t, tables, mockaws.Strings(ep.Inputs["routeTableIds"]))
 	}
-	sg := get(t, m, tSG, "prod-network-endpoints")
+	sg := m.MustNamed(t, tSG, "prod-network-endpoints")
 	require.Equal(t, sg.ID, out.sgID)
 	ingress := sg.Inputs["ingress"].([]any)
 	require.Len(t, ingress, 1)
@@ -242,16 +224,16 @@ func TestEndpointsAttachToEveryRouteTableAndThePrivateSubnets(t *testing.T) {
 	require.Equal(t, "tcp", rule["protocol"])
 	require.EqualValues(t, 443, rule["fromPort"])
 	require.EqualValues(t, 443, rule["toPort"])
-	require.Equal(t, []string{"10.40.0.0/16"}, strs(rule["cidrBlocks"]))
+	require.Equal(t, []string{"10.40.0.0/16"}, mockaws.Strings(rule["cidrBlocks"]))
 	require.Empty(t, sg.Inputs["egress"], "endpoints never connect out")
 	for _, name := range []string{"prod-network-ecr-api", "prod-network-sts"} {
-		ep := get(t, m, tEP, name)
+		ep := m.MustNamed(t, tEP, name)
 		require.Equal(t, "Interface", ep.Inputs["vpcEndpointType"])
 		require.Equal(t, true, ep.Inputs["privateDnsEnabled"])
-		require.Equal(t, out.private, strs(ep.Inputs["subnetIds"]))
-		require.Equal(t, []string{sg.ID}, strs(ep.Inputs["securityGroupIds"]))
+		require.Equal(t, out.private, mockaws.Strings(ep.Inputs["subnetIds"]))
+		require.Equal(t, []string{sg.ID}, mockaws.Strings(ep.Inputs["securityGroupIds"]))
 	}
-	require.Equal(t, "com.amazonaws.us-east-1.ecr.api", get(t, m, tEP, "prod-network-ecr-api").Inputs["serviceName"])
+	require.Equal(t, "com.amazonaws.us-east-1.ecr.api", m.MustNamed(t, tEP, "prod-network-ecr-api").Inputs["serviceName"])
 }
 
 func TestNoInterfaceEndpointsMeansNoEndpointSecurityGroup(t *testing.T) {
@@ -263,10 +245,10 @@ func TestNoInterfaceEndpointsMeansNoEndpointSecurityGroup(t *testing.T) {
 
 func TestFlowLogsGoToALogGroupThroughALeastPrivilegeRole(t *testing.T) {
 	m, _ := mustRun(t, spec.Network{AvailabilityZones: zones3, FlowLogs: spec.FlowLogs{RetentionDays: 90, TrafficType: "REJECT"}})
-	fl := get(t, m, tFlowLog, "prod-network-flow-logs")
-	lg := get(t, m, tLG, "prod-network-flow-logs")
-	role := get(t, m, tRole, "prod-network-flow-logs")
-	require.Equal(t, get(t, m, tVpc, "prod-network-vpc").ID, fl.Inputs["vpcId"])
+	fl := m.MustNamed(t, tFlowLog, "prod-network-flow-logs")
+	lg := m.MustNamed(t, tLG, "prod-network-flow-logs")
+	role := m.MustNamed(t, tRole, "prod-network-flow-logs")
+	require.Equal(t, m.MustNamed(t, tVpc, "prod-network-vpc").ID, fl.Inputs["vpcId"])
 	require.Equal(t, "REJECT", fl.Inputs["trafficType"])
 	require.Equal(t, "cloud-watch-logs", fl.Inputs["logDestinationType"])
 	require.Equal(t, "arn:aws:logs:us-east-1:123456789012:log-group:/kinfra/prod-network/flow-logs", fl.Inputs["logDestination"])
@@ -281,7 +263,7 @@ func TestFlowLogsGoToALogGroupThroughALeastPrivilegeRole(t *testing.T) {
 			Condition map[string]map[string]string
 		}
 	}
-	require.NoError(t, json.Unmarshal([]byte(str(role.Inputs["assumeRolePolicy"])), &trust))
+	require.NoError(t, json.Unmarshal([]byte(mockaws.Str(role.Inputs["assumeRolePolicy"])), &trust))
 	require.Len(t, trust.Statement, 1)
 	require.Equal(t, []string{"vpc-flow-logs.amazonaws.com"}, trust.Statement[0].Principal.Service)
 	require.Equal(t, "123456789012", trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"])
@@ -292,9 +274,9 @@ func TestFlowLogsGoToALogGroupThroughALeastPrivilegeRole(t *testing.T) {
 			Action, Resource []string
 		}
 	}
-	pol := get(t, m, tPolicy, "prod-network-flow-logs")
+	pol := m.MustNamed(t, tPolicy, "prod-network-flow-logs")
 	require.Equal(t, role.ID, pol.Inputs["role"])
-	require.NoError(t, json.Unmarshal([]byte(str(pol.Inputs["policy"])), &policy))
+	require.NoError(t, json.Unmarshal([]byte(mockaws.Str(pol.Inputs["policy"])), &policy))
 	for _, st := range policy.Statement {
 		for _, a := range st.Action {
 			require.NotContains(t, a, "*", "no wildcard actions")
@@ -308,7 +290,7 @@ func TestFlowLogsGoToALogGroupThroughALeastPrivilegeRole(t *testing.T) {
 
 func TestFlowLogsToS3NeedNoRoleAndOffMeansNone(t *testing.T) {
 	m, _ := mustRun(t, spec.Network{AvailabilityZones: zones3, FlowLogs: spec.FlowLogs{Destination: "s3", S3BucketArn: "arn:aws:s3:::central-logs/prod"}})
-	fl := get(t, m, tFlowLog, "prod-network-flow-logs")
+	fl := m.MustNamed(t, tFlowLog, "prod-network-flow-logs")
 	require.Equal(t, "s3", fl.Inputs["logDestinationType"])
 	require.Equal(t, "arn:aws:s3:::central-logs/prod", fl.Inputs["logDestination"])
 	require.Empty(t, m.ByType(tRole))
@@ -364,22 +346,22 @@ func TestAdoptingAVPCCreatesNoNetworkOnlyTagsEndpointsAndFlowLogs(t *testing.T) 
 
 	tagsBySubnet := map[string]map[string]string{}
 	for _, tg := range m.ByType(tTag) {
-		id := str(tg.Inputs["resourceId"])
+		id := mockaws.Str(tg.Inputs["resourceId"])
 		if tagsBySubnet[id] == nil {
 			tagsBySubnet[id] = map[string]string{}
 		}
-		tagsBySubnet[id][str(tg.Inputs["key"])] = str(tg.Inputs["value"])
+		tagsBySubnet[id][mockaws.Str(tg.Inputs["key"])] = mockaws.Str(tg.Inputs["value"])
 	}
 	require.Equal(t, map[string]map[string]string{
 		"subnet-00000000000000001": {"kubernetes.io/cluster/prod": "shared", "kubernetes.io/role/internal-elb": "1"},
 		"subnet-00000000000000002": {"kubernetes.io/cluster/prod": "shared", "kubernetes.io/role/internal-elb": "1"},
 		"subnet-00000000000000003": {"kubernetes.io/cluster/prod": "shared", "kubernetes.io/role/elb": "1"},
 	}, tagsBySubnet)
-	s3 := get(t, m, tEP, "prod-network-s3")
+	s3 := m.MustNamed(t, tEP, "prod-network-s3")
 	require.Equal(t, "vpc-0a1b2c3d4e5f67890", s3.Inputs["vpcId"])
-	require.Equal(t, []string{"rtb-0000000000000000a"}, strs(s3.Inputs["routeTableIds"]))
-	require.Equal(t, []string{"subnet-00000000000000001", "subnet-00000000000000002"}, strs(get(t, m, tEP, "prod-network-sts").Inputs["subnetIds"]))
-	require.Equal(t, "vpc-0a1b2c3d4e5f67890", get(t, m, tFlowLog, "prod-network-flow-logs").Inputs["vpcId"])
+	require.Equal(t, []string{"rtb-0000000000000000a"}, mockaws.Strings(s3.Inputs["routeTableIds"]))
+	require.Equal(t, []string{"subnet-00000000000000001", "subnet-00000000000000002"}, mockaws.Strings(m.MustNamed(t, tEP, "prod-network-sts").Inputs["subnetIds"]))
+	require.Equal(t, "vpc-0a1b2c3d4e5f67890", m.MustNamed(t, tFlowLog, "prod-network-flow-logs").Inputs["vpcId"])
 }
 
 func TestAdoptedNetworkThatDiffersFromAWSFailsBeforeCreatingAnything(t *testing.T) {
@@ -436,7 +418,7 @@ func TestImportAdoptsExistingResourcesByID(t *testing.T) {
 		{tAssoc, "prod-network-private-us-east-1b"}:         "",
 	}
 	for key, id := range want {
-		require.Equal(t, id, get(t, m, key[0], key[1]).Options.Import, "%s %s", key[0], key[1])
+		require.Equal(t, id, m.MustNamed(t, key[0], key[1]).Options.Import, "%s %s", key[0], key[1])
 	}
 }
 
@@ -450,7 +432,7 @@ func TestImportedEndpointsAreAdoptedByID(t *testing.T) {
 		"prod-network-ecr-api": "vpce-0a000000000000002",
 		"prod-network-sts":     "",
 	} {
-		require.Equal(t, id, get(t, m, tEndpoint, name).Options.Import, name)
+		require.Equal(t, id, m.MustNamed(t, tEndpoint, name).Options.Import, name)
 	}
 }
 

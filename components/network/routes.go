@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -17,7 +18,7 @@ func (b *builder) routes(vpc *ec2.Vpc, igw *ec2.InternetGateway, eigw *ec2.Egres
 	name, im := b.name, b.im
 	public, err := ec2.NewRouteTable(b.ctx, name+"-public", &ec2.RouteTableArgs{
 		VpcId: vpc.ID(),
-		Tags:  b.tags.For(name+"-public", map[string]string{"kinfra.dev/tier": "public"}),
+		Tags:  b.tags.For(name+"-public", map[string]string{tags.Tier: "public"}),
 	}, b.opts(im.PublicRouteTable)...)
 	if err != nil {
 		return err
@@ -55,7 +56,7 @@ func (b *builder) routes(vpc *ec2.Vpc, igw *ec2.InternetGateway, eigw *ec2.Egres
 		rtImport := im.PrivateRouteTables[zone]
 		rt, err := ec2.NewRouteTable(b.ctx, rtName, &ec2.RouteTableArgs{
 			VpcId: vpc.ID(),
-			Tags:  b.tags.For(rtName, map[string]string{"kinfra.dev/tier": "private"}),
+			Tags:  b.tags.For(rtName, map[string]string{tags.Tier: "private"}),
 		}, b.opts(rtImport)...)
 		if err != nil {
 			return err

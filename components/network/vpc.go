@@ -91,7 +91,7 @@ func (b *builder) subnet(vpc *ec2.Vpc, tier, zone string, block netip.Prefix, v6
 		Tags: b.tags.For(name, map[string]string{
 			role:                                "1",
 			tags.ClusterKey(b.args.ClusterName): "owned",
-			"kinfra.dev/tier":                   tier,
+			tags.Tier:                           tier,
 		}),
 	}
 	if b.net.IPv6 {

@@ -34,7 +34,7 @@ const RolledGroupSetting = "mixedInstancesPolicy.launchTemplate.launchTemplateSp
 
 // Labels are the pool's node labels, kinfra's pool label included.
 func Labels(p spec.NodePool) map[string]string {
-	out := map[string]string{PoolTag: p.Name}
+	out := map[string]string{tags.NodePool: p.Name}
 	for k, v := range p.Labels {
 		out[k] = v
 	}
@@ -67,7 +67,7 @@ func (b *builder) launchTemplate(img ami.Image, profile *iam.InstanceProfile) (*
 	}
 	b.out.UserData = pulumi.String(rendered.UserData).ToStringOutput()
 
-	poolTag := map[string]string{PoolTag: b.p.Name}
+	poolTag := map[string]string{tags.NodePool: b.p.Name}
 	instanceTags := b.tags.For(b.name, poolTag, map[string]string{tags.ClusterKey(b.c.Name): "owned"})
 	return ec2.NewLaunchTemplate(b.ctx, b.name, &ec2.LaunchTemplateArgs{
 		Description: pulumi.String(fmt.Sprintf("kinfra %s: node pool %s", b.c.Name, b.p.Name)),
@@ -97,7 +97,7 @@ func (b *builder) launchTemplate(img ami.Image, profile *iam.InstanceProfile) (*
 // draining), and cluster-autoscaler's discovery and node-template tags, on
 // the group only.
 func (b *builder) groupTags() autoscaling.GroupTagArray {
-	poolTag := map[string]string{PoolTag: b.p.Name}
+	poolTag := map[string]string{tags.NodePool: b.p.Name}
 	propagated := b.tags.For(b.name, poolTag, map[string]string{tags.ClusterKey(b.c.Name): "owned", TerminationHandlerTag: "true"})
 	groupOnly := map[string]string{}
 	if b.p.AutoscalerOn() {

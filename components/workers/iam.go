@@ -24,7 +24,7 @@ func (b *builder) role() (*iam.InstanceProfile, error) {
 	if err != nil {
 		return nil, err
 	}
-	poolTag := map[string]string{PoolTag: b.p.Name}
+	poolTag := map[string]string{tags.NodePool: b.p.Name}
 	role, err := iam.NewRole(b.ctx, name, &iam.RoleArgs{
 		Description:      pulumi.String(fmt.Sprintf("kinfra %s: nodes of pool %s", b.c.Name, b.p.Name)),
 		Path:             path,
@@ -64,8 +64,8 @@ func (b *builder) role() (*iam.InstanceProfile, error) {
 // nodePolicy is what a node of this pool does with AWS.
 func (b *builder) nodePolicy(vpcID string) iampolicy.Document {
 	ownGroup := map[string]map[string]any{"StringEquals": {
-		"aws:ResourceTag/" + tags.Cluster: b.c.Name,
-		"aws:ResourceTag/" + PoolTag:      b.p.Name,
+		"aws:ResourceTag/" + tags.Cluster:  b.c.Name,
+		"aws:ResourceTag/" + tags.NodePool: b.p.Name,
 	}}
 	statements := []iampolicy.Statement{
 		// The kubelet's ECR credential provider: the token call takes no

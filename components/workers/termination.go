@@ -10,7 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
-	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/tags/tagset"
 )
 
 // TerminationQueueArgs shape a cluster's termination queue.
@@ -66,7 +66,7 @@ func NewTerminationQueue(ctx *pulumi.Context, name string, args TerminationQueue
 		return nil, err
 	}
 	parent := pulumi.Parent(out)
-	ts := tags.Set{ClusterName: args.ClusterName, Region: args.Region, Component: "workers", Extra: args.Tags}
+	ts := tagset.Set{ClusterName: args.ClusterName, Region: args.Region, Component: "workers", Extra: args.Tags}
 	queue, err := sqs.NewQueue(ctx, name, &sqs.QueueArgs{
 		Name: pulumi.String(args.ClusterName + "-node-termination"),
 		// A notice older than the shortest warning (2 minutes for spot) is

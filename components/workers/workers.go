@@ -26,11 +26,12 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
 	"github.com/kinfra-dev/kinfra/internal/awsnames"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/internal/tags/tagset"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // PoolTag names the node pool on its group, instances and role.
-const PoolTag = spec.NodePoolLabel
+const PoolTag = tags.NodePool
 
 // Autoscaler tags: cluster-autoscaler's auto-discovery finds groups carrying
 // both; node-template tags tell it what a node of an empty group would look
@@ -126,7 +127,7 @@ type builder struct {
 	p         spec.NodePool
 	args      Args
 	out       *NodePool
-	tags      tags.Set
+	tags      tagset.Set
 	parent    pulumi.ResourceOption
 	account   string
 	partition string
@@ -161,7 +162,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	b := &builder{
 		ctx: ctx, name: name, c: c, p: p, args: args, out: out,
 		parent: pulumi.Parent(out),
-		tags:   tags.Set{ClusterName: c.Name, Region: c.Region, Component: "workers", Extra: c.Tags},
+		tags:   tagset.Set{ClusterName: c.Name, Region: c.Region, Component: "workers", Extra: c.Tags},
 	}
 	id, err := awsaccount.Lookup(ctx, out)
 	if err != nil {

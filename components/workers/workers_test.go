@@ -59,20 +59,10 @@ func run(t *testing.T, a workers.Args) (*mockaws.Mocks, *workers.NodePool) {
 	return m, pool
 }
 
-func get(t *testing.T, m *mockaws.Mocks, typ, name string) mockaws.Resource {
-	t.Helper()
-	r, ok := m.Named(typ, name)
-	require.True(t, ok, "no %s named %s", typ, name)
-	return r
-}
-
-func obj(v any) map[string]any { return v.(map[string]any) }
-func list(v any) []any         { return v.([]any) }
-
 func groupTags(g mockaws.Resource) map[string]map[string]any {
 	out := map[string]map[string]any{}
-	for _, tag := range list(g.Inputs["tags"]) {
-		out[obj(tag)["key"].(string)] = obj(tag)
+	for _, tag := range mockaws.List(g.Inputs["tags"]) {
+		out[mockaws.Object(tag)["key"].(string)] = mockaws.Object(tag)
 	}
 	return out
 }
@@ -85,9 +75,9 @@ const (
 func TestPoolGroupRunsTheLaunchTemplateOverItsZonesSubnets(t *testing.T) {
 	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MinSize: 3, MaxSize: 60, Zones: []string{"us-east-1a", "us-east-1c"},
 		InstanceTypes: []string{"m7i.4xlarge", "m6i.4xlarge"}, RootVolume: spec.Volume{SizeGiB: 200}}))
-	g := get(t, m, groupType, "prod-pool-general")
-	lt := get(t, m, ltType, "prod-pool-general")
-	component := get(t, m, "kinfra:workers:NodePool", "prod-pool-general")
+	g := m.MustNamed(t, groupType, "prod-pool-general")
+	lt := m.MustNamed(t, ltType, "prod-pool-general")
+	component := m.MustNamed(t, "kinfra:workers:NodePool", "prod-pool-general")
 	for _, r := range m.Resources() {
 		if r.Custom {
 			require.Equal(t, component.URN, r.Parent, "%s is parented to the pool", r.Name)
@@ -100,16 +90,16 @@ func TestPoolGroupRunsTheLaunchTemplateOverItsZonesSubnets(t *testing.T) {
 	require.EqualValues(t, 3, g.Inputs["desiredCapacity"], "desired starts at minSize")
 	require.Equal(t, "EC2", g.Inputs["healthCheckType"])
 
-	mip := obj(g.Inputs["mixedInstancesPolicy"])
-	spec := obj(obj(mip["launchTemplate"])["launchTemplateSpecification"])
+	mip := mockaws.Object(g.Inputs["mixedInstancesPolicy"])
+	spec := mockaws.Object(mockaws.Object(mip["launchTemplate"])["launchTemplateSpecification"])
 	require.Equal(t, lt.ID, spec["launchTemplateId"])
 	require.Equal(t, "1", spec["version"], "the group follows the template's latest version")
 	var types []string
-	for _, o := range list(obj(mip["launchTemplate"])["overrides"]) {
-		types = append(types, obj(o)["instanceType"].(string))
+	for _, o := range mockaws.List(mockaws.Object(mip["launchTemplate"])["overrides"]) {
+		types = append(types, mockaws.Object(o)["instanceType"].(string))
 	}
 	require.Equal(t, []string{"m7i.4xlarge", "m6i.4xlarge"}, types)
-	dist := obj(mip["instancesDistribution"])
+	dist := mockaws.Object(mip["instancesDistribution"])
 	require.EqualValues(t, 100, dist["onDemandPercentageAboveBaseCapacity"])
 	require.Equal(t, false, g.Inputs["capacityRebalance"])
 
@@ -117,17 +107,18 @@ func TestPoolGroupRunsTheLaunchTemplateOverItsZonesSubnets(t *testing.T) {
 	// encrypted root volume on the AMI's root device.
 	require.Equal(t, "ami-0123456789abcdef0", lt.Inputs["imageId"])
 	require.Equal(t, "m7i.4xlarge", lt.Inputs["instanceType"])
-	md := obj(lt.Inputs["metadataOptions"])
+	md := mockaws.Object(lt.Inputs["metadataOptions"])
 	require.Equal(t, "required", md["httpTokens"])
 	require.EqualValues(t, 1, md["httpPutResponseHopLimit"])
-	bdm := obj(list(lt.Inputs["blockDeviceMappings"])[0])
+	bdm := mockaws.Object(mockaws.List(lt.Inputs["blockDeviceMappings"])[0])
 	require.Equal(t, "/dev/sda1", bdm["deviceName"])
-	require.Equal(t, "true", obj(bdm["ebs"])["encrypted"])
-	require.EqualValues(t, 200, obj(bdm["ebs"])["volumeSize"])
+	require.Equal(t, "true", mockaws.Object(bdm["ebs"])["encrypted"])
+	require.EqualValues(t, 200, mockaws.Object(bdm["ebs"])["volumeSize"])
 	require.Equal(t, []any{"sg-0123456789abcdef0"}, lt.Inputs["vpcSecurityGroupIds"])
-	for _, ts := range list(lt.Inputs["tagSpecifications"]) {
-		if obj(ts)["resourceType"] == "instance" {
-			tags := obj(obj(ts)["tags"])
+	require.NotEmpty(t, mockaws.List(lt.Inputs["tagSpecifications"]))
+	for _, ts := range mockaws.List(lt.Inputs["tagSpecifications"]) {
+		if mockaws.Object(ts)["resourceType"] == "instance" {
+			tags := mockaws.Object(mockaws.Object(ts)["tags"])
 			require.Equal(t, "owned", tags["kubernetes.io/cluster/prod"], "the cloud controller finds the cluster's instances")
 			require.Equal(t, "general", tags[workers.PoolTag])
 		}
@@ -138,8 +129,8 @@ func TestSpotPoolMixesInstancesAboveAnOnDemandBase(t *testing.T) {
 	pct := 0
 	m, _ := run(t, args(cluster(), spec.NodePool{Name: "spot", MaxSize: 200, OnDemandBase: 2, OnDemandPercentageAboveBase: &pct,
 		SpotAllocationStrategy: "capacity-optimized", InstanceTypes: []string{"m7i.2xlarge", "m6i.2xlarge", "m6a.2xlarge"}}))
-	g := get(t, m, groupType, "prod-pool-spot")
-	dist := obj(obj(g.Inputs["mixedInstancesPolicy"])["instancesDistribution"])
+	g := m.MustNamed(t, groupType, "prod-pool-spot")
+	dist := mockaws.Object(mockaws.Object(g.Inputs["mixedInstancesPolicy"])["instancesDistribution"])
 	require.EqualValues(t, 2, dist["onDemandBaseCapacity"])
 	require.EqualValues(t, 0, dist["onDemandPercentageAboveBaseCapacity"])
 	require.Equal(t, "capacity-optimized", dist["spotAllocationStrategy"])
@@ -152,10 +143,10 @@ func TestOnlyKinfraRollReplacesTheNodes(t *testing.T) {
 	off := false
 	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10, Autoscaler: &off,
 		InstanceRefresh: spec.InstanceRefresh{MinHealthyPercentage: &min, MaxHealthyPercentage: 125, InstanceWarmupSeconds: 120}}))
-	g := get(t, m, groupType, "prod-pool-general")
+	g := m.MustNamed(t, groupType, "prod-pool-general")
 	require.NotContains(t, g.Inputs, "instanceRefresh", "pulumi up starts no instance refresh: kinfra roll replaces the nodes")
 	require.Equal(t, []string{workers.RolledGroupSetting}, g.Options.IgnoreChanges, "the group launches the version the roll last moved it to")
-	spec := obj(obj(obj(g.Inputs["mixedInstancesPolicy"])["launchTemplate"])["launchTemplateSpecification"])
+	spec := mockaws.Object(mockaws.Object(mockaws.Object(g.Inputs["mixedInstancesPolicy"])["launchTemplate"])["launchTemplateSpecification"])
 	require.Contains(t, spec, "version", "the ignored path names the group's launch template version")
 	require.Equal(t, "mixedInstancesPolicy.launchTemplate.launchTemplateSpecification.version", workers.RolledGroupSetting)
 	require.EqualValues(t, 120, g.Inputs["defaultInstanceWarmup"])
@@ -163,8 +154,8 @@ func TestOnlyKinfraRollReplacesTheNodes(t *testing.T) {
 
 func TestTerminatingNodesWaitInTheDrainHook(t *testing.T) {
 	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10, DrainTimeoutSeconds: 1200}))
-	hook := get(t, m, "aws:autoscaling/lifecycleHook:LifecycleHook", "prod-pool-general-drain")
-	g := get(t, m, groupType, "prod-pool-general")
+	hook := m.MustNamed(t, "aws:autoscaling/lifecycleHook:LifecycleHook", "prod-pool-general-drain")
+	g := m.MustNamed(t, groupType, "prod-pool-general")
 	require.Equal(t, "autoscaling:EC2_INSTANCE_TERMINATING", hook.Inputs["lifecycleTransition"])
 	require.EqualValues(t, 1200, hook.Inputs["heartbeatTimeout"])
 	require.Equal(t, "CONTINUE", hook.Inputs["defaultResult"])
@@ -182,7 +173,7 @@ func TestAutoscaledPoolsCarryTemplateTagsAndLeaveDesiredCapacityAlone(t *testing
 		Labels: map[string]string{"node.kubernetes.io/ingress": "true"},
 		Taints: []spec.Taint{{Key: "dedicated", Value: "ingress", Effect: "NoSchedule"}}}
 	m, pool := run(t, args(c, p))
-	g := get(t, m, groupType, "prod-pool-ingress")
+	g := m.MustNamed(t, groupType, "prod-pool-ingress")
 	require.Equal(t, append([]string{workers.RolledGroupSetting}, workers.AutoscaledSettings...), g.Options.IgnoreChanges)
 	require.Equal(t, []string{"desiredCapacity"}, workers.AutoscaledSettings)
 	tags := groupTags(g)
@@ -206,7 +197,7 @@ func TestAutoscaledPoolsCarryTemplateTagsAndLeaveDesiredCapacityAlone(t *testing
 	p.DesiredSize = new(int)
 	*p.DesiredSize = 5
 	m, pool = run(t, args(c, p))
-	g = get(t, m, groupType, "prod-pool-ingress")
+	g = m.MustNamed(t, groupType, "prod-pool-ingress")
 	require.Equal(t, []string{workers.RolledGroupSetting}, g.Options.IgnoreChanges, "Pulumi owns the size")
 	require.EqualValues(t, 5, g.Inputs["desiredCapacity"])
 	tags = groupTags(g)
@@ -216,9 +207,9 @@ func TestAutoscaledPoolsCarryTemplateTagsAndLeaveDesiredCapacityAlone(t *testing
 
 func TestNodeRoleJoinsAndPullsAndNothingMore(t *testing.T) {
 	m, _ := run(t, args(cluster(), spec.NodePool{Name: "general", MaxSize: 10}))
-	att := get(t, m, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "prod-pool-general-node-join")
+	att := m.MustNamed(t, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "prod-pool-general-node-join")
 	require.Equal(t, "arn:aws:iam::123456789012:policy/kinfra/prod/prod-masters-node-join", att.Inputs["policyArn"])
-	doc := policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))
+	doc := policy(t, m.MustNamed(t, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))
 	var sids []string
 	for _, s := range doc.Statement {
 		sids = append(sids, s.Sid)
@@ -235,7 +226,7 @@ func TestNodeRoleJoinsAndPullsAndNothingMore(t *testing.T) {
 	c := cluster()
 	c.CNI = spec.CNI{Provider: spec.CNICilium, Tunnel: spec.TunnelNone}
 	m, _ = run(t, args(c, spec.NodePool{Name: "general", MaxSize: 10, MaxPods: 50}))
-	doc = policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))
+	doc = policy(t, m.MustNamed(t, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))
 	require.Len(t, doc.Statement, 8)
 	require.Equal(t, map[string]any{"ec2:Vpc": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0"}, doc.Statement[4].Condition["StringEquals"])
 }
@@ -252,7 +243,7 @@ func TestUserDataJoinsWithoutSecrets(t *testing.T) {
 	c := cluster()
 	c.Kubernetes.NodeCidrMaskSize = 23
 	m, _ := run(t, args(c, p))
-	lt := get(t, m, ltType, "prod-pool-general")
+	lt := m.MustNamed(t, ltType, "prod-pool-general")
 	ud, err := bootstrap.DecodeUserData(lt.Inputs["userData"].(string))
 	require.NoError(t, err)
 	require.Contains(t, ud, "maxPods: 200")
@@ -333,7 +324,7 @@ func TestTerminationQueueReceivesHooksAndInterruptions(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	q := get(t, m, "aws:sqs/queue:Queue", "prod-termination")
+	q := m.MustNamed(t, "aws:sqs/queue:Queue", "prod-termination")
 	require.Equal(t, "prod-node-termination", q.Inputs["name"])
 	require.Equal(t, true, q.Inputs["sqsManagedSseEnabled"])
 	rules := m.ByType("aws:cloudwatch/eventRule:EventRule")
@@ -343,7 +334,7 @@ func TestTerminationQueueReceivesHooksAndInterruptions(t *testing.T) {
 	for _, tg := range targets {
 		require.Equal(t, "arn:aws:sqs:us-east-1:123456789012:prod-node-termination", tg.Inputs["arn"])
 	}
-	doc := policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-termination-hooks"))
+	doc := policy(t, m.MustNamed(t, "aws:iam/rolePolicy:RolePolicy", "prod-termination-hooks"))
 	require.Equal(t, []string{"sqs:GetQueueUrl", "sqs:SendMessage"}, doc.Statement[0].Action)
 	require.Equal(t, []string{"arn:aws:sqs:us-east-1:123456789012:prod-node-termination"}, doc.Statement[0].Resource)
 }
@@ -360,7 +351,7 @@ func TestOnlyCalicoNodesMayTurnOffSourceDestCheckOnTheirOwnInterfaces(t *testing
 		c := cluster()
 		c.CNI = cni
 		m, _ := run(t, args(c, spec.NodePool{Name: "general", MaxSize: 10, MaxPods: 50}))
-		for _, sid := range sids(policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))) {
+		for _, sid := range sids(policy(t, m.MustNamed(t, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))) {
 			require.NotContains(t, sid, "Calico", "%s %s", cni.Provider, cni.Tunnel)
 		}
 	}
@@ -368,7 +359,7 @@ func TestOnlyCalicoNodesMayTurnOffSourceDestCheckOnTheirOwnInterfaces(t *testing
 	c := cluster()
 	c.CNI = spec.CNI{Provider: spec.CNICalico}
 	m, _ := run(t, args(c, spec.NodePool{Name: "general", MaxSize: 10}))
-	doc := policy(t, get(t, m, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))
+	doc := policy(t, m.MustNamed(t, "aws:iam/rolePolicy:RolePolicy", "prod-pool-general-node"))
 	require.Equal(t, []string{"PullImagesToken", "PullImages", "MarkOwnInstanceUnhealthy", "CalicoSourceDestCheckDescribe", "CalicoSourceDestCheckOwnInterfaces"}, sids(doc))
 	describe, modify := doc.Statement[3], doc.Statement[4]
 	require.Equal(t, []string{"ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"}, describe.Action)
@@ -381,14 +372,14 @@ func TestOnlyCalicoNodesMayTurnOffSourceDestCheckOnTheirOwnInterfaces(t *testing
 	}, modify.Condition["StringEquals"], "only the cluster's own interfaces, in its VPC")
 	// The condition holds for the node's own interface: the launch template
 	// tags it as the cluster's.
-	requireInterfaceTagged(t, get(t, m, "aws:ec2/launchTemplate:LaunchTemplate", "prod-pool-general"))
+	requireInterfaceTagged(t, m.MustNamed(t, "aws:ec2/launchTemplate:LaunchTemplate", "prod-pool-general"))
 }
 
 func requireInterfaceTagged(t *testing.T, lt mockaws.Resource) {
 	t.Helper()
-	for _, ts := range list(lt.Inputs["tagSpecifications"]) {
-		if obj(ts)["resourceType"] == "network-interface" {
-			require.Equal(t, "prod", obj(obj(ts)["tags"])["kinfra.dev/cluster"])
+	for _, ts := range mockaws.List(lt.Inputs["tagSpecifications"]) {
+		if mockaws.Object(ts)["resourceType"] == "network-interface" {
+			require.Equal(t, "prod", mockaws.Object(mockaws.Object(ts)["tags"])["kinfra.dev/cluster"])
 			return
 		}
 	}
@@ -400,9 +391,9 @@ func amiFilter(m *mockaws.Mocks, name string) []any {
 	var values []any
 	for _, inv := range m.Invokes() {
 		if inv.Token == "aws:ec2/getAmi:getAmi" {
-			for _, f := range list(inv.Args["filters"]) {
-				if obj(f)["name"] == name {
-					values = append(values, list(obj(f)["values"])...)
+			for _, f := range mockaws.List(inv.Args["filters"]) {
+				if mockaws.Object(f)["name"] == name {
+					values = append(values, mockaws.List(mockaws.Object(f)["values"])...)
 				}
 			}
 		}

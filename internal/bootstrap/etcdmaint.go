@@ -3,7 +3,11 @@ package bootstrap
 // etcd maintenance on the masters: each slot's defragmentation timer
 // (assets/kinfra-etcd-defrag.sh; docs/masters.md, "etcd maintenance").
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kinfra-dev/kinfra/internal/tags"
+)
 
 // Paths of the defragmentation script and its units on the masters.
 const (
@@ -30,7 +34,7 @@ func DefragCalendar(slot int) string {
 // never catching up missed runs.
 func defragTimer(slot int) string {
 	return `[Unit]
-Description=kinfra etcd defragmentation of ` + EtcdName(slot) + `, when worth it
+Description=kinfra etcd defragmentation of ` + tags.EtcdMember(slot) + `, when worth it
 
 [Timer]
 OnCalendar=` + DefragCalendar(slot) + `

@@ -3,6 +3,8 @@ package bootstrap
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
 // The etcd cluster's durable record and its backups: what the masters write
@@ -41,7 +43,7 @@ const (
 )
 
 // MemberRecord is slot i's member parameter below the parameter prefix.
-func MemberRecord(slot int) string { return membersRecord + "/" + EtcdName(slot) }
+func MemberRecord(slot int) string { return membersRecord + "/" + tags.EtcdMember(slot) }
 
 // Backups: the CloudWatch metric every master publishes after each timer
 // run, and the alarm reads.

@@ -26,6 +26,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/irsa"
 	"github.com/kinfra-dev/kinfra/internal/ports"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/yamldoc"
 )
 
@@ -136,12 +137,6 @@ var safeValue = regexp.MustCompile(`^[A-Za-z0-9._:/@ -]*$`)
 // envValue is what a single-quoted shell value may hold: safeValue and the
 // separators of etcd's initial-cluster list.
 var envValue = regexp.MustCompile(`^[A-Za-z0-9._:/@ ,=-]*$`)
-
-// EtcdName is slot i's etcd member name.
-func EtcdName(slot int) string { return "etcd-" + strconv.Itoa(slot) }
-
-// EtcdRecord is slot i's DNS name.
-func EtcdRecord(slot int, domain string) string { return EtcdName(slot) + "." + domain }
 
 // Render renders slot m.Slot's user data.
 func (m Master) Render() (Rendered, error) {
@@ -293,9 +288,9 @@ func (m Master) check() error {
 func (m Master) env() (string, error) {
 	var peers, members []string
 	for i := range m.Count {
-		members = append(members, EtcdName(i))
+		members = append(members, tags.EtcdMember(i))
 		if i != m.Slot {
-			peers = append(peers, fmt.Sprintf("https://%s:%d", EtcdRecord(i, m.Domain), EtcdClientPort))
+			peers = append(peers, fmt.Sprintf("https://%s:%d", tags.EtcdRecord(i, m.Domain), EtcdClientPort))
 		}
 	}
 	vars := [][2]string{
@@ -304,8 +299,8 @@ func (m Master) env() (string, error) {
 		{"REGION", m.Region},
 		{"VOLUME_ID", m.VolumeID},
 		{"HOSTED_ZONE_ID", m.HostedZoneID},
-		{"ETCD_NAME", EtcdName(m.Slot)},
-		{"ETCD_RECORD", EtcdRecord(m.Slot, m.Domain)},
+		{"ETCD_NAME", tags.EtcdMember(m.Slot)},
+		{"ETCD_RECORD", tags.EtcdRecord(m.Slot, m.Domain)},
 		{"ETCD_PEERS", strings.Join(peers, " ")},
 		{"PARAMETER_PREFIX", m.ParameterPrefix},
 		{"API_ENDPOINT", fmt.Sprintf("%s:%d", m.APIName, APIPort)},
@@ -369,10 +364,10 @@ func (m Master) etcdConfig() (string, error) {
 			"auto-tls":         false,
 		}
 	}
-	record := EtcdRecord(m.Slot, m.Domain)
+	record := tags.EtcdRecord(m.Slot, m.Domain)
 	cfg := yaml.Node{}
 	if err := cfg.Encode(yamldoc.Map{
-		{"name", EtcdName(m.Slot)},
+		{"name", tags.EtcdMember(m.Slot)},
 		{"data-dir", EtcdDataDir},
 		{"listen-peer-urls", fmt.Sprintf("https://0.0.0.0:%d", EtcdPeerPort)},
 		{"listen-client-urls", fmt.Sprintf("https://0.0.0.0:%d", EtcdClientPort)},
@@ -404,14 +399,14 @@ func (m Master) etcdConfig() (string, error) {
 
 // peerURL is slot i's etcd peer URL, on its stable DNS name.
 func (m Master) peerURL(slot int) string {
-	return fmt.Sprintf("https://%s:%d", EtcdRecord(slot, m.Domain), EtcdPeerPort)
+	return fmt.Sprintf("https://%s:%d", tags.EtcdRecord(slot, m.Domain), EtcdPeerPort)
 }
 
 // initialCluster is etcd's static initial-cluster: every slot by name.
 func (m Master) initialCluster() string {
 	var initial []string
 	for i := range m.Count {
-		initial = append(initial, EtcdName(i)+"="+m.peerURL(i))
+		initial = append(initial, tags.EtcdMember(i)+"="+m.peerURL(i))
 	}
 	return strings.Join(initial, ",")
 }
@@ -419,7 +414,7 @@ func (m Master) initialCluster() string {
 func (m Master) clusterConfiguration() clusterConfiguration {
 	var endpoints []string
 	for i := range m.Count {
-		endpoints = append(endpoints, fmt.Sprintf("https://%s:%d", EtcdRecord(i, m.Domain), EtcdClientPort))
+		endpoints = append(endpoints, fmt.Sprintf("https://%s:%d", tags.EtcdRecord(i, m.Domain), EtcdClientPort))
 	}
 	sans := append([]string{m.APIName}, m.ExtraSANs...)
 	return clusterConfiguration{

@@ -71,7 +71,7 @@ func newComparison(p *plan.Plan, inv *inventory.Inventory) *comparison {
 			continue
 		}
 		pr := &planned{r: r, name: r.Name}
-		if n := planTags(r.Inputs)["Name"]; n != "" {
+		if n := mockaws.Tags(r.Inputs)["Name"]; n != "" {
 			pr.name = n
 		}
 		c.planned = append(c.planned, pr)
@@ -251,7 +251,7 @@ func (c *comparison) refs(vs []string) []string {
 // that subnet blocks and rules inside it compare by their place in it.
 func (c *comparison) mapIPv6() {
 	for _, pr := range c.byType[tVPC] {
-		mock, err := netip.ParsePrefix(str(pr.r.State["ipv6CidrBlock"]))
+		mock, err := netip.ParsePrefix(mockaws.Str(pr.r.State["ipv6CidrBlock"]))
 		if err != nil || pr.live == nil {
 			continue
 		}
@@ -284,7 +284,7 @@ func (c *comparison) cidr(v string) (string, bool) {
 		}
 	}
 	for _, pr := range c.byType[tVPC] {
-		if mock, err := netip.ParsePrefix(str(pr.r.State["ipv6CidrBlock"])); err == nil && mock.Contains(p.Addr()) {
+		if mock, err := netip.ParsePrefix(mockaws.Str(pr.r.State["ipv6CidrBlock"])); err == nil && mock.Contains(p.Addr()) {
 			return "", false
 		}
 	}
@@ -352,7 +352,7 @@ func (c *comparison) ref1(pr *planned, path, liveV string) {
 	if !ok {
 		return
 	}
-	if t, st := c.ref(str(v)); st != dangling && st != unknowable {
+	if t, st := c.ref(mockaws.Str(v)); st != dangling && st != unknowable {
 		c.attr(pr, path, t, liveV)
 	}
 }
@@ -380,7 +380,7 @@ func ignoredTag(k string) bool { return strings.HasPrefix(k, "aws:") }
 // tagDrift compares a resource's tags, one drift per key.
 func (c *comparison) tagDrift(pr *planned, liveTags inventory.Tags) {
 	c.use(pr.r.Type, "tags", "tags[].key", "tags[].value")
-	want := planTags(pr.r.Inputs)
+	want := mockaws.Tags(pr.r.Inputs)
 	keys := map[string]bool{}
 	for k := range want {
 		keys[k] = true
@@ -412,25 +412,6 @@ func (c *comparison) tagDrift(pr *planned, liveTags inventory.Tags) {
 	}
 }
 
-// planTags reads a resource's tags: a map, or an Auto Scaling group's list
-// of {key, value, propagateAtLaunch}.
-func planTags(in map[string]any) map[string]string {
-	out := map[string]string{}
-	switch t := in["tags"].(type) {
-	case map[string]any:
-		for k, v := range t {
-			out[k] = str(v)
-		}
-	case []any:
-		for _, e := range t {
-			if m, ok := e.(map[string]any); ok {
-				out[str(m["key"])] = str(m["value"])
-			}
-		}
-	}
-	return out
-}
-
 // taggedForCluster: the live resource carries kinfra.dev/cluster: <name>.
 func (c *comparison) taggedForCluster(t inventory.Tags) bool { return t[tags.Cluster] == c.cluster }
 
@@ -449,11 +430,6 @@ func at(m map[string]any, path string) (any, bool) {
 		}
 	}
 	return v, true
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
 }
 
 // text renders a plan value as the account's values are rendered: numbers

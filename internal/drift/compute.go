@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kinfra-dev/kinfra/internal/inventory"
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
 
 func (c *comparison) launchTemplate(pr *planned) {
@@ -45,7 +46,7 @@ func (c *comparison) blockDevices(pr *planned, liveDevs []inventory.BlockDevice)
 	}
 	planned := map[string]bool{}
 	for _, e := range list(pr.r.Inputs["blockDeviceMappings"]) {
-		name := str(e["deviceName"])
+		name := mockaws.Str(e["deviceName"])
 		ebs, _ := e["ebs"].(map[string]any)
 		if ebs == nil {
 			continue // not an EBS mapping: the inventory reads only those
@@ -101,7 +102,7 @@ func (c *comparison) mixedInstances(pr *planned, m *inventory.MixedInstances) {
 	c.ref1(pr, lt+"launchTemplateSpecification.launchTemplateId", m.LaunchTemplate.ID)
 	var types []string
 	for _, o := range list(at1(pr.r.Inputs, lt+"overrides")) {
-		types = append(types, str(o["instanceType"]))
+		types = append(types, mockaws.Str(o["instanceType"]))
 	}
 	c.use(tASG, lt+"overrides[].instanceType")
 	// Ordered: with the prioritized strategy the order is the preference.

@@ -103,7 +103,7 @@ func (m *mirror) trs(v any) []string {
 
 func liveTags(r mockaws.Resource) inventory.Tags {
 	out := inventory.Tags{}
-	for k, v := range planTags(r.Inputs) {
+	for k, v := range mockaws.Tags(r.Inputs) {
 		out[k] = v
 	}
 	return out
@@ -116,7 +116,7 @@ func (m *mirror) build(p *plan.Plan) *inventory.Inventory {
 		tRouteTable: "rtb-", tEndpoint: "vpce-", tSG: "sg-", tLT: "lt-", tFlowLog: "fl-",
 		"aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway": "eigw-"}
 	for _, r := range p.Resources {
-		if mock := str(r.State["ipv6CidrBlock"]); r.Type == tVPC && mock != "" {
+		if mock := mockaws.Str(r.State["ipv6CidrBlock"]); r.Type == tVPC && mock != "" {
 			m.mock6, m.live6 = mock[:17], "2600:1f18:4a2b:c3"
 		}
 		switch {
@@ -135,9 +135,9 @@ func (m *mirror) build(p *plan.Plan) *inventory.Inventory {
 	for _, r := range p.Resources {
 		switch r.Type {
 		case tVPC:
-			v := inventory.VPC{ID: m.tr(r.ID), Cidr: str(r.Inputs["cidrBlock"]), EnableDNSSupport: truthy(r.Inputs["enableDnsSupport"]),
+			v := inventory.VPC{ID: m.tr(r.ID), Cidr: mockaws.Str(r.Inputs["cidrBlock"]), EnableDNSSupport: truthy(r.Inputs["enableDnsSupport"]),
 				EnableDNSHostnames: truthy(r.Inputs["enableDnsHostnames"]), Tags: liveTags(r)}
-			if mock := str(r.State["ipv6CidrBlock"]); mock != "" {
+			if mock := mockaws.Str(r.State["ipv6CidrBlock"]); mock != "" {
 				v.Ipv6Cidrs = []string{m.tr(mock)}
 			}
 			inv.VPCs = append(inv.VPCs, v)
@@ -149,14 +149,14 @@ func (m *mirror) build(p *plan.Plan) *inventory.Inventory {
 				Egress: []inventory.Rule{{ID: m.fresh("sgr-"), Protocol: "-1", FromPort: -1, ToPort: -1, CidrIPv4: "0.0.0.0/0"}}})
 		case tSubnet:
 			inv.Subnets = append(inv.Subnets, inventory.Subnet{ID: m.tr(r.ID), VpcID: m.tr(r.Inputs["vpcId"]),
-				AvailabilityZone: str(r.Inputs["availabilityZone"]), Cidr: str(r.Inputs["cidrBlock"]),
+				AvailabilityZone: mockaws.Str(r.Inputs["availabilityZone"]), Cidr: mockaws.Str(r.Inputs["cidrBlock"]),
 				Ipv6Cidr: m.tr(r.Inputs["ipv6CidrBlock"]), MapPublicIPOnLaunch: truthy(r.Inputs["mapPublicIpOnLaunch"]), Tags: liveTags(r)})
 		case tIGW:
 			inv.InternetGateways = append(inv.InternetGateways, inventory.InternetGateway{ID: m.tr(r.ID), VpcIDs: []string{m.tr(r.Inputs["vpcId"])}, Tags: liveTags(r)})
 		case tEIP:
 			inv.Addresses = append(inv.Addresses, inventory.Address{AllocationID: m.tr(r.ID), PublicIP: fmt.Sprintf("203.0.113.%d", m.n%250), Tags: liveTags(r)})
 		case tNAT:
-			ct := str(r.Inputs["connectivityType"])
+			ct := mockaws.Str(r.Inputs["connectivityType"])
 			if ct == "" {
 				ct = "public"
 			}
@@ -165,11 +165,11 @@ func (m *mirror) build(p *plan.Plan) *inventory.Inventory {
 		case tRouteTable:
 			inv.RouteTables = append(inv.RouteTables, m.routeTable(p, r))
 		case tEndpoint:
-			typ := str(r.Inputs["vpcEndpointType"])
+			typ := mockaws.Str(r.Inputs["vpcEndpointType"])
 			if typ == "" {
 				typ = "Gateway"
 			}
-			inv.Endpoints = append(inv.Endpoints, inventory.Endpoint{ID: m.tr(r.ID), VpcID: m.tr(r.Inputs["vpcId"]), ServiceName: str(r.Inputs["serviceName"]),
+			inv.Endpoints = append(inv.Endpoints, inventory.Endpoint{ID: m.tr(r.ID), VpcID: m.tr(r.Inputs["vpcId"]), ServiceName: mockaws.Str(r.Inputs["serviceName"]),
 				Type: typ, RouteTableIDs: m.trs(r.Inputs["routeTableIds"]), SubnetIDs: m.trs(r.Inputs["subnetIds"]),
 				SecurityGroupIDs: m.trs(r.Inputs["securityGroupIds"]), PrivateDNSEnabled: truthy(r.Inputs["privateDnsEnabled"]), Tags: liveTags(r)})
 		case tSG:
@@ -182,16 +182,16 @@ func (m *mirror) build(p *plan.Plan) *inventory.Inventory {
 			inv.LoadBalancers = append(inv.LoadBalancers, m.loadBalancer(p, r))
 		case tTG:
 			inv.TargetGroups = append(inv.TargetGroups, inventory.TargetGroup{ARN: m.tr(r.ID), Name: r.Name[:20] + "-7f3a2b1",
-				Protocol: str(r.Inputs["protocol"]), Port: int32(num64(r.Inputs["port"])), VpcID: m.tr(r.Inputs["vpcId"]),
-				TargetType: str(r.Inputs["targetType"]), HealthCheckProtocol: str(at1(r.Inputs, "healthCheck.protocol")),
-				HealthCheckPath: str(at1(r.Inputs, "healthCheck.path")), Tags: liveTags(r)})
+				Protocol: mockaws.Str(r.Inputs["protocol"]), Port: int32(num64(r.Inputs["port"])), VpcID: m.tr(r.Inputs["vpcId"]),
+				TargetType: mockaws.Str(r.Inputs["targetType"]), HealthCheckProtocol: mockaws.Str(at1(r.Inputs, "healthCheck.protocol")),
+				HealthCheckPath: mockaws.Str(at1(r.Inputs, "healthCheck.path")), Tags: liveTags(r)})
 		case tFlowLog:
-			dest := str(r.Inputs["logDestination"])
+			dest := mockaws.Str(r.Inputs["logDestination"])
 			if i := strings.Index(dest, ":log-group:"); i >= 0 {
 				dest = "arn:aws:logs:us-east-1:" + liveAccountID + dest[i:]
 			}
 			inv.FlowLogs = append(inv.FlowLogs, inventory.FlowLog{ID: m.tr(r.ID), ResourceID: m.tr(r.Inputs["vpcId"]),
-				TrafficType: str(r.Inputs["trafficType"]), DestinationType: str(r.Inputs["logDestinationType"]), Destination: dest, Tags: liveTags(r)})
+				TrafficType: mockaws.Str(r.Inputs["trafficType"]), DestinationType: mockaws.Str(r.Inputs["logDestinationType"]), Destination: dest, Tags: liveTags(r)})
 		}
 	}
 	// A NAT gateway's VPC is its subnet's.
@@ -209,8 +209,8 @@ func (m *mirror) routeTable(p *plan.Plan, r mockaws.Resource) inventory.RouteTab
 	t := inventory.RouteTable{ID: m.tr(r.ID), VpcID: m.tr(r.Inputs["vpcId"]), Tags: liveTags(r), SubnetIDs: []string{}}
 	for _, v := range p.Resources {
 		if v.Type == tVPC && v.ID == r.Inputs["vpcId"] {
-			t.Routes = append(t.Routes, inventory.Route{DestinationCidr: str(v.Inputs["cidrBlock"]), Target: "local"})
-			if six := str(v.State["ipv6CidrBlock"]); six != "" {
+			t.Routes = append(t.Routes, inventory.Route{DestinationCidr: mockaws.Str(v.Inputs["cidrBlock"]), Target: "local"})
+			if six := mockaws.Str(v.State["ipv6CidrBlock"]); six != "" {
 				t.Routes = append(t.Routes, inventory.Route{DestinationIpv6Cidr: m.tr(six), Target: "local"})
 			}
 		}
@@ -221,9 +221,9 @@ func (m *mirror) routeTable(p *plan.Plan, r mockaws.Resource) inventory.RouteTab
 		}
 		switch x.Type {
 		case tRoute:
-			rt := inventory.Route{DestinationCidr: str(x.Inputs["destinationCidrBlock"]), DestinationIpv6Cidr: str(x.Inputs["destinationIpv6CidrBlock"])}
+			rt := inventory.Route{DestinationCidr: mockaws.Str(x.Inputs["destinationCidrBlock"]), DestinationIpv6Cidr: mockaws.Str(x.Inputs["destinationIpv6CidrBlock"])}
 			for _, k := range routeTargets {
-				if v := str(x.Inputs[k]); v != "" {
+				if v := mockaws.Str(x.Inputs[k]); v != "" {
 					rt.Target = m.tr(v)
 				}
 			}
@@ -244,15 +244,15 @@ func (m *mirror) routeTable(p *plan.Plan, r mockaws.Resource) inventory.RouteTab
 }
 
 func (m *mirror) securityGroup(p *plan.Plan, r mockaws.Resource) inventory.SecurityGroup {
-	g := inventory.SecurityGroup{ID: m.tr(r.ID), Name: r.Name + "-20240101", Description: str(r.Inputs["description"]),
+	g := inventory.SecurityGroup{ID: m.tr(r.ID), Name: r.Name + "-20240101", Description: mockaws.Str(r.Inputs["description"]),
 		VpcID: m.tr(r.Inputs["vpcId"]), Tags: liveTags(r), Ingress: []inventory.Rule{}, Egress: []inventory.Rule{}}
 	for _, x := range p.Resources {
 		if (x.Type != tIngress && x.Type != tEgress) || x.Inputs["securityGroupId"] != r.ID {
 			continue
 		}
-		l := inventory.Rule{ID: m.fresh("sgr-"), Protocol: str(x.Inputs["ipProtocol"]), FromPort: -1, ToPort: -1,
-			CidrIPv4: str(x.Inputs["cidrIpv4"]), CidrIPv6: m.tr(x.Inputs["cidrIpv6"]), PrefixListID: str(x.Inputs["prefixListId"]),
-			ReferencedGroupID: m.tr(x.Inputs["referencedSecurityGroupId"]), Description: str(x.Inputs["description"]), Tags: liveTags(x)}
+		l := inventory.Rule{ID: m.fresh("sgr-"), Protocol: mockaws.Str(x.Inputs["ipProtocol"]), FromPort: -1, ToPort: -1,
+			CidrIPv4: mockaws.Str(x.Inputs["cidrIpv4"]), CidrIPv6: m.tr(x.Inputs["cidrIpv6"]), PrefixListID: mockaws.Str(x.Inputs["prefixListId"]),
+			ReferencedGroupID: m.tr(x.Inputs["referencedSecurityGroupId"]), Description: mockaws.Str(x.Inputs["description"]), Tags: liveTags(x)}
 		if l.Protocol != "-1" {
 			l.FromPort, l.ToPort = int32(num64(x.Inputs["fromPort"])), int32(num64(x.Inputs["toPort"]))
 		}
@@ -266,8 +266,8 @@ func (m *mirror) securityGroup(p *plan.Plan, r mockaws.Resource) inventory.Secur
 	for _, dir := range []string{"ingress", "egress"} {
 		for _, b := range list(r.Inputs[dir]) {
 			for _, cidr := range append(mockaws.Strings(b["cidrBlocks"]), mockaws.Strings(b["ipv6CidrBlocks"])...) {
-				l := inventory.Rule{ID: m.fresh("sgr-"), Protocol: str(b["protocol"]), FromPort: int32(num64(b["fromPort"])),
-					ToPort: int32(num64(b["toPort"])), Description: str(b["description"])}
+				l := inventory.Rule{ID: m.fresh("sgr-"), Protocol: mockaws.Str(b["protocol"]), FromPort: int32(num64(b["fromPort"])),
+					ToPort: int32(num64(b["toPort"])), Description: mockaws.Str(b["description"])}
 				if strings.Contains(cidr, ":") {
 					l.CidrIPv6 = m.tr(cidr)
 				} else {
@@ -285,13 +285,13 @@ func (m *mirror) securityGroup(p *plan.Plan, r mockaws.Resource) inventory.Secur
 }
 
 func (m *mirror) launchTemplate(r mockaws.Resource) inventory.LaunchTemplate {
-	d := inventory.LaunchTemplateData{ImageID: "ami-0live0000000001", InstanceType: str(r.Inputs["instanceType"]),
+	d := inventory.LaunchTemplateData{ImageID: "ami-0live0000000001", InstanceType: mockaws.Str(r.Inputs["instanceType"]),
 		IamInstanceProfile: "arn:aws:iam::" + liveAccountID + ":instance-profile/" + r.Name + "-9c1d2e3",
 		SecurityGroupIDs:   m.trs(r.Inputs["vpcSecurityGroupIds"]), UserData: "#!/bin/bash\n# the stack's real PKI\n",
-		HTTPTokens: str(at1(r.Inputs, "metadataOptions.httpTokens")), HTTPHopLimit: int32(num64(at1(r.Inputs, "metadataOptions.httpPutResponseHopLimit")))}
+		HTTPTokens: mockaws.Str(at1(r.Inputs, "metadataOptions.httpTokens")), HTTPHopLimit: int32(num64(at1(r.Inputs, "metadataOptions.httpPutResponseHopLimit")))}
 	for _, b := range list(r.Inputs["blockDeviceMappings"]) {
 		e, _ := b["ebs"].(map[string]any)
-		d.BlockDevices = append(d.BlockDevices, inventory.BlockDevice{DeviceName: str(b["deviceName"]), VolumeType: str(e["volumeType"]),
+		d.BlockDevices = append(d.BlockDevices, inventory.BlockDevice{DeviceName: mockaws.Str(b["deviceName"]), VolumeType: mockaws.Str(e["volumeType"]),
 			SizeGiB: int32(num64(e["volumeSize"])), Iops: int32(num64(e["iops"])), Throughput: int32(num64(e["throughput"])), Encrypted: truthy(e["encrypted"])})
 	}
 	// Three updates made through code: each version became the default.
@@ -305,7 +305,7 @@ func (m *mirror) group(r mockaws.Resource) inventory.AutoScalingGroup {
 		// The autoscaler's business: never the plan's.
 		DesiredCapacity: int32(num64(r.Inputs["maxSize"])),
 		SubnetIDs:       m.trs(r.Inputs["vpcZoneIdentifiers"]), TargetGroupARNs: m.trs(r.Inputs["targetGroupArns"]),
-		HealthCheckType: str(r.Inputs["healthCheckType"]), HealthCheckGracePeriod: int32(num64(r.Inputs["healthCheckGracePeriod"])), Tags: liveTags(r)}
+		HealthCheckType: mockaws.Str(r.Inputs["healthCheckType"]), HealthCheckGracePeriod: int32(num64(r.Inputs["healthCheckGracePeriod"])), Tags: liveTags(r)}
 	if lt, ok := r.Inputs["launchTemplate"].(map[string]any); ok {
 		g.LaunchTemplate = &inventory.LaunchTemplateRef{ID: m.tr(lt["id"]), Version: "3"}
 	}
@@ -314,9 +314,9 @@ func (m *mirror) group(r mockaws.Resource) inventory.AutoScalingGroup {
 		mi := &inventory.MixedInstances{LaunchTemplate: inventory.LaunchTemplateRef{ID: m.tr(at1(r.Inputs, lt+"launchTemplateSpecification.launchTemplateId")), Version: "3"},
 			OnDemandBaseCapacity:                int32(num64(at1(r.Inputs, dist+"onDemandBaseCapacity"))),
 			OnDemandPercentageAboveBaseCapacity: int32(num64(at1(r.Inputs, dist+"onDemandPercentageAboveBaseCapacity"))),
-			SpotAllocationStrategy:              str(at1(r.Inputs, dist+"spotAllocationStrategy"))}
+			SpotAllocationStrategy:              mockaws.Str(at1(r.Inputs, dist+"spotAllocationStrategy"))}
 		for _, o := range list(at1(r.Inputs, lt+"overrides")) {
-			mi.InstanceTypes = append(mi.InstanceTypes, str(o["instanceType"]))
+			mi.InstanceTypes = append(mi.InstanceTypes, mockaws.Str(o["instanceType"]))
 		}
 		g.MixedInstances = mi
 	}
@@ -328,7 +328,7 @@ func (m *mirror) loadBalancer(p *plan.Plan, r mockaws.Resource) inventory.LoadBa
 	if truthy(r.Inputs["internal"]) {
 		scheme = "internal"
 	}
-	lb := inventory.LoadBalancer{ARN: m.tr(r.ID), Name: str(r.Inputs["name"]), Type: str(r.Inputs["loadBalancerType"]), Scheme: scheme,
+	lb := inventory.LoadBalancer{ARN: m.tr(r.ID), Name: mockaws.Str(r.Inputs["name"]), Type: mockaws.Str(r.Inputs["loadBalancerType"]), Scheme: scheme,
 		SubnetIDs: m.trs(r.Inputs["subnets"]), SecurityGroupIDs: m.trs(r.Inputs["securityGroups"]), Tags: liveTags(r)}
 	for _, l := range mockaws.OfType(p.Resources, tListener) {
 		if l.Inputs["loadBalancerArn"] != r.State["arn"] {
@@ -339,7 +339,7 @@ func (m *mirror) loadBalancer(p *plan.Plan, r mockaws.Resource) inventory.LoadBa
 			tgs = append(tgs, m.tr(a["targetGroupArn"]))
 		}
 		lb.Listeners = append(lb.Listeners, inventory.Listener{ARN: strings.Replace(lb.ARN, ":loadbalancer/", ":listener/", 1) + "/0a1b2c3d",
-			Port: int32(num64(l.Inputs["port"])), Protocol: str(l.Inputs["protocol"]), TargetGroupARNs: tgs})
+			Port: int32(num64(l.Inputs["port"])), Protocol: mockaws.Str(l.Inputs["protocol"]), TargetGroupARNs: tgs})
 	}
 	return lb
 }

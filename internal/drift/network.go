@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/kinfra-dev/kinfra/internal/inventory"
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
 
 // compareTop compares a matched top-level resource's own attributes (not
@@ -42,7 +43,7 @@ func (c *comparison) subnet(pr *planned) {
 	c.attrIf(pr, "availabilityZone", s.AvailabilityZone)
 	c.attr(pr, "mapPublicIpOnLaunch", boolText(truthy(pr.r.Inputs["mapPublicIpOnLaunch"])), boolText(s.MapPublicIPOnLaunch))
 	c.use(tSubnet, "ipv6CidrBlock")
-	if v := str(pr.r.Inputs["ipv6CidrBlock"]); v != "" {
+	if v := mockaws.Str(pr.r.Inputs["ipv6CidrBlock"]); v != "" {
 		if want, ok := c.cidr(v); ok {
 			c.attr(pr, "ipv6CidrBlock", want, s.Ipv6Cidr)
 		}
@@ -53,7 +54,7 @@ func (c *comparison) subnet(pr *planned) {
 func (c *comparison) internetGateway(pr *planned) {
 	g := pr.live.obj.(*inventory.InternetGateway)
 	c.use(tIGW, "vpcId")
-	if v, st := c.ref(str(pr.r.Inputs["vpcId"])); st != dangling && v != "" {
+	if v, st := c.ref(mockaws.Str(pr.r.Inputs["vpcId"])); st != dangling && v != "" {
 		c.attr(pr, "vpcId", v, setText(g.VpcIDs))
 	}
 	c.tagDrift(pr, g.Tags)
@@ -99,9 +100,9 @@ func (c *comparison) flowLog(pr *planned) {
 	c.attrIf(pr, "trafficType", f.TrafficType)
 	c.attrOr(pr, "logDestinationType", "cloud-watch-logs", f.DestinationType)
 	c.use(tFlowLog, "logDestination", "logGroupName")
-	dest := str(pr.r.Inputs["logDestination"])
+	dest := mockaws.Str(pr.r.Inputs["logDestination"])
 	if dest == "" {
-		dest = str(pr.r.Inputs["logGroupName"])
+		dest = mockaws.Str(pr.r.Inputs["logGroupName"])
 	}
 	if dest != "" {
 		// A log group is compared by name: the plan's ARN holds the

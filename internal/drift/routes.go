@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kinfra-dev/kinfra/internal/inventory"
+	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
 
 // routeTargets are the route inputs that name its target.
@@ -20,7 +21,7 @@ var routeDestinations = []string{"destinationCidrBlock", "destinationIpv6CidrBlo
 // plan resource.
 func (c *comparison) parentOf(pr *planned, key string) *live {
 	c.use(pr.r.Type, key)
-	if p, ok := c.byRef[str(pr.r.Inputs[key])]; ok {
+	if p, ok := c.byRef[mockaws.Str(pr.r.Inputs[key])]; ok {
 		return p.live
 	}
 	return nil
@@ -43,7 +44,7 @@ func (c *comparison) compareRouteTables() {
 		c.use(tRoute, routeDestinations...)
 		dest := ""
 		for _, k := range routeDestinations {
-			if v := str(pr.r.Inputs[k]); v != "" {
+			if v := mockaws.Str(pr.r.Inputs[k]); v != "" {
 				dest = v
 			}
 		}
@@ -62,7 +63,7 @@ func (c *comparison) compareRouteTables() {
 		c.matches = append(c.matches, Match{Type: tRoute, Name: pr.name, ID: pr.live.id})
 		c.use(tRoute, routeTargets...)
 		for _, k := range routeTargets {
-			v := str(pr.r.Inputs[k])
+			v := mockaws.Str(pr.r.Inputs[k])
 			if v == "" {
 				continue
 			}
@@ -82,7 +83,7 @@ func (c *comparison) compareRouteTables() {
 	}
 	for _, pr := range c.byType[tAssociation] {
 		parent := c.parentOf(pr, "routeTableId")
-		subnet, st := c.ref(str(pr.r.Inputs["subnetId"]))
+		subnet, st := c.ref(mockaws.Str(pr.r.Inputs["subnetId"]))
 		c.use(tAssociation, "subnetId", "gatewayId")
 		if parent == nil || st == dangling || subnet == "" {
 			continue
@@ -172,7 +173,7 @@ func (c *comparison) compareListeners() {
 		c.attrIf(pr, "protocol", l.Protocol)
 		var tgs []string
 		for _, a := range list(pr.r.Inputs["defaultActions"]) {
-			if v := str(a["targetGroupArn"]); v != "" {
+			if v := mockaws.Str(a["targetGroupArn"]); v != "" {
 				tgs = append(tgs, v)
 			}
 		}

@@ -84,22 +84,22 @@ func ports(proto string, from, to int64) string {
 func (c *comparison) planRules(sg *planned) (out []rule) {
 	for _, typ := range []string{tIngress, tEgress} {
 		for _, pr := range c.byType[typ] {
-			if p, ok := c.byRef[str(pr.r.Inputs["securityGroupId"])]; !ok || p != sg {
+			if p, ok := c.byRef[mockaws.Str(pr.r.Inputs["securityGroupId"])]; !ok || p != sg {
 				continue
 			}
 			c.use(typ, "securityGroupId", "ipProtocol", "fromPort", "toPort", "cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId", "description")
 			r := rule{pr: pr, egress: typ == tEgress, proto: protocol(text(pr.r.Inputs["ipProtocol"])),
-				from: num64(pr.r.Inputs["fromPort"]), to: num64(pr.r.Inputs["toPort"]), descr: str(pr.r.Inputs["description"])}
+				from: num64(pr.r.Inputs["fromPort"]), to: num64(pr.r.Inputs["toPort"]), descr: mockaws.Str(pr.r.Inputs["description"])}
 			var ok bool
 			switch {
 			case pr.r.Inputs["referencedSecurityGroupId"] != nil:
 				var st refState
-				r.peer, st = c.ref(str(pr.r.Inputs["referencedSecurityGroupId"]))
+				r.peer, st = c.ref(mockaws.Str(pr.r.Inputs["referencedSecurityGroupId"]))
 				ok = st != dangling
 			case pr.r.Inputs["cidrIpv6"] != nil:
-				r.peer, ok = c.cidr(str(pr.r.Inputs["cidrIpv6"]))
+				r.peer, ok = c.cidr(mockaws.Str(pr.r.Inputs["cidrIpv6"]))
 			default:
-				r.peer, ok = text(pr.r.Inputs["cidrIpv4"])+str(pr.r.Inputs["prefixListId"]), true
+				r.peer, ok = text(pr.r.Inputs["cidrIpv4"])+mockaws.Str(pr.r.Inputs["prefixListId"]), true
 			}
 			if ok {
 				out = append(out, r)
@@ -110,7 +110,7 @@ func (c *comparison) planRules(sg *planned) (out []rule) {
 		c.use(tSG, dir+"[].protocol", dir+"[].fromPort", dir+"[].toPort", dir+"[].cidrBlocks", dir+"[].ipv6CidrBlocks",
 			dir+"[].prefixListIds", dir+"[].securityGroups", dir+"[].self", dir+"[].description")
 		for _, b := range list(sg.r.Inputs[dir]) {
-			base := rule{egress: dir == "egress", proto: protocol(text(b["protocol"])), from: num64(b["fromPort"]), to: num64(b["toPort"]), descr: str(b["description"])}
+			base := rule{egress: dir == "egress", proto: protocol(text(b["protocol"])), from: num64(b["fromPort"]), to: num64(b["toPort"]), descr: mockaws.Str(b["description"])}
 			var peers []string
 			for _, p := range append(mockaws.Strings(b["cidrBlocks"]), mockaws.Strings(b["ipv6CidrBlocks"])...) {
 				if v, ok := c.cidr(p); ok {

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -80,7 +81,7 @@ func (e Etcd) Client(endpoints ...string) (*clientv3.Client, error) {
 func EtcdEndpoints(c spec.Cluster) []string {
 	var eps []string
 	for i := range c.Masters.Count {
-		eps = append(eps, fmt.Sprintf("https://%s:%d", bootstrap.EtcdRecord(i, c.PrivateDomain), bootstrap.EtcdClientPort))
+		eps = append(eps, fmt.Sprintf("https://%s:%d", tags.EtcdRecord(i, c.PrivateDomain), bootstrap.EtcdClientPort))
 	}
 	return eps
 }

@@ -70,7 +70,7 @@ type Instance struct {
 	Slot int
 }
 
-func (i Instance) String() string { return i.ID + " (" + bootstrap.EtcdName(i.Slot) + ")" }
+func (i Instance) String() string { return i.ID + " (" + tags.EtcdMember(i.Slot) + ")" }
 
 // ErrRefused marks a restore refused by a check (wrapped with the reasons).
 var ErrRefused = errors.New("refused")
@@ -336,7 +336,7 @@ func reboot(ctx context.Context, api EC2API, c spec.Cluster, slots []int, dryRun
 	}
 	for s := range c.Masters.Count {
 		if (slots == nil || slices.Contains(slots, s)) && !seen[s] {
-			out("reboot", "no running instance for %s: it restores when its Auto Scaling group starts one", bootstrap.EtcdName(s))
+			out("reboot", "no running instance for %s: it restores when its Auto Scaling group starts one", tags.EtcdMember(s))
 		}
 	}
 	if len(targets) == 0 {
@@ -432,9 +432,9 @@ func timeout(c spec.Cluster, rec Record, n int, wait time.Duration) error {
 		}
 		switch {
 		case m == nil:
-			missing = append(missing, fmt.Sprintf("%s: no member record", bootstrap.EtcdName(i)))
+			missing = append(missing, fmt.Sprintf("%s: no member record", tags.EtcdMember(i)))
 		case m.Generation != n:
-			missing = append(missing, fmt.Sprintf("%s: member record at generation %d (written %s)", bootstrap.EtcdName(i), m.Generation, m.Time))
+			missing = append(missing, fmt.Sprintf("%s: member record at generation %d (written %s)", tags.EtcdMember(i), m.Generation, m.Time))
 		}
 	}
 	if rec.Cluster == nil || rec.Cluster.Generation != n {
@@ -455,9 +455,9 @@ func describeRecord(r Record) string {
 	var ms []string
 	for i, m := range r.Members {
 		if m == nil {
-			ms = append(ms, bootstrap.EtcdName(i)+" none")
+			ms = append(ms, tags.EtcdMember(i)+" none")
 		} else {
-			ms = append(ms, fmt.Sprintf("%s g%d", bootstrap.EtcdName(i), m.Generation))
+			ms = append(ms, fmt.Sprintf("%s g%d", tags.EtcdMember(i), m.Generation))
 		}
 	}
 	req := "no restore request"
@@ -473,7 +473,7 @@ func slotList(slots []int) string {
 	}
 	names := make([]string, len(slots))
 	for k, s := range slots {
-		names[k] = bootstrap.EtcdName(s)
+		names[k] = tags.EtcdMember(s)
 	}
 	return strings.Join(names, ", ")
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
 const metricAlarmType = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -16,8 +17,8 @@ const BackupDisabled = "backup/disabled"
 // age of the newest etcd snapshot, which kinfra creates exactly when
 // backups are on (so the failure report reads the interval from it too).
 func IsBackupAgeAlarm(r mockaws.Resource) bool {
-	return r.Type == metricAlarmType && str(r.Inputs, "namespace") == bootstrap.BackupMetricNamespace &&
-		str(r.Inputs, "metricName") == bootstrap.BackupAgeMetric
+	return r.Type == metricAlarmType && mockaws.Str(r.Inputs["namespace"]) == bootstrap.BackupMetricNamespace &&
+		mockaws.Str(r.Inputs["metricName"]) == bootstrap.BackupAgeMetric
 }
 
 // backupDisabled flags a control plane whose etcd is not backed up: etcd
@@ -26,7 +27,7 @@ func IsBackupAgeAlarm(r mockaws.Resource) bool {
 func backupDisabled(rs []mockaws.Resource) []Finding {
 	members := 0
 	for _, v := range mockaws.OfType(rs, ebsVolumeType) {
-		if isEtcdVolume(v) {
+		if tags.IsEtcdVolume(mockaws.Tags(v.Inputs)) {
 			members++
 		}
 	}

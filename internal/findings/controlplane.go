@@ -19,13 +19,6 @@ const (
 	autoscalerEnabledTag = tags.AutoscalerEnabled
 )
 
-// isEtcdVolume reports whether a volume is a master slot's etcd volume.
-func isEtcdVolume(v mockaws.Resource) bool {
-	t := tagsOf(v)
-	_, slot := t[masterSlotTag]
-	return t[roleTag] == "etcd" || slot
-}
-
 // etcdVolumeProtected flags etcd volumes that Pulumi could delete: without
 // protect, a `pulumi destroy` or a replacing change deletes the cluster's
 // state; without retainOnDelete, so does removing the volume from the
@@ -33,7 +26,7 @@ func isEtcdVolume(v mockaws.Resource) bool {
 func etcdVolumeProtected(rs []mockaws.Resource) []Finding {
 	var out []Finding
 	for _, v := range mockaws.OfType(rs, ebsVolumeType) {
-		if !isEtcdVolume(v) {
+		if !tags.IsEtcdVolume(mockaws.Tags(v.Inputs)) {
 			continue
 		}
 		var missing []string
@@ -65,7 +58,7 @@ func oneRefreshAtATime(rs []mockaws.Resource) []Finding {
 	byTemplate := map[string][]string{}
 	var out []Finding
 	for _, g := range mockaws.OfType(rs, groupType) {
-		if _, master := tagsOf(g)[masterSlotTag]; !master {
+		if _, master := tags.Slot(mockaws.Tags(g.Inputs)); !master {
 			continue
 		}
 		if ltID := groupLaunchTemplate(g); ltID != "" {
@@ -102,11 +95,11 @@ func oneRefreshAtATime(rs []mockaws.Resource) []Finding {
 // groupLaunchTemplate is the ID of the launch template a group launches
 // from, directly or through a mixed instances policy.
 func groupLaunchTemplate(g mockaws.Resource) string {
-	if id := str(obj(g.Inputs["launchTemplate"]), "id"); id != "" {
+	if id := mockaws.Str(mockaws.Object(g.Inputs["launchTemplate"])["id"]); id != "" {
 		return id
 	}
-	spec := obj(obj(obj(g.Inputs["mixedInstancesPolicy"])["launchTemplate"])["launchTemplateSpecification"])
-	return str(spec, "launchTemplateId")
+	spec := mockaws.Object(mockaws.Object(mockaws.Object(g.Inputs["mixedInstancesPolicy"])["launchTemplate"])["launchTemplateSpecification"])
+	return mockaws.Str(spec["launchTemplateId"])
 }
 
 // poolsRolledByKinfraRoll flags node pool groups that `pulumi up` would
@@ -118,7 +111,7 @@ func groupLaunchTemplate(g mockaws.Resource) string {
 func poolsRolledByKinfraRoll(rs []mockaws.Resource) []Finding {
 	var out []Finding
 	for _, g := range mockaws.OfType(rs, groupType) {
-		if _, pool := tagsOf(g)[workers.PoolTag]; !pool {
+		if _, pool := tags.Pool(mockaws.Tags(g.Inputs)); !pool {
 			continue
 		}
 		var why []string
@@ -143,7 +136,7 @@ func poolsRolledByKinfraRoll(rs []mockaws.Resource) []Finding {
 func autoscalerDesiredCapacity(rs []mockaws.Resource) []Finding {
 	var out []Finding
 	for _, g := range mockaws.OfType(rs, groupType) {
-		enabled := tagsOf(g)[autoscalerEnabledTag] == "true"
+		enabled := mockaws.Tags(g.Inputs)[autoscalerEnabledTag] == "true"
 		ignored := slices.Contains(g.Options.IgnoreChanges, "desiredCapacity")
 		switch {
 		case enabled && !ignored:

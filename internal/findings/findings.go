@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/pki"
 )
 
@@ -184,15 +185,10 @@ func Errors(fs []Finding) []Finding {
 	return out
 }
 
-func str(m map[string]any, k string) string {
-	s, _ := m[k].(string)
-	return s
-}
-
 func flowLogs(rs []mockaws.Resource) []Finding {
 	logged := map[string]bool{}
 	for _, fl := range mockaws.OfType(rs, "aws:ec2/flowLog:FlowLog") {
-		logged[str(fl.Inputs, "vpcId")] = true
+		logged[mockaws.Str(fl.Inputs["vpcId"])] = true
 	}
 	var out []Finding
 	for _, vpc := range mockaws.OfType(rs, "aws:ec2/vpc:Vpc") {
@@ -206,7 +202,7 @@ func flowLogs(rs []mockaws.Resource) []Finding {
 func singleNAT(rs []mockaws.Resource) []Finding {
 	users := map[string]int{}
 	for _, r := range mockaws.OfType(rs, "aws:ec2/route:Route") {
-		if nat := str(r.Inputs, "natGatewayId"); nat != "" {
+		if nat := mockaws.Str(r.Inputs["natGatewayId"]); nat != "" {
 			users[nat]++
 		}
 	}
@@ -231,8 +227,8 @@ func publicIPOnLaunch(rs []mockaws.Resource) []Finding {
 
 func singleMaster(rs []mockaws.Resource) []Finding {
 	var etcd []mockaws.Resource
-	for _, v := range mockaws.OfType(rs, "aws:ebs/volume:Volume") {
-		if tags, _ := v.Inputs["tags"].(map[string]any); tags["kinfra.dev/role"] == "etcd" {
+	for _, v := range mockaws.OfType(rs, ebsVolumeType) {
+		if tags.IsEtcdVolume(mockaws.Tags(v.Inputs)) {
 			etcd = append(etcd, v)
 		}
 	}
@@ -253,7 +249,7 @@ func deprecatedProxyMode(rs []mockaws.Resource) []Finding {
 	var out []Finding
 	for _, cm := range mockaws.OfType(rs, "kubernetes:core/v1:ConfigMap") {
 		data, _ := cm.Inputs["data"].(map[string]any)
-		config := str(data, "config.conf")
+		config := mockaws.Str(data["config.conf"])
 		if !strings.Contains(config, "kind: KubeProxyConfiguration") {
 			continue
 		}

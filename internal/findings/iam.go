@@ -131,17 +131,17 @@ func iamWildcard(rs []mockaws.Resource) []Finding {
 		}
 	}
 	for _, r := range mockaws.OfType(rs, "aws:iam/role:Role") {
-		for _, raw := range anys(r.Inputs["inlinePolicies"]) {
-			if doc, ok := obj(raw)["policy"].(string); ok {
+		for _, raw := range mockaws.List(r.Inputs["inlinePolicies"]) {
+			if doc, ok := mockaws.Object(raw)["policy"].(string); ok {
 				for _, msg := range policyProblems(doc) {
-					out = append(out, Finding{Resource: r.URN, Message: "inline policy " + str(obj(raw), "name") + ": " + msg})
+					out = append(out, Finding{Resource: r.URN, Message: "inline policy " + mockaws.Str(mockaws.Object(raw)["name"]) + ": " + msg})
 				}
 			}
 		}
 	}
 	for _, typ := range []string{"aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"} {
 		for _, r := range mockaws.OfType(rs, typ) {
-			arn := str(r.Inputs, "policyArn")
+			arn := mockaws.Str(r.Inputs["policyArn"])
 			name := arn[strings.LastIndex(arn, "/")+1:]
 			if strings.Contains(arn, ":iam::aws:policy/") && (strings.HasSuffix(name, "FullAccess") || slices.Contains(broadManagedPolicies, name)) {
 				out = append(out, Finding{Resource: r.URN, Message: fmt.Sprintf("attaches the AWS-managed policy %s, which allows every action of one or more services; write a policy with the actions the role needs", name)})
@@ -215,7 +215,7 @@ func policyProblems(doc string) []string {
 func accessKeys(rs []mockaws.Resource) []Finding {
 	var out []Finding
 	for _, r := range mockaws.OfType(rs, "aws:iam/accessKey:AccessKey") {
-		user := str(r.Inputs, "user")
+		user := mockaws.Str(r.Inputs["user"])
 		if user == "" {
 			user = "its user"
 		}

@@ -21,13 +21,13 @@ func imdsv2(rs []mockaws.Resource) []Finding {
 	var out []Finding
 	for _, typ := range []string{launchTemplate, instanceType} {
 		for _, r := range mockaws.OfType(rs, typ) {
-			if msg := metadataProblem(obj(r.Inputs["metadataOptions"]), true); msg != "" {
+			if msg := metadataProblem(mockaws.Object(r.Inputs["metadataOptions"]), true); msg != "" {
 				out = append(out, Finding{Resource: r.URN, Message: msg})
 			}
 		}
 	}
 	for _, r := range mockaws.OfType(rs, infrastructureConfigType) {
-		if msg := metadataProblem(obj(r.Inputs["instanceMetadataOptions"]), false); msg != "" {
+		if msg := metadataProblem(mockaws.Object(r.Inputs["instanceMetadataOptions"]), false); msg != "" {
 			out = append(out, Finding{Resource: r.URN, Message: msg})
 		}
 	}
@@ -42,11 +42,11 @@ func metadataProblem(md map[string]any, needHopLimit bool) string {
 	if md == nil {
 		return "no metadata options: instances take the AMI's or the account's defaults, which may answer IMDSv1 requests; " + fix
 	}
-	if str(md, "httpEndpoint") == "disabled" {
+	if mockaws.Str(md["httpEndpoint"]) == "disabled" {
 		return "" // no metadata service at all
 	}
 	var problems []string
-	if tokens := str(md, "httpTokens"); tokens != "required" {
+	if tokens := mockaws.Str(md["httpTokens"]); tokens != "required" {
 		if tokens == "" {
 			tokens = "unset"
 		}
@@ -82,15 +82,15 @@ func storageEncrypted(rs []mockaws.Resource) []Finding {
 		what := map[string]string{launchTemplate: "instances", imageRecipeType: "images"}[typ]
 		for _, r := range mockaws.OfType(rs, typ) {
 			ebs := 0
-			for _, raw := range anys(r.Inputs["blockDeviceMappings"]) {
-				m := obj(raw)
-				e := obj(m["ebs"])
+			for _, raw := range mockaws.List(r.Inputs["blockDeviceMappings"]) {
+				m := mockaws.Object(raw)
+				e := mockaws.Object(m["ebs"])
 				if e == nil {
 					continue
 				}
 				ebs++
 				if !isTrue(e["encrypted"]) {
-					add(r, "block device %s is not encrypted, so the %s' volumes are written in the clear; set ebs.encrypted: true", str(m, "deviceName"), what)
+					add(r, "block device %s is not encrypted, so the %s' volumes are written in the clear; set ebs.encrypted: true", mockaws.Str(m["deviceName"]), what)
 				}
 			}
 			if ebs == 0 {
@@ -99,13 +99,13 @@ func storageEncrypted(rs []mockaws.Resource) []Finding {
 		}
 	}
 	for _, i := range mockaws.OfType(rs, instanceType) {
-		root := obj(i.Inputs["rootBlockDevice"])
+		root := mockaws.Object(i.Inputs["rootBlockDevice"])
 		if !isTrue(root["encrypted"]) {
 			add(i, "the root volume is not encrypted (or takes the AMI's or account's default); set rootBlockDevice.encrypted: true")
 		}
-		for _, raw := range anys(i.Inputs["ebsBlockDevices"]) {
-			if m := obj(raw); !isTrue(m["encrypted"]) {
-				add(i, "block device %s is not encrypted; set encrypted: true", str(m, "deviceName"))
+		for _, raw := range mockaws.List(i.Inputs["ebsBlockDevices"]) {
+			if m := mockaws.Object(raw); !isTrue(m["encrypted"]) {
+				add(i, "block device %s is not encrypted; set encrypted: true", mockaws.Str(m["deviceName"]))
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
 func withOptions(r mockaws.Resource, o mockaws.Options) mockaws.Resource {
@@ -18,7 +19,7 @@ func withOptions(r mockaws.Resource, o mockaws.Options) mockaws.Resource {
 
 func etcdVolume(name string, o mockaws.Options) mockaws.Resource {
 	return withOptions(res(ebsVolumeType, name, "vol-"+name, map[string]any{"encrypted": true,
-		"tags": map[string]any{masterSlotTag: "0", roleTag: "etcd"}}), o)
+		"tags": map[string]any{tags.MasterSlot: "0", tags.Role: "etcd"}}), o)
 }
 
 // backupAlarm is the alarm kinfra creates when etcd is backed up.
@@ -31,13 +32,13 @@ func backupAlarm() mockaws.Resource {
 // group an instance refresh and leaves its launch template version to
 // Pulumi, as the program's master groups had before `kinfra roll`.
 func masterSlot(i string, rolling bool, ltID string) []mockaws.Resource {
-	lt := res(launchTemplate, "m-master-"+i, ltID, map[string]any{"tags": map[string]any{masterSlotTag: i},
+	lt := res(launchTemplate, "m-master-"+i, ltID, map[string]any{"tags": map[string]any{tags.MasterSlot: i},
 		"metadataOptions":     map[string]any{"httpTokens": "required", "httpPutResponseHopLimit": 1.0},
 		"blockDeviceMappings": []any{map[string]any{"deviceName": "/dev/sda1", "ebs": map[string]any{"encrypted": "true"}}},
 	})
 	g := res(groupType, "m-master-"+i, "m-master-"+i, map[string]any{
 		"launchTemplate": map[string]any{"id": ltID, "version": "1"},
-		"tags":           []any{map[string]any{"key": masterSlotTag, "value": i, "propagateAtLaunch": true}},
+		"tags":           []any{map[string]any{"key": tags.MasterSlot, "value": i, "propagateAtLaunch": true}},
 	})
 	if rolling {
 		g.Inputs["instanceRefresh"] = map[string]any{"strategy": "Rolling"}
@@ -226,11 +227,11 @@ func TestNewRulesFlagTheirViolationsAndPassTheFixes(t *testing.T) {
 		{
 			name: "etcd open to the nodes by an all-traffic rule",
 			bad: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
-				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{tags.Component: "masters", "Name": "c-masters-masters"}}),
 				res(ingressRuleType, "pods", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "-1", "referencedSecurityGroupId": "sg-nodes"}),
 			}),
 			good: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
-				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{tags.Component: "masters", "Name": "c-masters-masters"}}),
 				res(ingressRuleType, "etcd", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 2379.0, "toPort": 2380.0, "referencedSecurityGroupId": "sg-m"}),
 				res(ingressRuleType, "pods-low", "sgr-2", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 0.0, "toPort": 2378.0, "referencedSecurityGroupId": "sg-nodes"}),
 			}),
@@ -239,14 +240,14 @@ func TestNewRulesFlagTheirViolationsAndPassTheFixes(t *testing.T) {
 		{
 			name: "the operators' group reaching etcd's peer port",
 			bad: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
-				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
-				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{componentTag: "masters", roleTag: "operators"}}),
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{tags.Component: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{tags.Component: "masters", tags.Role: "operators"}}),
 				res(ingressRuleType, "ops-etcd", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 2379.0, "toPort": 2380.0, "referencedSecurityGroupId": "sg-ops"}),
 			}),
 			// kinfra roll and kinfra etcd on the client port only.
 			good: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
-				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
-				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{componentTag: "masters", roleTag: "operators"}}),
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{tags.Component: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{tags.Component: "masters", tags.Role: "operators"}}),
 				res(ingressRuleType, "ops-etcd", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 2379.0, "toPort": 2379.0, "referencedSecurityGroupId": "sg-ops"}),
 			}),
 			want: []string{"error security-group/etcd-masters-only urn:" + ingressRuleType + "::ops-etcd"},
@@ -254,15 +255,15 @@ func TestNewRulesFlagTheirViolationsAndPassTheFixes(t *testing.T) {
 		{
 			name: "a group named operators but carried by instances",
 			bad: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
-				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
-				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{componentTag: "masters", roleTag: "operators"}}),
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{tags.Component: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{tags.Component: "masters", tags.Role: "operators"}}),
 				res(launchTemplate, "worker", "lt-w", map[string]any{"vpcSecurityGroupIds": []any{"sg-ops"}, "metadataOptions": map[string]any{"httpTokens": "required", "httpPutResponseHopLimit": 1.0},
 					"blockDeviceMappings": []any{map[string]any{"deviceName": "/dev/sda1", "ebs": map[string]any{"encrypted": "true"}}}}),
 				res(ingressRuleType, "ops-etcd", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 2379.0, "toPort": 2379.0, "referencedSecurityGroupId": "sg-ops"}),
 			}),
 			good: concat(masterSlot("0", false, "lt-0"), []mockaws.Resource{
-				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{componentTag: "masters", "Name": "c-masters-masters"}}),
-				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{componentTag: "masters", roleTag: "operators"}}),
+				res(securityGroupType, "c-masters-masters", "sg-m", map[string]any{"tags": map[string]any{tags.Component: "masters", "Name": "c-masters-masters"}}),
+				res(securityGroupType, "c-masters-operators", "sg-ops", map[string]any{"tags": map[string]any{tags.Component: "masters", tags.Role: "operators"}}),
 				res(ingressRuleType, "ops-etcd", "sgr-1", map[string]any{"securityGroupId": "sg-m", "ipProtocol": "tcp", "fromPort": 2379.0, "toPort": 2379.0, "referencedSecurityGroupId": "sg-ops"}),
 			}),
 			want: []string{"error security-group/etcd-masters-only urn:" + ingressRuleType + "::ops-etcd"},
@@ -368,4 +369,24 @@ func TestMalformedAcknowledgementsAreDescribedWithoutParserWords(t *testing.T) {
 		_, err := ParseAcknowledgements(raw)
 		require.EqualError(t, err, want, raw)
 	}
+}
+
+// Every rule about etcd volumes recognises one by the same tags
+// (tags.IsEtcdVolume): its role, its slot, or both, as the masters tag it.
+func TestEtcdVolumeRulesRecogniseAVolumeByItsRoleOrItsSlot(t *testing.T) {
+	for name, volumeTags := range map[string]map[string]any{
+		"role and slot": {tags.Role: tags.RoleEtcd, tags.MasterSlot: "0"},
+		"role only":     {tags.Role: tags.RoleEtcd},
+		"slot only":     {tags.MasterSlot: "0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			v := res(ebsVolumeType, "etcd-0", "vol-0", map[string]any{"encrypted": true, "tags": volumeTags})
+			require.Equal(t, []string{
+				"error masters/etcd-volume-protected urn:" + ebsVolumeType + "::etcd-0",
+				"warning masters/single-member urn:" + ebsVolumeType + "::etcd-0",
+			}, rules(Run([]mockaws.Resource{v, backupAlarm()})))
+		})
+	}
+	other := res(ebsVolumeType, "data", "vol-1", map[string]any{"encrypted": true, "tags": map[string]any{tags.Role: "data"}})
+	require.Empty(t, Run([]mockaws.Resource{other, backupAlarm()}), "a volume of another role is not etcd's")
 }

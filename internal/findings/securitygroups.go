@@ -66,7 +66,7 @@ func (r ingress) ports() string {
 var protocols = map[string]string{"-1": "all", "all": "all", "6": "tcp", "tcp": "tcp", "17": "udp", "udp": "udp", "1": "icmp", "icmp": "icmp", "58": "icmpv6", "icmpv6": "icmpv6"}
 
 func newIngress(urn, group string, m map[string]any, protoKey string) ingress {
-	proto := strings.ToLower(str(m, protoKey))
+	proto := strings.ToLower(mockaws.Str(m[protoKey]))
 	if p, ok := protocols[proto]; ok {
 		proto = p
 	}
@@ -98,20 +98,20 @@ func ingressRules(rs []mockaws.Resource) []ingress {
 	}
 	for _, rule := range mockaws.OfType(rs, ingressRuleType) {
 		m := rule.Inputs
-		r := newIngress(rule.URN, str(m, "securityGroupId"), m, "ipProtocol")
-		r.CIDRs = nonEmpty(str(m, "cidrIpv4"), str(m, "cidrIpv6"))
-		r.Groups = nonEmpty(str(m, "referencedSecurityGroupId"))
-		r.PrefixLists = nonEmpty(str(m, "prefixListId"))
+		r := newIngress(rule.URN, mockaws.Str(m["securityGroupId"]), m, "ipProtocol")
+		r.CIDRs = nonEmpty(mockaws.Str(m["cidrIpv4"]), mockaws.Str(m["cidrIpv6"]))
+		r.Groups = nonEmpty(mockaws.Str(m["referencedSecurityGroupId"]))
+		r.PrefixLists = nonEmpty(mockaws.Str(m["prefixListId"]))
 		out = append(out, r)
 	}
 	for _, rule := range mockaws.OfType(rs, legacyRuleType) {
 		m := rule.Inputs
-		if str(m, "type") != "ingress" {
+		if mockaws.Str(m["type"]) != "ingress" {
 			continue
 		}
-		r := newIngress(rule.URN, str(m, "securityGroupId"), m, "protocol")
+		r := newIngress(rule.URN, mockaws.Str(m["securityGroupId"]), m, "protocol")
 		r.CIDRs = append(strs(m["cidrBlocks"]), strs(m["ipv6CidrBlocks"])...)
-		r.Groups = nonEmpty(str(m, "sourceSecurityGroupId"))
+		r.Groups = nonEmpty(mockaws.Str(m["sourceSecurityGroupId"]))
 		if self, _ := m["self"].(bool); self {
 			r.Groups = append(r.Groups, r.Group)
 		}
@@ -154,10 +154,7 @@ func worldOpen(rs []mockaws.Resource) []Finding {
 const (
 	apiPort                  = ports.API
 	etcdClient, etcdPeer     = ports.EtcdClient, ports.EtcdPeer
-	masterSlotTag            = masters.SlotTag
-	operatorsRoleTag         = masters.OperatorsRoleTag
 	operatorsRole            = masters.OperatorsRole
-	componentTag, roleTag    = tags.Component, "kinfra.dev/role"
 	loadBalancerType         = "aws:lb/loadBalancer:LoadBalancer"
 	listenerType             = "aws:lb/listener:Listener"
 	infrastructureConfigType = "aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration"
@@ -179,7 +176,7 @@ func apiLoadBalancers(rs []mockaws.Resource) []mockaws.Resource {
 	var arns []string
 	for _, l := range mockaws.OfType(rs, listenerType) {
 		if port(l.Inputs["port"]) == apiPort {
-			arns = append(arns, str(l.Inputs, "loadBalancerArn"))
+			arns = append(arns, mockaws.Str(l.Inputs["loadBalancerArn"]))
 		}
 	}
 	var out []mockaws.Resource
@@ -220,10 +217,10 @@ func masterGroups(rs []mockaws.Resource) (masters, others map[string]bool) {
 	masters, others = map[string]bool{}, map[string]bool{}
 	for _, lt := range mockaws.OfType(rs, launchTemplate) {
 		groups := strs(lt.Inputs["vpcSecurityGroupIds"])
-		for _, ni := range anys(lt.Inputs["networkInterfaces"]) {
-			groups = append(groups, strs(obj(ni)["securityGroups"])...)
+		for _, ni := range mockaws.List(lt.Inputs["networkInterfaces"]) {
+			groups = append(groups, strs(mockaws.Object(ni)["securityGroups"])...)
 		}
-		_, master := tagsOf(lt)[masterSlotTag]
+		_, master := tags.Slot(mockaws.Tags(lt.Inputs))
 		for _, g := range groups {
 			if master {
 				masters[g] = true
@@ -243,8 +240,8 @@ func masterGroups(rs []mockaws.Resource) (masters, others map[string]bool) {
 		}
 	}
 	for _, sg := range mockaws.OfType(rs, securityGroupType) {
-		t := tagsOf(sg)
-		if t[componentTag] == "masters" && strings.HasSuffix(t["Name"], "-"+string(ports.Masters)) {
+		t := mockaws.Tags(sg.Inputs)
+		if t[tags.Component] == "masters" && strings.HasSuffix(t["Name"], "-"+string(ports.Masters)) {
 			masters[sg.ID] = true
 		}
 	}
@@ -258,7 +255,7 @@ func etcdMastersOnly(rs []mockaws.Resource) []Finding {
 	masters, others := masterGroups(rs)
 	operators := map[string]bool{}
 	for _, sg := range mockaws.OfType(rs, securityGroupType) {
-		if tagsOf(sg)[operatorsRoleTag] == operatorsRole && !others[sg.ID] && !masters[sg.ID] {
+		if mockaws.Tags(sg.Inputs)[tags.Role] == operatorsRole && !others[sg.ID] && !masters[sg.ID] {
 			operators[sg.ID] = true
 		}
 	}
@@ -289,50 +286,14 @@ func etcdMastersOnly(rs []mockaws.Resource) []Finding {
 	return out
 }
 
-// strs returns the strings of a list input.
-func strs(v any) []string {
-	var out []string
-	for _, x := range anys(v) {
-		if s, ok := x.(string); ok && s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func anys(v any) []any {
-	l, _ := v.([]any)
-	return l
-}
-
-func obj(v any) map[string]any {
-	m, _ := v.(map[string]any)
-	return m
-}
+// strs returns the non-empty strings of a list input.
+func strs(v any) []string { return nonEmpty(mockaws.Strings(v)...) }
 
 func nonEmpty(values ...string) []string {
 	var out []string
 	for _, v := range values {
 		if v != "" {
 			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// tagsOf returns a resource's tags, written as a map or, on Auto Scaling
-// groups, as a list of {key, value}.
-func tagsOf(r mockaws.Resource) map[string]string {
-	out := map[string]string{}
-	switch t := r.Inputs["tags"].(type) {
-	case map[string]any:
-		for k, v := range t {
-			out[k], _ = v.(string)
-		}
-	case []any:
-		for _, e := range t {
-			m := obj(e)
-			out[str(m, "key")], _ = m["value"].(string)
 		}
 	}
 	return out

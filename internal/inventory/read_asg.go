@@ -11,12 +11,8 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
-
-// clusterTag is the tag naming the kinfra cluster a resource belongs to:
-// internal/tags.Cluster, which this package does not import because that
-// package brings the Pulumi SDK (a test holds the two equal).
-const clusterTag = "kinfra.dev/cluster"
 
 // readAutoScalingGroups reads the groups with a subnet in the VPC: the API
 // has no VPC filter, so every group of the region is listed.
@@ -117,12 +113,12 @@ func (r *reader) readLaunchTemplates(ctx context.Context) error {
 	}
 	clusters := map[string]bool{}
 	for _, v := range r.inv.VPCs {
-		if c := v.Tags[clusterTag]; c != "" {
+		if c := v.Tags[tags.Cluster]; c != "" {
 			clusters[c] = true
 		}
 	}
 	for _, g := range r.inv.AutoScalingGroups {
-		if c := g.Tags[clusterTag]; c != "" {
+		if c := g.Tags[tags.Cluster]; c != "" {
 			clusters[c] = true
 		}
 		for _, ref := range []*LaunchTemplateRef{g.LaunchTemplate, mixedTemplate(g.MixedInstances)} {
@@ -148,7 +144,7 @@ func (r *reader) readLaunchTemplates(ctx context.Context) error {
 				DefaultVersion: aws.ToInt64(t.DefaultVersionNumber), LatestVersion: aws.ToInt64(t.LatestVersionNumber),
 				Tags: ec2Tags(t.Tags),
 			}
-			if !ids[lt.ID] && !names[lt.Name] && !clusters[lt.Tags[clusterTag]] {
+			if !ids[lt.ID] && !names[lt.Name] && !clusters[lt.Tags[tags.Cluster]] {
 				continue
 			}
 			if lt.Data, err = r.templateData(ctx, lt.ID); err != nil {

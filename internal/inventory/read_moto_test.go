@@ -17,6 +17,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
@@ -71,7 +72,7 @@ func tagSpec(typ ec2types.ResourceType, tags Tags) []ec2types.TagSpecification {
 	return []ec2types.TagSpecification{spec}
 }
 
-func named(name string) Tags { return Tags{"Name": name, clusterTag: "legacy"} }
+func named(name string) Tags { return Tags{"Name": name, tags.Cluster: "legacy"} }
 
 // legacy is a hand-grown cluster's account in moto, built through the
 // SDK, and the inventory a read of its VPC must give.
@@ -290,7 +291,7 @@ func buildLegacyFleet(t *testing.T, a *account, vpcID string, public, private []
 		LaunchTemplateName: aws.String("legacy-spare"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceTypeT3Small},
 		TagSpecifications: tagSpec(ec2types.ResourceTypeLaunchTemplate, named("legacy-spare")),
 	})).LaunchTemplate
-	for name, tags := range map[string]Tags{"other-cluster": {clusterTag: "other"}, "untagged": nil} {
+	for name, tags := range map[string]Tags{"other-cluster": {tags.Cluster: "other"}, "untagged": nil} {
 		in := &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceTypeT3Small}}
 		if tags != nil {
 			in.TagSpecifications = tagSpec(ec2types.ResourceTypeLaunchTemplate, tags)
@@ -317,7 +318,7 @@ func buildLegacyFleet(t *testing.T, a *account, vpcID string, public, private []
 	})).TargetGroups[0]
 	lb := must(a.elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
 		Name: aws.String("legacy-api"), Type: elbtypes.LoadBalancerTypeEnumNetwork, Scheme: elbtypes.LoadBalancerSchemeEnumInternal,
-		Subnets: private, Tags: []elbtypes.Tag{{Key: aws.String("Name"), Value: aws.String("legacy-api")}, {Key: aws.String(clusterTag), Value: aws.String("legacy")}},
+		Subnets: private, Tags: []elbtypes.Tag{{Key: aws.String("Name"), Value: aws.String("legacy-api")}, {Key: aws.String(tags.Cluster), Value: aws.String("legacy")}},
 	})).LoadBalancers[0]
 	listener := must(a.elb.CreateListener(ctx, &elbv2.CreateListenerInput{
 		LoadBalancerArn: lb.LoadBalancerArn, Port: aws.Int32(6443), Protocol: elbtypes.ProtocolEnumTcp,
@@ -331,7 +332,7 @@ func buildLegacyFleet(t *testing.T, a *account, vpcID string, public, private []
 	}}
 
 	poolTags := Tags{
-		"Name": "legacy-pool-general", clusterTag: "legacy",
+		"Name": "legacy-pool-general", tags.Cluster: "legacy",
 		"k8s.io/cluster-autoscaler/enabled":                        "true",
 		"k8s.io/cluster-autoscaler/node-template/label/pool":       "general",
 		"k8s.io/cluster-autoscaler/node-template/taint/dedicated":  "batch:NoSchedule",
@@ -385,7 +386,7 @@ func buildOtherVPC(t *testing.T, a *account) []string {
 	t.Helper()
 	ctx := context.Background()
 	c := a.ec2
-	vpc := must(c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.9.0.0/16"), TagSpecifications: tagSpec(ec2types.ResourceTypeVpc, Tags{clusterTag: "other"})})).Vpc
+	vpc := must(c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.9.0.0/16"), TagSpecifications: tagSpec(ec2types.ResourceTypeVpc, Tags{tags.Cluster: "other"})})).Vpc
 	sn := must(c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.VpcId, CidrBlock: aws.String("10.9.0.0/24"), AvailabilityZone: aws.String("us-east-1a")})).Subnet
 	sg := must(c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("other"), Description: aws.String("other"), VpcId: vpc.VpcId}))
 	igw := must(c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})).InternetGateway

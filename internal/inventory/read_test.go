@@ -12,13 +12,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/stretchr/testify/require"
-
-	"github.com/kinfra-dev/kinfra/internal/tags"
 )
-
-func TestClusterTagIsKinfras(t *testing.T) {
-	require.Equal(t, tags.Cluster, clusterTag)
-}
 
 func TestScopeMustNameExactlyOneThing(t *testing.T) {
 	for _, s := range []Scope{{}, {VpcID: "vpc-1", CloudFormationStack: "legacy"}} {

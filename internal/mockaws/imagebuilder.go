@@ -20,6 +20,20 @@ var imageBuilderKinds = map[string]string{
 	"aws:imagebuilder/image:Image":                                             "image",
 }
 
+// ImageBuilderKind is the resource kind in the ARNs of an EC2 Image Builder
+// type, which carry the resource's lower-cased name rather than its ID.
+func ImageBuilderKind(typ string) (string, bool) {
+	k, ok := imageBuilderKinds[typ]
+	return k, ok
+}
+
+// ImageAMI is the offline ID of the AMI an Image Builder image resource of
+// this name builds: "ami-" and 17 hex digits of the name's SHA-256.
+func ImageAMI(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return "ami-" + hex.EncodeToString(sum[:])[:17]
+}
+
 // imageBuilderOutputs sets the outputs AWS computes for an Image Builder
 // resource that kinfra reads: every one's arn and, for an image, the AMI it
 // built in the account's region (outputResources, shaped like the Go SDK's
@@ -47,9 +61,8 @@ func imageBuilderOutputs(typ, name, id string, a Account, state resource.Propert
 	arn := fmt.Sprintf("arn:%s:imagebuilder:%s:%s:%s/%s%s", a.Partition, a.Region, a.AccountID, kind, strings.ToLower(resName), suffix)
 	state["arn"] = resource.NewProperty(arn)
 	if kind == "image" {
-		sum := sha256.Sum256([]byte(name))
 		ami := resource.NewPropertyMapFromMap(map[string]any{
-			"image":     "ami-" + hex.EncodeToString(sum[:])[:17],
+			"image":     ImageAMI(name),
 			"region":    a.Region,
 			"name":      name,
 			"accountId": a.AccountID,

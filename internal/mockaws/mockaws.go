@@ -158,7 +158,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if args.Custom {
 		id = args.ID
 		if id == "" {
-			id = m.idFor(args.TypeToken, args.Name)
+			id = IDFor(args.TypeToken, args.Name)
 		}
 		m.computed(args.TypeToken, args.Name, id, state)
 	}
@@ -250,14 +250,24 @@ var idPrefixes = map[string]string{
 	"aws:ec2/instance:Instance":                                   "i-",
 }
 
-// idFor is a stable, AWS-shaped ID derived from the resource's type and name,
-// so that plans are byte-for-byte reproducible.
-func (m *Mocks) idFor(typ, name string) string {
+// IDFor is the offline ID of a resource the program does not import: a
+// stable, AWS-shaped ID derived from its type and name, so that plans are
+// byte-for-byte reproducible. A type AWS gives a prefixed ID gets the prefix
+// and 17 hex digits of the SHA-256 of type and name; any other type the
+// name, "-" and 8 of those digits.
+func IDFor(typ, name string) string {
 	sum := sha256.Sum256([]byte(typ + "\x00" + name))
+	h := hex.EncodeToString(sum[:])
 	if p, ok := idPrefixes[typ]; ok {
-		return p + hex.EncodeToString(sum[:])[:17]
+		return p + h[:17]
 	}
-	return name + "-" + hex.EncodeToString(sum[:])[:8]
+	return name + "-" + h[:8]
+}
+
+// IDPrefix is the prefix of the offline IDs of a type, if it has one.
+func IDPrefix(typ string) (string, bool) {
+	p, ok := idPrefixes[typ]
+	return p, ok
 }
 
 // computed adds the outputs AWS would compute that kinfra reads.
@@ -457,6 +467,23 @@ func OfType(rs []Resource, typ string) []Resource {
 		}
 	}
 	return out
+}
+
+// TB is what MustNamed needs of a test (testing.TB has it).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// MustNamed returns the recorded resource of a type and name, and fails the
+// test t when there is none.
+func (m *Mocks) MustNamed(t TB, typ, name string) Resource {
+	t.Helper()
+	r, ok := m.Named(typ, name)
+	if !ok {
+		t.Fatalf("no %s named %s", typ, name)
+	}
+	return r
 }
 
 // Named returns the resource of a type and name, if recorded.

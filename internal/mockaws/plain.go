@@ -57,19 +57,3 @@ func plainValue(v resource.PropertyValue) any {
 	}
 	return v.Mappable()
 }
-
-// Strings reads a recorded list of strings ([]any after Plain, []string in
-// hand-made resources); other elements are skipped.
-func Strings(v any) []string {
-	if s, ok := v.([]string); ok {
-		return s
-	}
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, e := range l {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}

@@ -11,11 +11,11 @@ import (
 	"text/tabwriter"
 
 	"github.com/kinfra-dev/kinfra/components/masters"
-	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/ports"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
 // Resource types the failure simulation reads.
@@ -145,8 +145,8 @@ type Recovery struct {
 // isBootFailedAlarm reports whether a recorded resource is the alarm on the
 // masters' failed boot attempts.
 func isBootFailedAlarm(r mockaws.Resource) bool {
-	return r.Type == simAlarm && inputStr(r.Inputs["namespace"]) == bootstrap.BootMetricNamespace &&
-		inputStr(r.Inputs["metricName"]) == bootstrap.BootFailuresMetric
+	return r.Type == simAlarm && mockaws.Str(r.Inputs["namespace"]) == bootstrap.BootMetricNamespace &&
+		mockaws.Str(r.Inputs["metricName"]) == bootstrap.BootFailuresMetric
 }
 
 // RecoveryScenario is one way of losing etcd's data, what then happens,
@@ -189,7 +189,7 @@ func (p *Plan) Failures() (FailureReport, error) {
 	}
 	subnetZone := map[string]string{}
 	for _, r := range mockaws.OfType(p.Resources, simSubnet) {
-		if z := inputStr(r.Inputs["availabilityZone"]); z != "" && r.ID != "" {
+		if z := mockaws.Str(r.Inputs["availabilityZone"]); z != "" && r.ID != "" {
 			subnetZone[r.ID] = z
 		}
 	}
@@ -227,12 +227,13 @@ func (p *Plan) Failures() (FailureReport, error) {
 			zoneSet[z] = true
 		}
 		sort.Strings(g.zones)
-		name := inputStr(r.Inputs["name"])
+		name := mockaws.Str(r.Inputs["name"])
 		if name == "" {
 			name = r.ID
 		}
 		byName[name] = r.URN
-		if v, ok := inputTag(r.Inputs, masters.SlotTag); ok {
+		t := mockaws.Tags(r.Inputs)
+		if v, ok := tags.Slot(t); ok {
 			i, err := strconv.Atoi(v)
 			if err != nil || i < 0 {
 				rep.Problems = append(rep.Problems, fmt.Sprintf("group %s: master slot tag %q is not a slot index", r.Name, v))
@@ -243,12 +244,12 @@ func (p *Plan) Failures() (FailureReport, error) {
 				continue
 			}
 			slots[i] = g
-		} else if v, ok := inputTag(r.Inputs, workers.PoolTag); ok {
+		} else if v, ok := tags.Pool(t); ok {
 			pools[v] = append(pools[v], g)
 		}
 	}
 	if len(slots) == 0 {
-		rep.Problems = append(rep.Problems, "the plan has no master groups (no group tagged "+masters.SlotTag+")")
+		rep.Problems = append(rep.Problems, "the plan has no master groups (no group tagged "+tags.MasterSlot+")")
 	}
 
 	// The API target group: the target group on the API port. A master is
@@ -280,8 +281,8 @@ func (p *Plan) Failures() (FailureReport, error) {
 		}
 	}
 	for _, r := range mockaws.OfType(p.Resources, simAttachment) {
-		if isAPIArn(inputStr(r.Inputs["lbTargetGroupArn"])) {
-			if urn, ok := byName[inputStr(r.Inputs["autoscalingGroupName"])]; ok {
+		if isAPIArn(mockaws.Str(r.Inputs["lbTargetGroupArn"])) {
+			if urn, ok := byName[mockaws.Str(r.Inputs["autoscalingGroupName"])]; ok {
 				attached[urn] = true
 			}
 		}
@@ -290,18 +291,23 @@ func (p *Plan) Failures() (FailureReport, error) {
 	// Etcd volumes by slot, and the private zone's records.
 	volumes := map[int][]mockaws.Resource{}
 	for _, r := range mockaws.OfType(p.Resources, simVolume) {
-		if v, ok := inputTag(r.Inputs, masters.SlotTag); ok {
+		t := mockaws.Tags(r.Inputs)
+		if !tags.IsEtcdVolume(t) {
+			continue
+		}
+		// An etcd volume tagged for no slot belongs to none.
+		if v, ok := tags.Slot(t); ok {
 			if i, err := strconv.Atoi(v); err == nil {
 				volumes[i] = append(volumes[i], r)
 			}
-			if z := inputStr(r.Inputs["availabilityZone"]); z != "" {
+			if z := mockaws.Str(r.Inputs["availabilityZone"]); z != "" {
 				zoneSet[z] = true
 			}
 		}
 	}
 	records := map[string]bool{} // "zoneID name"
 	for _, r := range mockaws.OfType(p.Resources, simRecord) {
-		records[inputStr(r.Inputs["zoneId"])+" "+strings.TrimSuffix(inputStr(r.Inputs["name"]), ".")] = true
+		records[mockaws.Str(r.Inputs["zoneId"])+" "+strings.TrimSuffix(mockaws.Str(r.Inputs["name"]), ".")] = true
 	}
 	zones := mockaws.OfType(p.Resources, simZone)
 
@@ -366,7 +372,7 @@ func (p *Plan) Failures() (FailureReport, error) {
 			// no zone is known for it, or when its data (the volume) is there.
 			lost := len(g.zones) == 0 || len(g.unknown) > 0 || slices.Contains(g.zones, z)
 			for _, v := range volumes[i] {
-				if inputStr(v.Inputs["availabilityZone"]) == z {
+				if mockaws.Str(v.Inputs["availabilityZone"]) == z {
 					lost = true
 				}
 			}
@@ -443,9 +449,9 @@ func (p *Plan) recovery(members int) Recovery {
 				rec.RPOMinutes, rec.RPOFrom = period/60, "alarm"
 			}
 		case r.Type == simBucket && strings.Contains(r.URN, "kinfra:masters:ControlPlane$"+simBucket+"::") && !isIssuerBucket(r):
-			rec.Bucket = inputStr(r.Inputs["bucket"])
+			rec.Bucket = mockaws.Str(r.Inputs["bucket"])
 		case isBootFailedAlarm(r):
-			rec.BootAlarm = inputStr(r.Inputs["name"])
+			rec.BootAlarm = mockaws.Str(r.Inputs["name"])
 			if rec.BootAlarm == "" {
 				rec.BootAlarm = r.Name
 			}
@@ -544,10 +550,10 @@ func slotIdentity(i int, g simGroup, vols []mockaws.Resource, zones []mockaws.Re
 	}
 	switch len(vols) {
 	case 0:
-		problem("no etcd volume is tagged %s=%d", masters.SlotTag, i)
+		problem("no etcd volume is tagged %s=%d", tags.MasterSlot, i)
 	case 1:
 		v := vols[0]
-		s.Volume, s.VolumeZone = v.Name, inputStr(v.Inputs["availabilityZone"])
+		s.Volume, s.VolumeZone = v.Name, mockaws.Str(v.Inputs["availabilityZone"])
 		s.Protected, s.Retained = v.Options.Protect, v.Options.RetainOnDelete
 		if s.Zone != "" && s.VolumeZone != s.Zone {
 			problem("etcd volume %s is in %s, but the group launches in %s: a replacement could not attach it", v.Name, s.VolumeZone, s.Zone)
@@ -566,13 +572,13 @@ func slotIdentity(i int, g simGroup, vols []mockaws.Resource, zones []mockaws.Re
 		problem("%d etcd volumes are tagged for the slot: %s", len(vols), strings.Join(names, ", "))
 	}
 	for _, z := range zones {
-		name := bootstrap.EtcdRecord(i, strings.TrimSuffix(inputStr(z.Inputs["name"]), "."))
+		name := tags.EtcdRecord(i, strings.TrimSuffix(mockaws.Str(z.Inputs["name"]), "."))
 		if records[z.ID+" "+name] {
 			s.Record = name
 		}
 	}
 	if s.Record == "" {
-		problem("no DNS record %s.<private domain> in the cluster's private zone", bootstrap.EtcdName(i))
+		problem("no DNS record %s.<private domain> in the cluster's private zone", tags.EtcdMember(i))
 	}
 	if s.MaxSize != 1 {
 		problem("group %s has max size %d: a slot runs at most one instance", g.r.Name, s.MaxSize)
@@ -710,33 +716,10 @@ func slotList(is []int) string {
 	return strings.Join(s, ", ")
 }
 
-// inputTag finds a tag's value in recorded inputs: tags as a map (most
-// resources) or as a list of {key, value} (Auto Scaling Groups).
 // isIssuerBucket: the bucket that publishes the service-account issuer,
 // not the backups.
 func isIssuerBucket(r mockaws.Resource) bool {
-	role, _ := inputTag(r.Inputs, masters.RoleTag)
-	return role == masters.IssuerRole
-}
-
-func inputTag(inputs map[string]any, key string) (string, bool) {
-	switch t := inputs["tags"].(type) {
-	case map[string]any:
-		v, ok := t[key]
-		return inputStr(v), ok
-	case []any:
-		for _, e := range t {
-			if m, ok := e.(map[string]any); ok && m["key"] == key {
-				return inputStr(m["value"]), true
-			}
-		}
-	}
-	return "", false
-}
-
-func inputStr(v any) string {
-	s, _ := v.(string)
-	return s
+	return mockaws.Tags(r.Inputs)[tags.Role] == masters.IssuerRole
 }
 
 // inputNum reads a recorded number (float64 after Plain; int in hand-made

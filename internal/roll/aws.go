@@ -15,7 +15,6 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/kinfra-dev/kinfra/internal/tags"
-	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // AutoScalingAPI is what the roll asks of Auto Scaling.
@@ -91,7 +90,7 @@ func (f *AWSFleet) tagged(ctx context.Context, key string) ([]Group, error) {
 
 // PoolGroups finds the groups tagged as the cluster's node pools.
 func (f *AWSFleet) PoolGroups(ctx context.Context) (map[string]Group, error) {
-	groups, err := f.tagged(ctx, spec.NodePoolLabel)
+	groups, err := f.tagged(ctx, tags.NodePool)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +146,7 @@ func (f *AWSFleet) group(ctx context.Context, g astypes.AutoScalingGroup) (Group
 				return grp, fmt.Errorf("group %s: master slot tag %q is not a number", name, aws.ToString(t.Value))
 			}
 			grp.Slot = s
-		case spec.NodePoolLabel:
+		case tags.NodePool:
 			grp.Pool = aws.ToString(t.Value)
 		}
 	}

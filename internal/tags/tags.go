@@ -1,21 +1,54 @@
-// Package tags gives every AWS resource kinfra creates the same identifying
-// tags, so that a cluster's resources can be found, costed and cleaned up.
+// Package tags is kinfra's vocabulary for what it tags and names: every tag
+// key kinfra sets, the readers that recognise a resource by its tags (so
+// that the findings, the failure report and the diff agree on what an etcd
+// volume or a master group is), and the etcd members' names. It imports no
+// Pulumi or AWS SDK, so the account reader and the CLI can share it;
+// internal/tags/tagset builds the Pulumi tag maps of the components.
 package tags
 
-import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+// Prefix starts every tag key (and node label) kinfra owns.
+const Prefix = "kinfra.dev/"
 
 // Keys kinfra sets on every resource. Users may not override them.
 const (
-	Cluster   = "kinfra.dev/cluster"
-	Region    = "kinfra.dev/region"
-	Component = "kinfra.dev/component"
+	Cluster   = Prefix + "cluster"
+	Region    = Prefix + "region"
+	Component = Prefix + "component"
 	ManagedBy = "managed-by"
 )
 
 // MasterSlot names the master slot on its etcd volume and instances; the
 // slot's IAM policy only works on resources carrying its own value, and
 // `kinfra etcd restore` finds the masters by it.
-const MasterSlot = "kinfra.dev/master-slot"
+const MasterSlot = Prefix + "master-slot"
+
+// NodePool names the node pool on its group, instances and role (and, as a
+// node label, on its nodes).
+const NodePool = Prefix + "node-pool"
+
+// Role says what a resource is to the cluster where its type does not: an
+// etcd volume (RoleEtcd), the operators' security group, the issuer's
+// bucket, the role an AMI was baked for.
+const Role = Prefix + "role"
+
+// RoleEtcd is the Role of a master slot's etcd volume.
+const RoleEtcd = "etcd"
+
+// ParameterGroup names the group of a master's SSM parameter (PKI, tools).
+const ParameterGroup = Prefix + "parameter-group"
+
+// Tier is "public" or "private" on subnets and route tables.
+const Tier = Prefix + "tier"
+
+// Tags on every AMI kinfra bakes, besides Role: the versions it holds, so
+// that lookups in other stacks can filter on them.
+const (
+	KubernetesVersion = Prefix + "kubernetes-version"
+	Containerd        = Prefix + "containerd"
+	Runc              = Prefix + "runc"
+	CNIPlugins        = Prefix + "cni-plugins"
+	Etcd              = Prefix + "etcd" // masters' images only
+)
 
 // Tags that Kubernetes' AWS controllers look for on Auto Scaling Groups:
 // cluster-autoscaler's auto-discovery finds groups carrying both autoscaler
@@ -33,31 +66,3 @@ func AutoscalerCluster(cluster string) string { return "k8s.io/cluster-autoscale
 // ClusterKey is the tag Kubernetes' AWS integrations use to find a cluster's
 // resources; its value is "owned" or "shared".
 func ClusterKey(cluster string) string { return "kubernetes.io/cluster/" + cluster }
-
-// Set is the common tags of one component.
-type Set struct {
-	ClusterName string
-	Region      string
-	Component   string
-	// Extra are the user's tags (spec.Cluster.Tags).
-	Extra map[string]string
-}
-
-// For returns the tags of the resource called name, with more on top.
-func (s Set) For(name string, more ...map[string]string) pulumi.StringMap {
-	out := pulumi.StringMap{}
-	for k, v := range s.Extra {
-		out[k] = pulumi.String(v)
-	}
-	for _, m := range more {
-		for k, v := range m {
-			out[k] = pulumi.String(v)
-		}
-	}
-	out["Name"] = pulumi.String(name)
-	out[Cluster] = pulumi.String(s.ClusterName)
-	out[Region] = pulumi.String(s.Region)
-	out[Component] = pulumi.String(s.Component)
-	out[ManagedBy] = pulumi.String("kinfra")
-	return out
-}

@@ -169,7 +169,7 @@ func (e *Env) putCluster(gen int, clusterID string) error {
 	}
 	var members []string
 	for i := range e.Cluster.Masters.Count {
-		members = append(members, bootstrap.EtcdName(i))
+		members = append(members, tags.EtcdMember(i))
 	}
 	return e.put(e.Names.Record, etcdops.ClusterRecord{
 		Cluster: e.Cluster.Name, ClusterID: clusterID, Generation: gen, Token: token, Members: members,
@@ -185,7 +185,7 @@ func (e *Env) PutMember(t *testing.T, slot, gen int, clusterID string) {
 
 func (e *Env) putMember(slot, gen int, clusterID string) error {
 	return e.put(e.Names.Members[slot], etcdops.MemberRecord{
-		Member: bootstrap.EtcdName(slot), MemberID: fmt.Sprintf("%x", 0xa1b2c3d4+slot), ClusterID: clusterID,
+		Member: tags.EtcdMember(slot), MemberID: fmt.Sprintf("%x", 0xa1b2c3d4+slot), ClusterID: clusterID,
 		Generation: gen, Time: time.Now().UTC().Format(time.RFC3339),
 	})
 }
@@ -215,13 +215,13 @@ func (e *Env) PutSnapshot(t *testing.T, s Snap) Uploaded {
 	require.NoError(t, err)
 	sum := sha256.Sum256(body)
 	sha := hex.EncodeToString(sum[:])
-	key := fmt.Sprintf("%s%s-%s-r%d.db", bootstrap.Backup{Prefix: e.Loc.Prefix}.TierPrefix(s.Tier), s.Time.UTC().Format(etcdops.KeyTime), bootstrap.EtcdName(s.Slot), s.Revision)
+	key := fmt.Sprintf("%s%s-%s-r%d.db", bootstrap.Backup{Prefix: e.Loc.Prefix}.TierPrefix(s.Tier), s.Time.UTC().Format(etcdops.KeyTime), tags.EtcdMember(s.Slot), s.Revision)
 	meta := map[string]string{
 		etcdops.MetaCluster: e.Cluster.Name, etcdops.MetaClusterID: ClusterID,
 		etcdops.MetaGeneration: strconv.Itoa(s.Generation), etcdops.MetaRevision: strconv.FormatInt(s.Revision, 10),
 		etcdops.MetaEtcdVersion: "3.6.5", etcdops.MetaKubernetesVersion: e.Cluster.Kubernetes.Version,
 		etcdops.MetaCACertHash: e.CAHash, etcdops.MetaSHA256: sha,
-		etcdops.MetaTakenAt: s.Time.UTC().Format(time.RFC3339), etcdops.MetaMember: bootstrap.EtcdName(s.Slot),
+		etcdops.MetaTakenAt: s.Time.UTC().Format(time.RFC3339), etcdops.MetaMember: tags.EtcdMember(s.Slot),
 	}
 	for k, v := range s.Meta {
 		if v == nil || *v == "" {

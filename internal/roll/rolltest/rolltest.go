@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/tags"
-	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // Masters are one cluster's master groups in moto_server.
@@ -131,7 +130,7 @@ func (c *Masters) CreatePool(t *testing.T, cfg aws.Config, cluster, pool string,
 		},
 		Tags: []astypes.Tag{
 			{Key: aws.String(tags.ClusterKey(cluster)), Value: aws.String("owned"), PropagateAtLaunch: aws.Bool(true)},
-			{Key: aws.String(spec.NodePoolLabel), Value: aws.String(pool), PropagateAtLaunch: aws.Bool(true)},
+			{Key: aws.String(tags.NodePool), Value: aws.String(pool), PropagateAtLaunch: aws.Bool(true)},
 		},
 	})
 	require.NoError(t, err)
