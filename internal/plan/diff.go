@@ -31,8 +31,8 @@ type PlanDiff struct {
 	// OldStack is the old plan's stack name when it differs.
 	OldStack string      `json:"oldStack,omitempty"`
 	Summary  DiffSummary `json:"summary"`
-	// Flags are the dangerous changes, errors first.
-	Flags []DiffFlag `json:"flags"`
+	// Flags are the dangerous changes (flagRules), errors first.
+	Flags []findings.Finding `json:"flags"`
 	// Resources are the resources that change (unchanged ones are only
 	// counted): replacements, removals, additions, then updates, each in
 	// URN order.
@@ -110,8 +110,8 @@ type OptionChange struct {
 }
 
 // Errors returns the error flags.
-func (d *PlanDiff) Errors() []DiffFlag {
-	var out []DiffFlag
+func (d *PlanDiff) Errors() []findings.Finding {
+	var out []findings.Finding
 	for _, f := range d.Flags {
 		if f.Severity == findings.Error {
 			out = append(out, f)
@@ -177,7 +177,7 @@ func EmptyPlan(stack string) *Plan {
 // in such an input; updated when other inputs or options differ; else
 // unchanged.
 func Diff(old, new *Plan) *PlanDiff {
-	d := &PlanDiff{Stack: new.Stack, Flags: []DiffFlag{}, Resources: []ResourceDiff{}, Notes: []string{}}
+	d := &PlanDiff{Stack: new.Stack, Resources: []ResourceDiff{}, Notes: []string{}}
 	if old.Stack != new.Stack && old.Stack != "" && new.Stack != "" {
 		// The same stack planned from differently named files: URNs carry
 		// the stack name, so read the old plan's as the new stack's (as
@@ -186,84 +186,17 @@ func Diff(old, new *Plan) *PlanDiff {
 		old = restack(old, new.Stack)
 		d.Notes = append(d.Notes, fmt.Sprintf("the plans are of stacks %s and %s: resources are matched as if both were stack %s", d.OldStack, new.Stack, new.Stack))
 	}
-	oldBy, newBy := byURN(old.Resources), byURN(new.Resources)
-	providers := byURN(append(append([]mockaws.Resource{}, old.Resources...), new.Resources...))
-
-	// Matched resources, compared; the others added or removed.
-	type pair struct {
-		old, new mockaws.Resource
-		eff      map[string]any // new inputs with replaced resources' IDs unknown
-		diff     ResourceDiff
-	}
-	var pairs []*pair
-	var added, removed []ResourceDiff
-	for _, urn := range unionKeys(oldBy, newBy) {
-		o, inOld := oldBy[urn]
-		n, inNew := newBy[urn]
-		switch {
-		case inOld && inNew:
-			p := &pair{old: o, new: n, eff: n.Inputs}
-			p.diff = compareResource(o, n, p.eff, providers)
-			pairs = append(pairs, p)
-		case inNew:
-			added = append(added, ResourceDiff{URN: urn, Type: n.Type, Name: n.Name, Action: ActionAdd, Changes: []PropertyChange{}, Options: []OptionChange{}})
-		default:
-			removed = append(removed, ResourceDiff{URN: urn, Type: o.Type, Name: o.Name, Action: ActionRemove, Changes: []PropertyChange{}, Options: []OptionChange{}})
-		}
-	}
-
-	pairBy := make(map[string]*pair, len(pairs))
-	for _, p := range pairs {
-		pairBy[p.new.URN] = p
-	}
-
-	// A replaced resource gets a new ID (and ARN), unknown until it exists:
-	// whatever references it changes too, and is replaced in turn when
-	// that input forces replacement. Offline IDs are derived from type and
-	// name, so they are the same in both plans; mark them unknown.
-	cascaded := false
-	for changed := true; changed; {
-		changed = false
-		// Pulumi replaces every resource of a replaced provider.
-		for _, p := range pairs {
-			if prov := pairBy[p.new.Options.Provider]; p.diff.Action != ActionReplace && prov != nil && prov.diff.Action == ActionReplace {
-				p.diff.ReplaceReasons = appendUnique(p.diff.ReplaceReasons, "provider "+prov.new.Name+" is replaced (a replaced provider replaces every resource it manages)")
-				p.diff.Action, p.diff.UpdateFails, changed = ActionReplace, nil, true
-			}
-		}
-		var needles []idNeedle
-		for _, p := range pairs {
-			if p.diff.Action == ActionReplace && p.new.Custom {
-				for _, s := range resourceNeedles(p.new) {
-					needles = append(needles, idNeedle{s: s, urn: p.new.URN})
-				}
-			}
-		}
-		if len(needles) == 0 {
-			break
-		}
-		for _, p := range pairs {
-			if p.diff.Action == ActionReplace {
-				continue
-			}
-			eff, touched := unknownIDs(p.eff, needles, p.new.URN)
-			if touched {
-				p.eff = eff
-				p.diff = compareResource(p.old, p.new, p.eff, providers)
-				changed, cascaded = true, true
-			}
-		}
-	}
-	if cascaded {
+	m := matchResources(old, new)
+	if m.cascadeReplacements() {
 		d.Notes = append(d.Notes, "a replaced resource's new ID and ARN are unknown until it exists: inputs that hold its ID, ARN or outputs are shown as [unknown until … is replaced] and replace their resource when that input forces replacement")
 	}
 
 	// Removed and added resources of the same type and (nearly) the same
 	// inputs are most likely a rename or re-parent.
-	pairRenames(removed, added, oldBy, newBy)
+	pairRenames(m.removed, m.added, m.oldBy, m.newBy)
 
 	var replaced, updated []ResourceDiff
-	for _, p := range pairs {
+	for _, p := range m.pairs {
 		switch p.diff.Action {
 		case ActionReplace:
 			replaced = append(replaced, p.diff)
@@ -275,16 +208,14 @@ func Diff(old, new *Plan) *PlanDiff {
 			d.Summary.Unchanged++
 		}
 	}
-	d.Summary.Added, d.Summary.Removed = len(added), len(removed)
-	for _, group := range [][]ResourceDiff{replaced, removed, added, updated} {
+	d.Summary.Added, d.Summary.Removed = len(m.added), len(m.removed)
+	for _, group := range [][]ResourceDiff{replaced, m.removed, m.added, updated} {
 		d.Resources = append(d.Resources, group...)
 	}
 
-	skew, note := versionSkew(old, new)
-	d.Flags = diffFlags(old, new, d, skew)
-	if note != "" {
-		d.Notes = append(d.Notes, note)
-	}
+	var notes []string
+	d.Flags, notes = diffFlags(old, new, d)
+	d.Notes = append(d.Notes, notes...)
 	d.Notes = append(d.Notes,
 		"replacement is decided offline from kinfra's table of the providers' force-new properties (internal/plan/replacements.go), not by the providers themselves; `pulumi preview` against the stack is authoritative",
 		"both plans are offline: ignoreChanges is applied against the old plan, not against what is deployed, and IDs are placeholders")

@@ -12,6 +12,52 @@ const unknownPrefix = "[unknown-id-of:"
 
 type idNeedle struct{ s, urn string }
 
+// cascadeReplacements marks what a replacement replaces in turn, and says
+// whether any input took a replaced resource's new ID. A replaced resource
+// gets a new ID (and ARN), unknown until it exists: whatever references it
+// changes too, and is replaced in turn when that input forces replacement.
+// Offline IDs are derived from type and name, so they are the same in both
+// plans; mark them unknown.
+func (m *matching) cascadeReplacements() (cascaded bool) {
+	pairBy := make(map[string]*pair, len(m.pairs))
+	for _, p := range m.pairs {
+		pairBy[p.new.URN] = p
+	}
+	for changed := true; changed; {
+		changed = false
+		// Pulumi replaces every resource of a replaced provider.
+		for _, p := range m.pairs {
+			if prov := pairBy[p.new.Options.Provider]; p.diff.Action != ActionReplace && prov != nil && prov.diff.Action == ActionReplace {
+				p.diff.ReplaceReasons = appendUnique(p.diff.ReplaceReasons, "provider "+prov.new.Name+" is replaced (a replaced provider replaces every resource it manages)")
+				p.diff.Action, p.diff.UpdateFails, changed = ActionReplace, nil, true
+			}
+		}
+		var needles []idNeedle
+		for _, p := range m.pairs {
+			if p.diff.Action == ActionReplace && p.new.Custom {
+				for _, s := range resourceNeedles(p.new) {
+					needles = append(needles, idNeedle{s: s, urn: p.new.URN})
+				}
+			}
+		}
+		if len(needles) == 0 {
+			break
+		}
+		for _, p := range m.pairs {
+			if p.diff.Action == ActionReplace {
+				continue
+			}
+			eff, touched := unknownIDs(p.eff, needles, p.new.URN)
+			if touched {
+				p.eff = eff
+				p.diff = compareResource(p.old, p.new, p.eff, m.all)
+				changed, cascaded = true, true
+			}
+		}
+	}
+	return cascaded
+}
+
 // containsNeedle says whether s holds needle as a whole: not followed by
 // another name character (so "x-a" is not found in "x-ab").
 func containsNeedle(s, needle string) bool {

@@ -5,22 +5,55 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kinfra-dev/kinfra/components/masters"
-	"github.com/kinfra-dev/kinfra/components/workers"
-	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
 
-// flagContext is what the flags read of both plans.
+// flagContext is what the flag rules read of a change.
 type flagContext struct {
+	old, new     *Plan
+	d            *PlanDiff
 	oldBy, newBy map[string]mockaws.Resource
+	// diffs are the changed resources by URN, and kinds their kinds
+	// (kindOf).
+	diffs map[string]ResourceDiff
+	kinds map[string]string
+	// oldSlots and newSlots are the plans' master groups by slot.
+	oldSlots, newSlots map[string]mockaws.Resource
 	// subnetUsers are the groups and load balancers whose subnets name a
 	// subnet (by URN of the subnet), in either plan.
 	subnetUsers map[string][]string
+	// notes say what a rule could not check.
+	notes []string
 }
 
-func newFlagContext(old, new *Plan) *flagContext {
-	c := &flagContext{oldBy: byURN(old.Resources), newBy: byURN(new.Resources), subnetUsers: map[string][]string{}}
+func newFlagContext(old, new *Plan, d *PlanDiff) *flagContext {
+	c := &flagContext{old: old, new: new, d: d, oldBy: byURN(old.Resources), newBy: byURN(new.Resources),
+		diffs: map[string]ResourceDiff{}, kinds: map[string]string{},
+		oldSlots: slotResources(old.Resources, "aws:autoscaling/group:Group"), newSlots: slotResources(new.Resources, "aws:autoscaling/group:Group"),
+		subnetUsers: map[string][]string{}}
+	c.findSubnetUsers()
+	for _, rd := range d.Resources {
+		c.diffs[rd.URN] = rd
+		c.kinds[rd.URN] = c.kindOf(c.resource(rd))
+	}
+	return c
+}
+
+// changed are the changed resources of a kind, in the diff's order.
+func (c *flagContext) changed(kind string) []ResourceDiff {
+	var out []ResourceDiff
+	for _, rd := range c.d.Resources {
+		if c.kinds[rd.URN] == kind {
+			out = append(out, rd)
+		}
+	}
+	return out
+}
+
+// findSubnetUsers notes which groups and load balancers use each subnet of
+// either plan.
+func (c *flagContext) findSubnetUsers() {
+	old, new := c.old, c.new
 	var subnets []mockaws.Resource
 	seen := map[string]bool{}
 	for _, p := range []*Plan{old, new} {
@@ -70,7 +103,6 @@ func newFlagContext(old, new *Plan) *flagContext {
 		}
 		sort.Strings(c.subnetUsers[urn])
 	}
-	return c
 }
 
 // resource is the recorded resource of a diff entry: the new one, or the
@@ -85,27 +117,22 @@ func (c *flagContext) resource(rd ResourceDiff) mockaws.Resource {
 // kindOf is what a resource is to the cluster, "" when the flags do not
 // single it out.
 func (c *flagContext) kindOf(r mockaws.Resource) string {
-	_, slot := inputTag(r.Inputs, masters.SlotTag)
 	switch r.Type {
 	case "aws:ebs/volume:Volume":
-		if role, _ := inputTag(r.Inputs, "kinfra.dev/role"); role == "etcd" || slot {
+		if isEtcdVolume(r) {
 			return "etcd-volume"
 		}
 	case "aws:autoscaling/group:Group":
-		if slot {
+		if _, slot := masterSlot(r); slot {
 			return "master-group"
 		}
-		if _, pool := inputTag(r.Inputs, workers.PoolTag); pool {
+		if inNodePool(r) {
 			return "node-group"
-		}
-	case "aws:ec2/launchTemplate:LaunchTemplate":
-		if slot {
-			return "master-launch-template"
 		}
 	case "aws:route53/record:Record":
 		name, _ := r.Inputs["name"].(string)
 		switch {
-		case etcdRecordName.MatchString(name):
+		case isEtcdRecord(name):
 			return "etcd-record"
 		case strings.HasPrefix(name, "api."):
 			return "api-record"
@@ -127,14 +154,10 @@ func (c *flagContext) kindOf(r mockaws.Resource) string {
 			return "backup-bucket"
 		}
 	case "aws:ssm/parameter:Parameter":
-		name, _ := r.Inputs["name"].(string)
-		if strings.Contains(name, "/"+bootstrap.ToolsGroup+"/") && r.Options.RetainOnDelete {
-			// A master tool: named by its content and retained, so the
-			// old one stays for the launch template versions that name
-			// it (docs/masters.md, "Tools").
-			return ""
-		}
-		if _, group := inputTag(r.Inputs, "kinfra.dev/parameter-group"); group || strings.HasPrefix(name, "/kinfra/") {
+		// A master tool is named by its content and retained, so the old
+		// one stays for the launch template versions that name it
+		// (docs/masters.md, "Tools").
+		if isKinfraParameter(r) && !isMasterTool(r) {
 			return "pki-parameter"
 		}
 	case "aws:lb/loadBalancer:LoadBalancer":
@@ -159,9 +182,9 @@ func (c *flagContext) kindOf(r mockaws.Resource) string {
 	return ""
 }
 
-// message says what replacing or removing a resource of a kind would do, and
-// how to make the change safely.
-func (c *flagContext) message(kind string, rd ResourceDiff, r mockaws.Resource) string {
+// lossMessage says what replacing or removing a resource of a kind would
+// do, and how to make the change safely.
+func (c *flagContext) lossMessage(kind string, rd ResourceDiff, r mockaws.Resource) string {
 	what := "Replacing"
 	if rd.Action == ActionRemove {
 		what = "Removing"
@@ -254,7 +277,7 @@ func (c *flagContext) subnetText(v string) string {
 
 // slotText names a master slot by its tag.
 func slotText(r mockaws.Resource) string {
-	if s, ok := inputTag(r.Inputs, masters.SlotTag); ok {
+	if s, ok := masterSlot(r); ok {
 		return "master slot " + s
 	}
 	return r.Name

@@ -10,6 +10,45 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 )
 
+// matching is two plans' resources matched by URN: the pairs in both,
+// compared, and the resources added and removed.
+type matching struct {
+	oldBy, newBy map[string]mockaws.Resource
+	// all is every resource of both plans by URN (for their providers).
+	all            map[string]mockaws.Resource
+	pairs          []*pair
+	added, removed []ResourceDiff
+}
+
+// pair is a resource in both plans.
+type pair struct {
+	old, new mockaws.Resource
+	eff      map[string]any // new inputs with replaced resources' IDs unknown
+	diff     ResourceDiff
+}
+
+// matchResources matches the plans' resources by URN and compares each
+// pair: a resource only in new is added, only in old removed.
+func matchResources(old, new *Plan) *matching {
+	m := &matching{oldBy: byURN(old.Resources), newBy: byURN(new.Resources),
+		all: byURN(append(append([]mockaws.Resource{}, old.Resources...), new.Resources...))}
+	for _, urn := range unionKeys(m.oldBy, m.newBy) {
+		o, inOld := m.oldBy[urn]
+		n, inNew := m.newBy[urn]
+		switch {
+		case inOld && inNew:
+			p := &pair{old: o, new: n, eff: n.Inputs}
+			p.diff = compareResource(o, n, p.eff, m.all)
+			m.pairs = append(m.pairs, p)
+		case inNew:
+			m.added = append(m.added, ResourceDiff{URN: urn, Type: n.Type, Name: n.Name, Action: ActionAdd, Changes: []PropertyChange{}, Options: []OptionChange{}})
+		default:
+			m.removed = append(m.removed, ResourceDiff{URN: urn, Type: o.Type, Name: o.Name, Action: ActionRemove, Changes: []PropertyChange{}, Options: []OptionChange{}})
+		}
+	}
+	return m
+}
+
 // restack is a copy of p with every URN of its stack (in URNs, parents,
 // options and inputs) moved to stack.
 func restack(p *Plan, stack string) *Plan {

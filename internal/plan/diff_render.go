@@ -120,7 +120,7 @@ func (d *PlanDiff) Text(w io.Writer) {
 	errs := len(d.Errors())
 	fmt.Fprintf(w, "\nDangerous changes: %d errors, %d warnings\n", errs, len(d.Flags)-errs)
 	for _, f := range d.Flags {
-		subject := f.subject()
+		subject := flagSubject(f)
 		if subject == "" {
 			subject = "(stack)"
 		}
@@ -246,9 +246,9 @@ func mdNotes(notes []string) []string {
 	return append(out, "\n</sub>\n")
 }
 
-// subject is what a flag is about: its resource's URN, else its config
+// flagSubject is what a flag is about: its resource's URN, else its config
 // field ("" for the whole stack).
-func (f DiffFlag) subject() string {
+func flagSubject(f findings.Finding) string {
 	if f.Resource != "" {
 		return f.Resource
 	}

@@ -602,7 +602,7 @@ func TestEveryFlagFiresOnItsDangerousChangeAndNotOnASafeOne(t *testing.T) {
 			old, new := diffCluster(), diffCluster()
 			tc.unsafe(t, old, new)
 			d := Diff(old, new)
-			var hit *DiffFlag
+			var hit *findings.Finding
 			for i, f := range d.Flags {
 				if f.Rule == tc.rule {
 					hit = &d.Flags[i]
