@@ -82,25 +82,16 @@ var flagRules = []flagRule{
 	{ID: "diff/autoscaler-desired-capacity", Severity: findings.Warning, Doc: "an autoscaled node pool's group stops ignoring desiredCapacity", Check: autoscalerDesiredCapacity},
 }
 
-// diffFlags runs every flag rule over a change, sorted errors first, then
-// by rule and resource; notes say what a rule could not check.
+// diffFlags runs every flag rule over a change, sorted as plan findings
+// are (errors first, then by rule and resource); notes say what a rule
+// could not check.
 func diffFlags(old, new *Plan, d *PlanDiff) (flags []findings.Finding, notes []string) {
 	c := newFlagContext(old, new, d)
 	out := []findings.Finding{}
 	for _, r := range flagRules {
 		out = append(out, r.stamp(r.flags(c))...)
 	}
-	rank := map[findings.Severity]int{findings.Error: 0, findings.Warning: 1, findings.Info: 2}
-	sort.SliceStable(out, func(i, j int) bool {
-		if rank[out[i].Severity] != rank[out[j].Severity] {
-			return rank[out[i].Severity] < rank[out[j].Severity]
-		}
-		if out[i].Rule != out[j].Rule {
-			return out[i].Rule < out[j].Rule
-		}
-		return out[i].Resource < out[j].Resource
-	})
-	return out, c.notes
+	return findings.Sorted(out), c.notes
 }
 
 // flags are the rule's flags of the change.
