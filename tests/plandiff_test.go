@@ -210,13 +210,13 @@ func TestPlanDiffKubernetesUpgradeIsTwoChanges(t *testing.T) {
 	require.False(t, c["prod-use1-images-master"], "not the master image")
 
 	d = plan.Diff(before, after)
-	require.Equal(t, []plan.DiffFlag{{Rule: plan.RuleVersionSkew, Severity: findings.Error, Path: "cluster.kubernetes.nodeVersion",
+	require.Equal(t, []findings.Finding{{Rule: plan.RuleVersionSkew, Severity: findings.Error, Path: "cluster.kubernetes.nodeVersion",
 		Message: "v1.37.2 would be newer than v1.36.3, which the oldest API server runs until `kinfra roll` has replaced every master; kubelets, kube-proxy and cluster-autoscaler must never be newer than any API server. nodeVersion follows cluster.kubernetes.version unless set, so raising version raises the nodes too: upgrade in two changes, this one with `nodeVersion: v1.36.3` pinned, and once every master runs v1.37, a second that raises nodeVersion"}},
 		d.Flags, "a defaulted nodeVersion rides along")
 	require.Equal(t, 1, d.ExitCode())
 
 	d = plan.Diff(after, before)
-	require.Equal(t, []plan.DiffFlag{{Rule: plan.RuleVersionSkew, Severity: findings.Error, Path: "cluster.kubernetes.version",
+	require.Equal(t, []findings.Finding{{Rule: plan.RuleVersionSkew, Severity: findings.Error, Path: "cluster.kubernetes.version",
 		Message: "v1.37.2 → v1.36.3 lowers the control plane's minor; Kubernetes supports no downgrade of the API servers to an older minor (the newer ones may already have stored objects the older cannot read): keep v1.37.x (a patch downgrade within it is allowed)"}},
 		d.Flags)
 }

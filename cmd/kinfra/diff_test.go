@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/plan"
 )
 
@@ -147,7 +148,7 @@ func TestPlanDiffRefusesAVersionSkewAndExitsOne(t *testing.T) {
 	require.Equal(t, 1, code)
 	var d plan.PlanDiff
 	require.NoError(t, json.Unmarshal([]byte(out), &d))
-	require.Equal(t, []plan.DiffFlag{{Rule: "diff/version-skew", Severity: "error", Path: "cluster.kubernetes.nodeVersion", Message: msg}}, d.Flags)
+	require.Equal(t, []findings.Finding{{Rule: "diff/version-skew", Severity: "error", Path: "cluster.kubernetes.nodeVersion", Message: msg}}, d.Flags)
 
 	// The first step of the two-step upgrade passes.
 	c := withVersions(t, usEast1Plan(t), "c.json", "v1.37.2", "v1.36.3")

@@ -29,6 +29,9 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	// Resource is the URN the finding is about ("" for the whole stack).
 	Resource string `json:"resource"`
+	// Path is the config field a finding of the whole stack is about, e.g.
+	// cluster.kubernetes.nodeVersion (kinfra plan diff's version skew).
+	Path string `json:"path,omitempty"`
 	// Message says what is wrong and how to fix it.
 	Message string `json:"message"`
 	// Acknowledged is the reason a stack's kinfra:acknowledgements gives

@@ -17,7 +17,7 @@ const RuleVersionSkew = "diff/version-skew"
 // problem, on its config field. note says why nothing was checked, if so.
 // A new stack (an old plan without resources) has no running cluster to
 // upgrade.
-func versionSkew(old, new *Plan) (flags []DiffFlag, note string) {
+func versionSkew(old, new *Plan) (flags []findings.Finding, note string) {
 	if len(old.Resources) == 0 {
 		return nil, ""
 	}
@@ -36,7 +36,7 @@ func versionSkew(old, new *Plan) (flags []DiffFlag, note string) {
 		var head spec.KubernetesVersions
 		if head, err = versions("new", new); err == nil {
 			for _, e := range spec.CheckVersionChange(base, head) {
-				flags = append(flags, DiffFlag{Rule: RuleVersionSkew, Severity: findings.Error, Path: e.Path, Message: e.Message})
+				flags = append(flags, findings.Finding{Rule: RuleVersionSkew, Severity: findings.Error, Path: e.Path, Message: e.Message})
 			}
 			return flags, ""
 		}

@@ -21,7 +21,7 @@ func versioned(version, nodeVersion string) *Plan {
 
 func TestVersionChangesOutsideTheSkewRulesAreErrorsOnTheirField(t *testing.T) {
 	d := Diff(versioned("v1.36.3", "v1.36.3"), versioned("v1.37.2", "v1.37.2"))
-	require.Equal(t, []DiffFlag{{
+	require.Equal(t, []findings.Finding{{
 		Rule: RuleVersionSkew, Severity: findings.Error, Path: "cluster.kubernetes.nodeVersion",
 		Message: "v1.37.2 would be newer than v1.36.3, which the oldest API server runs until `kinfra roll` has replaced every master; kubelets, kube-proxy and cluster-autoscaler must never be newer than any API server. nodeVersion follows cluster.kubernetes.version unless set, so raising version raises the nodes too: upgrade in two changes, this one with `nodeVersion: v1.36.3` pinned, and once every master runs v1.37, a second that raises nodeVersion",
 	}}, d.Flags)
@@ -67,7 +67,7 @@ func TestEveryVersionSkewErrorOfAChange(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := Diff(tc.old, tc.new)
-			require.Equal(t, []DiffFlag{{Rule: RuleVersionSkew, Severity: findings.Error, Path: tc.path, Message: tc.text}}, d.Flags)
+			require.Equal(t, []findings.Finding{{Rule: RuleVersionSkew, Severity: findings.Error, Path: tc.path, Message: tc.text}}, d.Flags)
 		})
 	}
 }
