@@ -1,90 +1,62 @@
 package plan
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"regexp"
 	"strings"
 
-	"github.com/kinfra-dev/kinfra/components/masters"
-	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
-// What the diff re-derives rather than reads from its owners: the mock
+// How the diff knows a resource from the plans it compares: the mock
 // monitor's offline ID scheme (internal/mockaws) and the tags and names by
-// which kinfra marks its resources (components/masters, components/workers,
-// bootstrap's records and parameter groups). Issue 19 gives internal/tags
-// and mockaws exported readers for both; these are the only places the
-// diff reads them.
-
-// imageBuilderKinds are the kinds in Image Builder ARNs, which carry the
-// resource's name rather than its ID.
-var imageBuilderKinds = map[string]string{
-	"aws:imagebuilder/component:Component":                                     "component",
-	"aws:imagebuilder/imageRecipe:ImageRecipe":                                 "image-recipe",
-	"aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration": "infrastructure-configuration",
-	"aws:imagebuilder/distributionConfiguration:DistributionConfiguration":     "distribution-configuration",
-	"aws:imagebuilder/imagePipeline:ImagePipeline":                             "image-pipeline",
-	"aws:imagebuilder/image:Image":                                             "image",
-}
+// which kinfra marks its resources (internal/tags). Plans are read from
+// JSON, which carries no IDs, so the IDs are derived again by the mock's
+// own functions.
 
 // resourceNeedles are strings that occur in the offline ID of a resource
 // and in what the mock monitor computes from it, and so in every input that
-// holds its ID, ARN or output: the mock derives an ID from the type and name
-// (a type prefix and 17 hex digits of their SHA-256, or the name, "-" and 8
-// of them) or takes the import ID; an Image Builder ARN carries the
-// lower-cased name, and an image's AMI 17 hex digits of its name's SHA-256.
+// holds its ID, ARN or output: the mock's ID (or the import ID), an Image
+// Builder ARN's lower-cased name, and an image's AMI.
 func resourceNeedles(r mockaws.Resource) []string {
 	if r.Options.Import != "" {
 		return []string{r.Options.Import}
 	}
-	sum := sha256.Sum256([]byte(r.Type + "\x00" + r.Name))
-	h := hex.EncodeToString(sum[:])
-	out := []string{h[:17], r.Name + "-" + h[:8]}
-	if kind, ok := imageBuilderKinds[r.Type]; ok {
+	id := mockaws.IDFor(r.Type, r.Name)
+	out := []string{id}
+	if kind, ok := mockaws.ImageBuilderKind(r.Type); ok {
 		name, _ := r.Inputs["name"].(string)
 		if name == "" {
-			name = r.Name + "-" + h[:8]
+			name = id
 		}
 		out = append(out, ":"+kind+"/"+strings.ToLower(name))
 		if kind == "image" {
-			ami := sha256.Sum256([]byte(r.Name))
-			out = append(out, "ami-"+hex.EncodeToString(ami[:])[:17])
+			out = append(out, mockaws.ImageAMI(r.Name))
 		}
 	}
 	return out
 }
 
 // masterSlot is the master slot a resource is tagged with.
-func masterSlot(r mockaws.Resource) (string, bool) { return inputTag(r.Inputs, masters.SlotTag) }
+func masterSlot(r mockaws.Resource) (string, bool) { return tags.Slot(mockaws.Tags(r.Inputs)) }
 
 // isEtcdVolume: a volume tagged with etcd's role or with a master slot.
-func isEtcdVolume(r mockaws.Resource) bool {
-	role, _ := inputTag(r.Inputs, "kinfra.dev/role")
-	_, slot := masterSlot(r)
-	return role == "etcd" || slot
-}
+func isEtcdVolume(r mockaws.Resource) bool { return tags.IsEtcdVolume(mockaws.Tags(r.Inputs)) }
 
 // inNodePool: tagged with a node pool.
 func inNodePool(r mockaws.Resource) bool {
-	_, pool := inputTag(r.Inputs, workers.PoolTag)
+	_, pool := tags.Pool(mockaws.Tags(r.Inputs))
 	return pool
 }
 
-// etcdRecordName matches an etcd member's record, etcd-<i>.<privateDomain>
-// (bootstrap.EtcdRecord).
-var etcdRecordName = regexp.MustCompile(`^etcd-[0-9]+\.`)
-
 // isEtcdRecord says whether a record's name is an etcd member's.
-func isEtcdRecord(name string) bool { return etcdRecordName.MatchString(name) }
+func isEtcdRecord(name string) bool { return tags.IsEtcdRecord(name) }
 
 // isKinfraParameter: an SSM parameter tagged with a parameter group or
 // named under /kinfra/.
 func isKinfraParameter(r mockaws.Resource) bool {
 	name, _ := r.Inputs["name"].(string)
-	_, group := inputTag(r.Inputs, "kinfra.dev/parameter-group")
+	_, group := mockaws.Tag(r.Inputs, tags.ParameterGroup)
 	return group || strings.HasPrefix(name, "/kinfra/")
 }
 
