@@ -16,6 +16,7 @@ import (
 	"github.com/kinfra-dev/kinfra/components/addons"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -139,7 +140,7 @@ func TestEveryAddonObjectDecodesStrictlyIntoItsUpstreamType(t *testing.T) {
 		files = append(files, writeManifests(t, dir, tc.name, objects)...)
 	}
 	for _, file := range committedStacks(t) {
-		sf, err := plan.LoadStackFile(file)
+		sf, err := stackfile.Load(file)
 		require.NoError(t, err)
 		p, err := plan.Run(sf)
 		require.NoError(t, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/pki"
@@ -71,7 +72,7 @@ func bootMasterPlan(t *testing.T) bootPlan {
 }
 
 func loadBootPlan(stack string) (bootPlan, error) {
-	sf, err := plan.LoadStackFile(filepath.Join("..", "stacks", "Pulumi."+stack+".yaml"))
+	sf, err := stackfile.Load(filepath.Join("..", "stacks", "Pulumi."+stack+".yaml"))
 	if err != nil {
 		return bootPlan{}, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -49,7 +50,7 @@ func timerElapses(t *testing.T, analyze, timer string, iterations int) []time.Ti
 func renderedUserData(t *testing.T) map[string]plan.UserData {
 	out := map[string]plan.UserData{}
 	for _, file := range committedStacks(t) {
-		sf, err := plan.LoadStackFile(file)
+		sf, err := stackfile.Load(file)
 		require.NoError(t, err)
 		p, err := plan.Run(sf)
 		require.NoError(t, err)

@@ -11,15 +11,16 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/awsnames"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // renamed is a committed stack with its cluster and every node pool renamed
 // to names of the given lengths (pool names made unique by their last
 // characters).
-func renamed(t *testing.T, file string, clusterLen int, poolLen func(cluster string) int) plan.StackFile {
+func renamed(t *testing.T, file string, clusterLen int, poolLen func(cluster string) int) stackfile.File {
 	t.Helper()
-	sf, err := plan.LoadStackFile(file)
+	sf, err := stackfile.Load(file)
 	require.NoError(t, err)
 	var c map[string]any
 	require.NoError(t, json.Unmarshal([]byte(sf.Config["kinfra:cluster"]), &c))

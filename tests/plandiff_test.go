@@ -16,6 +16,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 )
 
 const planDiffStackFile = "../stacks/Pulumi.us-east-1.yaml"
@@ -30,7 +31,7 @@ var (
 func planDiffCommitted(t *testing.T) *plan.Plan {
 	t.Helper()
 	planDiffBaseOnce.Do(func() {
-		sf, err := plan.LoadStackFile(planDiffStackFile)
+		sf, err := stackfile.Load(planDiffStackFile)
 		if err != nil {
 			planDiffBaseErr = err
 			return
@@ -52,7 +53,7 @@ func planDiffOfEdit(t *testing.T, edit func(c map[string]any)) *plan.PlanDiff {
 // kinfra:cluster edited.
 func planDiffEdited(t *testing.T, edit func(c map[string]any)) *plan.Plan {
 	t.Helper()
-	sf, err := plan.LoadStackFile(planDiffStackFile)
+	sf, err := stackfile.Load(planDiffStackFile)
 	require.NoError(t, err)
 	sf.Config = maps.Clone(sf.Config)
 	var c map[string]any

@@ -5,13 +5,12 @@ import (
 	"io"
 	"testing"
 
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/stretchr/testify/require"
-
-	"github.com/kinfra-dev/kinfra/internal/plan"
 )
 
 // The Pulumi SDK's own loaders (the code the CLI runs) accept Pulumi.yaml
@@ -34,7 +33,7 @@ func TestPulumiAcceptsTheProjectAndEveryStackAsThePlanReadsIt(t *testing.T) {
 			require.NoError(t, err)
 			fromPulumi, err := ps.Config.Decrypt(config.NopDecrypter)
 			require.NoError(t, err)
-			sf, err := plan.LoadStackFile(file)
+			sf, err := stackfile.Load(file)
 			require.NoError(t, err)
 			require.Len(t, sf.Config, len(fromPulumi))
 			for key, value := range fromPulumi {

@@ -30,6 +30,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/pki"
@@ -64,7 +65,7 @@ func loadRealStack(t testing.TB, name string) realStack {
 // set to version: the same cluster before or after an upgrade.
 func loadRealStackAt(t testing.TB, name, version string) realStack {
 	t.Helper()
-	sf, err := plan.LoadStackFile(filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
+	sf, err := stackfile.Load(filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
 	require.NoError(t, err)
 	var c map[string]any
 	require.NoError(t, json.Unmarshal([]byte(sf.Config["kinfra:cluster"]), &c))

@@ -11,11 +11,12 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 )
 
 func planOf(t *testing.T, file string) *plan.Plan {
 	t.Helper()
-	sf, err := plan.LoadStackFile(file)
+	sf, err := stackfile.Load(file)
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err)
@@ -205,7 +206,7 @@ config:
 	}
 	require.Equal(t, []string{"kinfra:acknowledgements[1]"}, unused)
 
-	sf, err := plan.LoadStackFile(writeStack(t, public+`  kinfra:acknowledgements:
+	sf, err := stackfile.Load(writeStack(t, public+`  kinfra:acknowledgements:
     - rule: api/world-opn
 `))
 	require.NoError(t, err)

@@ -17,12 +17,13 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
 func committedStacks(t *testing.T) []string {
 	t.Helper()
-	files, err := plan.StackFiles("../stacks")
+	files, err := stackfile.Files("../stacks")
 	require.NoError(t, err)
 	sort.Strings(files)
 	return files
@@ -39,7 +40,7 @@ func TestTheThreeProductionRegionsAreCommitted(t *testing.T) {
 func TestEveryCommittedStackPlansCleanlyAndKeepsItsInvariants(t *testing.T) {
 	for _, file := range committedStacks(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			sf, err := plan.LoadStackFile(file)
+			sf, err := stackfile.Load(file)
 			require.NoError(t, err)
 			p, err := plan.Run(sf)
 			require.NoError(t, err)
@@ -137,7 +138,7 @@ config:
       - name: general
         maxSize: 600
 `)
-	sf, err := plan.LoadStackFile(file)
+	sf, err := stackfile.Load(file)
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.Error(t, err)
@@ -149,7 +150,7 @@ config:
 
 	// With the network fixed, the same stack plans.
 	fixed := strings.NewReplacer("10.0.128.0/17", "10.128.0.0/14", "privateSubnetPrefixLength: 24", "privateSubnetPrefixLength: 22").Replace(mustRead(t, file))
-	sf, err = plan.LoadStackFile(writeStack(t, fixed))
+	sf, err = stackfile.Load(writeStack(t, fixed))
 	require.NoError(t, err)
 	p, err = plan.Run(sf)
 	require.NoError(t, err)
@@ -197,7 +198,7 @@ func checkMasters(t *testing.T, p *plan.Plan) {
 }
 
 func TestUSEast1RunsThreeMasterGroupsAcrossThreeZones(t *testing.T) {
-	sf, err := plan.LoadStackFile("../stacks/Pulumi.us-east-1.yaml")
+	sf, err := stackfile.Load("../stacks/Pulumi.us-east-1.yaml")
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err)
@@ -230,7 +231,7 @@ func TestUSEast1RunsThreeMasterGroupsAcrossThreeZones(t *testing.T) {
 // general capacity, spot above a small on-demand base, and tainted dedicated
 // nodes. Every pool's group waits for the control plane.
 func TestUSEast1RunsOnDemandSpotAndDedicatedPools(t *testing.T) {
-	sf, err := plan.LoadStackFile("../stacks/Pulumi.us-east-1.yaml")
+	sf, err := stackfile.Load("../stacks/Pulumi.us-east-1.yaml")
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err)
@@ -306,7 +307,7 @@ func release(t *testing.T, p *plan.Plan, name string) map[string]any {
 
 func planStack(t testing.TB, name string) *plan.Plan {
 	t.Helper()
-	sf, err := plan.LoadStackFile(filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
+	sf, err := stackfile.Load(filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err)

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
@@ -262,7 +262,7 @@ func TestWorkflowMatricesAreTheCommittedStacks(t *testing.T) {
 
 	// The workflows take each stack's region from its name.
 	for _, file := range committedStacks(t) {
-		sf, err := plan.LoadStackFile(file)
+		sf, err := stackfile.Load(file)
 		require.NoError(t, err)
 		require.Equal(t, sf.Name, sf.Config["aws:region"],
 			"%s: the workflows use the stack name as its region; name it after aws:region or give the matrices a region per stack", file)

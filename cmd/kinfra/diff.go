@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 )
 
 // kinfra plan diff compares two offline plans of a stack and calls out the
@@ -152,13 +153,13 @@ func plansAtBaseRef(stack, stackFile, dir, baseRef string, stderr io.Writer) (ol
 			fmt.Fprintln(stderr, "kinfra plan diff:", err)
 			return nil, nil, 2
 		}
-	} else if pd, _, err := plan.FindProject(dir); err == nil {
+	} else if pd, _, err := stackfile.FindProject(dir); err == nil {
 		projectDir = pd
 	}
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "kinfra plan diff:", err)
-		if errors.Is(err, plan.ErrUsage) {
+		if errors.Is(err, stackfile.ErrUsage) {
 			return nil, nil, 2
 		}
 		return nil, nil, 1

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 )
 
 var (
@@ -257,7 +258,7 @@ func TestPlanDiffAgainstABaseRefPlansThatCommitInAWorktreeAndRemovesIt(t *testin
 	r := newFakeRepo(t)
 	// The working tree's plan, with one tag changed: what the old commit's
 	// program "plans".
-	sf, err := plan.LoadStackFile(filepath.Join(r.dir, "stacks/Pulumi.fake.yaml"))
+	sf, err := stackfile.Load(filepath.Join(r.dir, "stacks/Pulumi.fake.yaml"))
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err)

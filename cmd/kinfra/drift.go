@@ -16,6 +16,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/drift"
 	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
@@ -63,10 +64,10 @@ func runDrift(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "kinfra drift:", err)
-		if errors.Is(err, plan.ErrUsage) {
+		if errors.Is(err, stackfile.ErrUsage) {
 			return 2
 		}
 		return 1

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/drift"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/internal/testtools/motoapply"
 )
@@ -33,7 +34,7 @@ func TestDriftReportsEachChangeMadeByHandAndNothingElse(t *testing.T) {
 	t.Setenv("AWS_DEFAULT_REGION", "us-east-1")
 	stackFile, err := filepath.Abs("../../stacks/Pulumi.us-east-1.yaml")
 	require.NoError(t, err)
-	sf, err := plan.LoadStackFile(stackFile)
+	sf, err := stackfile.Load(stackFile)
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err)

@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/kinfra-dev/kinfra/internal/etcdops"
-	"github.com/kinfra-dev/kinfra/internal/plan"
-	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -92,15 +91,15 @@ func (f stackFlags) cluster(cmd string, stderr io.Writer) (c spec.Cluster, profi
 			return c, "", 2
 		}
 	}
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	if err != nil {
 		fmt.Fprintln(stderr, cmd+":", err)
-		if errors.Is(err, plan.ErrUsage) {
+		if errors.Is(err, stackfile.ErrUsage) {
 			return c, "", 2
 		}
 		return c, "", 1
 	}
-	c, err = spec.Load([]byte(sf.Config[program.ClusterKey]), sf.Config[program.RegionKey])
+	c, err = spec.Load([]byte(sf.Config[stackfile.ClusterKey]), sf.Config[stackfile.RegionKey])
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: the cluster config of %s is invalid (kinfra plan --stack-file %s shows why):\n%v\n", cmd, path, path, err)
 		return c, "", 1

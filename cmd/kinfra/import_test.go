@@ -15,6 +15,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/importer"
 	"github.com/kinfra-dev/kinfra/internal/inventory/legacytest"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
 
@@ -46,7 +47,7 @@ func TestImportOfALegacyClusterInMotoPlansWithMotosIDs(t *testing.T) {
 			require.NotEmpty(t, reqs)
 
 			// The file plans as `kinfra plan` plans it.
-			sf, err := plan.LoadStackFile(out)
+			sf, err := stackfile.Load(out)
 			require.NoError(t, err)
 			p, err := plan.Run(sf)
 			require.NoError(t, err)
@@ -113,7 +114,7 @@ func TestImportOfATemplateDescribesTheClusterWithoutIDs(t *testing.T) {
 	require.Equal(t, 0, run(args, &stdout, &stderr), stderr.String())
 	path := filepath.Join(t.TempDir(), "Pulumi.legacy.yaml")
 	require.NoError(t, os.WriteFile(path, stdout.Bytes(), 0o600))
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err)

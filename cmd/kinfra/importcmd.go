@@ -19,6 +19,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/importer"
 	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 )
 
 const importUsage = `usage:
@@ -92,7 +93,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	path := *out
 	if *stack != "" {
-		_, stackDir, err := plan.FindProject(*dir)
+		_, stackDir, err := stackfile.FindProject(*dir)
 		if err != nil {
 			fmt.Fprintln(stderr, "kinfra import:", err)
 			return 2
@@ -206,7 +207,7 @@ func planImported(name, text string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kinfra import:", err)
 		return 1
 	}
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	if err == nil {
 		var p *plan.Plan
 		if p, err = plan.Run(sf); err == nil {

@@ -32,6 +32,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -127,10 +128,10 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "kinfra plan:", err)
-		if errors.Is(err, plan.ErrUsage) {
+		if errors.Is(err, stackfile.ErrUsage) {
 			return 2
 		}
 		return 1
@@ -179,13 +180,13 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 
 // stackPath finds the project holding dir and the file of its stack name.
 func stackPath(dir, stack string) (projectDir, path string, err error) {
-	projectDir, stackDir, err := plan.FindProject(dir)
+	projectDir, stackDir, err := stackfile.FindProject(dir)
 	if err != nil {
 		return "", "", err
 	}
 	path = filepath.Join(stackDir, "Pulumi."+stack+".yaml")
 	if _, err := os.Stat(path); err != nil {
-		names, _ := plan.StackFiles(stackDir)
+		names, _ := stackfile.Files(stackDir)
 		return "", "", fmt.Errorf("no stack %q (%s does not exist); stacks: %v", stack, path, names)
 	}
 	return projectDir, path, nil

@@ -11,8 +11,7 @@ import (
 	"os/exec"
 	"slices"
 
-	"github.com/kinfra-dev/kinfra/internal/plan"
-	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -40,18 +39,18 @@ func runPKIInit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kinfra pki init:", err)
 		return 2
 	}
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "kinfra pki init:", err)
 		return 1
 	}
-	_, plain := sf.Config[program.PKIKey]
-	if (plain || slices.Contains(sf.Secure, program.PKIKey)) && !*force {
-		fmt.Fprintf(stderr, "kinfra pki init: stack %s already has %s. A new PKI replaces every CA: a running cluster's nodes and clients would stop trusting its API. Pass --force only if the cluster does not exist yet.\n", *stack, program.PKIKey)
+	_, plain := sf.Config[stackfile.PKIKey]
+	if (plain || slices.Contains(sf.Secure, stackfile.PKIKey)) && !*force {
+		fmt.Fprintf(stderr, "kinfra pki init: stack %s already has %s. A new PKI replaces every CA: a running cluster's nodes and clients would stop trusting its API. Pass --force only if the cluster does not exist yet.\n", *stack, stackfile.PKIKey)
 		return 1
 	}
 	// The CA subjects carry the cluster name: read it as the program does.
-	named, err := spec.Decode([]byte(sf.Config[program.ClusterKey]))
+	named, err := spec.Decode([]byte(sf.Config[stackfile.ClusterKey]))
 	if err != nil || named.Name == "" {
 		fmt.Fprintf(stderr, "kinfra pki init: %s has no valid kinfra:cluster with a name; fix the cluster spec first (kinfra plan --stack %s shows why)\n", path, *stack)
 		return 1
@@ -66,23 +65,23 @@ func runPKIInit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kinfra pki init:", err)
 		return 1
 	}
-	cmd := exec.Command(*pulumiBin, "config", "set", "--secret", program.PKIKey, "--stack", *stack, "--non-interactive")
+	cmd := exec.Command(*pulumiBin, "config", "set", "--secret", stackfile.PKIKey, "--stack", *stack, "--non-interactive")
 	cmd.Dir = projectDir
 	cmd.Stdin = bytes.NewReader(value)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintf(stderr, "kinfra pki init: `pulumi config set --secret %s --stack %s` failed: %v\n"+
 			"It needs the Pulumi CLI, a backend you are logged in to (pulumi login), the stack created there (pulumi stack init %s)\n"+
-			"and its secrets provider (e.g. PULUMI_CONFIG_PASSPHRASE for passphrase stacks).\n", program.PKIKey, *stack, err, *stack)
+			"and its secrets provider (e.g. PULUMI_CONFIG_PASSPHRASE for passphrase stacks).\n", stackfile.PKIKey, *stack, err, *stack)
 		return 1
 	}
 	// The stack file now holds the value, encrypted: check before reporting.
-	after, err := plan.LoadStackFile(path)
-	if err != nil || !slices.Contains(after.Secure, program.PKIKey) {
-		fmt.Fprintf(stderr, "kinfra pki init: pulumi exited 0 but %s does not hold an encrypted %s; check the stack's config location\n", path, program.PKIKey)
+	after, err := stackfile.Load(path)
+	if err != nil || !slices.Contains(after.Secure, stackfile.PKIKey) {
+		fmt.Fprintf(stderr, "kinfra pki init: pulumi exited 0 but %s does not hold an encrypted %s; check the stack's config location\n", path, stackfile.PKIKey)
 		return 1
 	}
-	fmt.Fprintf(stdout, "kinfra pki init: stored a new PKI for cluster %s as the secret %s of stack %s (%s)\n", named.Name, program.PKIKey, *stack, path)
+	fmt.Fprintf(stdout, "kinfra pki init: stored a new PKI for cluster %s as the secret %s of stack %s (%s)\n", named.Name, stackfile.PKIKey, *stack, path)
 	for _, ca := range []struct{ name, cert string }{
 		{"cluster CA", bundle.ClusterCA.Cert}, {"etcd CA", bundle.EtcdCA.Cert}, {"front-proxy CA", bundle.FrontProxyCA.Cert},
 	} {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/pki"
 )
@@ -70,7 +71,7 @@ func TestPKIInitStoresAValidBundleAsAPulumiSecret(t *testing.T) {
 	require.Contains(t, b.ClusterCA.Cert, "-----BEGIN CERTIFICATE-----")
 
 	// The offline plan cannot decrypt it, says so, and still plans.
-	sf, err := plan.LoadStackFile(stackFile)
+	sf, err := stackfile.Load(stackFile)
 	require.NoError(t, err)
 	require.Equal(t, []string{"kinfra:pki"}, sf.Secure)
 	p, err := plan.Run(sf)

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 )
 
 // Review modes of kinfra plan:
@@ -60,7 +61,7 @@ func runParity(fs *flag.FlagSet, dir string, asJSON bool, stdout, stderr io.Writ
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "kinfra plan --parity:", err)
-		if errors.Is(err, plan.ErrUsage) {
+		if errors.Is(err, stackfile.ErrUsage) {
 			return 2
 		}
 		return 1

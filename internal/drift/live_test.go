@@ -12,6 +12,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 )
 
 // testStack is a small cluster with every compared type: a dual-stack VPC
@@ -46,7 +47,7 @@ func planTestStack(t *testing.T) *plan.Plan {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "Pulumi.drift.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(testStack), 0o644))
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err)

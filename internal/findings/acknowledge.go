@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 )
-
-// AcknowledgementsKey is the stack config key that accepts findings.
-const AcknowledgementsKey = "kinfra:acknowledgements"
 
 // UnusedAcknowledgement is the rule of the warning an acknowledgement that
 // matches no finding raises: the risk it accepted is gone (or its resource
@@ -46,7 +44,7 @@ func ParseAcknowledgements(raw string) ([]Acknowledgement, error) {
 	}
 	seen := map[[2]string]int{}
 	for i, a := range acks {
-		path := fmt.Sprintf("%s[%d]", AcknowledgementsKey, i)
+		path := fmt.Sprintf("%s[%d]", stackfile.AcknowledgementsKey, i)
 		switch {
 		case a.Rule == "":
 			errs.Addf(path+".rule", "required: the ID of the rule whose finding is accepted (%s)", strings.Join(ids, ", "))
@@ -58,7 +56,7 @@ func ParseAcknowledgements(raw string) ([]Acknowledgement, error) {
 		}
 		key := [2]string{a.Rule, a.Resource}
 		if j, dup := seen[key]; dup {
-			errs.Addf(path, "acknowledges the same rule and resource as %s[%d]; keep one", AcknowledgementsKey, j)
+			errs.Addf(path, "acknowledges the same rule and resource as %s[%d]; keep one", stackfile.AcknowledgementsKey, j)
 		} else {
 			seen[key] = i
 		}
@@ -92,7 +90,7 @@ func Acknowledge(fs []Finding, acks []Acknowledgement) []Finding {
 		if a.Resource != "" {
 			what = a.Resource
 		}
-		out = append(out, Finding{Rule: UnusedAcknowledgement, Severity: Warning, Resource: fmt.Sprintf("%s[%d]", AcknowledgementsKey, i),
+		out = append(out, Finding{Rule: UnusedAcknowledgement, Severity: Warning, Resource: fmt.Sprintf("%s[%d]", stackfile.AcknowledgementsKey, i),
 			Message: fmt.Sprintf("acknowledges %s on %s, but the plan has no such finding; remove it, or fix its resource if the resource was renamed", a.Rule, what)})
 	}
 	sortFindings(out)
@@ -132,17 +130,17 @@ func decodeAcknowledgements(raw string) ([]Acknowledgement, validate.Errors) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
-		errs.Addf(AcknowledgementsKey, "is not valid JSON; write a YAML list of {rule, resource, reason}")
+		errs.Addf(stackfile.AcknowledgementsKey, "is not valid JSON; write a YAML list of {rule, resource, reason}")
 		return nil, errs
 	}
 	list, ok := v.([]any)
 	if !ok {
-		errs.Addf(AcknowledgementsKey, "%s is not a list of {rule, resource, reason}", describe(v))
+		errs.Addf(stackfile.AcknowledgementsKey, "%s is not a list of {rule, resource, reason}", describe(v))
 		return nil, errs
 	}
 	acks := make([]Acknowledgement, len(list))
 	for i, e := range list {
-		path := fmt.Sprintf("%s[%d]", AcknowledgementsKey, i)
+		path := fmt.Sprintf("%s[%d]", stackfile.AcknowledgementsKey, i)
 		obj, ok := e.(map[string]any)
 		if !ok {
 			errs.Addf(path, "%s is not an object {rule, resource, reason}", describe(e))

@@ -12,6 +12,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/importer"
 	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -82,7 +83,7 @@ func planOf(t *testing.T, r *importer.Result) (*plan.Plan, string) {
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "Pulumi."+r.Name+".yaml")
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err, "the imported stack file does not plan:\n%s", text)

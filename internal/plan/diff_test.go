@@ -12,6 +12,7 @@ import (
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 )
 
 // --- a hand-made cluster -------------------------------------------------------
@@ -430,7 +431,7 @@ func TestARemovedAndAnAddedResourceWithTheSameInputsAreALikelyRename(t *testing.
 // The diff finds what references a replaced resource by the strings the
 // mock monitor's IDs are made of; this keeps it in step with mockaws.
 func TestOfflineIDNeedlesAreInEveryRecordedID(t *testing.T) {
-	sf := StackFile{Name: "us-east-1", Config: map[string]string{"aws:region": "us-east-1",
+	sf := stackfile.File{Name: "us-east-1", Config: map[string]string{"aws:region": "us-east-1",
 		"kinfra:cluster": `{"name": "ids", "network": {"natGateways": "single"}, "nodePools": [{"name": "general", "maxSize": 3}]}`}}
 	p, err := Run(sf)
 	require.NoError(t, err)

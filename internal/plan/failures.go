@@ -15,6 +15,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/ports"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
@@ -420,7 +421,7 @@ func (p *Plan) Failures() (FailureReport, error) {
 				what = a.Resource
 			}
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s[%d] acknowledges %s on %s, but no such zone loss breaks the cluster; remove it",
-				findings.AcknowledgementsKey, i, findings.ZoneLoss, what))
+				stackfile.AcknowledgementsKey, i, findings.ZoneLoss, what))
 		}
 	}
 	if len(rep.Zones) == 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -320,7 +321,7 @@ func TestAdoptedSubnetsTakeTheirDeclaredZones(t *testing.T) {
 	}
 	js, err := json.Marshal(c)
 	require.NoError(t, err)
-	p, err := Run(StackFile{Name: "eu-west-1", Config: map[string]string{"aws:region": "eu-west-1", "kinfra:cluster": string(js)}})
+	p, err := Run(stackfile.File{Name: "eu-west-1", Config: map[string]string{"aws:region": "eu-west-1", "kinfra:cluster": string(js)}})
 	require.NoError(t, err)
 	require.Empty(t, mockaws.OfType(p.Resources, simSubnet))
 	rep, err := p.Failures()

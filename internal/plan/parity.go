@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -67,12 +67,12 @@ type ParityRow struct {
 // EffectiveConfig is a stack's kinfra:cluster decoded, defaulted and
 // validated for its region: the config `kinfra plan --config` prints (the
 // program loads it the same way, before registering any resource).
-func EffectiveConfig(sf StackFile) (spec.Cluster, error) {
-	raw, ok := sf.Config[program.ClusterKey]
+func EffectiveConfig(sf stackfile.File) (spec.Cluster, error) {
+	raw, ok := sf.Config[stackfile.ClusterKey]
 	if !ok {
-		return spec.Cluster{}, fmt.Errorf("%s: no %s", sf.Path, program.ClusterKey)
+		return spec.Cluster{}, fmt.Errorf("%s: no %s", sf.Path, stackfile.ClusterKey)
 	}
-	c, err := spec.Load([]byte(raw), sf.Config[program.RegionKey])
+	c, err := spec.Load([]byte(raw), sf.Config[stackfile.RegionKey])
 	if err != nil {
 		return spec.Cluster{}, fmt.Errorf("stack %s: %w", sf.Name, err)
 	}
@@ -81,16 +81,16 @@ func EffectiveConfig(sf StackFile) (spec.Cluster, error) {
 
 // ParityOfDir compares every stack file (Pulumi.*.yaml) of a directory.
 func ParityOfDir(stackDir string) (ParityReport, error) {
-	files, err := StackFiles(stackDir)
+	files, err := stackfile.Files(stackDir)
 	if err != nil {
 		return ParityReport{}, err
 	}
 	if len(files) == 0 {
-		return ParityReport{}, fmt.Errorf("%w: no stack files (Pulumi.*.yaml) in %s", ErrUsage, stackDir)
+		return ParityReport{}, fmt.Errorf("%w: no stack files (Pulumi.*.yaml) in %s", stackfile.ErrUsage, stackDir)
 	}
 	configs := map[string]spec.Cluster{}
 	for _, f := range files {
-		sf, err := LoadStackFile(f)
+		sf, err := stackfile.Load(f)
 		if err != nil {
 			return ParityReport{}, err
 		}
@@ -110,7 +110,7 @@ func StackDirOf(dir string) (string, error) {
 	if files, _ := filepath.Glob(filepath.Join(dir, "Pulumi.*.yaml")); len(files) > 0 {
 		return dir, nil
 	}
-	_, stackDir, err := FindProject(dir)
+	_, stackDir, err := stackfile.FindProject(dir)
 	return stackDir, err
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -85,5 +86,5 @@ func TestParityOfTheCommittedStacksShowsTheirDeliberateDifferences(t *testing.T)
 
 func TestParityOfADirectoryWithoutStacksIsAUsageError(t *testing.T) {
 	_, err := ParityOfDir(t.TempDir())
-	require.ErrorIs(t, err, ErrUsage)
+	require.ErrorIs(t, err, stackfile.ErrUsage)
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/stretchr/testify/require"
 )
 
@@ -13,7 +14,7 @@ func pinNotes(t *testing.T, extra string) []string {
 	t.Helper()
 	cluster := `{"name":"pins","network":{"availabilityZones":["eu-west-1a","eu-west-1b","eu-west-1c"]},` +
 		`"nodePools":[{"name":"general","minSize":1,"maxSize":3}]` + extra + `}`
-	p, err := Run(StackFile{Name: "eu-west-1", Config: map[string]string{"aws:region": "eu-west-1", "kinfra:cluster": cluster}})
+	p, err := Run(stackfile.File{Name: "eu-west-1", Config: map[string]string{"aws:region": "eu-west-1", "kinfra:cluster": cluster}})
 	require.NoError(t, err)
 	var notes []string
 	for _, n := range p.Notes {

@@ -18,13 +18,11 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/program"
 	"github.com/kinfra-dev/kinfra/internal/regions"
 	"github.com/kinfra-dev/kinfra/internal/releases"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
 )
-
-// Project is the Pulumi project name the program runs as.
-const Project = "kinfra"
 
 // Plan is the outcome of one offline run.
 type Plan struct {
@@ -43,19 +41,19 @@ type Plan struct {
 // Run plans a stack. The returned plan is never nil; err is the program's
 // error (an invalid config, above all), in which case the plan records what
 // was registered before it failed: nothing, for config errors.
-func Run(sf StackFile) (*Plan, error) {
+func Run(sf stackfile.File) (*Plan, error) {
 	p := &Plan{Stack: sf.Name, Resources: []mockaws.Resource{}, Findings: []findings.Finding{}, Notes: []string{}}
 	// Acknowledgements are the plan's, not the program's: checked first, so
 	// that a bad one fails before anything is registered.
 	var acks []findings.Acknowledgement
-	if raw, ok := sf.Config[findings.AcknowledgementsKey]; ok {
+	if raw, ok := sf.Config[stackfile.AcknowledgementsKey]; ok {
 		var err error
 		if acks, err = findings.ParseAcknowledgements(raw); err != nil {
 			return p, err
 		}
 		p.Acknowledgements = acks
 	}
-	region := sf.Config[program.RegionKey]
+	region := sf.Config[stackfile.RegionKey]
 	m := mockaws.New(region)
 	for _, k := range sf.Secure {
 		p.Notes = append(p.Notes, k+" is encrypted and was not read offline")
@@ -64,14 +62,14 @@ func Run(sf StackFile) (*Plan, error) {
 
 	// program.Run, with the loaded spec kept and the offline account set up
 	// from it before any AWS lookup is made.
-	err := m.Run(Project, sf.Name, sf.Config, func(ctx *pulumi.Context) error {
+	err := m.Run(stackfile.Project, sf.Name, sf.Config, func(ctx *pulumi.Context) error {
 		eff, specErr := program.LoadSpec(ctx)
 		// A kinfra:pki the plan can read is plain text in the stack file:
 		// the program refuses it, so the plan does too, together with any
 		// problem of the spec.
 		var bundle *pki.Bundle
 		var pkiErr error
-		if _, ok := ctx.GetConfig(program.PKIKey); ok {
+		if _, ok := ctx.GetConfig(stackfile.PKIKey); ok {
 			bundle, pkiErr = program.LoadPKI(ctx)
 		}
 		if err := program.ConfigErrors(specErr, pkiErr); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -17,7 +18,7 @@ import (
 // endpoint, IPv6, seven masters, forty node pools and every add-on (kube-proxy
 // beside Cilium with WireGuard and Hubble, the AWS controllers, the EBS
 // driver with a customer key, a NetworkPolicy baseline in ten namespaces).
-func largeStack(tb testing.TB) StackFile {
+func largeStack(tb testing.TB) stackfile.File {
 	tb.Helper()
 	c := spec.Cluster{
 		Name: "huge",
@@ -45,7 +46,7 @@ func largeStack(tb testing.TB) StackFile {
 	}
 	js, err := json.Marshal(c)
 	require.NoError(tb, err)
-	return StackFile{Name: "us-east-1", Config: map[string]string{"aws:region": "us-east-1", "kinfra:cluster": string(js)}}
+	return stackfile.File{Name: "us-east-1", Config: map[string]string{"aws:region": "us-east-1", "kinfra:cluster": string(js)}}
 }
 
 func TestLargeStackPlansEveryZoneAndEndpoint(t *testing.T) {
@@ -118,7 +119,7 @@ func BenchmarkValidateLargeStack(b *testing.B) {
 func TestEncryptedValuesAreNotedNotRead(t *testing.T) {
 	path := t.TempDir() + "/Pulumi.sec.yaml"
 	require.NoError(t, os.WriteFile(path, []byte("config:\n  aws:region: eu-west-1\n  kinfra:pki:\n    secure: v1:c2VjcmV0:ZW5jcnlwdGVk\n  kinfra:cluster:\n    name: sec\n"), 0o644))
-	sf, err := LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	require.NoError(t, err)
 	require.Equal(t, []string{"kinfra:pki"}, sf.Secure)
 	require.NotContains(t, sf.Config, "kinfra:pki")

@@ -12,11 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // poolsStack is a three-zone stack with n node pools of the defaults.
-func poolsStack(tb testing.TB, n int) StackFile {
+func poolsStack(tb testing.TB, n int) stackfile.File {
 	tb.Helper()
 	// Address room for 10,000 pools of one node: a /18 of nodes per zone,
 	// and a node block each in the pod range.
@@ -33,7 +34,7 @@ func poolsStack(tb testing.TB, n int) StackFile {
 	}
 	js, err := json.Marshal(c)
 	require.NoError(tb, err)
-	return StackFile{Name: "us-east-1", Config: map[string]string{"aws:region": "us-east-1", "kinfra:cluster": string(js)}}
+	return stackfile.File{Name: "us-east-1", Config: map[string]string{"aws:region": "us-east-1", "kinfra:cluster": string(js)}}
 }
 
 // benchPoolCounts are BenchmarkPlanNodePools' sizes: small by default, so

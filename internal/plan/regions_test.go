@@ -6,12 +6,13 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/stretchr/testify/require"
 )
 
 // regionStack is a minimal stack in region with the given cluster JSON.
-func regionStack(region, cluster string) StackFile {
-	return StackFile{Name: region, Config: map[string]string{"aws:region": region, "kinfra:cluster": cluster}}
+func regionStack(region, cluster string) stackfile.File {
+	return stackfile.File{Name: region, Config: map[string]string{"aws:region": region, "kinfra:cluster": cluster}}
 }
 
 // Every ARN the plan holds, made by kinfra or answered by the offline

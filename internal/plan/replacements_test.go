@@ -16,6 +16,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -260,20 +261,20 @@ func TestReplacingTheKubernetesProviderReplacesEveryObjectItManages(t *testing.T
 // adopted network, Object Lock), and collects the custom resource types.
 func registeredTypes(t *testing.T) map[string]bool {
 	t.Helper()
-	var sfs []StackFile
-	files, err := StackFiles("../../stacks")
+	var sfs []stackfile.File
+	files, err := stackfile.Files("../../stacks")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, f := range files {
-		sf, err := LoadStackFile(f)
+		sf, err := stackfile.Load(f)
 		require.NoError(t, err)
 		sfs = append(sfs, sf)
 	}
 	sfs = append(sfs, largeStack(t))
-	variant := func(region string, c spec.Cluster) StackFile {
+	variant := func(region string, c spec.Cluster) stackfile.File {
 		js, err := json.Marshal(c)
 		require.NoError(t, err)
-		return StackFile{Name: region, Config: map[string]string{"aws:region": region, "kinfra:cluster": string(js)}}
+		return stackfile.File{Name: region, Config: map[string]string{"aws:region": region, "kinfra:cluster": string(js)}}
 	}
 	sfs = append(sfs, variant("eu-west-1", spec.Cluster{
 		Name: "adopt",

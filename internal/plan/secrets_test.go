@@ -10,14 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/pki"
 )
 
-func stackFile(t *testing.T, body string) StackFile {
+func stackFile(t *testing.T, body string) stackfile.File {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "Pulumi.dev.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
-	sf, err := LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	require.NoError(t, err)
 	return sf
 }

@@ -11,16 +11,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kinfra-dev/kinfra/components/cluster"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/pki"
 	"github.com/kinfra-dev/kinfra/spec"
-)
-
-// Config keys the program reads.
-const (
-	ClusterKey = "kinfra:cluster"
-	PKIKey     = "kinfra:pki"
-	RegionKey  = "aws:region"
 )
 
 // Run is the program body: load the spec and the PKI, then deploy them.
@@ -153,11 +147,11 @@ func Deploy(ctx *pulumi.Context, s spec.Cluster, bundle *pki.Bundle) error {
 // LoadSpec reads kinfra:cluster and aws:region and returns the effective
 // spec, or every configuration problem at once.
 func LoadSpec(ctx *pulumi.Context) (spec.Cluster, error) {
-	raw, ok := ctx.GetConfig(ClusterKey)
+	raw, ok := ctx.GetConfig(stackfile.ClusterKey)
 	if !ok {
-		return spec.Cluster{}, validate.Errors{{Path: ClusterKey, Message: "required; the stack file must set kinfra:cluster (see docs/config.md)"}}
+		return spec.Cluster{}, validate.Errors{{Path: stackfile.ClusterKey, Message: "required; the stack file must set kinfra:cluster (see docs/config.md)"}}
 	}
-	region, _ := ctx.GetConfig(RegionKey)
+	region, _ := ctx.GetConfig(stackfile.RegionKey)
 	return spec.Load([]byte(raw), region)
 }
 
@@ -166,20 +160,20 @@ func LoadSpec(ctx *pulumi.Context) (spec.Cluster, error) {
 func PlainPKIMessage(stack string) string {
 	return fmt.Sprintf("is plain text in the stack file, but it holds the cluster's CA private keys and must be a Pulumi secret (secure: in the stack file). "+
 		"Before the cluster exists, create a new PKI with `kinfra pki init --stack %s --force`, which stores it as a secret; "+
-		"for a running cluster, store the same value as a secret with `pulumi config set --secret %s --stack %s` and treat the keys as exposed if the file was ever shared (docs/pki.md)", stack, PKIKey, stack)
+		"for a running cluster, store the same value as a secret with `pulumi config set --secret %s --stack %s` and treat the keys as exposed if the file was ever shared (docs/pki.md)", stack, stackfile.PKIKey, stack)
 }
 
 // LoadPKI reads the secret kinfra:pki that `kinfra pki init` wrote, and
 // refuses it if the stack holds it in plain text.
 func LoadPKI(ctx *pulumi.Context) (*pki.Bundle, error) {
-	raw, ok := ctx.GetConfig(PKIKey)
+	raw, ok := ctx.GetConfig(stackfile.PKIKey)
 	if !ok || raw == "" {
-		return nil, validate.Errors{{Path: PKIKey, Message: fmt.Sprintf("not set; create the cluster's PKI with `kinfra pki init --stack %s` (it stores it as this secret config value)", ctx.Stack())}}
+		return nil, validate.Errors{{Path: stackfile.PKIKey, Message: fmt.Sprintf("not set; create the cluster's PKI with `kinfra pki init --stack %s` (it stores it as this secret config value)", ctx.Stack())}}
 	}
-	if !ctx.IsConfigSecret(PKIKey) {
+	if !ctx.IsConfigSecret(stackfile.PKIKey) {
 		// The CAs' private keys, readable by anyone who reads the stack
 		// file: refuse before using them.
-		return nil, validate.Errors{{Path: PKIKey, Message: PlainPKIMessage(ctx.Stack())}}
+		return nil, validate.Errors{{Path: stackfile.PKIKey, Message: PlainPKIMessage(ctx.Stack())}}
 	}
 	b, err := pki.Parse([]byte(raw), time.Now())
 	if err != nil {
@@ -197,7 +191,7 @@ func LoadPKI(ctx *pulumi.Context) (*pki.Bundle, error) {
 		}
 	}
 	if b.IsOffline() {
-		return nil, validate.Errors{{Path: PKIKey, Message: "holds the offline plan's throwaway PKI, which must never be deployed; run `kinfra pki init --stack " + ctx.Stack() + " --force` to replace it"}}
+		return nil, validate.Errors{{Path: stackfile.PKIKey, Message: "holds the offline plan's throwaway PKI, which must never be deployed; run `kinfra pki init --stack " + ctx.Stack() + " --force` to replace it"}}
 	}
 	return b, nil
 }

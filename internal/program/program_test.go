@@ -8,6 +8,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/pki"
 )
 
@@ -26,9 +27,9 @@ func pkiJSON(t *testing.T) string {
 func TestTheProgramRefusesAPlainTextPKI(t *testing.T) {
 	m := mockaws.New("us-east-1")
 	err := m.Run("kinfra", "dev", map[string]string{
-		program.RegionKey:  "us-east-1",
-		program.ClusterKey: `{"name":"Bad_Name"}`,
-		program.PKIKey:     pkiJSON(t),
+		stackfile.RegionKey:  "us-east-1",
+		stackfile.ClusterKey: `{"name":"Bad_Name"}`,
+		stackfile.PKIKey:     pkiJSON(t),
 	}, program.Run)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "kinfra:pki: is plain text in the stack file, but it holds the cluster's CA private keys and must be a Pulumi secret")
@@ -42,10 +43,10 @@ func TestTheProgramReadsASecretPKI(t *testing.T) {
 	for _, secret := range []bool{true, false} {
 		m := mockaws.New("us-east-1")
 		if secret {
-			m.SecretKeys = []string{program.PKIKey}
+			m.SecretKeys = []string{stackfile.PKIKey}
 		}
 		var got *pki.Bundle
-		err := m.Run("kinfra", "dev", map[string]string{program.PKIKey: pkiJSON(t)}, func(ctx *pulumi.Context) error {
+		err := m.Run("kinfra", "dev", map[string]string{stackfile.PKIKey: pkiJSON(t)}, func(ctx *pulumi.Context) error {
 			var err error
 			got, err = program.LoadPKI(ctx)
 			return err

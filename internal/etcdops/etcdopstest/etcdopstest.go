@@ -31,8 +31,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/etcdops"
-	"github.com/kinfra-dev/kinfra/internal/plan"
-	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/pki"
@@ -84,9 +83,9 @@ func Start(t *testing.T) *Env {
 	}
 	root := repoRoot(t)
 	e := &Env{Moto: m, StackFile: filepath.Join(root, "stacks", "Pulumi."+Stack+".yaml")}
-	sf, err := plan.LoadStackFile(e.StackFile)
+	sf, err := stackfile.Load(e.StackFile)
 	require.NoError(t, err)
-	e.Cluster, err = spec.Load([]byte(sf.Config[program.ClusterKey]), sf.Config[program.RegionKey])
+	e.Cluster, err = spec.Load([]byte(sf.Config[stackfile.ClusterKey]), sf.Config[stackfile.RegionKey])
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, e.Cluster.Masters.Count, 3)
 

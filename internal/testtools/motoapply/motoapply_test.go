@@ -21,6 +21,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/internal/testtools/motoapply"
 )
@@ -48,7 +49,7 @@ func motoConfig(t *testing.T, region string) aws.Config {
 
 func planOf(t *testing.T, path string) *plan.Plan {
 	t.Helper()
-	sf, err := plan.LoadStackFile(path)
+	sf, err := stackfile.Load(path)
 	require.NoError(t, err)
 	p, err := plan.Run(sf)
 	require.NoError(t, err)

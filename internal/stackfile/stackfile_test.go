@@ -1,4 +1,4 @@
-package plan
+package stackfile
 
 import (
 	"os"
@@ -12,7 +12,7 @@ import (
 func TestNonFiniteNumbersAreNamedByTheirPath(t *testing.T) {
 	path := t.TempDir() + "/Pulumi.inf.yaml"
 	require.NoError(t, os.WriteFile(path, []byte("config:\n  aws:region: eu-west-1\n  kinfra:cluster:\n    name: inf\n    masters:\n      count: .inf\n    nodePools:\n      - name: a\n        maxSize: .NaN\n"), 0o644))
-	_, err := LoadStackFile(path)
+	_, err := Load(path)
 	require.EqualError(t, err, path+": cluster.masters.count: .inf is not a number a config value can hold; use a whole number\n"+
 		path+": cluster.nodePools[0].maxSize: .NaN is not a number a config value can hold; use a whole number")
 }

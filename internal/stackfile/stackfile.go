@@ -1,4 +1,7 @@
-package plan
+// Package stackfile reads a kinfra stack file (Pulumi.<stack>.yaml) the way
+// the Pulumi CLI hands it to the program, and names the config keys kinfra
+// reads. It is the one place those keys are spelled.
+package stackfile
 
 import (
 	"errors"
@@ -14,14 +17,23 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
-
-	"github.com/kinfra-dev/kinfra/internal/findings"
-	"github.com/kinfra-dev/kinfra/internal/program"
 )
 
-// StackFile is a Pulumi.<stack>.yaml read the way the Pulumi CLI hands it to
+// Project is the Pulumi project name the program runs as.
+const Project = "kinfra"
+
+// Config keys kinfra reads.
+const (
+	ClusterKey = "kinfra:cluster"
+	PKIKey     = "kinfra:pki"
+	RegionKey  = "aws:region"
+	// AcknowledgementsKey accepts review findings; only the review reads it.
+	AcknowledgementsKey = "kinfra:acknowledgements"
+)
+
+// File is a Pulumi.<stack>.yaml read the way the Pulumi CLI hands it to
 // the program: every value a string, objects and lists as JSON.
-type StackFile struct {
+type File struct {
 	Name   string
 	Path   string
 	Config map[string]string
@@ -40,16 +52,16 @@ type StackFile struct {
 var ErrUsage = errors.New("usage")
 
 // knownKeys are the kinfra config keys; any other kinfra:* key is a typo.
-var knownKeys = map[string]bool{program.ClusterKey: true, program.PKIKey: true, findings.AcknowledgementsKey: true}
+var knownKeys = map[string]bool{ClusterKey: true, PKIKey: true, AcknowledgementsKey: true}
 
-// LoadStackFile reads a stack file with the Pulumi SDK's own loader (the code
+// Load reads a stack file with the Pulumi SDK's own loader (the code
 // the Pulumi CLI runs), so that the plan sees every value exactly as `pulumi
 // up` hands it to the program: YAML 1.2 scalars ("yes" is a string, not
 // true), objects as JSON, keys namespaced. Its stack name comes from the file
 // name (Pulumi.<stack>.yaml), or the whole base name for other files.
-func LoadStackFile(path string) (StackFile, error) {
+func Load(path string) (File, error) {
 	if _, err := os.Stat(path); err != nil {
-		return StackFile{}, fmt.Errorf("%w: %v", ErrUsage, err)
+		return File{}, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	base := filepath.Base(path)
 	name := strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
@@ -59,11 +71,11 @@ func LoadStackFile(path string) (StackFile, error) {
 	ps, err := workspace.LoadProjectStack(sink, project, path)
 	if err != nil {
 		if nf := nonFinite(path); nf != nil {
-			return StackFile{}, nf
+			return File{}, nf
 		}
-		return StackFile{}, fmt.Errorf("%s: not a Pulumi stack file: %v", path, err)
+		return File{}, fmt.Errorf("%s: not a Pulumi stack file: %v", path, err)
 	}
-	sf := StackFile{Name: name, Path: path, Config: map[string]string{}}
+	sf := File{Name: name, Path: path, Config: map[string]string{}}
 	var unknown []string
 	for key, v := range ps.Config {
 		k := key.String()
@@ -76,14 +88,14 @@ func LoadStackFile(path string) (StackFile, error) {
 		}
 		value, err := v.Value(config.NopDecrypter)
 		if err != nil {
-			return StackFile{}, fmt.Errorf("%s: %s: %v", path, k, err)
+			return File{}, fmt.Errorf("%s: %s: %v", path, k, err)
 		}
 		sf.Config[k] = value
 	}
 	sort.Strings(sf.Secure)
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return StackFile{}, fmt.Errorf("%s: unknown config keys %s; kinfra reads kinfra:cluster, kinfra:pki and kinfra:acknowledgements", path, strings.Join(unknown, ", "))
+		return File{}, fmt.Errorf("%s: unknown config keys %s; kinfra reads kinfra:cluster, kinfra:pki and kinfra:acknowledgements", path, strings.Join(unknown, ", "))
 	}
 	return sf, nil
 }
@@ -112,7 +124,7 @@ func FindProject(dir string) (projectDir, stackDir string, err error) {
 	}
 }
 
-// StackFiles lists the stack files of a stack config directory.
-func StackFiles(stackDir string) ([]string, error) {
+// Files lists the stack files of a stack config directory.
+func Files(stackDir string) ([]string, error) {
 	return filepath.Glob(filepath.Join(stackDir, "Pulumi.*.yaml"))
 }
