@@ -5,7 +5,7 @@ package main
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/kinfra-dev/kinfra/internal/program"
+	"github.com/kinfra-dev/kinfra/program"
 )
 
 func main() { pulumi.Run(program.Run) }

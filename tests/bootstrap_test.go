@@ -18,9 +18,9 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
+	"github.com/kinfra-dev/kinfra/review/plan"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 

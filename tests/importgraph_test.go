@@ -115,7 +115,7 @@ func TestExternalModuleBuildsAVPC(t *testing.T) {
 func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
 	const awsSDK, etcdClient = "github.com/aws/aws-sdk-go-v2", "go.etcd.io/etcd/client"
 	root := repoRoot(t)
-	deps := runGo(t, root, "list", "-deps", "./components/...", "./spec/...", "./pki/...", "./internal/program", ".")
+	deps := runGo(t, root, "list", "-deps", "./components/...", "./spec/...", "./pki/...", "./program", ".")
 	require.Empty(t, linesContaining(deps, awsSDK), "the components' import graph includes the AWS SDK")
 	require.Empty(t, linesContaining(deps, etcdClient), "the components' import graph includes etcd's client")
 	require.Contains(t, strings.Split(deps, "\n"), "github.com/kinfra-dev/kinfra/components/masters",
@@ -136,4 +136,29 @@ func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
 			"internal/inventory no longer imports the SDK's %s; the test is not looking at the right package", svc)
 	}
 	require.Empty(t, linesContaining(inv, "github.com/pulumi/"), "internal/inventory compiles the Pulumi SDK")
+}
+
+// internal/ holds leaf libraries only: nothing under it imports the
+// components, the program or the review tooling, directly or through
+// another package. The review tooling (review/) and the program (program/)
+// sit above the components and may import them.
+func TestInternalImportsNoComponentNorTheReviewTooling(t *testing.T) {
+	const module = "github.com/kinfra-dev/kinfra/"
+	above := []string{module + "components/", module + "review/", module + "program", module + "cmd/"}
+	out := runGo(t, repoRoot(t), "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./internal/...")
+	packages := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		fields := strings.Fields(line)
+		packages++
+		for _, dep := range fields[1:] {
+			for _, a := range above {
+				require.False(t, strings.HasPrefix(dep, a), "%s imports %s, which sits above internal/", fields[0], dep)
+			}
+		}
+	}
+	require.Greater(t, packages, 20, "go list found too few packages under internal/; the test is not looking at the right tree")
+
+	// The same check sees an upward import where there is one.
+	review := runGo(t, repoRoot(t), "list", "-deps", "./review/plan")
+	require.Contains(t, strings.Split(review, "\n"), module+"components/cluster", "review/plan no longer imports the components; the check above may be looking at nothing")
 }

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 // kinfra plan diff compares two offline plans of a stack and calls out the

@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/kinfra-dev/kinfra/internal/drift"
 	"github.com/kinfra-dev/kinfra/internal/inventory"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/review/drift"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 const driftUsage = `usage:

@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/drift"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/internal/testtools/motoapply"
+	"github.com/kinfra-dev/kinfra/review/drift"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 // The proof of kinfra drift: the us-east-1 stack's plan made real in

@@ -11,12 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/importer"
 	"github.com/kinfra-dev/kinfra/internal/inventory/legacytest"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
+	"github.com/kinfra-dev/kinfra/review/findings"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 // The proof of kinfra import: a hand-grown cluster made in moto_server

@@ -30,9 +30,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
+	"github.com/kinfra-dev/kinfra/review/findings"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

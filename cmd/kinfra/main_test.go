@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/review/findings"
 )
 
 func kinfra(args ...string) (code int, stdout, stderr string) {

@@ -10,10 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 // pulumiProject is a throwaway copy of the kinfra project with one stack,

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 // Review modes of kinfra plan:

@@ -10,7 +10,7 @@ type Chart struct {
 // The charts kinfra deploys, pinned. A stack may pin another version
 // (cluster.cni.version, cluster.addons.<addon>.version); the values kinfra
 // passes are tested against these. Every pin here and below is a release
-// recorded with its public source in internal/releases (docs/pins.md); a
+// recorded with its public source in review/releases (docs/pins.md); a
 // test fails for one that is not, and `kinfra plan` notes those that are
 // unconfirmed.
 var (

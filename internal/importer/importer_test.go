@@ -8,11 +8,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/importer"
 	"github.com/kinfra-dev/kinfra/internal/inventory"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
+	"github.com/kinfra-dev/kinfra/review/findings"
+	"github.com/kinfra-dev/kinfra/review/plan"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 

@@ -20,10 +20,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 	"github.com/kinfra-dev/kinfra/internal/testtools/motoapply"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 // motoConfig starts a moto_server of the test's own and an SDK

@@ -17,7 +17,7 @@ import (
 	"strings"
 
 	"github.com/kinfra-dev/kinfra/internal/inventory"
-	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 // Kind is what sort of difference a Drift is.

@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
-	"github.com/kinfra-dev/kinfra/internal/program"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/program"
 )
 
 func pkiJSON(t *testing.T) string {

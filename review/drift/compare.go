@@ -11,8 +11,8 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 // planned is a plan resource of a compared type.

@@ -12,11 +12,11 @@ import (
 
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/tags"
+	"github.com/kinfra-dev/kinfra/review/findings"
 )
 
 // Resource types the failure simulation reads.

@@ -14,9 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
+	"github.com/kinfra-dev/kinfra/review/findings"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -372,5 +372,5 @@ func TestEveryRegisteredResourceTypeHasAReplacementEntry(t *testing.T) {
 		}
 	}
 	sort.Strings(missing)
-	require.Empty(t, missing, "types without an entry in Replacements (internal/plan/replacements.go)")
+	require.Empty(t, missing, "types without an entry in Replacements (review/plan/replacements.go)")
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kinfra-dev/kinfra/internal/inventory"
-	"github.com/kinfra-dev/kinfra/internal/plan"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 var (

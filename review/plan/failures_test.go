@@ -12,9 +12,9 @@ import (
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/components/workers"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
+	"github.com/kinfra-dev/kinfra/review/findings"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/review/findings"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
@@ -217,7 +217,7 @@ func Diff(old, new *Plan) *PlanDiff {
 	d.Flags, notes = diffFlags(old, new, d)
 	d.Notes = append(d.Notes, notes...)
 	d.Notes = append(d.Notes,
-		"replacement is decided offline from kinfra's table of the providers' force-new properties (internal/plan/replacements.go), not by the providers themselves; `pulumi preview` against the stack is authoritative",
+		"replacement is decided offline from kinfra's table of the providers' force-new properties (review/plan/replacements.go), not by the providers themselves; `pulumi preview` against the stack is authoritative",
 		"both plans are offline: ignoreChanges is applied against the old plan, not against what is deployed, and IDs are placeholders")
 	if len(old.Resources) == 0 && len(new.Resources) > 0 {
 		d.Notes = append(d.Notes, "the old plan has no resources (a new stack): every resource is added")

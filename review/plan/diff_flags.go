@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/kinfra-dev/kinfra/components/masters"
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/review/findings"
 )
 
 // flagRule is one dangerous change kinfra plan diff calls out, as a

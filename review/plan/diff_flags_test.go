@@ -10,8 +10,8 @@ import (
 
 	"github.com/kinfra-dev/kinfra/components/masters"
 	"github.com/kinfra-dev/kinfra/components/workers"
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
+	"github.com/kinfra-dev/kinfra/review/findings"
 )
 
 func TestEveryFlagFiresOnItsDangerousChangeAndNotOnASafeOne(t *testing.T) {

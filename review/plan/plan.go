@@ -13,14 +13,14 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
-	"github.com/kinfra-dev/kinfra/internal/program"
 	"github.com/kinfra-dev/kinfra/internal/regions"
-	"github.com/kinfra-dev/kinfra/internal/releases"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/program"
+	"github.com/kinfra-dev/kinfra/review/findings"
+	"github.com/kinfra-dev/kinfra/review/releases"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 

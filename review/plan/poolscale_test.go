@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
+	"github.com/kinfra-dev/kinfra/review/findings"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 

@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/review/findings"
 )
 
 func stackFile(t *testing.T, body string) stackfile.File {

@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/internal/mdtext"
+	"github.com/kinfra-dev/kinfra/review/findings"
 )
 
 // JSON writes the diff as one indented JSON object.

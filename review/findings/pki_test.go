@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
 	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/review/findings"
 )
 
 func TestPKIExpiryWarnsNinetyDaysBeforeACAOrTheAdminCertificateExpiresAndFailsOnceExpired(t *testing.T) {

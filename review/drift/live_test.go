@@ -11,8 +11,8 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
-	"github.com/kinfra-dev/kinfra/internal/plan"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
+	"github.com/kinfra-dev/kinfra/review/plan"
 )
 
 // testStack is a small cluster with every compared type: a dual-stack VPC

@@ -3,7 +3,7 @@ package plan
 import (
 	"fmt"
 
-	"github.com/kinfra-dev/kinfra/internal/findings"
+	"github.com/kinfra-dev/kinfra/review/findings"
 	"github.com/kinfra-dev/kinfra/spec"
 )
 
