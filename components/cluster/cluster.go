@@ -104,17 +104,103 @@ func New(ctx *pulumi.Context, name string, s spec.Cluster, bundle *pki.Bundle, o
 			return nil, fmt.Errorf("cluster %s: %w", name, err)
 		}
 	}
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"apiEndpoint":       pulumi.String(c.Masters.APIEndpoint),
-		"vpcId":             c.Network.VpcID,
-		"availabilityZones": pulumi.ToStringArray(c.Network.AvailabilityZones),
-		"privateSubnetIds":  c.Network.PrivateSubnetIDs,
-		"publicSubnetIds":   c.Network.PublicSubnetIDs,
-		"backupBucket":      pulumi.String(c.Masters.BackupBucket),
-	}); err != nil {
+	if err := ctx.RegisterResourceOutputs(c, c.Outputs()); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// Outputs are the cluster's outputs, what other stacks and operators need:
+// the component registers them, and the program exports them, from this
+// one list.
+func (c *Cluster) Outputs() pulumi.Map {
+	m := c.Masters
+	out := pulumi.Map{}
+	out["clusterName"] = pulumi.String(c.Spec.Name)
+	out["region"] = pulumi.String(c.Spec.Region)
+	out["vpcId"] = c.Network.VpcID
+	out["vpcCidr"] = pulumi.String(c.Network.VpcCidr)
+	out["availabilityZones"] = pulumi.ToStringArray(c.Network.AvailabilityZones)
+	out["privateSubnetIds"] = c.Network.PrivateSubnetIDs
+	out["publicSubnetIds"] = c.Network.PublicSubnetIDs
+	out["subnetIdsByZone"] = c.Network.SubnetIDsByZone
+	out["privateRouteTableIds"] = c.Network.PrivateRouteTableIDs
+	out["publicRouteTableId"] = c.Network.PublicRouteTableID
+	out["apiEndpoint"] = pulumi.String(m.APIEndpoint)
+	out["privateZoneId"] = m.PrivateZoneID
+	out["nodeSecurityGroupId"] = m.NodeSecurityGroupID
+	out["masterSecurityGroupId"] = m.MasterSecurityGroupID
+	out["operatorSecurityGroupId"] = m.OperatorSecurityGroupID
+	out["joinPolicyArn"] = m.JoinPolicyArn
+	out["parameterPrefix"] = pulumi.String(m.ParameterPrefix)
+	out["caCertHash"] = pulumi.String(m.CACertHash)
+	groups := pulumi.StringArray{}
+	for _, s := range m.Slots {
+		groups = append(groups, s.AutoScaling)
+	}
+	out["masterAutoScalingGroups"] = groups
+	// Where etcd's snapshots are, for `kinfra etcd restore` and operators.
+	if m.BackupBucket != "" {
+		out["backupBucket"] = pulumi.String(m.BackupBucket)
+		out["backupPrefix"] = pulumi.String(c.Spec.Backup.Prefix)
+	}
+	// The add-ons' AWS controllers run on the masters with their roles; a
+	// stack that deploys the add-ons itself attaches their policies here.
+	roles := pulumi.StringArray{}
+	for _, s := range m.Slots {
+		roles = append(roles, s.RoleName)
+	}
+	out["masterRoleNames"] = roles
+	// The service-account issuer AWS trusts: a stack that deploys the
+	// add-ons gives it to them, and workloads' own roles may trust it.
+	out["serviceAccountIssuer"] = pulumi.String(m.ServiceAccountIssuer)
+	out["oidcProviderArn"] = m.OIDCProviderArn
+	// What a stack that adds node pools to this cluster needs (see the
+	// workers example).
+	out["apiName"] = pulumi.String(m.APIName)
+	out["kubernetes"] = pulumi.Map{
+		"version":          pulumi.String(c.Spec.Kubernetes.Version),
+		"nodeVersion":      pulumi.String(c.Spec.Kubernetes.NodeVersion),
+		"podCidr":          pulumi.String(c.Spec.Kubernetes.PodCidr),
+		"serviceCidr":      pulumi.String(c.Spec.Kubernetes.ServiceCidr),
+		"nodeCidrMaskSize": pulumi.Int(c.Spec.Kubernetes.NodeCidrMaskSize),
+	}
+	n := c.Spec.CNI
+	// All of it: the security groups were made for exactly this CNI, so a
+	// stack that deploys the add-ons must configure the same.
+	out["cni"] = pulumi.Map{
+		"provider":             pulumi.String(n.Provider),
+		"tunnel":               pulumi.String(n.Tunnel),
+		"wireGuard":            pulumi.Bool(n.WireGuard),
+		"hubble":               pulumi.Bool(n.Hubble),
+		"kubeProxyReplacement": pulumi.Bool(n.KubeProxyReplacement),
+		"dataplane":            pulumi.String(n.Dataplane),
+	}
+	out["kubeProxyMode"] = pulumi.String(c.Spec.KubeProxy.Mode)
+	if q := c.Termination; q != nil {
+		out["terminationQueueArn"] = q.QueueArn
+		out["terminationQueueUrl"] = q.QueueURL
+		out["terminationRoleArn"] = q.RoleArn
+	}
+	pools := pulumi.StringMap{}
+	for _, p := range c.NodePools {
+		pools[p.Spec.Name] = p.AutoScalingGroup
+	}
+	out["nodePoolAutoScalingGroups"] = pools
+	if a := c.Addons; a != nil {
+		out["addons"] = pulumi.Map{
+			"cni":       pulumi.String(a.Spec.CNI.Provider),
+			"proxyMode": pulumi.String(a.Spec.KubeProxy.Mode),
+		}
+	}
+	if c.Images != nil {
+		amis := pulumi.StringMap{}
+		for role, b := range c.Images.Images {
+			amis[role] = b.ID
+		}
+		out["images"] = amis
+	}
+	return out
 }
 
 // imageRoles are the images the stack's machines use; when none uses the

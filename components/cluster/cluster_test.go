@@ -88,3 +88,38 @@ func TestClusterWiresImagesMastersAndPools(t *testing.T) {
 	master, _ := m.Named("aws:autoscaling/group:Group", "prod-masters-master-0")
 	require.Contains(t, pool.Options.Dependencies, master.URN, "nodes launch once the API answers")
 }
+
+// The cluster's outputs are one list: the component registers it and the
+// program exports it. It holds every key the stacks built on a cluster read
+// (the workers and add-ons examples), and only the conditional keys of what
+// the cluster has.
+func TestOutputsHoldWhatOtherStacksRead(t *testing.T) {
+	m := mockaws.New("eu-west-1")
+	var keys []string
+	err := m.Run("kinfra", "eu-west-1", nil, func(ctx *pulumi.Context) error {
+		c, err := cluster.New(ctx, "prod", spec.Cluster{Name: "prod", Region: "eu-west-1",
+			Network:   spec.Network{AvailabilityZones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}},
+			NodePools: []spec.NodePool{{Name: "general", MaxSize: 10}},
+		}, testPKI(t))
+		if err != nil {
+			return err
+		}
+		for k := range c.Outputs() {
+			keys = append(keys, k)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	// Read by components/workers' and components/addons' examples of a
+	// stack built on a cluster's outputs.
+	for _, k := range []string{"clusterName", "region", "apiName", "caCertHash", "parameterPrefix", "joinPolicyArn",
+		"nodeSecurityGroupId", "vpcId", "availabilityZones", "privateSubnetIds", "terminationQueueArn",
+		"terminationQueueUrl", "terminationRoleArn", "kubernetes", "cni", "kubeProxyMode", "masterRoleNames",
+		"serviceAccountIssuer", "oidcProviderArn"} {
+		require.Contains(t, keys, k)
+	}
+	// Where operators find the cluster's groups, snapshots and images.
+	for _, k := range []string{"masterAutoScalingGroups", "nodePoolAutoScalingGroups", "backupBucket", "backupPrefix", "images", "addons"} {
+		require.Contains(t, keys, k)
+	}
+}
