@@ -176,7 +176,7 @@ func clusterName(inv *inventory.Inventory, given string) (string, error) {
 	return "", fmt.Errorf("the resources are tagged for %d clusters (%s); give the one to import with --name", len(names), strings.Join(names, ", "))
 }
 
-// dnsLabelChars are what a node pool's name may hold.
+// notLabel are the characters a node pool's name may not hold.
 var notLabel = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // label makes s a DNS label: lowercase letters, digits and '-', starting
