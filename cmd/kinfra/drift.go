@@ -126,8 +126,8 @@ func runDrift(args []string, stdout, stderr io.Writer) int {
 }
 
 // stackVPC is the VPC of the stack: the adopted or imported one, else the
-// one kinfra created, found by its tags; "" when there is none (every planned
-// resource is then missing).
+// one kinfra created, found by the tags the plan gives its VPC; "" when
+// there is none (every planned resource is then missing).
 func stackVPC(ctx context.Context, api inventory.EC2API, p *plan.Plan) (string, error) {
 	n := p.Config.Network
 	if n.Existing != nil {
@@ -136,9 +136,18 @@ func stackVPC(ctx context.Context, api inventory.EC2API, p *plan.Plan) (string, 
 	if n.Import != nil && n.Import.Vpc != "" {
 		return n.Import.Vpc, nil
 	}
+	var name string
+	for _, r := range p.Resources {
+		if r.Type == "aws:ec2/vpc:Vpc" {
+			name = r.Name
+		}
+	}
+	if name == "" {
+		return "", fmt.Errorf("the plan of %s has no VPC to look for", p.Stack)
+	}
 	out, err := api.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{
 		{Name: aws.String("tag:" + tags.Cluster), Values: []string{p.Config.Name}},
-		{Name: aws.String("tag:Name"), Values: []string{p.Config.Name + "-network-vpc"}},
+		{Name: aws.String("tag:Name"), Values: []string{name}},
 	}})
 	if err != nil {
 		return "", fmt.Errorf("finding the cluster's VPC: %w", err)
@@ -149,5 +158,5 @@ func stackVPC(ctx context.Context, api inventory.EC2API, p *plan.Plan) (string, 
 	case 1:
 		return aws.ToString(out.Vpcs[0].VpcId), nil
 	}
-	return "", fmt.Errorf("%d VPCs are tagged %s=%s and Name=%s-network-vpc; kinfra makes one", len(out.Vpcs), tags.Cluster, p.Config.Name, p.Config.Name)
+	return "", fmt.Errorf("%d VPCs are tagged %s=%s and Name=%s; kinfra makes one", len(out.Vpcs), tags.Cluster, p.Config.Name, name)
 }
