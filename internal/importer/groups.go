@@ -180,6 +180,11 @@ func (b *builder) pool(g inventory.AutoScalingGroup, n *network, lts map[string]
 	if g.MinSize > 0 {
 		p = append(p, [2]any{"minSize", int(g.MinSize)})
 	}
+	if g.MaxSize < 1 {
+		// kinfra's pools take at least one node; say so rather than change
+		// the size silently.
+		b.note("node pool %s: group %s has a maximum size of %d; the pool's maxSize is 1, the least kinfra takes", name, g.Name, g.MaxSize)
+	}
 	p = append(p, [2]any{"maxSize", int(max(g.MaxSize, 1))})
 
 	lt, hasLT := template(g, lts)

@@ -266,3 +266,19 @@ func TestATemplateIsDescribedWithoutImportIDs(t *testing.T) {
 	_, err = importer.Build(inv, importer.Options{Region: "us-east-1"})
 	require.ErrorContains(t, err, "import from the deployed stack with --cloudformation-stack")
 }
+
+// A group scaled to nothing is a pool of at most one node, and the import
+// says so.
+func TestAGroupOfMaximumZeroIsNotedNotSilentlyResized(t *testing.T) {
+	inv := legacy()
+	for i := range inv.AutoScalingGroups {
+		if inv.AutoScalingGroups[i].Name == "legacy-gpu" {
+			inv.AutoScalingGroups[i].MaxSize = 0
+		}
+	}
+	r, err := importer.Build(inv, importer.Options{Region: "us-east-1"})
+	require.NoError(t, err)
+	require.Contains(t, strings.Join(r.Notes, "\n"), "node pool gpu: group legacy-gpu has a maximum size of 0; the pool's maxSize is 1")
+	p, _ := planOf(t, r)
+	require.Equal(t, 1, p.Config.NodePools[1].MaxSize)
+}
