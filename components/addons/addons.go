@@ -26,6 +26,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -72,8 +73,8 @@ type Args struct {
 	OIDCProviderArn      pulumi.StringInput
 	// After are resources the provider waits for: the master groups
 	// (masters.ControlPlane.Ready), which wait until the API answers on
-	// every master.
-	After []pulumi.Resource
+	// every master. Custom resources only (internal/after says why).
+	After []pulumi.CustomResource
 }
 
 // Addons is the kinfra:addons:Addons component.
@@ -88,6 +89,10 @@ type Addons struct {
 	KubeProxy *KubeProxy
 	// CNI is the Cilium or Calico component.
 	CNI pulumi.Resource
+	// CNIReady are the CNI's own resources. Wait for these, not for the
+	// component: a dependency on a component can miss children whose
+	// registration has not started (internal/after).
+	CNIReady []pulumi.CustomResource
 	// Each of these is nil when turned off.
 	CloudControllerManager *CloudControllerManager
 	EBSCSIDriver           *EBSCSIDriver
@@ -262,12 +267,22 @@ func (b *builder) makeProvider() error {
 		// FelixConfiguration) owning only the fields kinfra sets.
 		EnableServerSideApply: pulumi.Bool(true),
 		UpsertExistingObjects: pulumi.Bool(true),
-	}, pulumi.Parent(b.out), pulumi.DependsOn(b.args.After))
+	}, pulumi.Parent(b.out), after.All(b.args.After...))
 	if err != nil {
 		return err
 	}
 	b.out.Provider, b.provider = p, p
 	return nil
+}
+
+// podNetworkReady are what a workload on the pod network waits for: the
+// CNI, and the cloud-controller-manager (when on), which initialises nodes.
+func (b *builder) podNetworkReady() []pulumi.CustomResource {
+	deps := append([]pulumi.CustomResource{}, b.out.CNIReady...)
+	if ccm := b.out.CloudControllerManager; ccm != nil {
+		deps = append(deps, ccm.Release)
+	}
+	return deps
 }
 
 // component registers an add-on's own component under the Addons.

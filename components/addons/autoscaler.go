@@ -6,6 +6,7 @@ import (
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -109,9 +110,8 @@ func (b *builder) clusterAutoscaler() (*ClusterAutoscaler, error) {
 	// Host-networked on the masters, but it simulates scheduling onto
 	// nodes: wait for networked nodes (the CNI) that the
 	// cloud-controller-manager has initialised, and for its AWS rights.
-	deps := append([]pulumi.Resource{b.out.CNI, b.out.CloudControllerManager}, iamDeps...)
 	rel, err := b.release(out, "cluster-autoscaler", AutoscalerRelease, "kube-system", AutoscalerChart, a.Version,
-		pulumi.ToMap(AutoscalerValues(b.c)), dependsOn(deps...))
+		pulumi.ToMap(AutoscalerValues(b.c)), after.All(append(b.podNetworkReady(), iamDeps...)...))
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/ports"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -120,7 +121,7 @@ func (b *builder) calico() (pulumi.Resource, error) {
 		return nil, err
 	}
 	out.Release = rel
-	after := pulumi.DependsOn([]pulumi.Resource{rel})
+	afterOperator := after.All(rel)
 	custom := func(suffix, apiVersion, kind string, body map[string]any) (*apiextensions.CustomResource, error) {
 		return apiextensions.NewCustomResource(b.ctx, b.name+"-calico-"+suffix, &apiextensions.CustomResourceArgs{
 			ApiVersion: pulumi.String(apiVersion),
@@ -130,7 +131,7 @@ func (b *builder) calico() (pulumi.Resource, error) {
 				Labels: pulumi.StringMap{"app.kubernetes.io/managed-by": pulumi.String("kinfra")},
 			},
 			OtherFields: kubernetes.UntypedArgs{"spec": body},
-		}, b.k8s(out, after)...)
+		}, b.k8s(out, afterOperator)...)
 	}
 	if out.Installation, err = custom("installation", "operator.tigera.io/v1", "Installation", CalicoInstallation(b.c)); err != nil {
 		return nil, err
@@ -140,6 +141,7 @@ func (b *builder) calico() (pulumi.Resource, error) {
 	if out.FelixConfiguration, err = custom("felix-configuration", "crd.projectcalico.org/v1", "FelixConfiguration", CalicoFelixConfiguration(b.c)); err != nil {
 		return nil, err
 	}
+	b.out.CNIReady = []pulumi.CustomResource{rel, out.Installation, out.FelixConfiguration}
 	if err := b.ctx.RegisterResourceOutputs(out, pulumi.Map{
 		"version":   pulumi.String(TigeraOperatorChart.version(b.c.CNI.Version)),
 		"dataplane": pulumi.String(b.c.CNI.Dataplane),

@@ -161,6 +161,7 @@ func (b *builder) cilium() (pulumi.Resource, error) {
 		return nil, err
 	}
 	out.Release = rel
+	b.out.CNIReady = []pulumi.CustomResource{rel}
 	if err := b.ctx.RegisterResourceOutputs(out, pulumi.Map{
 		"version": pulumi.String(CiliumChart.version(b.c.CNI.Version)),
 		"tunnel":  pulumi.String(b.c.CNI.Tunnel),

@@ -137,7 +137,7 @@ func (b *builder) controllersPolicyStatements(id awsaccount.Identity, queueArn s
 // The policy is the add-ons' (not the masters'): turning a controller off
 // removes its rights, and a cluster whose add-ons another stack deploys
 // gets them from that stack.
-func (b *builder) controllersIAM() ([]pulumi.Resource, error) {
+func (b *builder) controllersIAM() ([]pulumi.CustomResource, error) {
 	a := b.c.Addons
 	if !a.NodeTerminationHandler.On() && !a.ClusterAutoscaler.On() {
 		return nil, nil
@@ -164,7 +164,7 @@ func (b *builder) controllersIAM() ([]pulumi.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []pulumi.Resource
+	var out []pulumi.CustomResource
 	for i, role := range b.args.ControllerRoleNames {
 		att, err := iam.NewRolePolicyAttachment(b.ctx, fmt.Sprintf("%s-%d", name, i), &iam.RolePolicyAttachmentArgs{
 			Role: role, PolicyArn: policy.Arn,
@@ -180,36 +180,9 @@ func (b *builder) controllersIAM() ([]pulumi.Resource, error) {
 // controllersIAMFor returns the controllers' IAM, creating it the first
 // time (by the termination handler when it is on, else by the autoscaler),
 // so that both wait for the same attachments.
-func (b *builder) controllersIAMFor() ([]pulumi.Resource, error) {
+func (b *builder) controllersIAMFor() ([]pulumi.CustomResource, error) {
 	if nth := b.out.NodeTerminationHandler; nth != nil {
 		return nth.controllerIAM, nil
 	}
 	return b.controllersIAM()
-}
-
-// dependsOn are the options of a resource that waits for deps, nil ones
-// (add-ons turned off) left out.
-func dependsOn(deps ...pulumi.Resource) pulumi.ResourceOption {
-	var out []pulumi.Resource
-	for _, d := range deps {
-		if d != nil && !isNilComponent(d) {
-			out = append(out, d)
-		}
-	}
-	return pulumi.DependsOn(out)
-}
-
-// isNilComponent reports a typed nil pointer in a pulumi.Resource.
-func isNilComponent(r pulumi.Resource) bool {
-	switch v := r.(type) {
-	case *CloudControllerManager:
-		return v == nil
-	case *EBSCSIDriver:
-		return v == nil
-	case *NodeTerminationHandler:
-		return v == nil
-	case *ClusterAutoscaler:
-		return v == nil
-	}
-	return false
 }

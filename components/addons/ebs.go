@@ -10,6 +10,7 @@ import (
 	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 	"github.com/kinfra-dev/kinfra/internal/irsa"
@@ -221,7 +222,7 @@ func (b *builder) ebsCSIDriver() (*EBSCSIDriver, error) {
 	// The controller is on the pod network: it needs the CNI, and
 	// initialised nodes to run on; and its rights before it starts.
 	rel, err := b.release(out, "ebs-csi-driver", EBSCSIRelease, "kube-system", EBSCSIChart, a.Version,
-		values, dependsOn(policy, b.out.CNI, b.out.CloudControllerManager))
+		values, after.All(append(b.podNetworkReady(), policy)...))
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +242,7 @@ func (b *builder) ebsCSIDriver() (*EBSCSIDriver, error) {
 		ReclaimPolicy:        pulumi.String("Delete"),
 		// Parameters are immutable and the name is fixed: a change replaces
 		// the class (existing volumes keep theirs).
-	}, b.k8s(out, pulumi.DependsOn([]pulumi.Resource{rel}), pulumi.DeleteBeforeReplace(true))...)
+	}, b.k8s(out, after.All(rel), pulumi.DeleteBeforeReplace(true))...)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/kubeconfig"
 	"github.com/kinfra-dev/kinfra/internal/yamldoc"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -193,7 +194,7 @@ func (b *builder) kubeProxy() (*KubeProxy, error) {
 				},
 			},
 		},
-	}, b.k8s(out, pulumi.DependsOn([]pulumi.Resource{sa, binding, cm}))...)
+	}, b.k8s(out, after.All(sa, binding, cm))...)
 	if err != nil {
 		return nil, err
 	}

@@ -135,7 +135,7 @@ func TestTheProviderWaitsForTheControlPlaneAndKeepsTheKubeconfigSecret(t *testin
 		if err != nil {
 			return err
 		}
-		a.After = []pulumi.Resource{cp}
+		a.After = cp.Ready
 		_, err = addons.New(ctx, "prod-addons", a)
 		return err
 	})
@@ -146,16 +146,21 @@ func TestTheProviderWaitsForTheControlPlaneAndKeepsTheKubeconfigSecret(t *testin
 	require.Equal(t, true, p.Inputs["enableServerSideApply"])
 }
 
-// standIn is a control plane component with one master group.
-type standIn struct{ pulumi.ResourceState }
+// standIn is a control plane component with one master group, which it
+// names in Ready as masters.ControlPlane does.
+type standIn struct {
+	pulumi.ResourceState
+	Ready []pulumi.CustomResource
+}
 
 func newStandIn(ctx *pulumi.Context, name string) (*standIn, error) {
 	s := &standIn{}
 	if err := ctx.RegisterComponentResource("test:index:ControlPlane", name, s); err != nil {
 		return nil, err
 	}
-	var group pulumi.CustomResourceState
-	return s, ctx.RegisterResource("test:index:MasterGroup", name+"-0", nil, &group, pulumi.Parent(s))
+	group := &pulumi.CustomResourceState{}
+	s.Ready = []pulumi.CustomResource{group}
+	return s, ctx.RegisterResource("test:index:MasterGroup", name+"-0", nil, group, pulumi.Parent(s))
 }
 
 func TestBadArgsRegisterNothing(t *testing.T) {

@@ -1,6 +1,7 @@
 package addons
 
 import (
+	"github.com/kinfra-dev/kinfra/internal/after"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -25,7 +26,7 @@ func (b *builder) networkPolicies() (*NetworkPolicies, error) {
 		return nil, err
 	}
 	// Policies need the CNI to be enforced; create them once it runs.
-	after := pulumi.DependsOn([]pulumi.Resource{b.out.CNI})
+	afterCNI := after.All(b.out.CNIReady...)
 	labels := pulumi.StringMap{"app.kubernetes.io/managed-by": pulumi.String("kinfra")}
 	every := &metav1.LabelSelectorArgs{}
 	for _, ns := range b.c.Addons.NetworkPolicy.DefaultDeny {
@@ -38,7 +39,7 @@ func (b *builder) networkPolicies() (*NetworkPolicies, error) {
 				PodSelector: every,
 				PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
 			},
-		}, b.k8s(out, after)...); err != nil {
+		}, b.k8s(out, afterCNI)...); err != nil {
 			return nil, err
 		}
 		dnsPort := func(proto string) *networkingv1.NetworkPolicyPortArgs {
@@ -61,7 +62,7 @@ func (b *builder) networkPolicies() (*NetworkPolicies, error) {
 					Ports: networkingv1.NetworkPolicyPortArray{dnsPort("UDP"), dnsPort("TCP")},
 				}},
 			},
-		}, b.k8s(out, after)...); err != nil {
+		}, b.k8s(out, afterCNI)...); err != nil {
 			return nil, err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -41,7 +42,7 @@ type NodeTerminationHandler struct {
 
 	// controllerIAM are the attachments of the controllers' policy, which
 	// the handler creates when it is on (see controllersIAMFor).
-	controllerIAM []pulumi.Resource
+	controllerIAM []pulumi.CustomResource
 }
 
 // NTHRules are the handler's RBAC rules, the chart's: cordon, taint and
@@ -155,7 +156,7 @@ func (b *builder) nodeTerminationHandler() (*NodeTerminationHandler, error) {
 		env = append(env, &corev1.EnvVarArgs{Name: pulumi.String(kv[0]), Value: pulumi.String(kv[1])})
 	}
 	selector := pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(NTHName)}
-	deps := append([]pulumi.Resource{sa, role, binding}, out.controllerIAM...)
+	deps := append([]pulumi.CustomResource{sa, role, binding}, out.controllerIAM...)
 	out.Deployment, err = appsv1.NewDeployment(b.ctx, name, &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(NTHName), Namespace: pulumi.String("kube-system"), Labels: labels},
 		Spec: &appsv1.DeploymentSpecArgs{
@@ -215,7 +216,7 @@ func (b *builder) nodeTerminationHandler() (*NodeTerminationHandler, error) {
 				},
 			},
 		},
-	}, b.k8s(out, pulumi.DependsOn(deps))...)
+	}, b.k8s(out, after.All(deps...))...)
 	if err != nil {
 		return nil, err
 	}

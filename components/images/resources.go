@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 	"github.com/kinfra-dev/kinfra/internal/tags"
@@ -48,7 +49,7 @@ type builder struct {
 	partition  string
 	profile    pulumi.StringOutput
 	sg         pulumi.StringOutput
-	ready      []pulumi.Resource // what a build needs in place: role policies, egress rules
+	ready      []pulumi.CustomResource // what a build needs in place: role policies, egress rules
 	components map[string]*imagebuilder.Component
 	compNames  map[string]string // AWS names, by short name
 	infraArn   pulumi.StringOutput
@@ -233,7 +234,7 @@ func (b *builder) infrastructure() error {
 		},
 		ResourceTags: b.tags.For(name),
 		Tags:         b.tags.For(name),
-	}, b.parent, pulumi.DependsOn(b.ready))
+	}, b.parent, after.All(b.ready...))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 )
 
@@ -136,7 +137,7 @@ func (b *builder) healthAlarms() error {
 			AlarmActions:       actions,
 			OkActions:          actions,
 			Tags:               b.tags.For(name),
-		}, b.parent, pulumi.DependsOn(b.out.Ready)); err != nil {
+		}, b.parent, after.All(b.out.Ready...)); err != nil {
 			return fmt.Errorf("alarm %s: %w", a.Name, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/iampolicy"
 )
@@ -73,23 +74,23 @@ func (b *builder) backupBucket() error {
 	}
 	// The bucket's name (its ID too), as an output: the parts wait for it.
 	id := bucket.Bucket
-	add := func(r pulumi.Resource, err error) error {
+	add := func(r pulumi.CustomResource, err error) error {
 		if err == nil {
 			b.backupDeps = append(b.backupDeps, r)
 		}
 		return err
 	}
-	// after orders a configuration part after the previous one.
-	after := func() pulumi.ResourceOption {
+	// afterPrevious orders a configuration part after the previous one.
+	afterPrevious := func() pulumi.ResourceOption {
 		if len(b.backupDeps) == 0 {
-			return pulumi.DependsOn(nil)
+			return after.All()
 		}
-		return pulumi.DependsOn(b.backupDeps[len(b.backupDeps)-1:])
+		return after.All(b.backupDeps[len(b.backupDeps)-1])
 	}
 	if err := add(s3.NewBucketOwnershipControls(b.ctx, name+"-ownership", &s3.BucketOwnershipControlsArgs{
 		Bucket: id,
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, b.parent, after())); err != nil {
+	}, b.parent, afterPrevious())); err != nil {
 		return err
 	}
 	if err := add(s3.NewBucketPublicAccessBlock(b.ctx, name+"-public-access", &s3.BucketPublicAccessBlockArgs{
@@ -98,13 +99,13 @@ func (b *builder) backupBucket() error {
 		BlockPublicPolicy:     pulumi.Bool(true),
 		IgnorePublicAcls:      pulumi.Bool(true),
 		RestrictPublicBuckets: pulumi.Bool(true),
-	}, b.parent, after())); err != nil {
+	}, b.parent, afterPrevious())); err != nil {
 		return err
 	}
 	versioning, err := s3.NewBucketVersioningV2(b.ctx, name+"-versioning", &s3.BucketVersioningV2Args{
 		Bucket:                  id,
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, b.parent, after())
+	}, b.parent, afterPrevious())
 	if err := add(versioning, err); err != nil {
 		return err
 	}
@@ -119,20 +120,20 @@ func (b *builder) backupBucket() error {
 			// the KMS encryption context is then the bucket's ARN.
 			BucketKeyEnabled: pulumi.Bool(true),
 		}},
-	}, b.parent, after())); err != nil {
+	}, b.parent, afterPrevious())); err != nil {
 		return err
 	}
 	policy := b.kmsKeyArn.ApplyT(func(key string) (string, error) {
 		return b.bucketPolicy(key).JSON()
 	}).(pulumi.StringOutput)
-	if err := add(s3.NewBucketPolicy(b.ctx, name+"-policy", &s3.BucketPolicyArgs{Bucket: id, Policy: policy}, b.parent, after())); err != nil {
+	if err := add(s3.NewBucketPolicy(b.ctx, name+"-policy", &s3.BucketPolicyArgs{Bucket: id, Policy: policy}, b.parent, afterPrevious())); err != nil {
 		return err
 	}
 	// After versioning (above): the rules expire noncurrent versions.
 	if err := add(s3.NewBucketLifecycleConfigurationV2(b.ctx, name+"-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: id,
 		Rules:  b.lifecycleRules(),
-	}, b.parent, after())); err != nil {
+	}, b.parent, afterPrevious())); err != nil {
 		return err
 	}
 	if bk.ObjectLockDays > 0 {
@@ -147,7 +148,7 @@ func (b *builder) backupBucket() error {
 					Days: pulumi.Int(bk.ObjectLockDays),
 				},
 			},
-		}, b.parent, after())); err != nil {
+		}, b.parent, afterPrevious())); err != nil {
 			return err
 		}
 	}
@@ -236,6 +237,6 @@ func (b *builder) backupAlarm() error {
 		AlarmActions:       actions,
 		OkActions:          actions,
 		Tags:               b.tags.For(name),
-	}, b.parent, pulumi.DependsOn(b.out.Ready))
+	}, b.parent, after.All(b.out.Ready...))
 	return err
 }

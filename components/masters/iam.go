@@ -258,7 +258,7 @@ func (b *builder) slotPolicy(slot int, zoneID, record string) iampolicy.Document
 }
 
 // slotRole creates slot i's role, its policies and its instance profile.
-func (b *builder) slotRole(slot int, record string) (*iam.Role, *iam.InstanceProfile, []pulumi.Resource, error) {
+func (b *builder) slotRole(slot int, record string) (*iam.Role, *iam.InstanceProfile, []pulumi.CustomResource, error) {
 	name := b.slotName(slot)
 	trust, err := iampolicy.New(iampolicy.AssumeRole("ec2.amazonaws.com")).JSON()
 	if err != nil {
@@ -294,5 +294,5 @@ func (b *builder) slotRole(slot int, record string) (*iam.Role, *iam.InstancePro
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return role, profile, []pulumi.Resource{rp, att}, nil
+	return role, profile, []pulumi.CustomResource{rp, att}, nil
 }

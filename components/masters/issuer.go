@@ -5,6 +5,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/irsa"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/spec"
@@ -53,9 +54,9 @@ func (b *builder) serviceAccountIssuer() error {
 	}
 	// S3 refuses concurrent changes to one bucket's configuration
 	// (OperationAborted): each part waits for the one before.
-	var parts []pulumi.Resource
-	after := func() pulumi.ResourceOption { return pulumi.DependsOn(parts) }
-	add := func(r pulumi.Resource, err error) error {
+	var parts []pulumi.CustomResource
+	afterParts := func() pulumi.ResourceOption { return after.All(parts...) }
+	add := func(r pulumi.CustomResource, err error) error {
 		if err == nil {
 			parts = append(parts, r)
 		}
@@ -65,7 +66,7 @@ func (b *builder) serviceAccountIssuer() error {
 		Bucket: bucket.Bucket,
 		// No ACLs: only the bucket policy grants access.
 		Rule: &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, b.parent, after())); err != nil {
+	}, b.parent, afterParts())); err != nil {
 		return err
 	}
 	if err := add(s3.NewBucketPublicAccessBlock(b.ctx, name+"-public-access", &s3.BucketPublicAccessBlockArgs{
@@ -74,7 +75,7 @@ func (b *builder) serviceAccountIssuer() error {
 		// The policy below is public (two objects): S3 would refuse it,
 		// and ignore it, with these on.
 		BlockPublicPolicy: pulumi.Bool(false), RestrictPublicBuckets: pulumi.Bool(false),
-	}, b.parent, after())); err != nil {
+	}, b.parent, afterParts())); err != nil {
 		return err
 	}
 	if err := add(s3.NewBucketServerSideEncryptionConfigurationV2(b.ctx, name+"-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
@@ -86,7 +87,7 @@ func (b *builder) serviceAccountIssuer() error {
 				SseAlgorithm: pulumi.String("AES256"),
 			},
 		}},
-	}, b.parent, after())); err != nil {
+	}, b.parent, afterParts())); err != nil {
 		return err
 	}
 	policy, err := is.BucketPolicy().JSON()
@@ -95,10 +96,10 @@ func (b *builder) serviceAccountIssuer() error {
 	}
 	if err := add(s3.NewBucketPolicy(b.ctx, name+"-policy", &s3.BucketPolicyArgs{
 		Bucket: bucket.Bucket, Policy: pulumi.String(policy),
-	}, b.parent, after())); err != nil {
+	}, b.parent, afterParts())); err != nil {
 		return err
 	}
-	configured := append([]pulumi.Resource{}, parts...)
+	configured := append([]pulumi.CustomResource{}, parts...)
 	for _, doc := range []struct{ suffix, key, content string }{
 		{"-discovery", irsa.DiscoveryKey, discovery},
 		{"-jwks", irsa.JWKSKey, jwks},
@@ -109,7 +110,7 @@ func (b *builder) serviceAccountIssuer() error {
 			Tags: b.tags.For(name + doc.suffix),
 			// Written once the bucket encrypts them and its policy is in
 			// place.
-		}, b.parent, pulumi.DependsOn(configured))); err != nil {
+		}, b.parent, after.All(configured...))); err != nil {
 			return err
 		}
 	}
@@ -120,7 +121,7 @@ func (b *builder) serviceAccountIssuer() error {
 		Url:           pulumi.String(is.URL()),
 		ClientIdLists: pulumi.StringArray{pulumi.String(irsa.Audience)},
 		Tags:          b.tags.For(name),
-	}, b.parent, pulumi.DependsOn(parts))
+	}, b.parent, after.All(parts...))
 	if err != nil {
 		return err
 	}

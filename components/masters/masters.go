@@ -105,7 +105,7 @@ type ControlPlane struct {
 	// behind the API load balancer, and depends on everything the master
 	// needs. Depend on these, not on the component: a component's children
 	// register asynchronously, so dependsOn a component can miss some.
-	Ready []pulumi.Resource
+	Ready []pulumi.CustomResource
 
 	PrivateZoneID         pulumi.StringOutput
 	LoadBalancerDNSName   pulumi.StringOutput
@@ -155,19 +155,19 @@ type builder struct {
 	partition string
 
 	kmsKeyArn    pulumi.StringOutput
-	params       []pulumi.Resource
-	tools        []pulumi.Resource
+	params       []pulumi.CustomResource
+	tools        []pulumi.CustomResource
 	masterSG     pulumi.StringOutput
 	nodeSG       pulumi.StringOutput
 	lbSG         pulumi.StringOutput
 	targetGroup  pulumi.StringOutput
 	nlbZoneID    pulumi.StringOutput
-	listener     pulumi.Resource
+	listener     pulumi.CustomResource
 	zoneID       pulumi.StringOutput
 	sharedPolicy pulumi.StringOutput
 	// backupDeps are the backup bucket's configuration resources, which
 	// the master groups wait for.
-	backupDeps []pulumi.Resource
+	backupDeps []pulumi.CustomResource
 	image      ami.Image
 	built      Image
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/launchtemplate"
 	"github.com/kinfra-dev/kinfra/internal/tags"
@@ -94,7 +95,7 @@ func (b *builder) slot(i int) error {
 			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("network-interface"), Tags: b.tags.For(name, slotTag)},
 		},
 		Tags: b.tags.For(name, slotTag),
-	}, b.parent, pulumi.DependsOn(b.tools)) // no version names a tool before it exists
+	}, b.parent, after.All(b.tools...)) // no version names a tool before it exists
 	if err != nil {
 		return err
 	}
@@ -123,11 +124,11 @@ func (b *builder) slot(i int) error {
 		WaitForCapacityTimeout: pulumi.String("30m"),
 		Tags:                   asgTags,
 	}
-	deps := append([]pulumi.Resource{rec, b.listener}, policies...)
+	deps := append([]pulumi.CustomResource{rec, b.listener}, policies...)
 	deps = append(deps, b.params...)
 	deps = append(deps, b.tools...)
 	deps = append(deps, b.backupDeps...)
-	asg, err := autoscaling.NewGroup(b.ctx, name, asgArgs, b.parent, pulumi.DependsOn(deps),
+	asg, err := autoscaling.NewGroup(b.ctx, name, asgArgs, b.parent, after.All(deps...),
 		pulumi.IgnoreChanges([]string{RolledGroupSetting}))
 	if err != nil {
 		return err

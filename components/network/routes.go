@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -109,7 +110,7 @@ func (b *builder) natGateway(zone string, igw *ec2.InternetGateway, im *spec.Net
 		SubnetId:         subnetID,
 		ConnectivityType: pulumi.String("public"),
 		Tags:             b.tags.For(name),
-	}, b.opts(im.NatGateways[zone], pulumi.DependsOn([]pulumi.Resource{igw}))...)
+	}, b.opts(im.NatGateways[zone], after.All(igw))...)
 }
 
 // route adds one route. When its table is imported, the route is imported too,

@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/ami"
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/launchtemplate"
@@ -174,7 +175,7 @@ func (b *builder) group(lt *ec2.LaunchTemplate) error {
 		// never reset it.
 		ignored = append(ignored, AutoscaledSettings...)
 	}
-	opts := []pulumi.ResourceOption{b.parent, pulumi.DependsOn(b.args.After), pulumi.IgnoreChanges(ignored)}
+	opts := []pulumi.ResourceOption{b.parent, after.All(b.args.After...), pulumi.IgnoreChanges(ignored)}
 	asg, err := autoscaling.NewGroup(b.ctx, b.name, args, opts...)
 	if err != nil {
 		return err

@@ -100,9 +100,8 @@ type Args struct {
 	Termination Termination
 	// After are resources the group waits for before launching nodes: the
 	// master groups (masters.ControlPlane.Ready), complete once the API
-	// answers. Name resources, not a component: dependsOn a component waits
-	// only for the children it has registered so far.
-	After []pulumi.Resource
+	// answers. Custom resources only (internal/after says why).
+	After []pulumi.CustomResource
 }
 
 // NodePool is the kinfra:workers:NodePool component.
