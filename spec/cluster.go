@@ -12,7 +12,10 @@
 // its defaults against the code.
 package spec
 
-import "github.com/kinfra-dev/kinfra/internal/validate"
+import (
+	"github.com/kinfra-dev/kinfra/internal/regions"
+	"github.com/kinfra-dev/kinfra/internal/validate"
+)
 
 // Cluster is one Kubernetes cluster in one region.
 type Cluster struct {
@@ -94,8 +97,58 @@ func (c Cluster) WithDefaults() Cluster {
 	return c
 }
 
-// Validate checks a defaulted cluster and returns every problem.
+// Validate checks a defaulted cluster and returns every problem. spec.Resolve
+// runs it once for the whole cluster; a component given a spec checks only
+// the sections it builds from (ValidateControlPlane, ValidateImages,
+// ValidateAddons, ValidateNodePool, Network.Validate).
 func (c Cluster) Validate() validate.Errors {
+	errs, region, regionOK := c.checkIdentity()
+	net, netErrs := c.Network.check("cluster.network", c.Region)
+	errs.Append(netErrs)
+	errs.Append(c.checkControlPlaneSections(net))
+	errs.Append(c.validateNodePools(net))
+	errs.Append(c.validateImages())
+	errs.Append(c.checkAddonSections())
+	// Capacity checks run whenever their own inputs are valid, so they are
+	// reported together with unrelated mistakes.
+	errs.Append(c.validateCapacity(net))
+	errs.Append(c.checkNameLengths())
+	if regionOK {
+		errs.Append(c.checkARNPlaces(region))
+	}
+	return errs
+}
+
+// ValidateControlPlane checks what the control plane is built from: the
+// cluster's name, region and tags, and its kubernetes, masters, api,
+// privateDomain, backup, alarms and joinTokens sections, as masters.New does
+// for the effective spec it is given. The network's zones count as given
+// here; the masters component checks the network it is wired to.
+func (c Cluster) ValidateControlPlane() validate.Errors {
+	errs, _, _ := c.checkIdentity()
+	net, _ := c.Network.check("cluster.network", c.Region)
+	errs.Append(c.checkControlPlaneSections(net))
+	return errs
+}
+
+// ValidateImages checks what the image pipeline is built from: the
+// cluster's name, region and tags, and its images section.
+func (c Cluster) ValidateImages() validate.Errors {
+	errs, _, _ := c.checkIdentity()
+	errs.Append(c.validateImages())
+	return errs
+}
+
+// ValidateAddons checks what the add-ons are built from: the cluster's
+// name, region and tags, and its cni, kubeProxy and addons sections.
+func (c Cluster) ValidateAddons() validate.Errors {
+	errs, _, _ := c.checkIdentity()
+	errs.Append(c.checkAddonSections())
+	return errs
+}
+
+// checkIdentity checks what every component names and tags resources by.
+func (c Cluster) checkIdentity() (validate.Errors, regions.Region, bool) {
 	var errs validate.Errors
 	switch {
 	case c.Name == "":
@@ -105,26 +158,24 @@ func (c Cluster) Validate() validate.Errors {
 	}
 	region, regionOK := checkRegion(&errs, c.Region)
 	errs.Append(ValidateTags("cluster.tags", c.Tags))
+	return errs, region, regionOK
+}
 
-	net, netErrs := c.Network.check("cluster.network", c.Region)
-	errs.Append(netErrs)
+func (c Cluster) checkControlPlaneSections(net networkFacts) validate.Errors {
+	var errs validate.Errors
 	errs.Append(c.Kubernetes.check("cluster.kubernetes", net.vpc, c.CNI.Provider == CNICalico))
 	errs.Append(c.validateMasters(net))
 	errs.Append(c.checkControlPlane())
 	errs.Append(c.Backup.check("cluster.backup"))
 	errs.Append(c.Alarms.check("cluster.alarms"))
 	errs.Append(c.JoinTokens.check("cluster.joinTokens"))
-	errs.Append(c.validateNodePools(net))
-	errs.Append(c.validateImages())
+	return errs
+}
+
+func (c Cluster) checkAddonSections() validate.Errors {
+	var errs validate.Errors
 	errs.Append(c.checkProxy())
 	errs.Append(c.checkAddons())
-	// Capacity checks run whenever their own inputs are valid, so they are
-	// reported together with unrelated mistakes.
-	errs.Append(c.validateCapacity(net))
-	errs.Append(c.checkNameLengths())
-	if regionOK {
-		errs.Append(c.checkARNPlaces(region))
-	}
 	return errs
 }
 

@@ -196,3 +196,37 @@ func TestANetworkWithoutNATNeedsTheEndpointsNodesUse(t *testing.T) {
 	require.Equal(t, []string{"cluster.network.natGateways: none leaves nodes without a route to AWS APIs; add the endpoints autoscaling, ec2 and elasticloadbalancing (image pulls, bootstrap and the cloud integration need them) or use a NAT gateway"},
 		n.Validate("cluster.network", "us-east-1").Messages())
 }
+
+// A component checks the sections it builds from, not the whole cluster:
+// spec.Resolve has checked that once. Each section validator reports its
+// own sections' mistakes and none of another's.
+func TestEachComponentsValidatorChecksItsOwnSections(t *testing.T) {
+	eff, err := spec.Resolve(valid())
+	require.NoError(t, err)
+	broken := eff
+	broken.Masters.Count = 4
+	broken.NodePools = append([]spec.NodePool{}, eff.NodePools...)
+	broken.NodePools[0].MaxSize = 0
+	broken.Images.Versions.Containerd = "latest"
+	broken.KubeProxy.Mode = "userspace"
+	paths := func(errs validate.Errors) []string {
+		var out []string
+		for _, e := range errs {
+			out = append(out, e.Path)
+		}
+		return out
+	}
+	require.Equal(t, []string{"cluster.masters.count"}, paths(broken.ValidateControlPlane()))
+	require.Equal(t, []string{"cluster.images.versions.containerd"}, paths(broken.ValidateImages()))
+	require.Equal(t, []string{"cluster.kubeProxy.mode"}, paths(broken.ValidateAddons()))
+	all := paths(broken.Validate())
+	for _, p := range []string{"cluster.masters.count", "cluster.images.versions.containerd", "cluster.kubeProxy.mode", "cluster.nodePools[0].maxSize"} {
+		require.Contains(t, all, p, "the whole cluster's check has every section's")
+	}
+	// What every component names resources by is checked by each.
+	broken = eff
+	broken.Name = ""
+	for _, errs := range []validate.Errors{broken.ValidateControlPlane(), broken.ValidateImages(), broken.ValidateAddons()} {
+		require.Contains(t, paths(errs), "cluster.name")
+	}
+}

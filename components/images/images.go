@@ -187,7 +187,7 @@ func (a Args) check(roles []string) []string {
 	if !a.Cluster.Images.On() {
 		problems = append(problems, "cluster.images.enabled: false; this stack builds no images, so it must not create the images component (use images.enabled: true, or select AMIs with masters.image and nodePools[].image)")
 	}
-	if errs := a.Cluster.Validate(); len(errs) > 0 {
+	if errs := a.Cluster.ValidateImages(); len(errs) > 0 {
 		problems = append(problems, errs.Messages()...)
 	}
 	problems = append(problems, checkID("images.VpcID", a.VpcID, vpcID, "a VPC ID (vpc-…)")...)

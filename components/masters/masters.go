@@ -238,7 +238,7 @@ func (a Args) check() []string {
 	if a.PKI == nil {
 		problems = append(problems, "masters.PKI: required; create it with `kinfra pki init`")
 	}
-	if errs := a.Cluster.Validate(); len(errs) > 0 {
+	if errs := a.Cluster.ValidateControlPlane(); len(errs) > 0 {
 		problems = append(problems, errs.Messages()...)
 	}
 	n := a.Network
