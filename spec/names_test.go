@@ -74,6 +74,6 @@ func TestNodePoolNameLengthsAreAcceptedUpToTheDerivedMaximum(t *testing.T) {
 func TestValidateNodePoolAppliesTheDerivedLimit(t *testing.T) {
 	c := valid()
 	p := spec.NodePool{Name: nameOf(spec.MaxNodePoolName(c.Name)+1, "p"), MaxSize: 3}
-	errs := c.ValidateNodePool("workers.Pool", p.WithDefaults(c.Kubernetes.Version, spec.Images{Enabled: ptr(false)}.WithDefaults()))
+	errs := c.ValidateNodePool("workers.Pool", p.WithDefaults(c.Kubernetes.Version, spec.Images{Enabled: ptr(false)}.WithDefaults()), c.Network.AvailabilityZones)
 	require.Contains(t, strings.Join(errs.Messages(), "\n"), "AWS allows an IAM role name of at most 64")
 }

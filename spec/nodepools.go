@@ -318,8 +318,9 @@ func (c Cluster) checkPool(path string, p NodePool, net networkFacts) validate.E
 
 // ValidateNodePool checks one defaulted pool against the cluster it joins
 // (its zones, address plan, CNI and images), as workers.New does for a pool
-// added from another stack.
-func (c Cluster) ValidateNodePool(path string, p NodePool) validate.Errors {
+// added from another stack. zones are the cluster's, in order, as its
+// network made them.
+func (c Cluster) ValidateNodePool(path string, p NodePool, zones []string) validate.Errors {
 	var errs validate.Errors
 	if p.Name == "" || !dnsLabel.MatchString(p.Name) {
 		errs.Addf(path+".name", "%q is not allowed; use a DNS label of lowercase letters, digits and '-', starting with a letter", p.Name)
@@ -327,7 +328,6 @@ func (c Cluster) ValidateNodePool(path string, p NodePool) validate.Errors {
 		n, _ := binding(poolNames, "{pool}", c.Name, "", c.Region)
 		errs.Addf(path+".name", "%q is %d characters; with cluster name %q at most %d are allowed, because %s", p.Name, len(p.Name), c.Name, room, n.explain(c.Name, p.Name, c.Region))
 	}
-	zones := c.Network.AvailabilityZones
 	errs.Append(c.checkPool(path, p, networkFacts{zones: zones, count: len(zones)}))
 	return errs
 }

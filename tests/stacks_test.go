@@ -387,3 +387,33 @@ func TestEveryCommittedStackHasTheControlPlaneAlarms(t *testing.T) {
 		}
 	}
 }
+
+// cluster.New resolves the spec once and hands each component its resolved
+// sections. network.New and workers.New, which library callers use on their
+// own, apply their section's defaults again; that is safe only because a
+// resolved spec is a fixed point of its defaults, which this holds.
+func TestAResolvedSpecIsAFixedPointOfItsDefaults(t *testing.T) {
+	for _, file := range committedStacks(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			sf, err := stackfile.Load(file)
+			require.NoError(t, err)
+			p, err := plan.Run(sf)
+			require.NoError(t, err)
+			eff := *p.Config
+			again, err := spec.Resolve(eff)
+			require.NoError(t, err)
+			require.Equal(t, eff, again, "resolving a resolved spec changes nothing")
+			require.Equal(t, eff.Network, eff.Network.WithDefaults(), "network.New's defaults")
+			for _, pool := range eff.NodePools {
+				require.Equal(t, pool, pool.WithDefaults(eff.Kubernetes.NodeVersion, eff.Images), "workers.New's defaults of pool %s", pool.Name)
+			}
+			withoutPools := eff
+			withoutPools.NodePools = nil
+			resolvedWithoutPools := withoutPools.WithDefaults()
+			// The add-ons' defaults follow the pools, which workers.New does
+			// not read.
+			resolvedWithoutPools.Addons, resolvedWithoutPools.NodePools = eff.Addons, nil
+			require.Equal(t, withoutPools, resolvedWithoutPools, "workers.New's defaults of the cluster")
+		})
+	}
+}

@@ -291,6 +291,7 @@ func poolGroupTags(t *testing.T, c spec.Cluster) map[string]string {
 			},
 			Network: workers.Network{
 				VpcID:     pulumi.String("vpc-0123456789abcdef0"),
+				Zones:     c.Network.AvailabilityZones,
 				SubnetIDs: []pulumi.StringInput{pulumi.String("subnet-a"), pulumi.String("subnet-b"), pulumi.String("subnet-c")},
 			},
 			Image: &workers.Image{ID: pulumi.String("ami-0123456789abcdef0"), RootDevice: "/dev/sda1"},

@@ -238,12 +238,6 @@ func (c *Cluster) nodePools(ctx *pulumi.Context, name string, built map[string]i
 	if err != nil {
 		return err
 	}
-	var subnets []pulumi.StringInput
-	for _, s := range c.Network.PrivateSubnets {
-		subnets = append(subnets, s.ID)
-	}
-	cluster := eff
-	cluster.Network.AvailabilityZones = c.Network.AvailabilityZones
 	join := workers.Join{
 		APIName:          c.Masters.APIName,
 		CACertHash:       c.Masters.CACertHash,
@@ -253,8 +247,8 @@ func (c *Cluster) nodePools(ctx *pulumi.Context, name string, built map[string]i
 	}
 	for _, p := range eff.NodePools {
 		args := workers.Args{
-			Cluster: cluster, Pool: p, Join: join,
-			Network:     workers.Network{VpcID: c.Network.VpcID, SubnetIDs: subnets},
+			Cluster: eff, Pool: p, Join: join,
+			Network:     workers.FromNetwork(c.Network),
 			Termination: c.Termination.Termination(),
 			After:       c.Masters.Ready,
 		}

@@ -36,7 +36,6 @@ func addGPUPool(ctx *pulumi.Context) error {
 		Cluster: spec.Cluster{
 			Name: text("clusterName"), Region: "us-east-1",
 			Kubernetes: k, CNI: n,
-			Network: spec.Network{AvailabilityZones: out.Zones},
 			// This stack bakes no images: the pool names its AMI.
 			Images: spec.Images{Enabled: pulumi.BoolRef(false)},
 		},
@@ -55,7 +54,7 @@ func addGPUPool(ctx *pulumi.Context) error {
 			JoinPolicyArn:    pulumi.String(text("joinPolicyArn")),
 			SecurityGroupIDs: []pulumi.StringInput{pulumi.String(text("nodeSecurityGroupId"))},
 		},
-		Network: workers.Network{VpcID: pulumi.String(text("vpcId")), SubnetIDs: subnets},
+		Network: workers.Network{VpcID: pulumi.String(text("vpcId")), Zones: out.Zones, SubnetIDs: subnets},
 		Termination: workers.Termination{
 			QueueArn: pulumi.String(text("terminationQueueArn")),
 			RoleArn:  pulumi.String(text("terminationRoleArn")),

@@ -125,7 +125,7 @@ func (b *builder) groupTags() autoscaling.GroupTagArray {
 func (b *builder) group(lt *ec2.LaunchTemplate) error {
 	p := b.p
 	var subnets pulumi.StringArray
-	for _, z := range spec.PoolZones(p, b.c.Network.AvailabilityZones, len(b.c.Network.AvailabilityZones)) {
+	for _, z := range spec.PoolZones(p, b.args.Network.Zones, len(b.args.Network.Zones)) {
 		subnets = append(subnets, b.args.Network.SubnetIDs[z])
 	}
 	var overrides autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArray

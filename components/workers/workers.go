@@ -23,6 +23,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kinfra-dev/kinfra/components/network"
 	"github.com/kinfra-dev/kinfra/internal/awsaccount"
 	"github.com/kinfra-dev/kinfra/internal/awsnames"
 	"github.com/kinfra-dev/kinfra/internal/tags"
@@ -62,12 +63,27 @@ type Join struct {
 	SecurityGroupIDs []pulumi.StringInput
 }
 
-// Network is where the pool's nodes run.
+// Network is where the pool's nodes run: the cluster's network, as the
+// network component made it (FromNetwork), or from the cluster stack's
+// outputs availabilityZones and privateSubnetIds.
 type Network struct {
 	VpcID pulumi.StringInput
-	// SubnetIDs are the cluster's private subnets, in the order of
-	// Cluster.Network.AvailabilityZones; the pool uses those of its zones.
+	// Zones are the cluster's availability zones, in order: the one zone
+	// list the pool's zones are checked against and placed in.
+	Zones []string
+	// SubnetIDs are the cluster's private subnets, one per zone of Zones,
+	// in that order; the pool uses those of its zones.
 	SubnetIDs []pulumi.StringInput
+}
+
+// FromNetwork is the Network of a network component: its zones, as it
+// resolved them, and its private subnets.
+func FromNetwork(n *network.Network) Network {
+	out := Network{VpcID: n.VpcID, Zones: n.AvailabilityZones}
+	for _, s := range n.PrivateSubnets {
+		out.SubnetIDs = append(out.SubnetIDs, s.ID)
+	}
+	return out
 }
 
 // Image is an AMI built in the same stack (the images component).
@@ -88,8 +104,8 @@ type Termination struct {
 type Args struct {
 	// Cluster is the spec of the cluster the pool joins. Name, Region, Tags,
 	// Kubernetes (version and nodeVersion, which names the pool's default
-	// image, podCidr, nodeCidrMaskSize), CNI, Images and
-	// Network.AvailabilityZones are used; defaults are applied.
+	// image, podCidr, nodeCidrMaskSize), CNI and Images are used; defaults
+	// are applied. Its network is not: zones come from Network.
 	Cluster spec.Cluster
 	// Pool is the pool; defaults are applied.
 	Pool    spec.NodePool
@@ -182,7 +198,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 }
 
 func (a Args) check(c spec.Cluster, p spec.NodePool) []string {
-	problems := c.ValidateNodePool("workers.Pool", p).Messages()
+	problems := c.ValidateNodePool("workers.Pool", p, a.Network.Zones).Messages()
 	// A pool added from another stack must not outrun the control plane
 	// either.
 	if v, err := c.Kubernetes.Versions(); err != nil {
@@ -193,11 +209,11 @@ func (a Args) check(c spec.Cluster, p spec.NodePool) []string {
 	if c.Name == "" || c.Region == "" {
 		problems = append(problems, "workers.Cluster: Name and Region are required")
 	}
-	if len(c.Network.AvailabilityZones) == 0 {
-		problems = append(problems, "workers.Cluster.Network.AvailabilityZones: required; the zones of Network.SubnetIDs, in order")
+	if len(a.Network.Zones) == 0 {
+		problems = append(problems, "workers.Network.Zones: required; the zones of Network.SubnetIDs, in order")
 	}
-	if len(a.Network.SubnetIDs) != len(c.Network.AvailabilityZones) {
-		problems = append(problems, fmt.Sprintf("workers.Network.SubnetIDs: %d subnets for %d zones; give one private subnet per zone, in zone order", len(a.Network.SubnetIDs), len(c.Network.AvailabilityZones)))
+	if len(a.Network.SubnetIDs) != len(a.Network.Zones) {
+		problems = append(problems, fmt.Sprintf("workers.Network.SubnetIDs: %d subnets for %d zones; give one private subnet per zone, in zone order", len(a.Network.SubnetIDs), len(a.Network.Zones)))
 	}
 	if c.CNI.PodsUseVPCAddresses() && a.Network.VpcID == nil {
 		problems = append(problems, "workers.Network.VpcID: required with native routing (the node role may create pod network interfaces in this VPC only)")

@@ -21,7 +21,6 @@ var zones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 func cluster() spec.Cluster {
 	return spec.Cluster{
 		Name: "prod", Region: "us-east-1", Tags: map[string]string{"team": "platform"},
-		Network: spec.Network{AvailabilityZones: zones},
 	}
 }
 
@@ -36,6 +35,7 @@ func args(c spec.Cluster, p spec.NodePool) workers.Args {
 		},
 		Network: workers.Network{
 			VpcID:     pulumi.String("vpc-0123456789abcdef0"),
+			Zones:     zones,
 			SubnetIDs: []pulumi.StringInput{pulumi.String("subnet-a"), pulumi.String("subnet-b"), pulumi.String("subnet-c")},
 		},
 		Image: &workers.Image{ID: pulumi.String("ami-0123456789abcdef0"), RootDevice: "/dev/sda1"},
@@ -419,4 +419,24 @@ func TestAPoolsImageLookupFiltersOnItsArchitecture(t *testing.T) {
 		m, _ := run(t, args(c, spec.NodePool{Name: "general", MaxSize: 4, InstanceTypes: tc.types, Image: tc.image}))
 		require.Equal(t, []any{tc.want}, amiFilter(m, "architecture"), "%v", tc.types)
 	}
+}
+
+// The pool's zones come from one list, the network's: the cluster spec's
+// own zone list is not read, so a network that resolved other zones (or a
+// spec that names none) cannot put nodes in the wrong subnet.
+func TestPoolZonesComeFromTheNetworkNotTheClusterSpec(t *testing.T) {
+	c := cluster()
+	c.Network.AvailabilityZones = []string{"us-east-1d", "us-east-1e", "us-east-1f"}
+	m, _ := run(t, args(c, spec.NodePool{Name: "general", MaxSize: 6, Zones: []string{"us-east-1b"}}))
+	require.Equal(t, []any{"subnet-b"}, m.MustNamed(t, groupType, "prod-pool-general").Inputs["vpcZoneIdentifiers"])
+
+	a := args(cluster(), spec.NodePool{Name: "general", MaxSize: 6})
+	a.Network.Zones = nil
+	m = mockaws.New("us-east-1")
+	err := m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+		_, err := workers.New(ctx, "prod-pool-general", a)
+		return err
+	})
+	require.Empty(t, m.Resources())
+	require.ErrorContains(t, err, "workers.Network.Zones: required; the zones of Network.SubnetIDs, in order")
 }
