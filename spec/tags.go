@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/validate"
 )
 
@@ -25,24 +26,24 @@ var iamTagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 // ValidateTags checks user tags: not AWS's, not the ones kinfra sets, within
 // the limits and the character set of every service kinfra tags (IAM's is
 // the narrowest). Every problem of every tag is reported.
-func ValidateTags(path string, tags map[string]string) validate.Errors {
+func ValidateTags(path string, userTags map[string]string) validate.Errors {
 	var errs validate.Errors
-	if len(tags) > 40 {
-		errs.Addf(path, "%d tags set; at most 40 are allowed (AWS allows 50 per resource and kinfra sets up to 10)", len(tags))
+	if len(userTags) > 40 {
+		errs.Addf(path, "%d tags set; at most 40 are allowed (AWS allows 50 per resource and kinfra sets up to 10)", len(userTags))
 	}
-	for _, k := range validate.SortedKeys(tags) {
+	for _, k := range validate.SortedKeys(userTags) {
 		p := fmt.Sprintf("%s[%q]", path, k)
 		switch n := utf8.RuneCountInString(k); {
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			errs.Addf(p, "tag keys starting with \"aws:\" are reserved by AWS")
-		case k == "Name" || strings.HasPrefix(k, "kinfra.dev/") || strings.HasPrefix(k, "kubernetes.io/") || k == "managed-by":
+		case k == "Name" || strings.HasPrefix(k, tags.Prefix) || strings.HasPrefix(k, "kubernetes.io/") || k == "managed-by":
 			errs.Addf(p, "%q is set by kinfra on every resource; choose another key", k)
 		case n == 0 || n > MaxTagKey:
 			errs.Addf(p, "tag keys must be 1 to %d characters, got %d", MaxTagKey, n)
 		case !iamTagChars.MatchString(k):
 			errs.Addf(p, "the key has %s, which IAM refuses in tags; cluster tags reach the IAM roles, policies and instance profiles kinfra creates, whose tags allow only letters, digits, spaces and _ . : / = + - @", badTagChars(k))
 		}
-		v := tags[k]
+		v := userTags[k]
 		if n := utf8.RuneCountInString(v); n > MaxTagValue {
 			errs.Addf(p, "tag values must be at most %d characters, got %d", MaxTagValue, n)
 		}

@@ -29,6 +29,16 @@ func committedStacks(t *testing.T) []string {
 	return files
 }
 
+// planStackFile loads a stack file and plans it.
+func planStackFile(t testing.TB, file string) (stackfile.File, *plan.Plan) {
+	t.Helper()
+	sf, err := stackfile.Load(file)
+	require.NoError(t, err)
+	p, err := plan.Run(sf)
+	require.NoError(t, err)
+	return sf, p
+}
+
 func TestTheThreeProductionRegionsAreCommitted(t *testing.T) {
 	var names []string
 	for _, f := range committedStacks(t) {
@@ -40,10 +50,7 @@ func TestTheThreeProductionRegionsAreCommitted(t *testing.T) {
 func TestEveryCommittedStackPlansCleanlyAndKeepsItsInvariants(t *testing.T) {
 	for _, file := range committedStacks(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			sf, err := stackfile.Load(file)
-			require.NoError(t, err)
-			p, err := plan.Run(sf)
-			require.NoError(t, err)
+			sf, p := planStackFile(t, file)
 			require.Empty(t, findings.Errors(p.Findings), "no error findings")
 			require.NotNil(t, p.Config)
 			require.Equal(t, sf.Config["aws:region"], p.Config.Region)
@@ -307,10 +314,7 @@ func release(t *testing.T, p *plan.Plan, name string) map[string]any {
 
 func planStack(t testing.TB, name string) *plan.Plan {
 	t.Helper()
-	sf, err := stackfile.Load(filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
-	require.NoError(t, err)
-	p, err := plan.Run(sf)
-	require.NoError(t, err)
+	_, p := planStackFile(t, filepath.Join("..", "stacks", "Pulumi."+name+".yaml"))
 	return p
 }
 
@@ -395,10 +399,7 @@ func TestEveryCommittedStackHasTheControlPlaneAlarms(t *testing.T) {
 func TestAResolvedSpecIsAFixedPointOfItsDefaults(t *testing.T) {
 	for _, file := range committedStacks(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			sf, err := stackfile.Load(file)
-			require.NoError(t, err)
-			p, err := plan.Run(sf)
-			require.NoError(t, err)
+			_, p := planStackFile(t, file)
 			eff := *p.Config
 			again, err := spec.Resolve(eff)
 			require.NoError(t, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kinfra-dev/kinfra/internal/after"
 	"github.com/kinfra-dev/kinfra/internal/kubeconfig"
+	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/yamldoc"
 	"github.com/kinfra-dev/kinfra/spec"
 )
@@ -27,7 +28,7 @@ const (
 	// ConfigHashAnnotation on the pod template carries the hash of the
 	// ConfigMap, so that a configuration change (a mode switch) rolls the
 	// DaemonSet; kube-proxy reads its file only at start.
-	ConfigHashAnnotation = "kinfra.dev/config-hash"
+	ConfigHashAnnotation = tags.Prefix + "config-hash"
 )
 
 // KubeProxy is the kinfra:addons:KubeProxy component.
