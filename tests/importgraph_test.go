@@ -110,8 +110,8 @@ func TestExternalModuleBuildsAVPC(t *testing.T) {
 
 // The AWS SDK for Go v2 and etcd's client are for the CLI's day-2 commands
 // (internal/etcdops, internal/roll) and the account reader of import and
-// drift (internal/inventory); the components, the spec and the Pulumi
-// program never compile them.
+// drift (internal/inventory/awsread); the components, the spec and the
+// Pulumi program never compile them.
 func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
 	const awsSDK, etcdClient = "github.com/aws/aws-sdk-go-v2", "go.etcd.io/etcd/client"
 	root := repoRoot(t)
@@ -130,12 +130,12 @@ func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
 
 	// The reader is an allowed SDK user; it stays clear of the Pulumi SDK,
 	// so that drift and import do not compile a Pulumi program to read AWS.
-	inv := runGo(t, root, "list", "-deps", "./internal/inventory")
+	reader := runGo(t, root, "list", "-deps", "./internal/inventory/awsread")
 	for _, svc := range []string{"ec2", "autoscaling", "elasticloadbalancingv2", "cloudformation"} {
-		require.Contains(t, strings.Split(inv, "\n"), awsSDK+"/service/"+svc,
-			"internal/inventory no longer imports the SDK's %s; the test is not looking at the right package", svc)
+		require.Contains(t, strings.Split(reader, "\n"), awsSDK+"/service/"+svc,
+			"internal/inventory/awsread no longer imports the SDK's %s; the test is not looking at the right package", svc)
 	}
-	require.Empty(t, linesContaining(inv, "github.com/pulumi/"), "internal/inventory compiles the Pulumi SDK")
+	require.Empty(t, linesContaining(reader, "github.com/pulumi/"), "internal/inventory/awsread compiles the Pulumi SDK")
 }
 
 // internal/ holds leaf libraries only: nothing under it imports the
