@@ -110,8 +110,9 @@ func TestExternalModuleBuildsAVPC(t *testing.T) {
 
 // The AWS SDK for Go v2 and etcd's client are for the CLI's day-2 commands
 // (internal/etcdops, internal/roll) and the account reader of import and
-// drift (internal/inventory); the components, the spec and the Pulumi
-// program never compile them.
+// drift (internal/inventory/awsread); the components, the spec and the
+// Pulumi program never compile them, nor do the inventory model and the
+// import and drift logic that only need the model.
 func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
 	const awsSDK, etcdClient = "github.com/aws/aws-sdk-go-v2", "go.etcd.io/etcd/client"
 	root := repoRoot(t)
@@ -128,14 +129,23 @@ func TestComponentsDoNotCompileTheAWSSDK(t *testing.T) {
 	require.Contains(t, rollDeps, awsSDK+"/service/autoscaling", "internal/roll no longer imports the AWS SDK; the test is not looking at the right package")
 	require.Contains(t, rollDeps, etcdClient+"/v3", "internal/roll no longer imports etcd's client; the test is not looking at the right package")
 
+	// The model, and import and drift's logic, are plain Go: only the
+	// reader that fills the model calls AWS.
+	for _, pkg := range []string{"./internal/inventory", "./internal/importer", "./review/drift"} {
+		model := runGo(t, root, "list", "-deps", pkg)
+		require.Empty(t, linesContaining(model, awsSDK), "%s compiles the AWS SDK", pkg)
+		require.Contains(t, strings.Split(model, "\n"), "github.com/kinfra-dev/kinfra/internal/inventory",
+			"go list -deps %s no longer lists internal/inventory; the test is not looking at the right package", pkg)
+	}
+
 	// The reader is an allowed SDK user; it stays clear of the Pulumi SDK,
 	// so that drift and import do not compile a Pulumi program to read AWS.
-	inv := runGo(t, root, "list", "-deps", "./internal/inventory")
+	reader := runGo(t, root, "list", "-deps", "./internal/inventory/awsread")
 	for _, svc := range []string{"ec2", "autoscaling", "elasticloadbalancingv2", "cloudformation"} {
-		require.Contains(t, strings.Split(inv, "\n"), awsSDK+"/service/"+svc,
-			"internal/inventory no longer imports the SDK's %s; the test is not looking at the right package", svc)
+		require.Contains(t, strings.Split(reader, "\n"), awsSDK+"/service/"+svc,
+			"internal/inventory/awsread no longer imports the SDK's %s; the test is not looking at the right package", svc)
 	}
-	require.Empty(t, linesContaining(inv, "github.com/pulumi/"), "internal/inventory compiles the Pulumi SDK")
+	require.Empty(t, linesContaining(reader, "github.com/pulumi/"), "internal/inventory/awsread compiles the Pulumi SDK")
 }
 
 // internal/ holds leaf libraries only: nothing under it imports the

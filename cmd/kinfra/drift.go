@@ -14,6 +14,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/kinfra-dev/kinfra/internal/inventory"
+	"github.com/kinfra-dev/kinfra/internal/inventory/awsread"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/review/drift"
@@ -87,7 +88,7 @@ func runDrift(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kinfra drift:", err)
 		return 1
 	}
-	clients := inventory.NewClients(cfg)
+	clients := awsread.NewClients(cfg)
 	vpcID, err := stackVPC(ctx, clients.EC2, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "kinfra drift:", err)
@@ -95,7 +96,7 @@ func runDrift(args []string, stdout, stderr io.Writer) int {
 	}
 	var inv *inventory.Inventory
 	if vpcID != "" {
-		if inv, err = inventory.Read(ctx, clients, p.Config.Region, inventory.Scope{VpcID: vpcID}); err != nil {
+		if inv, err = awsread.Read(ctx, clients, p.Config.Region, awsread.Scope{VpcID: vpcID}); err != nil {
 			fmt.Fprintln(stderr, "kinfra drift:", err)
 			return 1
 		}
@@ -128,7 +129,7 @@ func runDrift(args []string, stdout, stderr io.Writer) int {
 // stackVPC is the VPC of the stack: the adopted or imported one, else the
 // one kinfra created, found by the tags the plan gives its VPC; "" when
 // there is none (every planned resource is then missing).
-func stackVPC(ctx context.Context, api inventory.EC2API, p *plan.Plan) (string, error) {
+func stackVPC(ctx context.Context, api awsread.EC2API, p *plan.Plan) (string, error) {
 	n := p.Config.Network
 	if n.Existing != nil {
 		return n.Existing.VpcId, nil

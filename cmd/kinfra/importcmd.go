@@ -17,6 +17,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/etcdops"
 	"github.com/kinfra-dev/kinfra/internal/importer"
 	"github.com/kinfra-dev/kinfra/internal/inventory"
+	"github.com/kinfra-dev/kinfra/internal/inventory/awsread"
 	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/review/findings"
 	"github.com/kinfra-dev/kinfra/review/plan"
@@ -143,8 +144,8 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "kinfra import:", err)
 			return 1
 		}
-		scope := inventory.Scope{VpcID: *vpcID, CloudFormationStack: *cfnStack}
-		if inv, err = inventory.Read(ctx, inventory.NewClients(cfg), *region, scope); err != nil {
+		scope := awsread.Scope{VpcID: *vpcID, CloudFormationStack: *cfnStack}
+		if inv, err = awsread.Read(ctx, awsread.NewClients(cfg), *region, scope); err != nil {
 			fmt.Fprintln(stderr, "kinfra import:", err)
 			return 1
 		}

@@ -3,10 +3,9 @@
 // types: `kinfra import` turns one into a stack file, `kinfra drift`
 // compares one with a stack's plan.
 //
-// It is read only: the reader makes Describe, List and Get calls and
-// nothing else (tests assert it from moto_server's request log). The AWS
-// SDK stays out of the components' import graph: only this package's
-// reader and cmd/kinfra import it (tests/importgraph_test.go).
+// This package is plain Go and compiles no AWS SDK: FromTemplate reads a
+// template here, and package awsread reads an account
+// (tests/importgraph_test.go).
 package inventory
 
 // Tags are a resource's tags. AWS's own (aws:…) are kept as read.

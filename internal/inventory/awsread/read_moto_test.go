@@ -1,4 +1,4 @@
-package inventory
+package awsread
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/internal/testtools"
 )
@@ -44,7 +45,7 @@ func startAccount(t *testing.T) *account {
 
 // read reads scope s with the recorder on, and fails the test if the read
 // made a call that is not Describe, List or Get.
-func (a *account) read(t *testing.T, s Scope) (*Inventory, []testtools.MotoRequest, error) {
+func (a *account) read(t *testing.T, s Scope) (*inventory.Inventory, []testtools.MotoRequest, error) {
 	t.Helper()
 	a.moto.StartRecording(t)
 	inv, err := Read(context.Background(), NewClients(a.cfg), testRegion, s)
@@ -64,7 +65,7 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func tagSpec(typ ec2types.ResourceType, tags Tags) []ec2types.TagSpecification {
+func tagSpec(typ ec2types.ResourceType, tags inventory.Tags) []ec2types.TagSpecification {
 	spec := ec2types.TagSpecification{ResourceType: typ}
 	for k, v := range tags {
 		spec.Tags = append(spec.Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
@@ -72,13 +73,13 @@ func tagSpec(typ ec2types.ResourceType, tags Tags) []ec2types.TagSpecification {
 	return []ec2types.TagSpecification{spec}
 }
 
-func named(name string) Tags { return Tags{"Name": name, tags.Cluster: "legacy"} }
+func named(name string) inventory.Tags { return inventory.Tags{"Name": name, tags.Cluster: "legacy"} }
 
 // legacy is a hand-grown cluster's account in moto, built through the
 // SDK, and the inventory a read of its VPC must give.
 type legacy struct {
 	vpcID    string
-	want     *Inventory
+	want     *inventory.Inventory
 	otherIDs []string // resources of another VPC, which the read must not hold
 }
 
@@ -92,13 +93,13 @@ func buildLegacy(t *testing.T, a *account) legacy {
 	t.Helper()
 	ctx := context.Background()
 	c := a.ec2
-	want := &Inventory{Region: testRegion}
+	want := &inventory.Inventory{Region: testRegion}
 
 	vpc := must(c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16"), TagSpecifications: tagSpec(ec2types.ResourceTypeVpc, named("legacy-vpc"))})).Vpc
 	vpcID := *vpc.VpcId
 	must(c.AssociateVpcCidrBlock(ctx, &ec2.AssociateVpcCidrBlockInput{VpcId: vpc.VpcId, CidrBlock: aws.String("10.1.0.0/16")}))
 	must(c.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: vpc.VpcId, EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}))
-	want.VPCs = []VPC{{ID: vpcID, Cidr: "10.0.0.0/16", SecondaryCidrs: []string{"10.1.0.0/16"}, EnableDNSSupport: true, EnableDNSHostnames: true, Tags: named("legacy-vpc")}}
+	want.VPCs = []inventory.VPC{{ID: vpcID, Cidr: "10.0.0.0/16", SecondaryCidrs: []string{"10.1.0.0/16"}, EnableDNSSupport: true, EnableDNSHostnames: true, Tags: named("legacy-vpc")}}
 
 	zones := []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 	var public, private []string
@@ -116,45 +117,45 @@ func buildLegacy(t *testing.T, a *account) legacy {
 				must(c.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{SubnetId: sn.SubnetId, MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}))
 			}
 			*s.ids = append(*s.ids, *sn.SubnetId)
-			want.Subnets = append(want.Subnets, Subnet{ID: *sn.SubnetId, VpcID: vpcID, AvailabilityZone: z, Cidr: s.cidr, MapPublicIPOnLaunch: s.kind == "public", Tags: named(name)})
+			want.Subnets = append(want.Subnets, inventory.Subnet{ID: *sn.SubnetId, VpcID: vpcID, AvailabilityZone: z, Cidr: s.cidr, MapPublicIPOnLaunch: s.kind == "public", Tags: named(name)})
 		}
 	}
 
 	igw := must(c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{TagSpecifications: tagSpec(ec2types.ResourceTypeInternetGateway, named("legacy-igw"))})).InternetGateway
 	must(c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGatewayId, VpcId: vpc.VpcId}))
-	want.InternetGateways = []InternetGateway{{ID: *igw.InternetGatewayId, VpcIDs: []string{vpcID}, Tags: named("legacy-igw")}}
+	want.InternetGateways = []inventory.InternetGateway{{ID: *igw.InternetGatewayId, VpcIDs: []string{vpcID}, Tags: named("legacy-igw")}}
 
 	// The VPC's main table, which CreateVpc made, holds the local routes.
 	main := must(c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("vpc-id", vpcID), filter("association.main", "true")}})).RouteTables
 	require.Len(t, main, 1)
-	local := []Route{{DestinationCidr: "10.0.0.0/16", Target: "local"}, {DestinationCidr: "10.1.0.0/16", Target: "local"}}
-	want.RouteTables = append(want.RouteTables, RouteTable{ID: *main[0].RouteTableId, VpcID: vpcID, Main: true, SubnetIDs: []string{}, Routes: local})
+	local := []inventory.Route{{DestinationCidr: "10.0.0.0/16", Target: "local"}, {DestinationCidr: "10.1.0.0/16", Target: "local"}}
+	want.RouteTables = append(want.RouteTables, inventory.RouteTable{ID: *main[0].RouteTableId, VpcID: vpcID, Main: true, SubnetIDs: []string{}, Routes: local})
 
 	publicRT := must(c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpc.VpcId, TagSpecifications: tagSpec(ec2types.ResourceTypeRouteTable, named("legacy-public"))})).RouteTable
 	must(c.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: publicRT.RouteTableId, DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: igw.InternetGatewayId}))
 	for _, s := range public {
 		must(c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: publicRT.RouteTableId, SubnetId: aws.String(s)}))
 	}
-	want.RouteTables = append(want.RouteTables, RouteTable{
+	want.RouteTables = append(want.RouteTables, inventory.RouteTable{
 		ID: *publicRT.RouteTableId, VpcID: vpcID, SubnetIDs: public, Tags: named("legacy-public"),
-		Routes: append([]Route{{DestinationCidr: "0.0.0.0/0", Target: *igw.InternetGatewayId}}, local...),
+		Routes: append([]inventory.Route{{DestinationCidr: "0.0.0.0/0", Target: *igw.InternetGatewayId}}, local...),
 	})
 
 	var privateRTs []string
 	for i, z := range zones {
 		eip := must(c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc, TagSpecifications: tagSpec(ec2types.ResourceTypeElasticIp, named("legacy-eip-"+z))}))
-		want.Addresses = append(want.Addresses, Address{AllocationID: *eip.AllocationId, PublicIP: *eip.PublicIp, Tags: named("legacy-eip-" + z)})
+		want.Addresses = append(want.Addresses, inventory.Address{AllocationID: *eip.AllocationId, PublicIP: *eip.PublicIp, Tags: named("legacy-eip-" + z)})
 		// (moto answers no ConnectivityType unless it was given.)
 		nat := must(c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(public[i]), AllocationId: eip.AllocationId, ConnectivityType: ec2types.ConnectivityTypePublic, TagSpecifications: tagSpec(ec2types.ResourceTypeNatgateway, named("legacy-nat-"+z))})).NatGateway
-		want.NatGateways = append(want.NatGateways, NatGateway{ID: *nat.NatGatewayId, VpcID: vpcID, SubnetID: public[i], AllocationID: *eip.AllocationId, ConnectivityType: "public", State: "available", Tags: named("legacy-nat-" + z)})
+		want.NatGateways = append(want.NatGateways, inventory.NatGateway{ID: *nat.NatGatewayId, VpcID: vpcID, SubnetID: public[i], AllocationID: *eip.AllocationId, ConnectivityType: "public", State: "available", Tags: named("legacy-nat-" + z)})
 
 		rt := must(c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpc.VpcId, TagSpecifications: tagSpec(ec2types.ResourceTypeRouteTable, named("legacy-private-"+z))})).RouteTable
 		must(c.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: rt.RouteTableId, DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: nat.NatGatewayId}))
 		must(c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTableId, SubnetId: aws.String(private[i])}))
 		privateRTs = append(privateRTs, *rt.RouteTableId)
-		want.RouteTables = append(want.RouteTables, RouteTable{
+		want.RouteTables = append(want.RouteTables, inventory.RouteTable{
 			ID: *rt.RouteTableId, VpcID: vpcID, SubnetIDs: []string{private[i]}, Tags: named("legacy-private-" + z),
-			Routes: append([]Route{{DestinationCidr: "0.0.0.0/0", Target: *nat.NatGatewayId}}, local...),
+			Routes: append([]inventory.Route{{DestinationCidr: "0.0.0.0/0", Target: *nat.NatGatewayId}}, local...),
 		})
 	}
 
@@ -163,13 +164,13 @@ func buildLegacy(t *testing.T, a *account) legacy {
 		RouteTableIds: privateRTs, TagSpecifications: tagSpec(ec2types.ResourceTypeVpcEndpoint, named("legacy-s3")),
 	})).VpcEndpoint
 	// moto answers PrivateDnsEnabled true for a gateway endpoint; AWS false.
-	want.Endpoints = []Endpoint{{ID: *s3.VpcEndpointId, VpcID: vpcID, ServiceName: "com.amazonaws.us-east-1.s3", Type: "Gateway", RouteTableIDs: privateRTs, PrivateDNSEnabled: true, Tags: named("legacy-s3")}}
+	want.Endpoints = []inventory.Endpoint{{ID: *s3.VpcEndpointId, VpcID: vpcID, ServiceName: "com.amazonaws.us-east-1.s3", Type: "Gateway", RouteTableIDs: privateRTs, PrivateDNSEnabled: true, Tags: named("legacy-s3")}}
 	// A gateway endpoint routes its service's prefix list in its tables.
 	pl := must(c.DescribePrefixLists(ctx, &ec2.DescribePrefixListsInput{Filters: []ec2types.Filter{filter("prefix-list-name", "com.amazonaws.us-east-1.s3")}})).PrefixLists
 	require.Len(t, pl, 1)
 	for i := range want.RouteTables {
 		if slices.Contains(privateRTs, want.RouteTables[i].ID) {
-			want.RouteTables[i].Routes = append(want.RouteTables[i].Routes, Route{DestinationPrefixID: *pl[0].PrefixListId, Target: *s3.VpcEndpointId})
+			want.RouteTables[i].Routes = append(want.RouteTables[i].Routes, inventory.Route{DestinationPrefixID: *pl[0].PrefixListId, Target: *s3.VpcEndpointId})
 		}
 	}
 
@@ -183,16 +184,16 @@ func buildLegacy(t *testing.T, a *account) legacy {
 		TagSpecifications:        tagSpec(ec2types.ResourceTypeVpcFlowLog, named("legacy-flow")),
 	}))
 	require.Len(t, flow.FlowLogIds, 1)
-	want.FlowLogs = []FlowLog{{ID: flow.FlowLogIds[0], ResourceID: vpcID, TrafficType: "ALL", DestinationType: "cloud-watch-logs", Destination: "legacy-flow", Tags: named("legacy-flow")}}
+	want.FlowLogs = []inventory.FlowLog{{ID: flow.FlowLogIds[0], ResourceID: vpcID, TrafficType: "ALL", DestinationType: "cloud-watch-logs", Destination: "legacy-flow", Tags: named("legacy-flow")}}
 
-	want.sort()
+	sortInventory(want)
 	return legacy{vpcID: vpcID, want: want, otherIDs: buildOtherVPC(t, a)}
 }
 
 // legacyGroups are the security groups' IDs.
 type legacyGroups struct{ nodes, masters string }
 
-func buildLegacyGroups(t *testing.T, a *account, vpcID string, want *Inventory) legacyGroups {
+func buildLegacyGroups(t *testing.T, a *account, vpcID string, want *inventory.Inventory) legacyGroups {
 	t.Helper()
 	ctx := context.Background()
 	c := a.ec2
@@ -219,7 +220,7 @@ func buildLegacyGroups(t *testing.T, a *account, vpcID string, want *Inventory) 
 			{CidrIp: aws.String("10.0.0.0/16"), Description: aws.String("ssh from the VPC")},
 			{CidrIp: aws.String("192.168.0.0/24"), Description: aws.String("ssh from the office")},
 		}}},
-		TagSpecifications: tagSpec(ec2types.ResourceTypeSecurityGroupRule, Tags{"Name": "legacy-ssh"}),
+		TagSpecifications: tagSpec(ec2types.ResourceTypeSecurityGroupRule, inventory.Tags{"Name": "legacy-ssh"}),
 	}))
 	api := must(c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: aws.String(g.masters),
@@ -232,19 +233,19 @@ func buildLegacyGroups(t *testing.T, a *account, vpcID string, want *Inventory) 
 
 	// The rules' IDs come from AWS; the test compares them apart (see
 	// ruleIDs) and the rest of each rule here.
-	allOut := Rule{Protocol: "-1", FromPort: -1, ToPort: -1, CidrIPv4: "0.0.0.0/0"}
-	want.SecurityGroups = []SecurityGroup{
-		{ID: defID, Name: "default", Description: "default VPC security group", VpcID: vpcID, Ingress: []Rule{}, Egress: []Rule{allOut}},
-		{ID: g.nodes, Name: "legacy-nodes", Description: "legacy-nodes group", VpcID: vpcID, Tags: named("legacy-nodes"), Egress: []Rule{allOut},
-			Ingress: []Rule{
-				{ID: *ssh.SecurityGroupRules[0].SecurityGroupRuleId, Protocol: "tcp", FromPort: 22, ToPort: 22, CidrIPv4: "10.0.0.0/16", Description: "ssh from the VPC", Tags: Tags{"Name": "legacy-ssh"}},
-				{ID: *ssh.SecurityGroupRules[1].SecurityGroupRuleId, Protocol: "tcp", FromPort: 22, ToPort: 22, CidrIPv4: "192.168.0.0/24", Description: "ssh from the office", Tags: Tags{"Name": "legacy-ssh"}},
+	allOut := inventory.Rule{Protocol: "-1", FromPort: -1, ToPort: -1, CidrIPv4: "0.0.0.0/0"}
+	want.SecurityGroups = []inventory.SecurityGroup{
+		{ID: defID, Name: "default", Description: "default VPC security group", VpcID: vpcID, Ingress: []inventory.Rule{}, Egress: []inventory.Rule{allOut}},
+		{ID: g.nodes, Name: "legacy-nodes", Description: "legacy-nodes group", VpcID: vpcID, Tags: named("legacy-nodes"), Egress: []inventory.Rule{allOut},
+			Ingress: []inventory.Rule{
+				{ID: *ssh.SecurityGroupRules[0].SecurityGroupRuleId, Protocol: "tcp", FromPort: 22, ToPort: 22, CidrIPv4: "10.0.0.0/16", Description: "ssh from the VPC", Tags: inventory.Tags{"Name": "legacy-ssh"}},
+				{ID: *ssh.SecurityGroupRules[1].SecurityGroupRuleId, Protocol: "tcp", FromPort: 22, ToPort: 22, CidrIPv4: "192.168.0.0/24", Description: "ssh from the office", Tags: inventory.Tags{"Name": "legacy-ssh"}},
 			}},
-		{ID: g.masters, Name: "legacy-masters", Description: "legacy-masters group", VpcID: vpcID, Tags: named("legacy-masters"), Egress: []Rule{allOut},
+		{ID: g.masters, Name: "legacy-masters", Description: "legacy-masters group", VpcID: vpcID, Tags: named("legacy-masters"), Egress: []inventory.Rule{allOut},
 			// moto keeps a group pair's description only in the group's
 			// IpPermissions, not in DescribeSecurityGroupRules (AWS has it in
 			// both): the reader takes it from there.
-			Ingress: []Rule{{ID: *api.SecurityGroupRules[0].SecurityGroupRuleId, Protocol: "tcp", FromPort: 6443, ToPort: 6443, ReferencedGroupID: g.nodes, Description: "API from the nodes"}}},
+			Ingress: []inventory.Rule{{ID: *api.SecurityGroupRules[0].SecurityGroupRuleId, Protocol: "tcp", FromPort: 6443, ToPort: 6443, ReferencedGroupID: g.nodes, Description: "API from the nodes"}}},
 	}
 	return g
 }
@@ -254,7 +255,7 @@ const (
 	mastersUserData = "#cloud-config\nruncmd: [kubeadm init]\n"
 )
 
-func buildLegacyFleet(t *testing.T, a *account, vpcID string, public, private []string, g legacyGroups, want *Inventory) {
+func buildLegacyFleet(t *testing.T, a *account, vpcID string, public, private []string, g legacyGroups, want *inventory.Inventory) {
 	t.Helper()
 	ctx := context.Background()
 	c := a.ec2
@@ -291,24 +292,24 @@ func buildLegacyFleet(t *testing.T, a *account, vpcID string, public, private []
 		LaunchTemplateName: aws.String("legacy-spare"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceTypeT3Small},
 		TagSpecifications: tagSpec(ec2types.ResourceTypeLaunchTemplate, named("legacy-spare")),
 	})).LaunchTemplate
-	for name, tags := range map[string]Tags{"other-cluster": {tags.Cluster: "other"}, "untagged": nil} {
+	for name, tags := range map[string]inventory.Tags{"other-cluster": {tags.Cluster: "other"}, "untagged": nil} {
 		in := &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceTypeT3Small}}
 		if tags != nil {
 			in.TagSpecifications = tagSpec(ec2types.ResourceTypeLaunchTemplate, tags)
 		}
 		must(c.CreateLaunchTemplate(ctx, in))
 	}
-	want.LaunchTemplates = []LaunchTemplate{
-		{ID: *nodes.LaunchTemplateId, Name: "legacy-nodes", DefaultVersion: 1, LatestVersion: 2, Tags: named("legacy-nodes"), Data: LaunchTemplateData{
+	want.LaunchTemplates = []inventory.LaunchTemplate{
+		{ID: *nodes.LaunchTemplateId, Name: "legacy-nodes", DefaultVersion: 1, LatestVersion: 2, Tags: named("legacy-nodes"), Data: inventory.LaunchTemplateData{
 			ImageID: "ami-0abcdef1234567890", InstanceType: "m5.large", IamInstanceProfile: "arn:aws:iam::123456789012:instance-profile/legacy-nodes",
 			SecurityGroupIDs: []string{g.nodes}, UserData: poolUserData, HTTPTokens: "required", HTTPHopLimit: 2,
-			BlockDevices: []BlockDevice{{DeviceName: "/dev/xvda", VolumeType: "gp3", SizeGiB: 50, Iops: 3000, Throughput: 125, Encrypted: true}},
+			BlockDevices: []inventory.BlockDevice{{DeviceName: "/dev/xvda", VolumeType: "gp3", SizeGiB: 50, Iops: 3000, Throughput: 125, Encrypted: true}},
 		}},
-		{ID: *masters.LaunchTemplateId, Name: "legacy-masters", DefaultVersion: 1, LatestVersion: 1, Data: LaunchTemplateData{
+		{ID: *masters.LaunchTemplateId, Name: "legacy-masters", DefaultVersion: 1, LatestVersion: 1, Data: inventory.LaunchTemplateData{
 			ImageID: "ami-0abcdef1234567890", InstanceType: "c5.xlarge", IamInstanceProfile: "legacy-masters",
 			SecurityGroupIDs: []string{g.masters}, UserData: mastersUserData,
 		}},
-		{ID: *spare.LaunchTemplateId, Name: "legacy-spare", DefaultVersion: 1, LatestVersion: 1, Tags: named("legacy-spare"), Data: LaunchTemplateData{InstanceType: "t3.small"}},
+		{ID: *spare.LaunchTemplateId, Name: "legacy-spare", DefaultVersion: 1, LatestVersion: 1, Tags: named("legacy-spare"), Data: inventory.LaunchTemplateData{InstanceType: "t3.small"}},
 	}
 
 	tg := must(a.elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
@@ -324,14 +325,14 @@ func buildLegacyFleet(t *testing.T, a *account, vpcID string, public, private []
 		LoadBalancerArn: lb.LoadBalancerArn, Port: aws.Int32(6443), Protocol: elbtypes.ProtocolEnumTcp,
 		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tg.TargetGroupArn}},
 	})).Listeners[0]
-	want.TargetGroups = []TargetGroup{{ARN: *tg.TargetGroupArn, Name: "legacy-api", Protocol: "TCP", Port: 6443, VpcID: vpcID, TargetType: "instance", HealthCheckProtocol: "TCP", Tags: Tags{"Name": "legacy-api"}}}
-	want.LoadBalancers = []LoadBalancer{{
+	want.TargetGroups = []inventory.TargetGroup{{ARN: *tg.TargetGroupArn, Name: "legacy-api", Protocol: "TCP", Port: 6443, VpcID: vpcID, TargetType: "instance", HealthCheckProtocol: "TCP", Tags: inventory.Tags{"Name": "legacy-api"}}}
+	want.LoadBalancers = []inventory.LoadBalancer{{
 		ARN: *lb.LoadBalancerArn, Name: "legacy-api", Type: "network", Scheme: "internal", VpcID: vpcID, SubnetIDs: private,
-		Listeners: []Listener{{ARN: *listener.ListenerArn, Port: 6443, Protocol: "TCP", TargetGroupARNs: []string{*tg.TargetGroupArn}}},
+		Listeners: []inventory.Listener{{ARN: *listener.ListenerArn, Port: 6443, Protocol: "TCP", TargetGroupARNs: []string{*tg.TargetGroupArn}}},
 		Tags:      named("legacy-api"),
 	}}
 
-	poolTags := Tags{
+	poolTags := inventory.Tags{
 		"Name": "legacy-pool-general", tags.Cluster: "legacy",
 		"k8s.io/cluster-autoscaler/enabled":                        "true",
 		"k8s.io/cluster-autoscaler/node-template/label/pool":       "general",
@@ -367,13 +368,13 @@ func buildLegacyFleet(t *testing.T, a *account, vpcID string, public, private []
 	for _, g := range must(a.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"legacy-masters", "legacy-pool-general"}})).AutoScalingGroups {
 		arns[*g.AutoScalingGroupName] = *g.AutoScalingGroupARN
 	}
-	want.AutoScalingGroups = []AutoScalingGroup{
+	want.AutoScalingGroups = []inventory.AutoScalingGroup{
 		{Name: "legacy-masters", ARN: arns["legacy-masters"], MinSize: 1, MaxSize: 1, DesiredCapacity: 1, SubnetIDs: []string{private[0]}, TargetGroupARNs: []string{*tg.TargetGroupArn},
-			HealthCheckType: "ELB", HealthCheckGracePeriod: 600, Tags: Tags{"Name": "legacy-masters"},
-			LaunchTemplate: &LaunchTemplateRef{ID: *masters.LaunchTemplateId, Name: "legacy-masters", Version: "$Latest"}},
+			HealthCheckType: "ELB", HealthCheckGracePeriod: 600, Tags: inventory.Tags{"Name": "legacy-masters"},
+			LaunchTemplate: &inventory.LaunchTemplateRef{ID: *masters.LaunchTemplateId, Name: "legacy-masters", Version: "$Latest"}},
 		{Name: "legacy-pool-general", ARN: arns["legacy-pool-general"], MinSize: 0, MaxSize: 10, DesiredCapacity: 0, SubnetIDs: private, Tags: poolTags, HealthCheckType: "EC2", HealthCheckGracePeriod: 300,
-			MixedInstances: &MixedInstances{
-				LaunchTemplate: LaunchTemplateRef{ID: *nodes.LaunchTemplateId, Name: "legacy-nodes", Version: "$Default"},
+			MixedInstances: &inventory.MixedInstances{
+				LaunchTemplate: inventory.LaunchTemplateRef{ID: *nodes.LaunchTemplateId, Name: "legacy-nodes", Version: "$Default"},
 				InstanceTypes:  []string{"m5.large", "m5a.large", "m6i.large"}, OnDemandBaseCapacity: 1, OnDemandPercentageAboveBaseCapacity: 25,
 				SpotAllocationStrategy: "price-capacity-optimized",
 			}},
@@ -386,7 +387,7 @@ func buildOtherVPC(t *testing.T, a *account) []string {
 	t.Helper()
 	ctx := context.Background()
 	c := a.ec2
-	vpc := must(c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.9.0.0/16"), TagSpecifications: tagSpec(ec2types.ResourceTypeVpc, Tags{tags.Cluster: "other"})})).Vpc
+	vpc := must(c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.9.0.0/16"), TagSpecifications: tagSpec(ec2types.ResourceTypeVpc, inventory.Tags{tags.Cluster: "other"})})).Vpc
 	sn := must(c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.VpcId, CidrBlock: aws.String("10.9.0.0/24"), AvailabilityZone: aws.String("us-east-1a")})).Subnet
 	sg := must(c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("other"), Description: aws.String("other"), VpcId: vpc.VpcId}))
 	igw := must(c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})).InternetGateway

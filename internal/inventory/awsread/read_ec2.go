@@ -1,4 +1,4 @@
-package inventory
+package awsread
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/kinfra-dev/kinfra/internal/inventory"
 )
 
 // maxFilterValues is how many values EC2 takes in one filter.
@@ -17,11 +19,11 @@ func filter(name string, values ...string) ec2types.Filter {
 	return ec2types.Filter{Name: aws.String(name), Values: values}
 }
 
-func ec2Tags(tags []ec2types.Tag) Tags {
+func ec2Tags(tags []ec2types.Tag) inventory.Tags {
 	if len(tags) == 0 {
 		return nil
 	}
-	out := make(Tags, len(tags))
+	out := make(inventory.Tags, len(tags))
 	for _, t := range tags {
 		out[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
@@ -37,7 +39,7 @@ func (r *reader) readVPC(ctx context.Context) error {
 		if aws.ToString(v.VpcId) != r.vpcID {
 			continue
 		}
-		vpc := VPC{ID: r.vpcID, Cidr: aws.ToString(v.CidrBlock), Tags: ec2Tags(v.Tags)}
+		vpc := inventory.VPC{ID: r.vpcID, Cidr: aws.ToString(v.CidrBlock), Tags: ec2Tags(v.Tags)}
 		for _, a := range v.CidrBlockAssociationSet {
 			if c := aws.ToString(a.CidrBlock); c != vpc.Cidr && associated(a.CidrBlockState) {
 				vpc.SecondaryCidrs = append(vpc.SecondaryCidrs, c)
@@ -84,7 +86,7 @@ func (r *reader) readSubnets(ctx context.Context) error {
 			return call("ec2:DescribeSubnets", err)
 		}
 		for _, s := range out.Subnets {
-			sn := Subnet{
+			sn := inventory.Subnet{
 				ID: aws.ToString(s.SubnetId), VpcID: aws.ToString(s.VpcId),
 				AvailabilityZone: aws.ToString(s.AvailabilityZone), Cidr: aws.ToString(s.CidrBlock),
 				MapPublicIPOnLaunch: aws.ToBool(s.MapPublicIpOnLaunch), Tags: ec2Tags(s.Tags),
@@ -126,7 +128,7 @@ func (r *reader) readRouteTables(ctx context.Context) error {
 			return call("ec2:DescribeRouteTables", err)
 		}
 		for _, t := range out.RouteTables {
-			rt := RouteTable{ID: aws.ToString(t.RouteTableId), VpcID: aws.ToString(t.VpcId), Tags: ec2Tags(t.Tags), SubnetIDs: []string{}}
+			rt := inventory.RouteTable{ID: aws.ToString(t.RouteTableId), VpcID: aws.ToString(t.VpcId), Tags: ec2Tags(t.Tags), SubnetIDs: []string{}}
 			for _, a := range t.Associations {
 				if aws.ToBool(a.Main) {
 					rt.Main = true
@@ -136,7 +138,7 @@ func (r *reader) readRouteTables(ctx context.Context) error {
 				}
 			}
 			for _, rr := range t.Routes {
-				rt.Routes = append(rt.Routes, Route{
+				rt.Routes = append(rt.Routes, inventory.Route{
 					DestinationCidr:     aws.ToString(rr.DestinationCidrBlock),
 					DestinationIpv6Cidr: aws.ToString(rr.DestinationIpv6CidrBlock),
 					DestinationPrefixID: aws.ToString(rr.DestinationPrefixListId),
@@ -173,7 +175,7 @@ func (r *reader) readInternetGateways(ctx context.Context) error {
 			return call("ec2:DescribeInternetGateways", err)
 		}
 		for _, g := range out.InternetGateways {
-			igw := InternetGateway{ID: aws.ToString(g.InternetGatewayId), Tags: ec2Tags(g.Tags)}
+			igw := inventory.InternetGateway{ID: aws.ToString(g.InternetGatewayId), Tags: ec2Tags(g.Tags)}
 			for _, a := range g.Attachments {
 				igw.VpcIDs = append(igw.VpcIDs, aws.ToString(a.VpcId))
 			}
@@ -194,7 +196,7 @@ func (r *reader) readNatGateways(ctx context.Context) error {
 			return call("ec2:DescribeNatGateways", err)
 		}
 		for _, g := range out.NatGateways {
-			ngw := NatGateway{
+			ngw := inventory.NatGateway{
 				ID: aws.ToString(g.NatGatewayId), VpcID: aws.ToString(g.VpcId), SubnetID: aws.ToString(g.SubnetId),
 				ConnectivityType: string(g.ConnectivityType), State: string(g.State), Tags: ec2Tags(g.Tags),
 			}
@@ -228,7 +230,7 @@ func (r *reader) readAddresses(ctx context.Context) error {
 		return call("ec2:DescribeAddresses", err)
 	}
 	for _, a := range out.Addresses {
-		r.inv.Addresses = append(r.inv.Addresses, Address{
+		r.inv.Addresses = append(r.inv.Addresses, inventory.Address{
 			AllocationID: aws.ToString(a.AllocationId), PublicIP: aws.ToString(a.PublicIp), Tags: ec2Tags(a.Tags),
 		})
 	}
@@ -247,7 +249,7 @@ func (r *reader) readEndpoints(ctx context.Context) error {
 			case ec2types.StateDeleted, ec2types.StateDeleting, ec2types.StateFailed, ec2types.StateRejected, ec2types.StateExpired:
 				continue
 			}
-			ep := Endpoint{
+			ep := inventory.Endpoint{
 				ID: aws.ToString(e.VpcEndpointId), VpcID: aws.ToString(e.VpcId), ServiceName: aws.ToString(e.ServiceName),
 				Type: string(e.VpcEndpointType), RouteTableIDs: e.RouteTableIds, SubnetIDs: e.SubnetIds,
 				PrivateDNSEnabled: aws.ToBool(e.PrivateDnsEnabled), Tags: ec2Tags(e.Tags),
@@ -285,9 +287,9 @@ func (r *reader) readSecurityGroups(ctx context.Context) error {
 			}
 			index[id] = len(r.inv.SecurityGroups)
 			ids = append(ids, id)
-			r.inv.SecurityGroups = append(r.inv.SecurityGroups, SecurityGroup{
+			r.inv.SecurityGroups = append(r.inv.SecurityGroups, inventory.SecurityGroup{
 				ID: id, Name: aws.ToString(g.GroupName), Description: aws.ToString(g.Description),
-				VpcID: aws.ToString(g.VpcId), Ingress: []Rule{}, Egress: []Rule{}, Tags: ec2Tags(g.Tags),
+				VpcID: aws.ToString(g.VpcId), Ingress: []inventory.Rule{}, Egress: []inventory.Rule{}, Tags: ec2Tags(g.Tags),
 			})
 		}
 	}
@@ -325,8 +327,8 @@ func pairKey(group string, egress bool, protocol string, from, to int32, peer st
 	return fmt.Sprintf("%s %t %s %d %d %s", group, egress, protocol, from, to, peer)
 }
 
-func rule(sr ec2types.SecurityGroupRule) Rule {
-	r := Rule{
+func rule(sr ec2types.SecurityGroupRule) inventory.Rule {
+	r := inventory.Rule{
 		ID: aws.ToString(sr.SecurityGroupRuleId), Protocol: aws.ToString(sr.IpProtocol),
 		FromPort: aws.ToInt32(sr.FromPort), ToPort: aws.ToInt32(sr.ToPort),
 		CidrIPv4: aws.ToString(sr.CidrIpv4), CidrIPv6: aws.ToString(sr.CidrIpv6),
@@ -353,7 +355,7 @@ func (r *reader) readFlowLogs(ctx context.Context) error {
 				return call("ec2:DescribeFlowLogs", err)
 			}
 			for _, f := range out.FlowLogs {
-				fl := FlowLog{
+				fl := inventory.FlowLog{
 					ID: aws.ToString(f.FlowLogId), ResourceID: aws.ToString(f.ResourceId),
 					TrafficType: string(f.TrafficType), DestinationType: string(f.LogDestinationType),
 					Destination: aws.ToString(f.LogDestination), Tags: ec2Tags(f.Tags),

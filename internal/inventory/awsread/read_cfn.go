@@ -1,4 +1,4 @@
-package inventory
+package awsread
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
+
+	"github.com/kinfra-dev/kinfra/internal/inventory"
 )
 
 // stackResource is one resource of a CloudFormation stack.
@@ -108,39 +110,51 @@ func stackVPC(ctx context.Context, c EC2API, name string, stack []stackResource)
 
 // readTypes are the CloudFormation types Read reads, each with the IDs such
 // a resource has in an inventory (its physical ID is one of them).
-var readTypes = map[string]func(*Inventory) []string{
-	"AWS::EC2::VPC":        func(inv *Inventory) []string { return ids(inv.VPCs, func(v VPC) string { return v.ID }) },
-	"AWS::EC2::Subnet":     func(inv *Inventory) []string { return ids(inv.Subnets, func(v Subnet) string { return v.ID }) },
-	"AWS::EC2::RouteTable": func(inv *Inventory) []string { return ids(inv.RouteTables, func(v RouteTable) string { return v.ID }) },
-	"AWS::EC2::InternetGateway": func(inv *Inventory) []string {
-		return ids(inv.InternetGateways, func(v InternetGateway) string { return v.ID })
+var readTypes = map[string]func(*inventory.Inventory) []string{
+	"AWS::EC2::VPC": func(inv *inventory.Inventory) []string {
+		return ids(inv.VPCs, func(v inventory.VPC) string { return v.ID })
 	},
-	"AWS::EC2::NatGateway": func(inv *Inventory) []string { return ids(inv.NatGateways, func(v NatGateway) string { return v.ID }) },
+	"AWS::EC2::Subnet": func(inv *inventory.Inventory) []string {
+		return ids(inv.Subnets, func(v inventory.Subnet) string { return v.ID })
+	},
+	"AWS::EC2::RouteTable": func(inv *inventory.Inventory) []string {
+		return ids(inv.RouteTables, func(v inventory.RouteTable) string { return v.ID })
+	},
+	"AWS::EC2::InternetGateway": func(inv *inventory.Inventory) []string {
+		return ids(inv.InternetGateways, func(v inventory.InternetGateway) string { return v.ID })
+	},
+	"AWS::EC2::NatGateway": func(inv *inventory.Inventory) []string {
+		return ids(inv.NatGateways, func(v inventory.NatGateway) string { return v.ID })
+	},
 	// An Elastic IP's physical ID is its address.
-	"AWS::EC2::EIP": func(inv *Inventory) []string {
-		return append(ids(inv.Addresses, func(v Address) string { return v.PublicIP }), ids(inv.Addresses, func(v Address) string { return v.AllocationID })...)
+	"AWS::EC2::EIP": func(inv *inventory.Inventory) []string {
+		return append(ids(inv.Addresses, func(v inventory.Address) string { return v.PublicIP }), ids(inv.Addresses, func(v inventory.Address) string { return v.AllocationID })...)
 	},
-	"AWS::EC2::VPCEndpoint": func(inv *Inventory) []string { return ids(inv.Endpoints, func(v Endpoint) string { return v.ID }) },
-	"AWS::EC2::SecurityGroup": func(inv *Inventory) []string {
-		return ids(inv.SecurityGroups, func(v SecurityGroup) string { return v.ID })
+	"AWS::EC2::VPCEndpoint": func(inv *inventory.Inventory) []string {
+		return ids(inv.Endpoints, func(v inventory.Endpoint) string { return v.ID })
 	},
-	"AWS::EC2::LaunchTemplate": func(inv *Inventory) []string {
-		return ids(inv.LaunchTemplates, func(v LaunchTemplate) string { return v.ID })
+	"AWS::EC2::SecurityGroup": func(inv *inventory.Inventory) []string {
+		return ids(inv.SecurityGroups, func(v inventory.SecurityGroup) string { return v.ID })
 	},
-	"AWS::EC2::FlowLog": func(inv *Inventory) []string { return ids(inv.FlowLogs, func(v FlowLog) string { return v.ID }) },
-	"AWS::AutoScaling::AutoScalingGroup": func(inv *Inventory) []string {
-		return ids(inv.AutoScalingGroups, func(v AutoScalingGroup) string { return v.Name })
+	"AWS::EC2::LaunchTemplate": func(inv *inventory.Inventory) []string {
+		return ids(inv.LaunchTemplates, func(v inventory.LaunchTemplate) string { return v.ID })
 	},
-	"AWS::ElasticLoadBalancingV2::LoadBalancer": func(inv *Inventory) []string {
-		return ids(inv.LoadBalancers, func(v LoadBalancer) string { return v.ARN })
+	"AWS::EC2::FlowLog": func(inv *inventory.Inventory) []string {
+		return ids(inv.FlowLogs, func(v inventory.FlowLog) string { return v.ID })
 	},
-	"AWS::ElasticLoadBalancingV2::TargetGroup": func(inv *Inventory) []string {
-		return ids(inv.TargetGroups, func(v TargetGroup) string { return v.ARN })
+	"AWS::AutoScaling::AutoScalingGroup": func(inv *inventory.Inventory) []string {
+		return ids(inv.AutoScalingGroups, func(v inventory.AutoScalingGroup) string { return v.Name })
 	},
-	"AWS::ElasticLoadBalancingV2::Listener": func(inv *Inventory) []string {
+	"AWS::ElasticLoadBalancingV2::LoadBalancer": func(inv *inventory.Inventory) []string {
+		return ids(inv.LoadBalancers, func(v inventory.LoadBalancer) string { return v.ARN })
+	},
+	"AWS::ElasticLoadBalancingV2::TargetGroup": func(inv *inventory.Inventory) []string {
+		return ids(inv.TargetGroups, func(v inventory.TargetGroup) string { return v.ARN })
+	},
+	"AWS::ElasticLoadBalancingV2::Listener": func(inv *inventory.Inventory) []string {
 		var arns []string
 		for _, lb := range inv.LoadBalancers {
-			arns = append(arns, ids(lb.Listeners, func(l Listener) string { return l.ARN })...)
+			arns = append(arns, ids(lb.Listeners, func(l inventory.Listener) string { return l.ARN })...)
 		}
 		return arns
 	},
@@ -168,8 +182,8 @@ func ids[T any](s []T, id func(T) string) []string {
 // unread lists the stack's resources that inv does not hold: those of a
 // type Read does not read, and those of a type it reads that it did not
 // find in the stack's VPC.
-func unread(stack []stackResource, inv *Inventory) []Ref {
-	out := []Ref{}
+func unread(stack []stackResource, inv *inventory.Inventory) []inventory.Ref {
+	out := []inventory.Ref{}
 	for _, r := range stack {
 		if readWithParent[r.Type] {
 			continue
@@ -177,11 +191,11 @@ func unread(stack []stackResource, inv *Inventory) []Ref {
 		of, read := readTypes[r.Type]
 		switch {
 		case r.PhysicalID == "":
-			out = append(out, Ref{Type: r.Type, ID: r.LogicalID, Note: "no physical resource (status " + r.Status + "); the ID is the logical ID"})
+			out = append(out, inventory.Ref{Type: r.Type, ID: r.LogicalID, Note: "no physical resource (status " + r.Status + "); the ID is the logical ID"})
 		case !read:
-			out = append(out, Ref{Type: r.Type, ID: r.PhysicalID})
+			out = append(out, inventory.Ref{Type: r.Type, ID: r.PhysicalID})
 		case !slices.Contains(of(inv), r.PhysicalID):
-			out = append(out, Ref{Type: r.Type, ID: r.PhysicalID, Note: "declared by the stack (" + r.LogicalID + ") but not found among the resources read in its VPC"})
+			out = append(out, inventory.Ref{Type: r.Type, ID: r.PhysicalID, Note: "declared by the stack (" + r.LogicalID + ") but not found among the resources read in its VPC"})
 		}
 	}
 	return out

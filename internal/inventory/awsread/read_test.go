@@ -1,4 +1,4 @@
-package inventory
+package awsread
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/internal/inventory"
 )
 
 func TestScopeMustNameExactlyOneThing(t *testing.T) {
@@ -56,10 +58,10 @@ func TestReadVPCReadsBackEveryResourceAndNothingOfAnotherVPC(t *testing.T) {
 
 // knownRuleIDs are the rule IDs an expected inventory names: those of
 // the rules the test authorised.
-func knownRuleIDs(want *Inventory) map[string]bool {
+func knownRuleIDs(want *inventory.Inventory) map[string]bool {
 	ids := map[string]bool{}
 	for _, g := range want.SecurityGroups {
-		for _, r := range append(append([]Rule{}, g.Ingress...), g.Egress...) {
+		for _, r := range append(append([]inventory.Rule{}, g.Ingress...), g.Egress...) {
 			if r.ID != "" {
 				ids[r.ID] = true
 			}
@@ -71,16 +73,16 @@ func knownRuleIDs(want *Inventory) map[string]bool {
 // comparable is a copy of inv whose rule IDs that are not known (those AWS
 // gave the rules it made with the VPC or a group) are checked for their
 // form and blanked, and each group's rules ordered by ID and peer.
-func comparable(t *testing.T, inv *Inventory, known map[string]bool) *Inventory {
+func comparable(t *testing.T, inv *inventory.Inventory, known map[string]bool) *inventory.Inventory {
 	t.Helper()
 	b, err := json.Marshal(inv)
 	require.NoError(t, err)
-	var out Inventory
+	var out inventory.Inventory
 	require.NoError(t, json.Unmarshal(b, &out))
 	seen := map[string]bool{}
 	for i := range out.SecurityGroups {
 		g := &out.SecurityGroups[i]
-		for _, rules := range [][]Rule{g.Ingress, g.Egress} {
+		for _, rules := range [][]inventory.Rule{g.Ingress, g.Egress} {
 			for j := range rules {
 				if id := rules[j].ID; id != "" {
 					require.True(t, strings.HasPrefix(id, "sgr-"), "rule ID %q", id)
@@ -139,14 +141,14 @@ func TestReadCloudFormationStackReadsItsVPCAndListsWhatItDoesNotModel(t *testing
 	require.Len(t, got.VPCs, 1)
 	require.Equal(t, phys["VPC"], got.VPCs[0].ID)
 	require.Equal(t, "10.20.0.0/16", got.VPCs[0].Cidr)
-	require.ElementsMatch(t, []string{phys["SubnetA"], phys["SubnetB"]}, ids(got.Subnets, func(s Subnet) string { return s.ID }))
+	require.ElementsMatch(t, []string{phys["SubnetA"], phys["SubnetB"]}, ids(got.Subnets, func(s inventory.Subnet) string { return s.ID }))
 	require.Len(t, got.InternetGateways, 1)
 	require.Equal(t, phys["IGW"], got.InternetGateways[0].ID)
 	require.Equal(t, []string{phys["VPC"]}, got.InternetGateways[0].VpcIDs)
 	// AWS's own tags are kept as read: CloudFormation's name the stack.
 	require.Equal(t, "IGW", got.InternetGateways[0].Tags["aws:cloudformation:logical-id"])
 	require.Equal(t, "legacy", got.InternetGateways[0].Tags["aws:cloudformation:stack-name"])
-	var nodes *SecurityGroup
+	var nodes *inventory.SecurityGroup
 	for i := range got.SecurityGroups {
 		if got.SecurityGroups[i].ID == phys["Nodes"] {
 			nodes = &got.SecurityGroups[i]
@@ -159,7 +161,7 @@ func TestReadCloudFormationStackReadsItsVPCAndListsWhatItDoesNotModel(t *testing
 	// The role and the parameter are not modelled; the Elastic IP is, but
 	// is read only as a NAT gateway's, which it is not. The attachment is
 	// read with its gateway.
-	require.Equal(t, []Ref{
+	require.Equal(t, []inventory.Ref{
 		{Type: "AWS::EC2::EIP", ID: phys["Spare"], Note: "declared by the stack (Spare) but not found among the resources read in its VPC"},
 		{Type: "AWS::IAM::Role", ID: "stack-node-role"},
 		{Type: "AWS::SSM::Parameter", ID: "/stack/version"},

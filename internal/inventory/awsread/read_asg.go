@@ -1,4 +1,4 @@
-package inventory
+package awsread
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/kinfra-dev/kinfra/internal/inventory"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 )
 
@@ -56,8 +58,8 @@ func anyIn(ids []string, set map[string]bool) bool {
 	return false
 }
 
-func group(g astypes.AutoScalingGroup, subnets []string) AutoScalingGroup {
-	out := AutoScalingGroup{
+func group(g astypes.AutoScalingGroup, subnets []string) inventory.AutoScalingGroup {
+	out := inventory.AutoScalingGroup{
 		Name: aws.ToString(g.AutoScalingGroupName), ARN: aws.ToString(g.AutoScalingGroupARN),
 		MinSize: aws.ToInt32(g.MinSize), MaxSize: aws.ToInt32(g.MaxSize), DesiredCapacity: aws.ToInt32(g.DesiredCapacity),
 		SubnetIDs: subnets, TargetGroupARNs: g.TargetGroupARNs,
@@ -71,7 +73,7 @@ func group(g astypes.AutoScalingGroup, subnets []string) AutoScalingGroup {
 	// (moto_server answers a group launched from a template with an empty
 	// policy beside it).
 	if m := g.MixedInstancesPolicy; m != nil && m.LaunchTemplate != nil && m.LaunchTemplate.LaunchTemplateSpecification != nil {
-		mi := &MixedInstances{InstanceTypes: []string{}}
+		mi := &inventory.MixedInstances{InstanceTypes: []string{}}
 		if m.LaunchTemplate != nil {
 			if m.LaunchTemplate.LaunchTemplateSpecification != nil {
 				mi.LaunchTemplate = templateRef(*m.LaunchTemplate.LaunchTemplateSpecification)
@@ -90,7 +92,7 @@ func group(g astypes.AutoScalingGroup, subnets []string) AutoScalingGroup {
 		out.MixedInstances = mi
 	}
 	if len(g.Tags) > 0 {
-		out.Tags = make(Tags, len(g.Tags))
+		out.Tags = make(inventory.Tags, len(g.Tags))
 		for _, t := range g.Tags {
 			out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
@@ -98,8 +100,8 @@ func group(g astypes.AutoScalingGroup, subnets []string) AutoScalingGroup {
 	return out
 }
 
-func templateRef(s astypes.LaunchTemplateSpecification) LaunchTemplateRef {
-	return LaunchTemplateRef{ID: aws.ToString(s.LaunchTemplateId), Name: aws.ToString(s.LaunchTemplateName), Version: aws.ToString(s.Version)}
+func templateRef(s astypes.LaunchTemplateSpecification) inventory.LaunchTemplateRef {
+	return inventory.LaunchTemplateRef{ID: aws.ToString(s.LaunchTemplateId), Name: aws.ToString(s.LaunchTemplateName), Version: aws.ToString(s.Version)}
 }
 
 // readLaunchTemplates reads the templates the groups in scope launch from,
@@ -121,7 +123,7 @@ func (r *reader) readLaunchTemplates(ctx context.Context) error {
 		if c := g.Tags[tags.Cluster]; c != "" {
 			clusters[c] = true
 		}
-		for _, ref := range []*LaunchTemplateRef{g.LaunchTemplate, mixedTemplate(g.MixedInstances)} {
+		for _, ref := range []*inventory.LaunchTemplateRef{g.LaunchTemplate, mixedTemplate(g.MixedInstances)} {
 			if ref != nil {
 				ids[ref.ID], names[ref.Name] = true, true
 			}
@@ -139,7 +141,7 @@ func (r *reader) readLaunchTemplates(ctx context.Context) error {
 			return call("ec2:DescribeLaunchTemplates", err)
 		}
 		for _, t := range out.LaunchTemplates {
-			lt := LaunchTemplate{
+			lt := inventory.LaunchTemplate{
 				ID: aws.ToString(t.LaunchTemplateId), Name: aws.ToString(t.LaunchTemplateName),
 				DefaultVersion: aws.ToInt64(t.DefaultVersionNumber), LatestVersion: aws.ToInt64(t.LatestVersionNumber),
 				Tags: ec2Tags(t.Tags),
@@ -156,7 +158,7 @@ func (r *reader) readLaunchTemplates(ctx context.Context) error {
 	return nil
 }
 
-func mixedTemplate(m *MixedInstances) *LaunchTemplateRef {
+func mixedTemplate(m *inventory.MixedInstances) *inventory.LaunchTemplateRef {
 	if m == nil {
 		return nil
 	}
@@ -164,25 +166,25 @@ func mixedTemplate(m *MixedInstances) *LaunchTemplateRef {
 }
 
 // templateData reads the data of a template's default version.
-func (r *reader) templateData(ctx context.Context, id string) (LaunchTemplateData, error) {
+func (r *reader) templateData(ctx context.Context, id string) (inventory.LaunchTemplateData, error) {
 	out, err := r.c.EC2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{
 		LaunchTemplateId: aws.String(id), Versions: []string{"$Default"},
 	})
 	if err != nil {
-		return LaunchTemplateData{}, call("ec2:DescribeLaunchTemplateVersions "+id, err)
+		return inventory.LaunchTemplateData{}, call("ec2:DescribeLaunchTemplateVersions "+id, err)
 	}
 	if len(out.LaunchTemplateVersions) == 0 || out.LaunchTemplateVersions[0].LaunchTemplateData == nil {
-		return LaunchTemplateData{}, nil
+		return inventory.LaunchTemplateData{}, nil
 	}
 	data, err := templateData(*out.LaunchTemplateVersions[0].LaunchTemplateData)
 	if err != nil {
-		return LaunchTemplateData{}, fmt.Errorf("launch template %s: %w", id, err)
+		return inventory.LaunchTemplateData{}, fmt.Errorf("launch template %s: %w", id, err)
 	}
 	return data, nil
 }
 
-func templateData(d ec2types.ResponseLaunchTemplateData) (LaunchTemplateData, error) {
-	out := LaunchTemplateData{
+func templateData(d ec2types.ResponseLaunchTemplateData) (inventory.LaunchTemplateData, error) {
+	out := inventory.LaunchTemplateData{
 		ImageID: aws.ToString(d.ImageId), InstanceType: string(d.InstanceType),
 		SecurityGroupIDs: d.SecurityGroupIds,
 	}
@@ -197,7 +199,7 @@ func templateData(d ec2types.ResponseLaunchTemplateData) (LaunchTemplateData, er
 		}
 	}
 	for _, b := range d.BlockDeviceMappings {
-		bd := BlockDevice{DeviceName: aws.ToString(b.DeviceName)}
+		bd := inventory.BlockDevice{DeviceName: aws.ToString(b.DeviceName)}
 		if e := b.Ebs; e != nil {
 			bd.VolumeType, bd.SizeGiB = string(e.VolumeType), aws.ToInt32(e.VolumeSize)
 			bd.Iops, bd.Throughput, bd.Encrypted = aws.ToInt32(e.Iops), aws.ToInt32(e.Throughput), aws.ToBool(e.Encrypted)
@@ -207,7 +209,7 @@ func templateData(d ec2types.ResponseLaunchTemplateData) (LaunchTemplateData, er
 	if u := aws.ToString(d.UserData); u != "" {
 		b, err := base64.StdEncoding.DecodeString(u)
 		if err != nil {
-			return LaunchTemplateData{}, fmt.Errorf("user data is not base64, as EC2 always answers it: %w", err)
+			return inventory.LaunchTemplateData{}, fmt.Errorf("user data is not base64, as EC2 always answers it: %w", err)
 		}
 		out.UserData = string(b)
 	}

@@ -1,4 +1,4 @@
-package inventory
+package awsread
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/kinfra-dev/kinfra/internal/inventory"
 )
 
 // maxTagARNs is how many resources one elasticloadbalancing:DescribeTags
@@ -25,7 +27,7 @@ func (r *reader) readLoadBalancers(ctx context.Context) error {
 			if aws.ToString(l.VpcId) != r.vpcID {
 				continue
 			}
-			lb := LoadBalancer{
+			lb := inventory.LoadBalancer{
 				ARN: aws.ToString(l.LoadBalancerArn), Name: aws.ToString(l.LoadBalancerName),
 				Type: string(l.Type), Scheme: string(l.Scheme), VpcID: r.vpcID,
 				SubnetIDs: []string{}, SecurityGroupIDs: l.SecurityGroups,
@@ -44,8 +46,8 @@ func (r *reader) readLoadBalancers(ctx context.Context) error {
 	return nil
 }
 
-func (r *reader) listeners(ctx context.Context, lbARN string) ([]Listener, error) {
-	listeners := []Listener{}
+func (r *reader) listeners(ctx context.Context, lbARN string) ([]inventory.Listener, error) {
+	listeners := []inventory.Listener{}
 	p := elbv2.NewDescribeListenersPaginator(r.c.ELB, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lbARN)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
@@ -53,7 +55,7 @@ func (r *reader) listeners(ctx context.Context, lbARN string) ([]Listener, error
 			return nil, call("elasticloadbalancing:DescribeListeners "+lbARN, err)
 		}
 		for _, l := range out.Listeners {
-			listeners = append(listeners, Listener{
+			listeners = append(listeners, inventory.Listener{
 				ARN: aws.ToString(l.ListenerArn), Port: aws.ToInt32(l.Port), Protocol: string(l.Protocol),
 				TargetGroupARNs: forwardTargets(l.DefaultActions),
 			})
@@ -98,7 +100,7 @@ func (r *reader) readTargetGroups(ctx context.Context) error {
 			if aws.ToString(t.VpcId) != r.vpcID {
 				continue
 			}
-			r.inv.TargetGroups = append(r.inv.TargetGroups, TargetGroup{
+			r.inv.TargetGroups = append(r.inv.TargetGroups, inventory.TargetGroup{
 				ARN: aws.ToString(t.TargetGroupArn), Name: aws.ToString(t.TargetGroupName),
 				Protocol: string(t.Protocol), Port: aws.ToInt32(t.Port), VpcID: r.vpcID,
 				TargetType: string(t.TargetType), HealthCheckProtocol: string(t.HealthCheckProtocol),
@@ -112,7 +114,7 @@ func (r *reader) readTargetGroups(ctx context.Context) error {
 // readELBTags reads the load balancers' and target groups' tags, which
 // their Describe calls do not answer.
 func (r *reader) readELBTags(ctx context.Context) error {
-	tags := map[string]*Tags{}
+	tags := map[string]*inventory.Tags{}
 	var arns []string
 	for i := range r.inv.LoadBalancers {
 		lb := &r.inv.LoadBalancers[i]
@@ -134,7 +136,7 @@ func (r *reader) readELBTags(ctx context.Context) error {
 			if !ok || len(d.Tags) == 0 {
 				continue
 			}
-			*dst = make(Tags, len(d.Tags))
+			*dst = make(inventory.Tags, len(d.Tags))
 			for _, t := range d.Tags {
 				(*dst)[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}

@@ -1,4 +1,11 @@
-package inventory
+// Package awsread reads an inventory.Inventory from an AWS account through
+// the AWS SDK for Go v2, for `kinfra import` and `kinfra drift`.
+//
+// It is read only: it makes Describe, List and Get calls and nothing else
+// (tests assert it from moto_server's request log). It lives apart from
+// package inventory so that the model's users (internal/importer,
+// review/drift) do not compile the SDK (tests/importgraph_test.go).
+package awsread
 
 import (
 	"context"
@@ -11,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/kinfra-dev/kinfra/internal/inventory"
 )
 
 // The interfaces below are all the reader may call. They hold Describe,
@@ -94,11 +103,11 @@ func (s Scope) validate() error {
 
 // Read reads the resources of scope s in region through c's Describe, List
 // and Get calls. An error names the call that failed.
-func Read(ctx context.Context, c Clients, region string, s Scope) (*Inventory, error) {
+func Read(ctx context.Context, c Clients, region string, s Scope) (*inventory.Inventory, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
-	r := &reader{c: c, vpcID: s.VpcID, inv: &Inventory{Region: region}}
+	r := &reader{c: c, vpcID: s.VpcID, inv: &inventory.Inventory{Region: region}}
 	var stack []stackResource
 	if s.CloudFormationStack != "" {
 		var err error
@@ -123,7 +132,7 @@ func Read(ctx context.Context, c Clients, region string, s Scope) (*Inventory, e
 	if stack != nil {
 		r.inv.Unread = unread(stack, r.inv)
 	}
-	r.inv.sort()
+	sortInventory(r.inv)
 	return r.inv, nil
 }
 
@@ -132,7 +141,7 @@ func Read(ctx context.Context, c Clients, region string, s Scope) (*Inventory, e
 type reader struct {
 	c     Clients
 	vpcID string
-	inv   *Inventory
+	inv   *inventory.Inventory
 	// stackTemplates are launch templates a CloudFormation stack in scope
 	// declares: read even if no group in scope uses them.
 	stackTemplates map[string]bool
@@ -161,45 +170,45 @@ func chunks(values []string, n int) [][]string {
 	return out
 }
 
-// sort orders every list by ID or name, so that two reads of the same
-// account give the same inventory.
-func (inv *Inventory) sort() {
-	sortBy(inv.VPCs, func(v VPC) string { return v.ID })
-	sortBy(inv.Subnets, func(v Subnet) string { return v.ID })
-	sortBy(inv.RouteTables, func(v RouteTable) string { return v.ID })
+// sortInventory orders every list by ID or name, so that two reads of the
+// same account give the same inventory.
+func sortInventory(inv *inventory.Inventory) {
+	sortBy(inv.VPCs, func(v inventory.VPC) string { return v.ID })
+	sortBy(inv.Subnets, func(v inventory.Subnet) string { return v.ID })
+	sortBy(inv.RouteTables, func(v inventory.RouteTable) string { return v.ID })
 	for i := range inv.RouteTables {
 		sort.Strings(inv.RouteTables[i].SubnetIDs)
-		sortBy(inv.RouteTables[i].Routes, func(r Route) string { return r.Destination() + " " + r.Target })
+		sortBy(inv.RouteTables[i].Routes, func(r inventory.Route) string { return r.Destination() + " " + r.Target })
 	}
-	sortBy(inv.InternetGateways, func(v InternetGateway) string { return v.ID })
-	sortBy(inv.NatGateways, func(v NatGateway) string { return v.ID })
-	sortBy(inv.Addresses, func(v Address) string { return v.AllocationID })
-	sortBy(inv.Endpoints, func(v Endpoint) string { return v.ID })
+	sortBy(inv.InternetGateways, func(v inventory.InternetGateway) string { return v.ID })
+	sortBy(inv.NatGateways, func(v inventory.NatGateway) string { return v.ID })
+	sortBy(inv.Addresses, func(v inventory.Address) string { return v.AllocationID })
+	sortBy(inv.Endpoints, func(v inventory.Endpoint) string { return v.ID })
 	for i := range inv.Endpoints {
 		sort.Strings(inv.Endpoints[i].RouteTableIDs)
 		sort.Strings(inv.Endpoints[i].SubnetIDs)
 		sort.Strings(inv.Endpoints[i].SecurityGroupIDs)
 	}
-	sortBy(inv.SecurityGroups, func(v SecurityGroup) string { return v.ID })
+	sortBy(inv.SecurityGroups, func(v inventory.SecurityGroup) string { return v.ID })
 	for i := range inv.SecurityGroups {
-		sortBy(inv.SecurityGroups[i].Ingress, func(r Rule) string { return r.ID })
-		sortBy(inv.SecurityGroups[i].Egress, func(r Rule) string { return r.ID })
+		sortBy(inv.SecurityGroups[i].Ingress, func(r inventory.Rule) string { return r.ID })
+		sortBy(inv.SecurityGroups[i].Egress, func(r inventory.Rule) string { return r.ID })
 	}
-	sortBy(inv.LaunchTemplates, func(v LaunchTemplate) string { return v.ID })
-	sortBy(inv.AutoScalingGroups, func(v AutoScalingGroup) string { return v.Name })
+	sortBy(inv.LaunchTemplates, func(v inventory.LaunchTemplate) string { return v.ID })
+	sortBy(inv.AutoScalingGroups, func(v inventory.AutoScalingGroup) string { return v.Name })
 	for i := range inv.AutoScalingGroups {
 		sort.Strings(inv.AutoScalingGroups[i].SubnetIDs)
 		sort.Strings(inv.AutoScalingGroups[i].TargetGroupARNs)
 	}
-	sortBy(inv.LoadBalancers, func(v LoadBalancer) string { return v.ARN })
+	sortBy(inv.LoadBalancers, func(v inventory.LoadBalancer) string { return v.ARN })
 	for i := range inv.LoadBalancers {
 		sort.Strings(inv.LoadBalancers[i].SubnetIDs)
 		sort.Strings(inv.LoadBalancers[i].SecurityGroupIDs)
-		sortBy(inv.LoadBalancers[i].Listeners, func(l Listener) string { return l.ARN })
+		sortBy(inv.LoadBalancers[i].Listeners, func(l inventory.Listener) string { return l.ARN })
 	}
-	sortBy(inv.TargetGroups, func(v TargetGroup) string { return v.ARN })
-	sortBy(inv.FlowLogs, func(v FlowLog) string { return v.ID })
-	sortBy(inv.Unread, func(v Ref) string { return v.Type + " " + v.ID })
+	sortBy(inv.TargetGroups, func(v inventory.TargetGroup) string { return v.ARN })
+	sortBy(inv.FlowLogs, func(v inventory.FlowLog) string { return v.ID })
+	sortBy(inv.Unread, func(v inventory.Ref) string { return v.Type + " " + v.ID })
 }
 
 func sortBy[T any](s []T, key func(T) string) {
