@@ -16,7 +16,7 @@ func TestAccessKeyIDsInPlainConfigAreFoundAtTheirBoundaries(t *testing.T) {
 			id := prefix + strings.Repeat("7", n)
 			want := (prefix == "AKIA" || prefix == "ASIA") && n == 16
 			for _, value := range []string{id, "key=" + id + " here", `{"a":["x","` + id + `"]}`} {
-				fs := RunStack(nil, map[string]string{"kinfra:cluster": value})
+				fs := RunStack(nil, map[string]string{"kinfra:cluster": value}, nil)
 				var hits []Finding
 				for _, f := range fs {
 					if f.Rule == "config/aws-access-key" {
@@ -39,7 +39,7 @@ func TestAccessKeyIDsInPlainConfigAreFoundAtTheirBoundaries(t *testing.T) {
 		}
 	}
 	// Keys of objects are read too, and Run (resources only) reads no config.
-	fs := RunStack(nil, map[string]string{"kinfra:cluster": `{"tags":{"AKIAIOSFODNN7EXAMPLE":"x"}}`})
+	fs := RunStack(nil, map[string]string{"kinfra:cluster": `{"tags":{"AKIAIOSFODNN7EXAMPLE":"x"}}`}, nil)
 	require.Len(t, fs, 1)
 	require.Equal(t, `kinfra:cluster["tags"]["AKIA…MPLE"]`, fs[0].Resource)
 	require.Empty(t, Run(nil))

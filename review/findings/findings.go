@@ -12,6 +12,7 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/pki"
+	"github.com/kinfra-dev/kinfra/spec"
 )
 
 // Severity of a finding: an error fails the plan.
@@ -40,16 +41,19 @@ type Finding struct {
 	Acknowledged string `json:"acknowledged,omitempty"`
 }
 
-// Rule checks a planned stack: its resources, or (CheckConfig) the plain
-// values of its stack file.
+// Rule checks a planned stack: its resources, its resolved spec
+// (CheckSpec), or (CheckConfig) the plain values of its stack file.
 type Rule struct {
 	ID       string
 	Severity Severity
 	// Doc says what the rule protects against.
 	Doc   string
 	Check func(rs []mockaws.Resource) []Finding
+	// CheckSpec reads the stack's spec as the program resolved it (the
+	// plan's), for what no resource shows.
+	CheckSpec func(c spec.Cluster) []Finding
 	// CheckConfig reads the stack's plain config ("namespace:key" to value,
-	// objects as JSON), for what no resource shows.
+	// objects as JSON), for what no resource or spec field shows.
 	CheckConfig func(config map[string]string) []Finding
 	// CheckPKI reads the stack's kinfra:pki, when the plan is given it
 	// (kinfra plan --pki-file: offline, the value is encrypted).
@@ -85,7 +89,7 @@ var Rules = []Rule{
 	{ID: "quota/auto-scaling-groups", Severity: Warning, Doc: "the stack creates no more Auto Scaling groups than an account's default quota for a region (500)", Check: autoScalingGroupQuota},
 	{ID: "iam/wildcard", Severity: Error, Doc: "no IAM policy allows every action of a service, or an action on every resource when AWS can scope it", Check: iamWildcard},
 	{ID: "iam/access-key", Severity: Error, Doc: "no long-lived AWS credential is created: no IAM access key, whose secret would sit in the state and wherever it is handed on", Check: accessKeys},
-	{ID: ProxyScale, Severity: Warning, Doc: "kube-proxy's mode syncs the stack's Services (kubernetes.maxServices) within " + proxySyncBudget + ", as measured by the data-plane benchmark", CheckConfig: proxyScale},
+	{ID: ProxyScale, Severity: Warning, Doc: "kube-proxy's mode syncs the stack's Services (kubernetes.maxServices) within " + proxySyncBudget + ", as measured by the data-plane benchmark", CheckSpec: proxyScale},
 	{ID: "addons/deprecated-proxy-mode", Severity: Warning, Doc: "kube-proxy does not run in a mode upstream has deprecated", Check: deprecatedProxyMode},
 	{ID: "pki/expiry", Severity: Error, Doc: "no CA and no admin certificate of kinfra:pki expires within 90 days (an error once expired)", CheckPKI: pkiExpiry},
 	{ID: ZoneLoss, Severity: Error, Doc: "the cluster survives the loss of any one availability zone: etcd keeps its quorum and the API a master", JudgedBy: "kinfra plan --failures"},
@@ -95,16 +99,19 @@ var Rules = []Rule{
 // Run applies every resource rule and returns the findings ordered by
 // severity, rule and resource. A finding has its rule's severity unless its
 // check set a lower one.
-func Run(rs []mockaws.Resource) []Finding { return RunStack(rs, nil) }
+func Run(rs []mockaws.Resource) []Finding { return RunStack(rs, nil, nil) }
 
-// RunStack applies every rule, to the resources and to the stack's plain
-// config.
-func RunStack(rs []mockaws.Resource, config map[string]string) []Finding {
+// RunStack applies every rule, to the resources, to the stack's resolved
+// spec c and to its plain config (either nil when the caller has none).
+func RunStack(rs []mockaws.Resource, config map[string]string, c *spec.Cluster) []Finding {
 	out := []Finding{}
 	for _, r := range Rules {
 		var fs []Finding
 		if r.Check != nil {
 			fs = append(fs, r.Check(rs)...)
+		}
+		if r.CheckSpec != nil && c != nil {
+			fs = append(fs, r.CheckSpec(*c)...)
 		}
 		if r.CheckConfig != nil && config != nil {
 			fs = append(fs, r.CheckConfig(config)...)

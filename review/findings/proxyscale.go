@@ -1,7 +1,6 @@
 package findings
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/kinfra-dev/kinfra/spec"
@@ -32,15 +31,9 @@ var proxyModeLimits = map[string]struct {
 		"For this many Services use a CNI that replaces kube-proxy (cluster.cni.kubeProxyReplacement: true with Cilium, or Calico's dataplane: bpf), or keep pods off a new node until kube-proxy has synced"},
 }
 
-// proxyScale reads the stack's kube-proxy mode (with the spec's default)
-// and its maxServices from the plain kinfra:cluster: the Service count is in
-// no resource.
-func proxyScale(config map[string]string) []Finding {
-	var c spec.Cluster
-	if json.Unmarshal([]byte(config["kinfra:cluster"]), &c) != nil {
-		return nil
-	}
-	c = c.WithDefaults()
+// proxyScale reads the stack's kube-proxy mode and its maxServices from the
+// resolved spec: the Service count is in no resource.
+func proxyScale(c spec.Cluster) []Finding {
 	limit, ok := proxyModeLimits[c.KubeProxy.Mode]
 	if !ok || c.Kubernetes.MaxServices <= limit.services {
 		return nil

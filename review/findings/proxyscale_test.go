@@ -1,11 +1,24 @@
 package findings
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kinfra-dev/kinfra/spec"
 )
+
+// defaulted is the spec of a stack's kinfra:cluster with its defaults, as
+// the plan resolves it (these partial specs would not validate).
+func defaulted(t *testing.T, config map[string]string) *spec.Cluster {
+	t.Helper()
+	var c spec.Cluster
+	require.NoError(t, json.Unmarshal([]byte(config["kinfra:cluster"]), &c))
+	c = c.WithDefaults()
+	return &c
+}
 
 func TestAProxyModeAskedForMoreServicesThanItWasMeasuredToSyncWarns(t *testing.T) {
 	for _, c := range []struct {
@@ -29,7 +42,7 @@ func TestAProxyModeAskedForMoreServicesThanItWasMeasuredToSyncWarns(t *testing.T
 		}
 		config := map[string]string{"kinfra:cluster": fmt.Sprintf(`{"name":"p","kubernetes":{"maxServices":%d},"kubeProxy":%s}`, c.services, proxy)}
 		var hits []Finding
-		for _, f := range RunStack(nil, config) {
+		for _, f := range RunStack(nil, nil, defaulted(t, config)) {
 			if f.Rule == ProxyScale {
 				hits = append(hits, f)
 			}
@@ -53,11 +66,11 @@ func TestAProxyModeAskedForMoreServicesThanItWasMeasuredToSyncWarns(t *testing.T
 		}
 	}
 	// A CNI that replaces kube-proxy leaves no kube-proxy to warn about.
-	require.Empty(t, RunStack(nil, map[string]string{"kinfra:cluster": `{"kubernetes":{"maxServices":30000},"cni":{"provider":"cilium","kubeProxyReplacement":true}}`}))
+	require.Empty(t, RunStack(nil, nil, defaulted(t, map[string]string{"kinfra:cluster": `{"kubernetes":{"maxServices":30000},"cni":{"provider":"cilium","kubeProxyReplacement":true}}`})))
 	// An acknowledged warning stays in the plan with its reason.
 	acks, err := ParseAcknowledgements(`[{"rule":"addons/proxy-scale","reason":"migrating to nftables in Q1; platform team"}]`)
 	require.NoError(t, err)
-	out := Acknowledge(RunStack(nil, map[string]string{"kinfra:cluster": `{"kubernetes":{"maxServices":5000},"kubeProxy":{"mode":"iptables"}}`}), acks)
+	out := Acknowledge(RunStack(nil, nil, defaulted(t, map[string]string{"kinfra:cluster": `{"kubernetes":{"maxServices":5000},"kubeProxy":{"mode":"iptables"}}`})), acks)
 	require.Len(t, out, 1)
 	require.Equal(t, "migrating to nftables in Q1; platform team", out[0].Acknowledged)
 }

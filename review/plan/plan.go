@@ -95,7 +95,7 @@ func Run(sf stackfile.File) (*Plan, error) {
 	}
 	p.Resources = m.Resources()
 	if err == nil {
-		fs := findings.RunStack(p.Resources, sf.Config)
+		fs := findings.RunStack(p.Resources, sf.Config, p.Config)
 		if len(sf.PKI) > 0 {
 			var b pki.Bundle
 			if jerr := json.Unmarshal(sf.PKI, &b); jerr != nil {
