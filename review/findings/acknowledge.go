@@ -86,15 +86,26 @@ func Acknowledge(fs []Finding, acks []Acknowledgement) []Finding {
 		if used[i] || judgedElsewhere[a.Rule] {
 			continue
 		}
-		what := "any resource"
-		if a.Resource != "" {
-			what = a.Resource
-		}
-		out = append(out, Finding{Rule: UnusedAcknowledgement, Severity: Warning, Resource: fmt.Sprintf("%s[%d]", stackfile.AcknowledgementsKey, i),
-			Message: fmt.Sprintf("acknowledges %s on %s, but the plan has no such finding; remove it, or fix its resource if the resource was renamed", a.Rule, what)})
+		out = append(out, Finding{Rule: UnusedAcknowledgement, Severity: Warning, Resource: AcknowledgementPath(i),
+			Message: fmt.Sprintf("acknowledges %s on %s, but the plan has no such finding; remove it, or fix its resource if the resource was renamed", a.Rule, a.On("any resource"))})
 	}
 	sortFindings(out)
 	return out
+}
+
+// AcknowledgementPath is where the i-th acknowledgement is in the stack
+// file.
+func AcknowledgementPath(i int) string {
+	return fmt.Sprintf("%s[%d]", stackfile.AcknowledgementsKey, i)
+}
+
+// On is what the acknowledgement covers: its resource, or anything (such
+// as "any resource") when it names none.
+func (a Acknowledgement) On(anything string) string {
+	if a.Resource == "" {
+		return anything
+	}
+	return a.Resource
 }
 
 // Accepts reports whether the acknowledgement accepts the finding: the same

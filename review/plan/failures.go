@@ -14,7 +14,6 @@ import (
 	"github.com/kinfra-dev/kinfra/internal/bootstrap"
 	"github.com/kinfra-dev/kinfra/internal/mockaws"
 	"github.com/kinfra-dev/kinfra/internal/ports"
-	"github.com/kinfra-dev/kinfra/internal/stackfile"
 	"github.com/kinfra-dev/kinfra/internal/tags"
 	"github.com/kinfra-dev/kinfra/review/findings"
 )
@@ -416,12 +415,8 @@ func (p *Plan) Failures() (FailureReport, error) {
 	}
 	for i, a := range p.Acknowledgements {
 		if a.Rule == findings.ZoneLoss && !used[i] {
-			what := "any zone"
-			if a.Resource != "" {
-				what = a.Resource
-			}
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s[%d] acknowledges %s on %s, but no such zone loss breaks the cluster; remove it",
-				stackfile.AcknowledgementsKey, i, findings.ZoneLoss, what))
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s acknowledges %s on %s, but no such zone loss breaks the cluster; remove it",
+				findings.AcknowledgementPath(i), findings.ZoneLoss, a.On("any zone")))
 		}
 	}
 	if len(rep.Zones) == 0 {
