@@ -44,7 +44,7 @@ func ParseAcknowledgements(raw string) ([]Acknowledgement, error) {
 	}
 	seen := map[[2]string]int{}
 	for i, a := range acks {
-		path := fmt.Sprintf("%s[%d]", stackfile.AcknowledgementsKey, i)
+		path := AcknowledgementPath(i)
 		switch {
 		case a.Rule == "":
 			errs.Addf(path+".rule", "required: the ID of the rule whose finding is accepted (%s)", strings.Join(ids, ", "))
@@ -151,7 +151,7 @@ func decodeAcknowledgements(raw string) ([]Acknowledgement, validate.Errors) {
 	}
 	acks := make([]Acknowledgement, len(list))
 	for i, e := range list {
-		path := fmt.Sprintf("%s[%d]", stackfile.AcknowledgementsKey, i)
+		path := AcknowledgementPath(i)
 		obj, ok := e.(map[string]any)
 		if !ok {
 			errs.Addf(path, "%s is not an object {rule, resource, reason}", describe(e))
