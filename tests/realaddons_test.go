@@ -24,7 +24,7 @@ import (
 // realAddonObjects are the Kubernetes objects among recorded resources
 // that kinfra creates itself (not Helm releases, whose contents a chart
 // renders at deploy time), as manifests, by "<kind>-<resource name>".
-func realAddonObjects(t *testing.T, rs []mockaws.Resource) map[string]map[string]any {
+func realAddonObjects(t testing.TB, rs []mockaws.Resource) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
 	for _, r := range rs {

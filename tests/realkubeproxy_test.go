@@ -2,7 +2,9 @@ package tests
 
 // kube-proxy v1.37.2, built from the module proxy, running kinfra's rendered
 // KubeProxyConfiguration in a node's network namespace against the real
-// API server of realcontrolplane_test.go's control plane: a connection from
+// API server of realcontrolplane_test.go's control plane, as kinfra's
+// kube-proxy service account with only the rights kinfra binds it to and
+// through kinfra's rendered in-cluster kubeconfig: a connection from
 // one pod's namespace to a Service's cluster IP reaches the backend in
 // another, through the rules kube-proxy programs, in nftables and in
 // iptables mode. IPVS needs the ip_vs kernel module, which this kernel
@@ -11,6 +13,7 @@ package tests
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -65,6 +68,7 @@ func TestRealKubeProxyTakesAClusterIPToABackendInAnotherNamespace(t *testing.T) 
 	c := newRealCluster(t, st)
 	a := c.startControlPlane(t)
 	admin, _ := a.adminKubeconfig(t, fmt.Sprintf("https://%s:6443", st.apiName()))
+	identity := kubeProxyIdentity(t, c, a, admin, st)
 
 	// The Services: selectorless, each with an EndpointSlice naming the
 	// backend pod (as the EndpointSlice controller would for a selector),
@@ -73,7 +77,7 @@ func TestRealKubeProxyTakesAClusterIPToABackendInAnotherNamespace(t *testing.T) 
 
 	for _, mode := range []string{spec.ProxyNFTables, spec.ProxyIPTables} {
 		t.Run(mode, func(t *testing.T) {
-			node := newProxyNode(t, c, a, admin, "node-"+mode, st.cluster, mode)
+			node := newProxyNode(t, c, a, admin, identity, "node-"+mode, st.cluster, mode)
 			node.addPods(t)
 			ctx := context.Background()
 			// Without kube-proxy, the cluster IPs lead nowhere: what reaches
@@ -139,11 +143,50 @@ func createProxyServices(t testing.TB, a *realAPIServer, admin string, n int, ba
 
 func proxyServiceName(i int) string { return fmt.Sprintf("svc-%05d", i) }
 
+// kubeProxyIdentity applies kinfra's kube-proxy ServiceAccount and its
+// binding, as the stack's add-ons deploy them, and returns the path of
+// kinfra's rendered kubeconfig for kube-proxy, with the files a pod has
+// mounted (its service account's token and the cluster CA) written where
+// the kubeconfig names them. kube-proxy then runs with the rights kinfra
+// grants it, and nothing more.
+func kubeProxyIdentity(t testing.TB, c *realCluster, a *realAPIServer, admin string, st realStack) string {
+	t.Helper()
+	objects := realAddonObjects(t, st.plan.Resources)
+	name := st.cluster.Name + "-addons-kube-proxy"
+	for _, kind := range []string{"ServiceAccount", "ClusterRoleBinding"} {
+		o, ok := objects[kind+"-"+name]
+		require.True(t, ok, "the plan has kube-proxy's %s", kind)
+		b, err := json.Marshal(o)
+		require.NoError(t, err)
+		path := filepath.Join(c.dir, "kube-proxy-"+kind+".json")
+		require.NoError(t, os.WriteFile(path, b, 0o644))
+		out, err := a.run(admin, "apply", "--server-side", "-f", path)
+		require.NoError(t, err, out)
+	}
+	token, err := a.run(admin, "create", "token", "kube-proxy", "-n", "kube-system")
+	require.NoError(t, err, token)
+	mounted := map[string]string{"token": strings.TrimSpace(token), "ca.crt": string(st.bundle.ClusterCA.Cert)}
+	cm, ok := objects["ConfigMap-"+name]
+	require.True(t, ok, "the plan has kube-proxy's ConfigMap")
+	kc := cm["data"].(map[string]any)["kubeconfig.conf"].(string)
+	const podDir = "/var/run/secrets/kubernetes.io/serviceaccount/"
+	for file, content := range mounted {
+		require.Contains(t, kc, podDir+file, "kinfra's kubeconfig reads the pod's %s", file)
+		path := filepath.Join(c.dir, "kube-proxy-sa-"+file)
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+		kc = strings.ReplaceAll(kc, podDir+file, path)
+	}
+	require.NotContains(t, kc, podDir, "every file kinfra's kubeconfig names is written")
+	path := filepath.Join(c.dir, "kube-proxy.kubeconfig")
+	require.NoError(t, os.WriteFile(path, []byte(kc), 0o600))
+	return path
+}
+
 // newProxyNode adds a node to the test network, registers it with the API
 // server (its pod block and address, as the kubelet and the
 // cloud-controller-manager would) and renders kube-proxy's configuration for
-// it in mode: kinfra's, for cluster.
-func newProxyNode(tb testing.TB, c *realCluster, a *realAPIServer, admin, name string, cluster spec.Cluster, mode string) *realProxyNode {
+// it in mode: kinfra's, for cluster, reaching the API with kubeconfig.
+func newProxyNode(tb testing.TB, c *realCluster, a *realAPIServer, admin, kubeconfig, name string, cluster spec.Cluster, mode string) *realProxyNode {
 	tb.Helper()
 	n := &realProxyNode{name: name}
 	n.host = c.net.AddHost(n.name)
@@ -160,7 +203,7 @@ func newProxyNode(tb testing.TB, c *realCluster, a *realAPIServer, admin, name s
 	rendered, err := addons.KubeProxyConfiguration(cluster)
 	require.NoError(tb, err)
 	n.config = filepath.Join(c.dir, n.name+"-config.yaml")
-	require.NoError(tb, os.WriteFile(n.config, []byte(proxyConfigFor(tb, rendered, admin, n.name)), 0o644))
+	require.NoError(tb, os.WriteFile(n.config, []byte(proxyConfigFor(tb, rendered, kubeconfig, n.name)), 0o644))
 	return n
 }
 
