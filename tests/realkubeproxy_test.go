@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -85,7 +86,7 @@ func TestRealKubeProxyTakesAClusterIPToABackendInAnotherNamespace(t *testing.T) 
 			_, err := proxyHello(ctx, node.client, ips[proxyServiceName(0)])
 			require.Error(t, err, "no cluster IP answers before kube-proxy runs")
 			node.startProxy(t, c)
-			testtools.WaitFor(t, 2*time.Minute, "kube-proxy "+mode+" healthy (synced)", func() error { return node.healthy(c) })
+			testtools.WaitFor(t, 2*time.Minute, "kube-proxy "+mode+" healthy and synced", func() error { return node.synced(c) })
 
 			for _, i := range []int{0, proxyServices / 2, proxyServices - 1} {
 				name := proxyServiceName(i)
@@ -222,14 +223,26 @@ func (n *realProxyNode) startProxy(tb testing.TB, c *realCluster) {
 	n.proc = n.host.Start(tb, "kube-proxy on "+n.name, filepath.Join(c.dir, n.name+".log"), nil, testtools.Path(tb, "kube-proxy"), "--config="+n.config, "--v=1")
 }
 
-// healthy is nil once kube-proxy's /healthz says it has synced.
-func (n *realProxyNode) healthy(c *realCluster) error {
+// synced is nil once kube-proxy answers /healthz and has programmed its
+// IPv4 rules. /healthz alone answers 200 from the start ("the proxier is
+// healthy while it's starting up", pkg/proxy/healthcheck): a connection made
+// before the first sync leaves a conntrack entry its retransmissions follow,
+// past the rules, and times out. A successful sync sets
+// kubeproxy_sync_proxy_rules_last_timestamp_seconds.
+func (n *realProxyNode) synced(c *realCluster) error {
 	if done, err := n.proc.Exited(); done {
 		return fmt.Errorf("kube-proxy exited: %v\n%s", err, testtools.Tail(n.proc.Log, 30))
 	}
 	code, _, err := n.get(c.client, addons.ProxyHealthzPort, "/healthz")
 	if err == nil && code != http.StatusOK {
 		err = fmt.Errorf("healthz %d", code)
+	}
+	if err != nil {
+		return err
+	}
+	last, err := n.metric(c, `kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family="IPv4"}`)
+	if err == nil && last == 0 {
+		err = errors.New("no IPv4 rules synced yet")
 	}
 	return err
 }
