@@ -98,9 +98,11 @@ func (c Cluster) WithDefaults() Cluster {
 }
 
 // Validate checks a defaulted cluster and returns every problem. spec.Resolve
-// runs it once for the whole cluster; a component given a spec checks only
-// the sections it builds from (ValidateControlPlane, ValidateImages,
-// ValidateAddons, ValidateNodePool, Network.Validate).
+// runs it once for the whole cluster. A component given a spec checks the
+// sections it builds from: ValidateControlPlane, ValidateImages,
+// ValidateNodePool, Network.Validate; the add-ons read nearly every section
+// (the CNI, the address plan, the masters, the node pools), so they run
+// Validate.
 func (c Cluster) Validate() validate.Errors {
 	errs, region, regionOK := c.checkIdentity()
 	net, netErrs := c.Network.check("cluster.network", c.Region)
@@ -108,7 +110,8 @@ func (c Cluster) Validate() validate.Errors {
 	errs.Append(c.checkControlPlaneSections(net))
 	errs.Append(c.validateNodePools(net))
 	errs.Append(c.validateImages())
-	errs.Append(c.checkAddonSections())
+	errs.Append(c.checkProxy())
+	errs.Append(c.checkAddons())
 	// Capacity checks run whenever their own inputs are valid, so they are
 	// reported together with unrelated mistakes.
 	errs.Append(c.validateCapacity(net))
@@ -120,30 +123,28 @@ func (c Cluster) Validate() validate.Errors {
 }
 
 // ValidateControlPlane checks what the control plane is built from: the
-// cluster's name, region and tags, and its kubernetes, masters, api,
-// privateDomain, backup, alarms and joinTokens sections, as masters.New does
-// for the effective spec it is given. The network's zones count as given
-// here; the masters component checks the network it is wired to.
+// cluster's name, region and tags, and its network, kubernetes, masters
+// (with their image), api, cni, privateDomain, backup, alarms and
+// joinTokens sections, as masters.New does for the effective spec it is
+// given.
 func (c Cluster) ValidateControlPlane() validate.Errors {
 	errs, _, _ := c.checkIdentity()
-	net, _ := c.Network.check("cluster.network", c.Region)
+	net, netErrs := c.Network.check("cluster.network", c.Region)
+	errs.Append(netErrs)
 	errs.Append(c.checkControlPlaneSections(net))
 	return errs
 }
 
 // ValidateImages checks what the image pipeline is built from: the
-// cluster's name, region and tags, and its images section.
+// cluster's name, region and tags, its images section, the Kubernetes
+// versions it installs, and the kube-proxy mode and CNI whose kernel
+// modules it loads.
 func (c Cluster) ValidateImages() validate.Errors {
 	errs, _, _ := c.checkIdentity()
 	errs.Append(c.validateImages())
-	return errs
-}
-
-// ValidateAddons checks what the add-ons are built from: the cluster's
-// name, region and tags, and its cni, kubeProxy and addons sections.
-func (c Cluster) ValidateAddons() validate.Errors {
-	errs, _, _ := c.checkIdentity()
-	errs.Append(c.checkAddonSections())
+	errs.Append(c.Kubernetes.checkVersions())
+	errs.Append(c.CNI.check("cluster.cni"))
+	errs.Append(c.checkProxy())
 	return errs
 }
 
@@ -169,13 +170,6 @@ func (c Cluster) checkControlPlaneSections(net networkFacts) validate.Errors {
 	errs.Append(c.Backup.check("cluster.backup"))
 	errs.Append(c.Alarms.check("cluster.alarms"))
 	errs.Append(c.JoinTokens.check("cluster.joinTokens"))
-	return errs
-}
-
-func (c Cluster) checkAddonSections() validate.Errors {
-	var errs validate.Errors
-	errs.Append(c.checkProxy())
-	errs.Append(c.checkAddons())
 	return errs
 }
 

@@ -208,7 +208,7 @@ func TestEachComponentsValidatorChecksItsOwnSections(t *testing.T) {
 	broken.NodePools = append([]spec.NodePool{}, eff.NodePools...)
 	broken.NodePools[0].MaxSize = 0
 	broken.Images.Versions.Containerd = "latest"
-	broken.KubeProxy.Mode = "userspace"
+	broken.Addons.Endpoint = "http://insecure"
 	paths := func(errs validate.Errors) []string {
 		var out []string
 		for _, e := range errs {
@@ -218,15 +218,14 @@ func TestEachComponentsValidatorChecksItsOwnSections(t *testing.T) {
 	}
 	require.Equal(t, []string{"cluster.masters.count"}, paths(broken.ValidateControlPlane()))
 	require.Equal(t, []string{"cluster.images.versions.containerd"}, paths(broken.ValidateImages()))
-	require.Equal(t, []string{"cluster.kubeProxy.mode"}, paths(broken.ValidateAddons()))
 	all := paths(broken.Validate())
-	for _, p := range []string{"cluster.masters.count", "cluster.images.versions.containerd", "cluster.kubeProxy.mode", "cluster.nodePools[0].maxSize"} {
+	for _, p := range []string{"cluster.masters.count", "cluster.images.versions.containerd", "cluster.addons.endpoint", "cluster.nodePools[0].maxSize"} {
 		require.Contains(t, all, p, "the whole cluster's check has every section's")
 	}
 	// What every component names resources by is checked by each.
 	broken = eff
 	broken.Name = ""
-	for _, errs := range []validate.Errors{broken.ValidateControlPlane(), broken.ValidateImages(), broken.ValidateAddons()} {
+	for _, errs := range []validate.Errors{broken.ValidateControlPlane(), broken.ValidateImages()} {
 		require.Contains(t, paths(errs), "cluster.name")
 	}
 }

@@ -146,7 +146,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 func (a Args) check() []string {
 	var problems []string
-	if errs := a.Cluster.ValidateAddons(); len(errs) > 0 {
+	if errs := a.Cluster.Validate(); len(errs) > 0 {
 		problems = append(problems, errs.Messages()...)
 	}
 	if a.Kubeconfig == nil && a.Provider == nil {

@@ -177,3 +177,23 @@ func TestBadArgsRegisterNothing(t *testing.T) {
 		"  addons.TerminationQueueURL/TerminationQueueArn: required with the termination handler on; give the cluster's termination queue (stack outputs terminationQueueUrl and terminationQueueArn)")
 	require.Empty(t, m.Resources())
 }
+
+// The add-ons are built from most of the cluster: the CNI, the address
+// plan, the masters and the node pools (the autoscaler's groups). A library
+// caller's mistake in any of them is refused before anything is registered.
+func TestSectionsTheAddonsReadAreChecked(t *testing.T) {
+	a := args(effective(t, cluster()))
+	a.Cluster.CNI.Provider = "flannel"
+	a.Cluster.Kubernetes.PodCidr = "10.64.0.0/33"
+	a.Cluster.NodePools[0].MaxSize = 0
+	m := mockaws.New("us-east-1")
+	err := m.Run("kinfra", "test", nil, func(ctx *pulumi.Context) error {
+		_, err := addons.New(ctx, "prod-addons", a)
+		return err
+	})
+	require.Error(t, err)
+	for _, path := range []string{"cluster.cni.provider", "cluster.kubernetes.podCidr", "cluster.nodePools[0].maxSize"} {
+		require.ErrorContains(t, err, path)
+	}
+	require.Empty(t, m.Resources())
+}

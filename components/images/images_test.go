@@ -819,3 +819,18 @@ func TestComponentsAreDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, a[:4], n, "roles share all but etcd")
 }
+
+// The images install the cluster's Kubernetes, and load the kernel modules
+// its kube-proxy mode and CNI need: a library caller's mistakes there are
+// refused too, not only those of the images section.
+func TestSectionsTheImagesReadAreChecked(t *testing.T) {
+	c := cluster(t)
+	c.Kubernetes.NodeVersion = "latest"
+	c.KubeProxy.Mode = "userspace"
+	c.CNI.Provider = "flannel"
+	_, err := run(t, images.Args{Cluster: c, VpcID: pulumi.String(vpc), SubnetID: pulumi.String(subnet)})
+	require.Error(t, err)
+	for _, path := range []string{"cluster.kubernetes.nodeVersion", "cluster.kubeProxy.mode", "cluster.cni.provider"} {
+		require.ErrorContains(t, err, path)
+	}
+}
