@@ -23,7 +23,6 @@ import (
 	"math/rand"
 	"net/http"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -313,22 +312,6 @@ func (k *kubeREST) moveEndpoint(tb testing.TB, i, g int) {
 	path := "/apis/discovery.k8s.io/v1/namespaces/" + backendsNS + "/endpointslices/" + proxyServiceName(i) + "-1"
 	patch := map[string]any{"endpoints": benchSlice(i, g+1)["endpoints"]}
 	require.NoError(tb, k.do("PATCH", path, "application/merge-patch+json", patch))
-}
-
-// metric is a kube-proxy metric's value (the first sample of that name).
-func (n *realProxyNode) metric(c *realCluster, name string) (float64, error) {
-	code, body, err := n.get(c.client, 10249, "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	if code != http.StatusOK {
-		return 0, fmt.Errorf("metrics: %d", code)
-	}
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{[^}]*\})? (\S+)$`).FindStringSubmatch(body)
-	if m == nil {
-		return 0, fmt.Errorf("no metric %s", name)
-	}
-	return strconv.ParseFloat(m[1], 64)
 }
 
 // meanSeconds is a kube-proxy histogram's mean, 0 when it has no sample.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -317,4 +318,20 @@ func proxyHello(ctx context.Context, from *testtools.Host, ip string) (string, e
 	_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	return strings.TrimSpace(line), err
+}
+
+// metric is a kube-proxy metric's value (the first sample of that name).
+func (n *realProxyNode) metric(c *realCluster, name string) (float64, error) {
+	code, body, err := n.get(c.client, 10249, "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	if code != http.StatusOK {
+		return 0, fmt.Errorf("metrics: %d", code)
+	}
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{[^}]*\})? (\S+)$`).FindStringSubmatch(body)
+	if m == nil {
+		return 0, fmt.Errorf("no metric %s", name)
+	}
+	return strconv.ParseFloat(m[1], 64)
 }

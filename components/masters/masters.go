@@ -63,8 +63,8 @@ func FromNetwork(n *network.Network) Network {
 }
 
 // Args shape a control plane. Cluster must be the effective spec
-// (spec.Resolve); its masters, api, cni, kubernetes and privateDomain
-// sections are used.
+// (spec.Resolve); the sections it is built from are checked again with
+// spec.Cluster.ValidateControlPlane.
 type Args struct {
 	Cluster spec.Cluster
 	Network Network
